@@ -1,0 +1,2 @@
+//! The `ms` command (skeleton).
+fn main() {}

@@ -1,0 +1,1 @@
+//! ms-emulator (skeleton).

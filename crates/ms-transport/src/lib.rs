@@ -1,0 +1,1 @@
+//! ms-transport (skeleton).

@@ -1,0 +1,1 @@
+//! tc3-sign (skeleton).
