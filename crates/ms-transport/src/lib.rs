@@ -1,1 +1,6 @@
-//! ms-transport (skeleton).
+//! tmp
+#![warn(missing_docs)]
+pub mod clock;
+pub mod ratelimit;
+pub mod retry;
+pub mod skew;

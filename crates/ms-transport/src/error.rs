@@ -1,0 +1,455 @@
+//! The client's error type.
+//!
+//! One opaque [`Error`] with an [`ErrorKind`], the service's error code, message and
+//! RequestId when there is one, the HTTP status and a body snippet when relevant, and the
+//! retry classification. `Display` shows code, message and RequestId; no secret (SecretKey,
+//! session token, `Authorization` value) is ever stored in an error.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::time::Duration;
+
+use ms_model::{ErrorCode, ValidationErrors};
+
+use crate::retry::RetryClass;
+
+type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+
+/// What went wrong, broadly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The service answered with an error envelope (`Response.Error`).
+    Api,
+    /// The reply had an HTTP status other than 200.
+    HttpStatus,
+    /// The request did not complete within the configured timeout.
+    Timeout,
+    /// The connection could not be established (DNS, refused, proxy CONNECT failed).
+    Connect,
+    /// The TLS handshake failed (unknown certificate authority, bad name, ...).
+    Tls,
+    /// The connection failed while the request or the reply was in flight (reset, truncated).
+    Transport,
+    /// The reply could not be decoded (not JSON, no `Response`, wrong types).
+    Decode,
+    /// The request failed client-side validation; nothing was sent.
+    Validation,
+    /// No usable credentials.
+    Credentials,
+    /// The request could not be signed or serialized.
+    Signing,
+    /// The client is misconfigured (bad endpoint, unreadable certificate, ...).
+    Config,
+}
+
+impl ErrorKind {
+    /// A short stable name (`"Api"`, `"Timeout"`, ...), also used as the client-side code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Api => "Api",
+            ErrorKind::HttpStatus => "HttpStatus",
+            ErrorKind::Timeout => "Timeout",
+            ErrorKind::Connect => "Connect",
+            ErrorKind::Tls => "Tls",
+            ErrorKind::Transport => "Transport",
+            ErrorKind::Decode => "Decode",
+            ErrorKind::Validation => "Validation",
+            ErrorKind::Credentials => "Credentials",
+            ErrorKind::Signing => "Signing",
+            ErrorKind::Config => "Config",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error from the client. Cheap to move (boxed).
+pub struct Error {
+    inner: Box<Inner>,
+}
+
+struct Inner {
+    kind: ErrorKind,
+    action: Option<String>,
+    code: Option<ErrorCode>,
+    message: String,
+    request_id: Option<String>,
+    status: Option<u16>,
+    snippet: Option<String>,
+    retry: RetryClass,
+    attempts: u32,
+    validation: Option<ValidationErrors>,
+    source: Option<BoxError>,
+}
+
+/// Maximum characters of a body kept in an error.
+pub const SNIPPET_LEN: usize = 256;
+
+/// A printable prefix of a body: lossy UTF-8, control characters escaped, at most
+/// [`SNIPPET_LEN`] characters.
+pub fn body_snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(SNIPPET_LEN * 4)]);
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i >= SNIPPET_LEN {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Retry class of a service error code.
+pub fn classify_code(code: &str) -> RetryClass {
+    if code.starts_with("RequestLimitExceeded") {
+        RetryClass::Throttling
+    } else if code == "InternalError" || code.starts_with("InternalError.") || code == "ServiceUnavailable" {
+        RetryClass::Transient
+    } else {
+        RetryClass::Never
+    }
+}
+
+/// Retry class of a non-200 HTTP status.
+pub fn classify_status(status: u16) -> RetryClass {
+    match status {
+        429 => RetryClass::Throttling,
+        500..=599 => RetryClass::Transient,
+        _ => RetryClass::Never,
+    }
+}
+
+impl Error {
+    fn new(kind: ErrorKind, message: impl Into<String>, retry: RetryClass) -> Self {
+        Self {
+            inner: Box::new(Inner {
+                kind,
+                action: None,
+                code: None,
+                message: message.into(),
+                request_id: None,
+                status: None,
+                snippet: None,
+                retry,
+                attempts: 1,
+                validation: None,
+                source: None,
+            }),
+        }
+    }
+
+    /// An error envelope returned by the service.
+    pub fn api(code: ErrorCode, message: impl Into<String>, request_id: Option<String>) -> Self {
+        let retry = classify_code(code.as_str());
+        let mut e = Self::new(ErrorKind::Api, message, retry);
+        e.inner.code = Some(code);
+        e.inner.request_id = request_id;
+        e
+    }
+
+    /// A reply with a non-200 status.
+    pub fn http_status(status: u16, body: &[u8]) -> Self {
+        let mut e = Self::new(
+            ErrorKind::HttpStatus,
+            format!("HTTP status {status}"),
+            classify_status(status),
+        );
+        e.inner.status = Some(status);
+        e.inner.snippet = Some(body_snippet(body));
+        e
+    }
+
+    /// The whole attempt exceeded `after`. The request may have been processed.
+    pub fn timeout(after: Duration) -> Self {
+        Self::new(
+            ErrorKind::Timeout,
+            format!("no complete reply within {after:?}"),
+            RetryClass::Transient,
+        )
+    }
+
+    /// The connection could not be established; the request was not sent.
+    pub fn connect(source: impl Into<BoxError>) -> Self {
+        Self::new(ErrorKind::Connect, "connection failed", RetryClass::NotSent).with_source(source)
+    }
+
+    /// The TLS handshake failed (not retried: a certificate problem does not go away).
+    pub fn tls(source: impl Into<BoxError>) -> Self {
+        Self::new(ErrorKind::Tls, "TLS handshake failed", RetryClass::Never).with_source(source)
+    }
+
+    /// The connection failed with the request possibly delivered (`sent = true`), or
+    /// provably before it was written (`sent = false`).
+    pub fn transport(source: impl Into<BoxError>, sent: bool) -> Self {
+        let (msg, retry) = if sent {
+            ("connection failed during the exchange", RetryClass::Transient)
+        } else {
+            ("connection failed before the request was sent", RetryClass::NotSent)
+        };
+        Self::new(ErrorKind::Transport, msg, retry).with_source(source)
+    }
+
+    /// The body could not be decoded. The request may have been processed.
+    pub fn decode(message: impl Into<String>, body: &[u8]) -> Self {
+        let mut e = Self::new(ErrorKind::Decode, message, RetryClass::Transient);
+        e.inner.snippet = Some(body_snippet(body));
+        e
+    }
+
+    /// Client-side validation failed; nothing was sent.
+    pub fn validation(errors: ValidationErrors) -> Self {
+        let mut e = Self::new(ErrorKind::Validation, errors.to_string(), RetryClass::Never);
+        e.inner.validation = Some(errors);
+        e
+    }
+
+    /// No usable credentials.
+    pub fn credentials(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Credentials, message, RetryClass::Never)
+    }
+
+    /// Signing or serialization failed.
+    pub fn signing(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Signing, message, RetryClass::Never)
+    }
+
+    /// Misconfiguration.
+    pub fn config(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Config, message, RetryClass::Never)
+    }
+
+    pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.inner.source = Some(source.into());
+        self
+    }
+
+    pub(crate) fn with_action(mut self, action: &str) -> Self {
+        if self.inner.action.is_none() {
+            self.inner.action = Some(action.to_owned());
+        }
+        self
+    }
+
+    pub(crate) fn with_request_id(mut self, request_id: Option<String>) -> Self {
+        if self.inner.request_id.is_none() {
+            self.inner.request_id = request_id;
+        }
+        self
+    }
+
+    pub(crate) fn with_attempts(mut self, attempts: u32) -> Self {
+        self.inner.attempts = attempts;
+        self
+    }
+
+    /// The broad category.
+    pub fn kind(&self) -> ErrorKind {
+        self.inner.kind
+    }
+
+    /// The service error code (`ErrorKind::Api` only).
+    pub fn code(&self) -> Option<&ErrorCode> {
+        self.inner.code.as_ref()
+    }
+
+    /// The service error code as a string, or the client-side kind name
+    /// (`"Timeout"`, `"HttpStatus"`, ...) when the service sent none.
+    pub fn code_str(&self) -> &str {
+        match &self.inner.code {
+            Some(c) => c.as_str(),
+            None => self.inner.kind.as_str(),
+        }
+    }
+
+    /// The human-readable message (the service's `Message` for API errors).
+    pub fn message(&self) -> &str {
+        &self.inner.message
+    }
+
+    /// The RequestId of the reply, when the service sent one.
+    pub fn request_id(&self) -> Option<&str> {
+        self.inner.request_id.as_deref()
+    }
+
+    /// The action that failed.
+    pub fn action(&self) -> Option<&str> {
+        self.inner.action.as_deref()
+    }
+
+    /// The HTTP status (`ErrorKind::HttpStatus` only).
+    pub fn status(&self) -> Option<u16> {
+        self.inner.status
+    }
+
+    /// A prefix of the offending body (`HttpStatus` and `Decode`).
+    pub fn body_snippet(&self) -> Option<&str> {
+        self.inner.snippet.as_deref()
+    }
+
+    /// The validation violations (`ErrorKind::Validation` only).
+    pub fn validation_errors(&self) -> Option<&ValidationErrors> {
+        self.inner.validation.as_ref()
+    }
+
+    /// How many attempts were made before giving up.
+    pub fn attempts(&self) -> u32 {
+        self.inner.attempts
+    }
+
+    /// The retry classification of this failure.
+    pub fn retry_class(&self) -> RetryClass {
+        self.inner.retry
+    }
+
+    /// Whether retrying an *idempotent* request could succeed (throttling, transient server
+    /// errors, connection failures, timeouts).
+    pub fn is_retryable(&self) -> bool {
+        self.inner.retry != RetryClass::Never
+    }
+
+    /// Whether retrying is safe even for a non-idempotent action: the request provably was
+    /// not processed (not sent, or rejected by throttling).
+    pub fn is_safe_to_retry(&self) -> bool {
+        matches!(self.inner.retry, RetryClass::NotSent | RetryClass::Throttling)
+    }
+
+    /// Whether the request may or may not have been processed by the service (timeouts,
+    /// connection lost after sending, 5xx, `InternalError*`, unreadable reply). For a
+    /// non-idempotent action the outcome is unknown: check before resubmitting.
+    pub fn is_outcome_unknown(&self) -> bool {
+        self.inner.retry == RetryClass::Transient
+    }
+
+    /// Whether this is a throttling reply (`RequestLimitExceeded*` or HTTP 429).
+    pub fn is_throttling(&self) -> bool {
+        self.inner.retry == RetryClass::Throttling
+    }
+
+    /// Whether this is a timeout.
+    pub fn is_timeout(&self) -> bool {
+        self.inner.kind == ErrorKind::Timeout
+    }
+
+    /// Whether the connection could not be established.
+    pub fn is_connect(&self) -> bool {
+        matches!(self.inner.kind, ErrorKind::Connect | ErrorKind::Tls)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        if let Some(action) = &i.action {
+            write!(f, "{action}: ")?;
+        }
+        match (&i.code, i.kind) {
+            (Some(code), _) => write!(f, "{}: {}", code.as_str(), i.message)?,
+            (None, ErrorKind::HttpStatus) => write!(f, "{}", i.message)?,
+            (None, kind) => write!(f, "{kind} error: {}", i.message)?,
+        }
+        if let Some(src) = &i.source {
+            write!(f, ": {src}")?;
+            let mut next = src.source();
+            while let Some(s) = next {
+                write!(f, ": {s}")?;
+                next = s.source();
+            }
+        }
+        if let Some(snippet) = &i.snippet {
+            write!(f, "; body: {snippet}")?;
+        }
+        if let Some(id) = &i.request_id {
+            write!(f, " (RequestId: {id})")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = &self.inner;
+        f.debug_struct("Error")
+            .field("kind", &i.kind)
+            .field("action", &i.action)
+            .field("code", &i.code.as_ref().map(|c| c.as_str()))
+            .field("message", &i.message)
+            .field("request_id", &i.request_id)
+            .field("status", &i.status)
+            .field("snippet", &i.snippet)
+            .field("retry", &i.retry)
+            .field("attempts", &i.attempts)
+            .field("source", &i.source)
+            .finish()
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match &self.inner.source {
+            Some(s) => Some(&**s as &(dyn StdError + 'static)),
+            None => self
+                .inner
+                .validation
+                .as_ref()
+                .map(|v| v as &(dyn StdError + 'static)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_error_display_has_code_message_request_id() {
+        let e = Error::api(
+            ErrorCode::parse("RequestLimitExceeded"),
+            "too many",
+            Some("req-1".into()),
+        )
+        .with_action("CreateScanInstances");
+        let s = e.to_string();
+        assert_eq!(s, "CreateScanInstances: RequestLimitExceeded: too many (RequestId: req-1)");
+        assert!(e.is_throttling() && e.is_retryable() && e.is_safe_to_retry());
+        assert_eq!(e.request_id(), Some("req-1"));
+        assert_eq!(e.code_str(), "RequestLimitExceeded");
+    }
+
+    #[test]
+    fn classification() {
+        assert_eq!(classify_code("RequestLimitExceeded.UinLimitExceeded"), RetryClass::Throttling);
+        assert_eq!(classify_code("InternalError.ServerError"), RetryClass::Transient);
+        assert_eq!(classify_code("InvalidParameter"), RetryClass::Never);
+        assert_eq!(classify_code("LimitExceeded"), RetryClass::Never);
+        assert_eq!(classify_status(503), RetryClass::Transient);
+        assert_eq!(classify_status(429), RetryClass::Throttling);
+        assert_eq!(classify_status(404), RetryClass::Never);
+        assert!(Error::timeout(Duration::from_secs(1)).is_outcome_unknown());
+        assert!(Error::connect("refused").is_safe_to_retry());
+        assert!(!Error::tls("bad cert").is_retryable());
+        assert!(Error::transport("reset", false).is_safe_to_retry());
+        assert!(Error::transport("reset", true).is_outcome_unknown());
+    }
+
+    #[test]
+    fn snippets_are_bounded_and_escaped() {
+        let body = vec![b'a'; 10_000];
+        let s = body_snippet(&body);
+        assert_eq!(s.chars().count(), SNIPPET_LEN + 1);
+        assert_eq!(body_snippet(b"a\nb\x00"), "a\\nb\\u{0}");
+        let e = Error::http_status(502, b"<html>bad gateway</html>");
+        assert_eq!(e.to_string(), "HTTP status 502; body: <html>bad gateway</html>");
+        assert_eq!(e.status(), Some(502));
+        assert_eq!(e.code_str(), "HttpStatus");
+    }
+}
