@@ -1,1 +1,119 @@
-//! ms-emulator (skeleton).
+//! A faithful local emulator of Tencent Cloud's Mobile Security (`ms`, API `2018-04-08`)
+//! scan workflow, as strict as the real API 3.0 gateway.
+//!
+//! Tencent retired the scan actions in 2023; this emulator is where the scan workflow runs
+//! now (the CLI's first command, our own tests, the official Python SDK interop run).
+//!
+//! # Protocol
+//! * **TC3-HMAC-SHA256** as `POST` with `Content-Type: application/json` (any `;`
+//!   parameters allowed) or `GET` (query signed exactly as received), verified with
+//!   [`tc3_sign`]; common parameters from `X-TC-Action`, `X-TC-Version`, `X-TC-Timestamp`,
+//!   `X-TC-Region`.
+//! * **Legacy v1** (`HmacSHA1`, `HmacSHA256`) as a form-encoded POST body or GET query.
+//! * Every reply: HTTP 200, `Content-Type: application/json` (exactly, as the Python SDK
+//!   requires for error detection), a `Date` header from the emulator's clock and a fresh
+//!   UUID v4 `RequestId`. Errors use the official envelope
+//!   `{"Response":{"Error":{"Code","Message"},"RequestId"}}`.
+//!
+//! Error codes (gateway level):
+//!
+//! | condition | code |
+//! |---|---|
+//! | method other than GET/POST; POST content type other than JSON (TC3) or form (v1) | `UnsupportedProtocol` |
+//! | GET query over 32 KB; body over the limit (10 MB) | `RequestSizeLimitExceeded` |
+//! | v1 POST body over 1 MB | `AuthFailure.SignatureFailure` (as the gateway) |
+//! | no `X-TC-Action` / `Action`, `Version`, timestamp, `Nonce`, `SecretId`, `Signature` | `MissingParameter` |
+//! | action not an ms action | `InvalidAction` |
+//! | version other than `2018-04-08` | `NoSuchVersion` |
+//! | timestamp more than 300 s from the server clock | `AuthFailure.SignatureExpire` |
+//! | JSON POST without `Authorization`; malformed `Authorization`, wrong algorithm, unsigned `content-type`/`host` | `AuthFailure.InvalidAuthorization` |
+//! | unknown SecretId | `AuthFailure.SecretIdNotFound` |
+//! | signature, scope date or service mismatch | `AuthFailure.SignatureFailure` |
+//! | body not a JSON object, malformed query, conflicting flattened names | `InvalidParameter` |
+//! | more than the rate limit per (action, region, SecretId) | `RequestLimitExceeded` |
+//! | an ms action other than the four scan actions | `UnsupportedOperation` ("not emulated") |
+//!
+//! Action-level codes follow the action documentation: `MissingParameter.MissingAppInfo`,
+//! `MissingParameter.MissingItemId`, `ResourceNotFound.ItemIdNotFound`, `LimitExceeded`,
+//! `InvalidParameterValue` and its `InvalidFilter`, `InvalidItemIds`, `InvalidLimit`,
+//! `InvalidOffset`, `InvalidOrderField`, `InvalidOrderDirection`,
+//! `InvalidCoexistItemIdsFilters` variants; type errors found by
+//! [`ms_model::validate_json`] map to `MissingParameter`, `UnknownParameter` or
+//! `InvalidParameterValue`.
+//!
+//! # Scan workflow
+//! `CreateScanInstances` creates a task (`ItemId`) with one scan (`AppSid`) per app,
+//! decrementing the account's quota (`LimitCount`; `LimitExceeded` at zero; when fewer scans
+//! remain than apps submitted, only the first ones are accepted and listed in `AppMd5s`).
+//! Each scan is `TaskStatus` 2 (processing) for the configured scan duration, then 1
+//! (completed) — or 3 (error, `ScanCode` 1000) for MD5s beginning with `bad0`, 4 (timeout,
+//! `ScanCode` 99) for MD5s beginning with `bad1`. Findings are deterministic from the MD5
+//! and limited to the requested scan types. Finished scans trigger callbacks (see
+//! [`CallbackDelivery`]) to loopback `http` URLs only.
+//!
+//! # Example
+//! ```no_run
+//! # async fn demo() -> Result<(), ms_emulator::Error> {
+//! use ms_emulator::{Emulator, EmulatorConfig};
+//! let emu = Emulator::start(EmulatorConfig::demo().with_tls(true), "127.0.0.1:0".parse().unwrap()).await?;
+//! println!("{} trusts {:?}", emu.base_url(), emu.ca_pem().is_some());
+//! emu.shutdown().await;
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+mod actions;
+mod api;
+mod callbacks;
+pub mod clock;
+mod config;
+mod core;
+mod findings;
+mod protocol;
+mod ratelimit;
+pub mod serve;
+mod server;
+mod state;
+mod tls;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{
+    CallbackConfig, DEMO_SECRET_ID, DEMO_SECRET_KEY, EmulatorConfig, FaultConfig, Limits,
+    RateLimits,
+};
+pub use server::Emulator;
+pub use state::{CallbackDelivery, DeliveryStatus};
+
+/// Errors starting or running the emulator.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration is invalid.
+    #[error("invalid emulator configuration: {0}")]
+    Config(String),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The TLS certificate or configuration could not be made.
+    #[error("TLS setup failed: {0}")]
+    Tls(String),
+    /// The state file could not be read.
+    #[error("state file {}: {message}", path.display())]
+    State {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// Another I/O error.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}

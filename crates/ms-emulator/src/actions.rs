@@ -1,0 +1,731 @@
+//! The emulated scan workflow: CreateScanInstances, DescribeScanInstances,
+//! DescribeScanResults, DeleteScanInstances.
+
+use serde_json::{Map, Value, json};
+
+use crate::api::{ApiError, get_str, get_str_array, get_u64, is_md5, show};
+use crate::core::Core;
+use crate::findings::{self, SCAN_TYPE_NAMES, ScanTypes, SubmittedApp};
+use crate::state::{Scan, ScanStatus, State, Task};
+
+/// The actions the emulator implements.
+pub(crate) const SCAN_ACTIONS: &[&str] = &[
+    "CreateScanInstances",
+    "DeleteScanInstances",
+    "DescribeScanInstances",
+    "DescribeScanResults",
+];
+
+/// Most apps per CreateScanInstances / AppSids per DeleteScanInstances.
+const MAX_APPS: usize = 20;
+/// Largest DescribeScanInstances Limit.
+const MAX_LIMIT: u64 = 100;
+
+/// Runs one scan-workflow action for the account `owner`.
+pub(crate) fn dispatch(
+    core: &Core,
+    action: &str,
+    params: &Value,
+    owner: &str,
+) -> Result<Map<String, Value>, ApiError> {
+    if !params.is_object() {
+        return Err(ApiError::invalid_param(
+            "The request parameters must be a JSON object.",
+        ));
+    }
+    match action {
+        "CreateScanInstances" => create(core, params, owner),
+        "DescribeScanInstances" => describe_instances(core, params, owner),
+        "DescribeScanResults" => describe_results(core, params, owner),
+        "DeleteScanInstances" => delete(core, params, owner),
+        other => Err(ApiError::new(
+            "UnsupportedOperation",
+            format!(
+                "The action `{other}` is not emulated by ms-emulator (only the scan workflow is)."
+            ),
+        )),
+    }
+}
+
+/// Checks the parameters against the ms-model request type (types, required members, unknown
+/// members), after the action-specific checks gave their documented codes.
+fn model_check(action: &str, params: &Value) -> Result<(), ApiError> {
+    match ms_model::validate_json(action, params) {
+        Ok(()) => Ok(()),
+        Err(errs) => {
+            let Some(v) = errs.0.first() else {
+                return Err(ApiError::invalid_param("Invalid request parameters."));
+            };
+            let msg = v.message.to_ascii_lowercase();
+            let path = v.path.replace('[', ".").replace(']', "");
+            if msg.contains("unknown field") || msg.contains("unknown parameter") {
+                Err(ApiError::new(
+                    "UnknownParameter",
+                    format!("The parameter `{path}` is not recognized: {}", v.message),
+                ))
+            } else if msg.contains("missing") || msg.contains("required") {
+                Err(ApiError::missing(&path))
+            } else {
+                Err(ApiError::invalid_value(&path, &v.message))
+            }
+        }
+    }
+}
+
+/// (scheme, host, port, path) of an http(s) URL, or `None`.
+pub(crate) fn parse_http_url(url: &str) -> Option<(&str, String, u16, String)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let default_port = match scheme.to_ascii_lowercase().as_str() {
+        "http" => 80,
+        "https" => 443,
+        _ => return None,
+    };
+    let (authority, path) = match rest.find(['/', '?', '#']) {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    if authority.contains('@') || authority.is_empty() {
+        return None;
+    }
+    let (host, port) = if let Some(stripped) = authority.strip_prefix('[') {
+        let (h, after) = stripped.split_once(']')?;
+        let port = match after.strip_prefix(':') {
+            Some(p) => p.parse().ok()?,
+            None if after.is_empty() => default_port,
+            None => return None,
+        };
+        (h.to_owned(), port)
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h.to_owned(), p.parse().ok()?),
+            None => (authority.to_owned(), default_port),
+        }
+    };
+    if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return None;
+    }
+    let path = path.split('#').next().unwrap_or("/");
+    let path = if path.starts_with('?') {
+        format!("/{path}")
+    } else {
+        path.to_owned()
+    };
+    Some((scheme, host, port, path))
+}
+
+fn create(core: &Core, params: &Value, owner: &str) -> Result<Map<String, Value>, ApiError> {
+    const A: &str = "CreateScanInstances";
+    let infos = match params.get("AppInfos") {
+        None | Some(Value::Null) => {
+            return Err(ApiError::new(
+                "MissingParameter.MissingAppInfo",
+                "The AppInfos parameter (AppInfo structures) is missing.",
+            ));
+        }
+        Some(Value::Array(a)) => a,
+        Some(_) => {
+            return Err(ApiError::invalid_param(
+                "`AppInfos` must be an array of AppInfo.",
+            ));
+        }
+    };
+    if infos.is_empty() {
+        return Err(ApiError::new(
+            "MissingParameter.MissingAppInfo",
+            "AppInfos is empty: at least one AppInfo is required.",
+        ));
+    }
+    if infos.len() > MAX_APPS {
+        return Err(ApiError::invalid_value(
+            "AppInfos",
+            format!("at most {MAX_APPS} apps per request, got {}", infos.len()),
+        ));
+    }
+    let mut apps = Vec::with_capacity(infos.len());
+    for (i, info) in infos.iter().enumerate() {
+        if !info.is_object() {
+            return Err(ApiError::invalid_param(format!(
+                "`AppInfos.{i}` must be an AppInfo object."
+            )));
+        }
+        let field = |n: &str| format!("AppInfos.{i}.{n}");
+        let md5 = match get_str(info, "AppMd5") {
+            Ok(Some(s)) => s,
+            Ok(None) => return Err(ApiError::missing(&field("AppMd5"))),
+            Err(()) => {
+                return Err(ApiError::invalid_value(
+                    &field("AppMd5"),
+                    "expected a string",
+                ));
+            }
+        };
+        if !is_md5(md5) {
+            return Err(ApiError::invalid_value(
+                &field("AppMd5"),
+                format!("expected 32 hexadecimal digits, got {}", show(md5)),
+            ));
+        }
+        let url = match get_str(info, "AppUrl") {
+            Ok(Some(s)) => s,
+            Ok(None) => return Err(ApiError::missing(&field("AppUrl"))),
+            Err(()) => {
+                return Err(ApiError::invalid_value(
+                    &field("AppUrl"),
+                    "expected a string",
+                ));
+            }
+        };
+        if parse_http_url(url).is_none() {
+            return Err(ApiError::invalid_value(
+                &field("AppUrl"),
+                format!("expected an http(s) download URL, got {}", show(url)),
+            ));
+        }
+        let size = get_u64(info, "AppSize").map_err(|()| {
+            ApiError::invalid_value(&field("AppSize"), "expected an unsigned integer")
+        })?;
+        let opt = |n: &str| -> Result<Option<String>, ApiError> {
+            get_str(info, n)
+                .map(|o| o.map(str::to_owned))
+                .map_err(|()| ApiError::invalid_value(&field(n), "expected a string"))
+        };
+        apps.push(SubmittedApp {
+            app_md5: md5.to_ascii_lowercase(),
+            app_url: url.to_owned(),
+            app_size: size,
+            file_name: opt("FileName")?,
+            app_pkg_name: opt("AppPkgName")?,
+            app_version: opt("AppVersion")?,
+            app_icon_url: opt("AppIconUrl")?,
+            app_name: opt("AppName")?,
+        });
+    }
+    let scan_info = match params.get("ScanInfo") {
+        None | Some(Value::Null) => return Err(ApiError::missing("ScanInfo")),
+        Some(v @ Value::Object(_)) => v,
+        Some(_) => {
+            return Err(ApiError::invalid_param(
+                "`ScanInfo` must be a ScanInfo object.",
+            ));
+        }
+    };
+    let types = match get_str_array(scan_info, "ScanTypes") {
+        Ok(Some(t)) => t,
+        Ok(None) => return Err(ApiError::missing("ScanInfo.ScanTypes")),
+        Err(()) => {
+            return Err(ApiError::invalid_value(
+                "ScanInfo.ScanTypes",
+                "expected an array of strings",
+            ));
+        }
+    };
+    if types.is_empty() {
+        return Err(ApiError::invalid_value(
+            "ScanInfo.ScanTypes",
+            format!(
+                "at least one scan type is required ({})",
+                SCAN_TYPE_NAMES.join(", ")
+            ),
+        ));
+    }
+    for (i, t) in types.iter().enumerate() {
+        if !SCAN_TYPE_NAMES.contains(&t.as_str()) {
+            return Err(ApiError::invalid_value(
+                &format!("ScanInfo.ScanTypes.{i}"),
+                format!(
+                    "unknown scan type {}, expected one of {}",
+                    show(t),
+                    SCAN_TYPE_NAMES.join(", ")
+                ),
+            ));
+        }
+    }
+    let callback = match get_str(scan_info, "CallbackUrl") {
+        Ok(Some(s)) => s.to_owned(),
+        Ok(None) => return Err(ApiError::missing("ScanInfo.CallbackUrl")),
+        Err(()) => {
+            return Err(ApiError::invalid_value(
+                "ScanInfo.CallbackUrl",
+                "expected a string",
+            ));
+        }
+    };
+    if !callback.is_empty() && parse_http_url(&callback).is_none() {
+        return Err(ApiError::invalid_value(
+            "ScanInfo.CallbackUrl",
+            format!(
+                "expected an http(s) URL or an empty string, got {}",
+                show(&callback)
+            ),
+        ));
+    }
+    model_check(A, params)?;
+
+    let now = core.now_ms();
+    let item_id = uuid::Uuid::new_v4().simple().to_string();
+    let (out, new_deliveries) = {
+        let mut st = core.lock_state();
+        let pending = core.advance_locked(&mut st, now);
+        let quota = st.account(owner, core.config.initial_quota, now).clone();
+        if quota.remaining == 0 {
+            drop(st);
+            core.after_mutation(pending);
+            return Err(ApiError::new(
+                "LimitExceeded",
+                "The scan quota (LimitCount) of this account is used up.",
+            ));
+        }
+        let accepted = apps
+            .len()
+            .min(usize::try_from(quota.remaining).unwrap_or(usize::MAX));
+        let mut sids = Vec::with_capacity(accepted);
+        let mut md5s = Vec::with_capacity(accepted);
+        for app in apps.into_iter().take(accepted) {
+            let sid = uuid::Uuid::new_v4().simple().to_string();
+            let seq = st.next_seq();
+            md5s.push(Value::String(app.app_md5.clone()));
+            st.scans.insert(
+                sid.clone(),
+                Scan {
+                    app_sid: sid.clone(),
+                    item_id: item_id.clone(),
+                    owner: owner.to_owned(),
+                    seq,
+                    app,
+                    submitted_ms: now,
+                    status: ScanStatus::Processing,
+                    finished_ms: None,
+                },
+            );
+            sids.push(sid);
+        }
+        st.tasks.insert(
+            item_id.clone(),
+            Task {
+                item_id: item_id.clone(),
+                owner: owner.to_owned(),
+                created_ms: now,
+                scan_types: types,
+                callback_url: callback,
+                app_sids: sids,
+            },
+        );
+        let acct = st.account(owner, core.config.initial_quota, now);
+        acct.remaining -= accepted as u64;
+        let (remaining, limit_time) = (acct.remaining, acct.limit_time);
+        let mut pending = pending;
+        pending.extend(core.advance_locked(&mut st, now));
+        let progress = task_progress(&st, &item_id);
+        let mut out = Map::new();
+        out.insert("ItemId".into(), json!(item_id));
+        out.insert("Progress".into(), json!(progress));
+        out.insert("AppMd5s".into(), Value::Array(md5s));
+        out.insert("LimitCount".into(), json!(remaining));
+        out.insert("LimitTime".into(), json!(limit_time));
+        (out, pending)
+    };
+    core.mark_dirty();
+    core.after_mutation(new_deliveries);
+    Ok(out)
+}
+
+/// Task-level status: 2 while any app is processing, else 1 if all completed, else 3 if any
+/// failed, else 4.
+fn task_progress(st: &State, item_id: &str) -> u64 {
+    let Some(task) = st.tasks.get(item_id) else {
+        return 1;
+    };
+    let statuses: Vec<ScanStatus> = task
+        .app_sids
+        .iter()
+        .filter_map(|s| st.scans.get(s))
+        .map(|s| s.status)
+        .collect();
+    if statuses.contains(&ScanStatus::Processing) {
+        2
+    } else if statuses.iter().all(|s| *s == ScanStatus::Completed) {
+        1
+    } else if statuses.contains(&ScanStatus::Error) {
+        3
+    } else {
+        4
+    }
+}
+
+/// (ScanCode / StatusCode, StatusDesc, StatusRef) of a scan.
+fn status_info(status: ScanStatus) -> (u64, &'static str, &'static str) {
+    match status {
+        ScanStatus::Processing | ScanStatus::Completed => (0, "", ""),
+        ScanStatus::Error => (
+            1000,
+            "App download failed",
+            "Check that AppUrl can be downloaded without authentication, then submit the app again",
+        ),
+        ScanStatus::Timeout => (99, "Scan timed out", "Submit the app again later"),
+    }
+}
+
+fn scan_findings(task: Option<&Task>, scan: &Scan) -> findings::Findings {
+    if scan.status != ScanStatus::Completed {
+        return findings::empty_findings();
+    }
+    let types = task
+        .map(|t| ScanTypes::from_names(&t.scan_types))
+        .unwrap_or_default();
+    findings::findings(&scan.app.app_md5, types)
+}
+
+fn describe_instances(
+    core: &Core,
+    params: &Value,
+    owner: &str,
+) -> Result<Map<String, Value>, ApiError> {
+    const A: &str = "DescribeScanInstances";
+    let has_filters = !matches!(params.get("Filters"), None | Some(Value::Null));
+    let has_items = !matches!(params.get("ItemIds"), None | Some(Value::Null));
+    if has_filters && has_items {
+        return Err(ApiError::new(
+            "InvalidParameterValue.InvalidCoexistItemIdsFilters",
+            "ItemIds and Filters cannot be specified together.",
+        ));
+    }
+    let offset = get_u64(params, "Offset").map_err(|()| {
+        ApiError::new(
+            "InvalidParameterValue.InvalidOffset",
+            "Offset must be a non-negative integer.",
+        )
+    })?;
+    let limit = get_u64(params, "Limit").map_err(|()| {
+        ApiError::new(
+            "InvalidParameterValue.InvalidLimit",
+            "Limit must be a non-negative integer.",
+        )
+    })?;
+    if let Some(l) = limit {
+        if l > MAX_LIMIT {
+            return Err(ApiError::new(
+                "InvalidParameterValue.InvalidLimit",
+                format!("Limit must be at most {MAX_LIMIT}, got {l}."),
+            ));
+        }
+    }
+    let offset = offset.unwrap_or(0);
+    let limit = match limit {
+        None | Some(0) => 20,
+        Some(l) => l,
+    };
+    match get_str(params, "OrderField") {
+        Ok(None) | Ok(Some("TaskTime")) => {}
+        Ok(Some(other)) => {
+            return Err(ApiError::new(
+                "InvalidParameterValue.InvalidOrderField",
+                format!("OrderField must be `TaskTime`, got {}.", show(other)),
+            ));
+        }
+        Err(()) => {
+            return Err(ApiError::new(
+                "InvalidParameterValue.InvalidOrderField",
+                "OrderField must be a string.",
+            ));
+        }
+    }
+    let ascending = match get_str(params, "OrderDirection") {
+        Ok(None) | Ok(Some("desc")) => false,
+        Ok(Some("asc")) => true,
+        Ok(Some(other)) => {
+            return Err(ApiError::new(
+                "InvalidParameterValue.InvalidOrderDirection",
+                format!(
+                    "OrderDirection must be `asc` or `desc`, got {}.",
+                    show(other)
+                ),
+            ));
+        }
+        Err(()) => {
+            return Err(ApiError::new(
+                "InvalidParameterValue.InvalidOrderDirection",
+                "OrderDirection must be a string.",
+            ));
+        }
+    };
+    let item_ids = get_str_array(params, "ItemIds").map_err(|()| {
+        ApiError::new(
+            "InvalidParameterValue.InvalidItemIds",
+            "ItemIds must be an array of strings.",
+        )
+    })?;
+    if let Some(ids) = &item_ids {
+        if ids.is_empty() || ids.iter().any(|s| s.trim().is_empty()) {
+            return Err(ApiError::new(
+                "InvalidParameterValue.InvalidItemIds",
+                "ItemIds must hold at least one non-empty task ID.",
+            ));
+        }
+    }
+    let mut filters: Vec<(String, String)> = Vec::new();
+    if let Some(fs) = params.get("Filters").filter(|v| !v.is_null()) {
+        let Some(arr) = fs.as_array() else {
+            return Err(ApiError::new(
+                "InvalidParameterValue.InvalidFilter",
+                "Filters must be an array of Filter.",
+            ));
+        };
+        for (i, f) in arr.iter().enumerate() {
+            let name = get_str(f, "Name").ok().flatten();
+            let value = get_str(f, "Value").ok().flatten();
+            match (name, value) {
+                (Some(n @ ("AppName" | "AppPkgName")), Some(v)) => {
+                    filters.push((n.to_owned(), v.to_owned()))
+                }
+                (Some(n @ ("AppName" | "AppPkgName")), None) => {
+                    return Err(ApiError::new(
+                        "InvalidParameterValue.InvalidFilter",
+                        format!("Filters.{i}.Value is required for the filter `{n}`."),
+                    ));
+                }
+                (Some(n), _) => {
+                    return Err(ApiError::new(
+                        "InvalidParameterValue.InvalidFilter",
+                        format!(
+                            "Filters.{i}.Name must be `AppName` or `AppPkgName`, got {}.",
+                            show(n)
+                        ),
+                    ));
+                }
+                (None, _) => {
+                    return Err(ApiError::new(
+                        "InvalidParameterValue.InvalidFilter",
+                        format!("Filters.{i}.Name is required."),
+                    ));
+                }
+            }
+        }
+    }
+    model_check(A, params)?;
+
+    let now = core.now_ms();
+    let (out, pending) = {
+        let mut st = core.lock_state();
+        let pending = core.advance_locked(&mut st, now);
+        let mut rows: Vec<(&Scan, findings::AppDetails)> = st
+            .scans
+            .values()
+            .filter(|s| s.owner == owner)
+            .filter(|s| item_ids.as_ref().is_none_or(|ids| ids.contains(&s.item_id)))
+            .map(|s| (s, findings::app_details(&s.app)))
+            .filter(|(_, d)| {
+                filters.iter().all(|(n, v)| match n.as_str() {
+                    "AppName" => &d.app_name == v,
+                    _ => &d.app_pkg_name == v,
+                })
+            })
+            .collect();
+        rows.sort_by_key(|(s, _)| (s.submitted_ms / 1000, s.seq));
+        if !ascending {
+            rows.reverse();
+        }
+        let total = rows.len();
+        let set: Vec<Value> = rows
+            .iter()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .map(|(s, d)| {
+                let f = scan_findings(st.tasks.get(&s.item_id), s);
+                let (code, _, _) = status_info(s.status);
+                json!({
+                    "ItemId": s.item_id,
+                    "AppName": d.app_name,
+                    "AppPkgName": d.app_pkg_name,
+                    "AppVersion": d.app_version,
+                    "AppMd5": d.app_md5,
+                    "AppSize": d.app_size,
+                    "ScanCode": code,
+                    "TaskStatus": s.status.code(),
+                    "TaskTime": s.submitted_ms / 1000,
+                    "AppIconUrl": d.app_icon_url,
+                    "AppSid": s.app_sid,
+                    "SafeType": f.safe_type,
+                    "VulCount": f.vul_count,
+                })
+            })
+            .collect();
+        let mut out = Map::new();
+        out.insert("TotalCount".into(), json!(total));
+        out.insert("ScanSet".into(), Value::Array(set));
+        (out, pending)
+    };
+    core.after_mutation(pending);
+    Ok(out)
+}
+
+fn describe_results(
+    core: &Core,
+    params: &Value,
+    owner: &str,
+) -> Result<Map<String, Value>, ApiError> {
+    const A: &str = "DescribeScanResults";
+    let item_id = match get_str(params, "ItemId") {
+        Ok(Some(s)) if !s.is_empty() => s.to_owned(),
+        Ok(_) => {
+            return Err(ApiError::new(
+                "MissingParameter.MissingItemId",
+                "ItemId is missing.",
+            ));
+        }
+        Err(()) => return Err(ApiError::invalid_value("ItemId", "expected a string")),
+    };
+    let md5s = get_str_array(params, "AppMd5s")
+        .map_err(|()| ApiError::invalid_value("AppMd5s", "expected an array of strings"))?;
+    if let Some(list) = &md5s {
+        for (i, m) in list.iter().enumerate() {
+            if !is_md5(m) {
+                return Err(ApiError::invalid_value(
+                    &format!("AppMd5s.{i}"),
+                    format!("expected 32 hexadecimal digits, got {}", show(m)),
+                ));
+            }
+        }
+    }
+    let md5s: Option<Vec<String>> =
+        md5s.map(|l| l.into_iter().map(|m| m.to_ascii_lowercase()).collect());
+    model_check(A, params)?;
+
+    let now = core.now_ms();
+    let (result, pending) = {
+        let mut st = core.lock_state();
+        let pending = core.advance_locked(&mut st, now);
+        let result = match st.tasks.get(&item_id).filter(|t| t.owner == owner) {
+            None => Err(ApiError::new(
+                "ResourceNotFound.ItemIdNotFound",
+                format!("The task ItemId {} does not exist.", show(&item_id)),
+            )),
+            Some(task) => {
+                let set: Vec<Value> = task
+                    .app_sids
+                    .iter()
+                    .filter_map(|sid| st.scans.get(sid))
+                    .filter(|s| md5s.as_ref().is_none_or(|l| l.contains(&s.app.app_md5)))
+                    .map(|s| {
+                        let d = findings::app_details(&s.app);
+                        let f = scan_findings(Some(task), s);
+                        let (code, desc, reference) = status_info(s.status);
+                        json!({
+                            "TaskStatus": s.status.code(),
+                            "AppDetailInfo": {
+                                "AppName": d.app_name,
+                                "AppPkgName": d.app_pkg_name,
+                                "AppVersion": d.app_version,
+                                "AppSize": d.app_size,
+                                "AppMd5": d.app_md5,
+                                "AppIconUrl": d.app_icon_url,
+                                "FileName": d.file_name,
+                            },
+                            "VirusInfo": f.virus_info,
+                            "VulInfo": f.vul_info,
+                            "AdInfo": f.ad_info,
+                            "TaskTime": s.submitted_ms / 1000,
+                            "StatusCode": code,
+                            "StatusDesc": desc,
+                            "StatusRef": reference,
+                            "PermissionInfo": f.permission_info,
+                            "SensitiveInfo": f.sensitive_info,
+                        })
+                    })
+                    .collect();
+                let mut out = Map::new();
+                out.insert("ScanSet".into(), json!(set));
+                out.insert("TotalCount".into(), json!(set.len()));
+                Ok(out)
+            }
+        };
+        (result, pending)
+    };
+    core.after_mutation(pending);
+    result
+}
+
+fn delete(core: &Core, params: &Value, owner: &str) -> Result<Map<String, Value>, ApiError> {
+    const A: &str = "DeleteScanInstances";
+    let sids = match get_str_array(params, "AppSids") {
+        Ok(Some(s)) if !s.is_empty() => s,
+        Ok(_) => return Err(ApiError::missing("AppSids")),
+        Err(()) => {
+            return Err(ApiError::invalid_value(
+                "AppSids",
+                "expected an array of strings",
+            ));
+        }
+    };
+    if sids.len() > MAX_APPS {
+        return Err(ApiError::invalid_value(
+            "AppSids",
+            format!("at most {MAX_APPS} AppSids per request, got {}", sids.len()),
+        ));
+    }
+    model_check(A, params)?;
+    let now = core.now_ms();
+    let (result, pending) = {
+        let mut st = core.lock_state();
+        let pending = core.advance_locked(&mut st, now);
+        let missing = sids
+            .iter()
+            .enumerate()
+            .find(|(_, sid)| st.scans.get(*sid).is_none_or(|s| s.owner != owner));
+        let result = if let Some((i, sid)) = missing {
+            Err(ApiError::invalid_value(
+                &format!("AppSids.{i}"),
+                format!("no scan with AppSid {}", show(sid)),
+            ))
+        } else {
+            for sid in &sids {
+                if let Some(scan) = st.scans.remove(sid) {
+                    let empty = match st.tasks.get_mut(&scan.item_id) {
+                        Some(task) => {
+                            task.app_sids.retain(|s| s != sid);
+                            task.app_sids.is_empty()
+                        }
+                        None => false,
+                    };
+                    if empty {
+                        st.tasks.remove(&scan.item_id);
+                    }
+                }
+            }
+            let mut out = Map::new();
+            out.insert("Progress".into(), json!(1));
+            Ok(out)
+        };
+        (result, pending)
+    };
+    core.after_mutation(pending);
+    if result.is_ok() {
+        core.mark_dirty();
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_parsing() {
+        assert_eq!(
+            parse_http_url("http://127.0.0.1:8080/cb?x=1"),
+            Some(("http", "127.0.0.1".into(), 8080, "/cb?x=1".into()))
+        );
+        assert_eq!(
+            parse_http_url("http://[::1]/"),
+            Some(("http", "::1".into(), 80, "/".into()))
+        );
+        assert_eq!(
+            parse_http_url("https://example.com"),
+            Some(("https", "example.com".into(), 443, "/".into()))
+        );
+        assert_eq!(parse_http_url("ftp://x/"), None);
+        assert_eq!(parse_http_url("http://user@x/"), None);
+        assert_eq!(parse_http_url("http://:80/"), None);
+        assert_eq!(parse_http_url("http://x:99999/"), None);
+        assert_eq!(parse_http_url("not a url"), None);
+    }
+}

@@ -1,0 +1,202 @@
+//! Shared emulator core: configuration, state, limiter, faults, hooks for callbacks and
+//! persistence.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, RwLock};
+
+use serde_json::json;
+use tokio::sync::{Notify, mpsc};
+
+use crate::callbacks::loopback_target;
+use crate::config::{EmulatorConfig, FaultConfig};
+use crate::findings::Prng;
+use crate::ratelimit::RateLimiter;
+use crate::state::{CallbackDelivery, DeliveryStatus, State};
+
+/// Fault decisions for one request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct FaultPlan {
+    pub drop: bool,
+    pub error_5xx: bool,
+    pub truncate: bool,
+    pub malformed: bool,
+    pub throttle: bool,
+}
+
+pub(crate) struct Core {
+    pub config: EmulatorConfig,
+    pub accounts: HashMap<String, String>,
+    state: Mutex<State>,
+    faults: RwLock<FaultConfig>,
+    pub limiter: RateLimiter,
+    fault_counter: AtomicU64,
+    dirty: AtomicBool,
+    pub persist_notify: Notify,
+    callbacks_tx: mpsc::UnboundedSender<u64>,
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Core {
+    pub(crate) fn new(
+        config: EmulatorConfig,
+        state: State,
+        callbacks_tx: mpsc::UnboundedSender<u64>,
+    ) -> Self {
+        let accounts = config.accounts.iter().cloned().collect();
+        Self {
+            faults: RwLock::new(config.faults.clone()),
+            config,
+            accounts,
+            state: Mutex::new(state),
+            limiter: RateLimiter::default(),
+            fault_counter: AtomicU64::new(0),
+            dirty: AtomicBool::new(false),
+            persist_notify: Notify::new(),
+            callbacks_tx,
+        }
+    }
+
+    pub(crate) fn lock_state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn faults(&self) -> FaultConfig {
+        self.faults
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn set_faults(&self, f: FaultConfig) {
+        *self.faults.write().unwrap_or_else(|e| e.into_inner()) = f;
+    }
+
+    /// The server's notion of now (clock + fault offset), Unix ms.
+    pub(crate) fn now_ms(&self) -> u64 {
+        let base = self.config.clock.now_ms();
+        let offset = self.faults.read().map(|f| f.clock_offset_secs).unwrap_or(0);
+        let shifted = i128::from(base) + i128::from(offset) * 1000;
+        u64::try_from(shifted.max(0)).unwrap_or(u64::MAX)
+    }
+
+    pub(crate) fn scan_ms(&self) -> u64 {
+        u64::try_from(self.config.scan_duration.as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Decides the faults of the next request.
+    pub(crate) fn plan_faults(&self, f: &FaultConfig) -> FaultPlan {
+        let n = self.fault_counter.fetch_add(1, Ordering::SeqCst);
+        let mut r = Prng::from_seed(f.seed ^ n.wrapping_mul(0x2545_F491_4F6C_DD1D));
+        let mut roll = |share: f64| share > 0.0 && r.unit() < share;
+        FaultPlan {
+            drop: roll(f.drop_connection),
+            error_5xx: roll(f.error_5xx),
+            truncate: roll(f.truncate_body),
+            malformed: roll(f.malformed_body),
+            throttle: roll(f.throttle),
+        }
+    }
+
+    /// Finishes due scans and creates their callback deliveries; returns the ids of the
+    /// deliveries to attempt.
+    pub(crate) fn advance_locked(&self, st: &mut State, now_ms: u64) -> Vec<u64> {
+        let finished = st.advance(now_ms, self.scan_ms());
+        if finished.is_empty() {
+            return Vec::new();
+        }
+        self.dirty.store(true, Ordering::SeqCst);
+        let mut to_send = Vec::new();
+        for sid in finished {
+            let Some(scan) = st.scans.get(&sid).cloned() else {
+                continue;
+            };
+            let Some(task) = st.tasks.get(&scan.item_id) else {
+                continue;
+            };
+            if task.callback_url.is_empty() {
+                continue;
+            }
+            let url = task.callback_url.clone();
+            let scan_code = match scan.status.code() {
+                3 => 1000,
+                4 => 99,
+                _ => 0,
+            };
+            let body = json!({"Response": {
+                "ItemId": scan.item_id,
+                "AppSid": scan.app_sid,
+                "AppMd5": scan.app.app_md5,
+                "ScanCode": scan_code,
+                "TaskStatus": scan.status.code(),
+                "TaskTime": scan.submitted_ms / 1000,
+            }})
+            .to_string();
+            let (status, last_error) = match loopback_target(&url) {
+                Ok(_) => (DeliveryStatus::Pending, None),
+                Err(e) => (DeliveryStatus::Refused, Some(e)),
+            };
+            let id = st.next_seq();
+            if status == DeliveryStatus::Pending {
+                to_send.push(id);
+            }
+            st.deliveries.push(CallbackDelivery {
+                id,
+                item_id: scan.item_id.clone(),
+                app_sid: scan.app_sid.clone(),
+                app_md5: scan.app.app_md5.clone(),
+                url,
+                body,
+                status,
+                attempts: 0,
+                last_error,
+                created_ms: now_ms,
+                delivered_ms: None,
+            });
+        }
+        st.trim_deliveries();
+        to_send
+    }
+
+    /// After a state change: schedule deliveries and persistence.
+    pub(crate) fn after_mutation(&self, deliveries: Vec<u64>) {
+        for id in deliveries {
+            let _ = self.callbacks_tx.send(id);
+        }
+        if self.dirty.load(Ordering::SeqCst) {
+            self.persist_notify.notify_one();
+        }
+    }
+
+    /// Marks the state as changed and wakes the persister.
+    pub(crate) fn mark_dirty(&self) {
+        self.dirty.store(true, Ordering::SeqCst);
+        self.persist_notify.notify_one();
+    }
+
+    /// Takes the dirty flag.
+    pub(crate) fn take_dirty(&self) -> bool {
+        self.dirty.swap(false, Ordering::SeqCst)
+    }
+
+    /// Re-queues pending deliveries (after a restart).
+    pub(crate) fn resume_deliveries(&self) {
+        let ids: Vec<u64> = self
+            .lock_state()
+            .deliveries
+            .iter()
+            .filter(|d| d.status == DeliveryStatus::Pending)
+            .map(|d| d.id)
+            .collect();
+        for id in ids {
+            let _ = self.callbacks_tx.send(id);
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! Request authentication and decoding, as Tencent Cloud's API 3.0 gateway does it.
+//!
+//! * TC3-HMAC-SHA256 (`Authorization` header): POST with `Content-Type: application/json`
+//!   (parameters in the JSON body) or GET (parameters in the query string, signed exactly as
+//!   received). Common parameters come from `X-TC-Action`, `X-TC-Version`, `X-TC-Timestamp`,
+//!   `X-TC-Region`.
+//! * Legacy v1 (`HmacSHA1` / `HmacSHA256`, no `Authorization` header): every parameter,
+//!   including `Action`, `Version`, `Timestamp`, `Nonce`, `SecretId`, `SignatureMethod` and
+//!   `Signature`, as a form-encoded POST body or in the GET query.
+
+use serde_json::Value;
+
+use crate::api::{ApiError, show, unflatten};
+use crate::core::Core;
+
+/// The API version the emulator serves.
+pub(crate) const VERSION: &str = "2018-04-08";
+/// The service name in the TC3 credential scope.
+pub(crate) const SERVICE: &str = "ms";
+
+/// Parameters of the v1 protocol that are not action parameters.
+const V1_COMMON: &[&str] = &[
+    "Action",
+    "Nonce",
+    "Timestamp",
+    "SecretId",
+    "Signature",
+    "SignatureMethod",
+    "Version",
+    "Region",
+    "Token",
+    "Language",
+    "RequestClient",
+];
+
+/// A received request, reduced to what authentication needs.
+#[derive(Debug)]
+pub(crate) struct Received<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub query: &'a str,
+    /// Headers whose value is valid visible ASCII/UTF-8 (others are dropped).
+    pub headers: &'a [(&'a str, &'a str)],
+    /// `Host` header (or the HTTP/2 authority).
+    pub host: &'a str,
+    pub body: &'a [u8],
+}
+
+impl Received<'_> {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v)
+    }
+}
+
+/// An authenticated call.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Call {
+    pub action: String,
+    pub region: String,
+    pub secret_id: String,
+    pub params: Value,
+}
+
+fn check_action(action: &str) -> Result<(), ApiError> {
+    if ms_model::ACTIONS.iter().any(|a| a.name == action) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            "InvalidAction",
+            format!(
+                "The action {} is invalid or not found for service ms version {VERSION}.",
+                show(action)
+            ),
+        ))
+    }
+}
+
+fn check_version(version: &str) -> Result<(), ApiError> {
+    if version == VERSION {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            "NoSuchVersion",
+            format!(
+                "The API version {} does not exist for service ms (supported: {VERSION}).",
+                show(version)
+            ),
+        ))
+    }
+}
+
+fn check_timestamp(
+    core: &Core,
+    name: &str,
+    value: Option<&str>,
+    now_ms: u64,
+) -> Result<u64, ApiError> {
+    let raw = value.ok_or_else(|| ApiError::missing(name))?;
+    let ts: u64 = raw.trim().parse().map_err(|_| {
+        ApiError::invalid_value(name, format!("expected Unix seconds, got {}", show(raw)))
+    })?;
+    let now = now_ms / 1000;
+    let window = core.config.signature_window.as_secs();
+    if ts.abs_diff(now) > window {
+        return Err(ApiError::new(
+            "AuthFailure.SignatureExpire",
+            format!(
+                "Signature expired: the request timestamp {ts} is more than {window} seconds from the server time {now}."
+            ),
+        ));
+    }
+    Ok(ts)
+}
+
+fn secret_key<'c>(core: &'c Core, secret_id: &str) -> Result<&'c str, ApiError> {
+    core.accounts
+        .get(secret_id)
+        .map(String::as_str)
+        .ok_or_else(|| {
+            ApiError::new(
+                "AuthFailure.SecretIdNotFound",
+                "The SecretId is not found, please ensure that your SecretId is correct.",
+            )
+        })
+}
+
+fn map_verify_error(e: tc3_sign::VerifyError) -> ApiError {
+    use tc3_sign::VerifyError as V;
+    match e {
+        V::MalformedAuthorization(_) | V::UnsupportedAlgorithm(_) | V::MissingSignedHeader(_) => {
+            ApiError::new(
+                "AuthFailure.InvalidAuthorization",
+                format!("The Authorization header is invalid: {e}."),
+            )
+        }
+        V::MissingParameter(p) => ApiError::missing(&p),
+        V::SignatureMismatch => ApiError::new(
+            "AuthFailure.SignatureFailure",
+            "The provided credentials could not be validated. Please check your signature is correct.",
+        ),
+        other => ApiError::new(
+            "AuthFailure.SignatureFailure",
+            format!("The provided credentials could not be validated: {other}."),
+        ),
+    }
+}
+
+fn mime(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// Authenticates and decodes a request (method already known to be GET or POST).
+pub(crate) fn authenticate(core: &Core, req: &Received<'_>, now_ms: u64) -> Result<Call, ApiError> {
+    if let Some(auth) = req.header("authorization") {
+        return tc3(core, req, auth, now_ms);
+    }
+    let ct = mime(req.header("content-type").unwrap_or(""));
+    if req.method == "POST" && ct != "application/x-www-form-urlencoded" {
+        if ct == "application/json" || ct == "multipart/form-data" {
+            return Err(ApiError::new(
+                "AuthFailure.InvalidAuthorization",
+                "The Authorization header is missing: TC3-HMAC-SHA256 requests must carry it.",
+            ));
+        }
+        return Err(unsupported_content_type(req.header("content-type")));
+    }
+    v1(core, req, now_ms)
+}
+
+fn unsupported_content_type(ct: Option<&str>) -> ApiError {
+    ApiError::new(
+        "UnsupportedProtocol",
+        format!(
+            "The Content-Type {} is not supported: use application/json (TC3 POST) or application/x-www-form-urlencoded (GET, v1).",
+            ct.map(show).unwrap_or_else(|| "(none)".to_owned())
+        ),
+    )
+}
+
+fn tc3(core: &Core, req: &Received<'_>, auth: &str, now_ms: u64) -> Result<Call, ApiError> {
+    let action = req
+        .header("x-tc-action")
+        .ok_or_else(|| ApiError::missing("X-TC-Action"))?;
+    check_action(action)?;
+    let version = req
+        .header("x-tc-version")
+        .ok_or_else(|| ApiError::missing("X-TC-Version"))?;
+    check_version(version)?;
+    let content_type = req.header("content-type");
+    if req.method == "POST" {
+        match mime(content_type.unwrap_or("")).as_str() {
+            "application/json" => {}
+            "multipart/form-data" => {
+                return Err(ApiError::new(
+                    "UnsupportedProtocol",
+                    "multipart/form-data bodies are not accepted by the ms scan actions; send application/json.",
+                ));
+            }
+            _ => return Err(unsupported_content_type(content_type)),
+        }
+    }
+    let timestamp = check_timestamp(core, "X-TC-Timestamp", req.header("x-tc-timestamp"), now_ms)?;
+    let parsed = tc3_sign::parse_authorization(auth).map_err(map_verify_error)?;
+    let secret_id = parsed.secret_id.to_owned();
+    let key = secret_key(core, &secret_id)?;
+    tc3_sign::verify_tc3(
+        &tc3_sign::ReceivedTc3 {
+            method: req.method,
+            path: req.path,
+            query: req.query,
+            headers: req.headers,
+            body: req.body,
+            timestamp,
+            authorization: auth,
+        },
+        key,
+        SERVICE,
+    )
+    .map_err(map_verify_error)?;
+    let params = if req.method == "POST" {
+        let v: Value = serde_json::from_slice(req.body).map_err(|e| {
+            ApiError::new(
+                "InvalidParameter",
+                format!("The request body is not valid JSON: {e}."),
+            )
+        })?;
+        if !v.is_object() {
+            return Err(ApiError::new(
+                "InvalidParameter",
+                "The request body must be a JSON object.",
+            ));
+        }
+        v
+    } else {
+        let pairs = tc3_sign::form_urldecode(req.query).map_err(|e| {
+            ApiError::new(
+                "InvalidParameter",
+                format!("The query string is malformed: {e}."),
+            )
+        })?;
+        unflatten(&pairs)?
+    };
+    Ok(Call {
+        action: action.to_owned(),
+        region: req.header("x-tc-region").unwrap_or("").to_owned(),
+        secret_id,
+        params,
+    })
+}
+
+fn v1(core: &Core, req: &Received<'_>, now_ms: u64) -> Result<Call, ApiError> {
+    let raw = if req.method == "POST" {
+        std::str::from_utf8(req.body)
+            .map_err(|_| ApiError::new("InvalidParameter", "The form body is not valid UTF-8."))?
+    } else {
+        req.query
+    };
+    let pairs = tc3_sign::form_urldecode(raw).map_err(|e| {
+        ApiError::new(
+            "InvalidParameter",
+            format!("The form parameters are malformed: {e}."),
+        )
+    })?;
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let action = get("Action").ok_or_else(|| ApiError::missing("Action"))?;
+    check_action(action)?;
+    let version = get("Version").ok_or_else(|| ApiError::missing("Version"))?;
+    check_version(version)?;
+    check_timestamp(core, "Timestamp", get("Timestamp"), now_ms)?;
+    let nonce = get("Nonce").ok_or_else(|| ApiError::missing("Nonce"))?;
+    if nonce.parse::<u64>().is_err() {
+        return Err(ApiError::invalid_value(
+            "Nonce",
+            format!("expected a positive integer, got {}", show(nonce)),
+        ));
+    }
+    let secret_id = get("SecretId").ok_or_else(|| ApiError::missing("SecretId"))?;
+    let signature_present = get("Signature").is_some();
+    if !signature_present {
+        return Err(ApiError::missing("Signature"));
+    }
+    if let Some(m) = get("SignatureMethod") {
+        if m != "HmacSHA1" && m != "HmacSHA256" {
+            return Err(ApiError::invalid_value(
+                "SignatureMethod",
+                format!("expected HmacSHA1 or HmacSHA256, got {}", show(m)),
+            ));
+        }
+    }
+    let key = secret_key(core, secret_id)?;
+    if req.method == "POST" && req.body.len() > core.config.limits.max_v1_body_bytes {
+        return Err(ApiError::new(
+            "AuthFailure.SignatureFailure",
+            "The request is exceeding request size limit, please use new signature method `TC3-HMAC-SHA256`.",
+        ));
+    }
+    tc3_sign::verify_v1(req.method, req.host, req.path, &pairs, key).map_err(map_verify_error)?;
+    let action_params: Vec<(String, String)> = pairs
+        .iter()
+        .filter(|(k, _)| !V1_COMMON.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    Ok(Call {
+        action: action.to_owned(),
+        region: get("Region").unwrap_or("").to_owned(),
+        secret_id: secret_id.to_owned(),
+        params: unflatten(&action_params)?,
+    })
+}

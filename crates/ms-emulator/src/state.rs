@@ -1,0 +1,291 @@
+//! The emulator's state (tasks, scans, quotas, callback deliveries) and its persistence.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::findings::SubmittedApp;
+
+/// Format version of the state file.
+const STATE_VERSION: u32 = 1;
+
+/// Per-account quota.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct AccountState {
+    /// Remaining scans (`LimitCount`).
+    pub remaining: u64,
+    /// Quota expiry, Unix seconds (`LimitTime`).
+    pub limit_time: u64,
+}
+
+/// One CreateScanInstances task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Task {
+    pub item_id: String,
+    pub owner: String,
+    pub created_ms: u64,
+    pub scan_types: Vec<String>,
+    pub callback_url: String,
+    pub app_sids: Vec<String>,
+}
+
+/// Outcome of a scan (the documented TaskStatus values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum ScanStatus {
+    /// 2: processing.
+    Processing,
+    /// 1: completed.
+    Completed,
+    /// 3: processing error.
+    Error,
+    /// 4: processing timeout.
+    Timeout,
+}
+
+impl ScanStatus {
+    pub(crate) fn code(self) -> u64 {
+        match self {
+            ScanStatus::Completed => 1,
+            ScanStatus::Processing => 2,
+            ScanStatus::Error => 3,
+            ScanStatus::Timeout => 4,
+        }
+    }
+
+    /// The outcome a finished scan of this MD5 gets: MD5s beginning with `bad0` fail
+    /// (download error), `bad1` time out, all others complete.
+    pub(crate) fn outcome_for(md5: &str) -> Self {
+        if md5.starts_with("bad0") {
+            ScanStatus::Error
+        } else if md5.starts_with("bad1") {
+            ScanStatus::Timeout
+        } else {
+            ScanStatus::Completed
+        }
+    }
+}
+
+/// One app's scan (one AppSid).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Scan {
+    pub app_sid: String,
+    pub item_id: String,
+    pub owner: String,
+    /// Creation order, to break ties when sorting.
+    pub seq: u64,
+    pub app: SubmittedApp,
+    pub submitted_ms: u64,
+    pub status: ScanStatus,
+    pub finished_ms: Option<u64>,
+}
+
+/// State of a callback delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum DeliveryStatus {
+    /// Not delivered yet; attempts continue.
+    Pending,
+    /// The receiver answered `{"Result":"ok"}`.
+    Delivered,
+    /// All attempts failed.
+    Failed,
+    /// Not attempted: the URL is not a loopback `http` URL (the emulator never connects to
+    /// other hosts).
+    Refused,
+}
+
+/// One callback (one finished app scan with a `CallbackUrl`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CallbackDelivery {
+    /// Delivery number (creation order).
+    pub id: u64,
+    /// Task of the scan.
+    pub item_id: String,
+    /// The scan's AppSid.
+    pub app_sid: String,
+    /// The app's MD5.
+    pub app_md5: String,
+    /// Target URL (`ScanInfo.CallbackUrl`).
+    pub url: String,
+    /// The JSON body POSTed.
+    pub body: String,
+    /// Current state.
+    pub status: DeliveryStatus,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// Why the last attempt failed, or why the delivery was refused.
+    pub last_error: Option<String>,
+    /// When the delivery was created (emulator clock, Unix ms).
+    pub created_ms: u64,
+    /// When it was delivered (emulator clock, Unix ms).
+    pub delivered_ms: Option<u64>,
+}
+
+/// Everything that survives a restart with `--state`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct State {
+    pub version: u32,
+    pub seq: u64,
+    pub accounts: BTreeMap<String, AccountState>,
+    pub tasks: BTreeMap<String, Task>,
+    pub scans: BTreeMap<String, Scan>,
+    pub deliveries: Vec<CallbackDelivery>,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self {
+            version: STATE_VERSION,
+            seq: 0,
+            accounts: BTreeMap::new(),
+            tasks: BTreeMap::new(),
+            scans: BTreeMap::new(),
+            deliveries: Vec::new(),
+        }
+    }
+}
+
+/// Deliveries kept in the state (the oldest finished ones are dropped beyond this).
+const MAX_DELIVERIES: usize = 10_000;
+
+impl State {
+    pub(crate) fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// The account's quota, created with `initial` scans valid for a year on first use.
+    pub(crate) fn account(
+        &mut self,
+        secret_id: &str,
+        initial: u64,
+        now_ms: u64,
+    ) -> &mut AccountState {
+        self.accounts
+            .entry(secret_id.to_owned())
+            .or_insert_with(|| AccountState {
+                remaining: initial,
+                limit_time: now_ms / 1000 + 365 * 86_400,
+            })
+    }
+
+    /// Marks scans whose simulated time is over as finished; returns their AppSids.
+    pub(crate) fn advance(&mut self, now_ms: u64, scan_ms: u64) -> Vec<String> {
+        let mut done = Vec::new();
+        for scan in self.scans.values_mut() {
+            if scan.status == ScanStatus::Processing
+                && now_ms >= scan.submitted_ms.saturating_add(scan_ms)
+            {
+                scan.status = ScanStatus::outcome_for(&scan.app.app_md5);
+                scan.finished_ms = Some(scan.submitted_ms.saturating_add(scan_ms));
+                done.push(scan.app_sid.clone());
+            }
+        }
+        done
+    }
+
+    /// Keeps the delivery list bounded, dropping the oldest finished deliveries.
+    pub(crate) fn trim_deliveries(&mut self) {
+        if self.deliveries.len() <= MAX_DELIVERIES {
+            return;
+        }
+        let excess = self.deliveries.len() - MAX_DELIVERIES;
+        let mut dropped = 0;
+        self.deliveries.retain(|d| {
+            if dropped < excess && d.status != DeliveryStatus::Pending {
+                dropped += 1;
+                false
+            } else {
+                true
+            }
+        });
+    }
+}
+
+/// Reads the state file; `Ok(None)` if it does not exist.
+pub(crate) fn load(path: &Path) -> Result<Option<State>, String> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot read: {e}")),
+    };
+    let state: State =
+        serde_json::from_slice(&bytes).map_err(|e| format!("not a valid state file: {e}"))?;
+    if state.version != STATE_VERSION {
+        return Err(format!(
+            "unsupported state file version {} (expected {STATE_VERSION})",
+            state.version
+        ));
+    }
+    Ok(Some(state))
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory is written,
+/// fsynced and renamed over `path`, then the directory is fsynced. A crash leaves either the
+/// old or the new file, never a torn one.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "state".to_owned());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)?;
+        if let Ok(d) = std::fs::File::open(&dir) {
+            // Directory fsync is not supported everywhere; the rename is already done.
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.json");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1);
+    }
+
+    #[test]
+    fn load_round_trips_and_rejects_garbage() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.json");
+        assert_eq!(load(&p).unwrap(), None);
+        let mut s = State::default();
+        s.account("id", 5, 0).remaining = 3;
+        write_atomic(&p, &serde_json::to_vec(&s).unwrap()).unwrap();
+        assert_eq!(load(&p).unwrap(), Some(s));
+        std::fs::write(&p, b"{not json").unwrap();
+        assert!(load(&p).unwrap_err().contains("not a valid state file"));
+    }
+
+    #[test]
+    fn outcome_by_md5_prefix() {
+        assert_eq!(ScanStatus::outcome_for("bad0aaaa"), ScanStatus::Error);
+        assert_eq!(ScanStatus::outcome_for("bad1aaaa"), ScanStatus::Timeout);
+        assert_eq!(ScanStatus::outcome_for("dd5b29a8"), ScanStatus::Completed);
+    }
+}
