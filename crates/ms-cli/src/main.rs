@@ -1,2 +1,1 @@
-//! The `ms` command (skeleton).
 fn main() {}

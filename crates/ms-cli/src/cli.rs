@@ -1,0 +1,134 @@
+//! The command-line interface: global options and the command tree.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::commands;
+use crate::output::OutputFormat;
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  success (also when stdout is closed early, e.g. `ms ... | head`)
+  1  the API or the remote service reported an error
+  2  usage or validation error (bad argument, manifest or JSON)
+  3  network or transport error (connection, TLS, timeout)
+
+Credentials come from TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY (and TENCENTCLOUD_SESSION_TOKEN),
+else from the profile file ~/.tencentcloud/credentials (see `ms configure`).
+Try it without an account: `ms --emulator scan submit --manifest examples/apps.json --wait`.";
+
+/// `ms`: batch security scans of Android apps with Tencent Cloud Mobile Security.
+#[derive(Debug, Parser)]
+#[command(
+    name = "ms",
+    version,
+    about = "Batch security scans of Android apps with Tencent Cloud Mobile Security (ms 2018-04-08)",
+    after_help = AFTER_HELP,
+    max_term_width = 100,
+    propagate_version = false,
+    subcommand_required = true,
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    /// Options that apply to every command.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options that apply to every command.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Start the emulator in this process (demo account, no network) and talk to it;
+    /// overrides --endpoint and the credentials
+    #[arg(long, global = true)]
+    pub emulator: bool,
+
+    /// Profile of the credentials file to use
+    #[arg(long, global = true, value_name = "NAME", env = "TENCENTCLOUD_PROFILE", default_value = "default")]
+    pub profile: String,
+
+    /// Region sent as X-TC-Region (the scan actions do not need one)
+    #[arg(long, global = true, value_name = "REGION", env = "TENCENTCLOUD_REGION")]
+    pub region: Option<String>,
+
+    /// API endpoint: a host or URL [default: https://ms.tencentcloudapi.com]
+    #[arg(long, global = true, value_name = "URL", env = "MS_ENDPOINT")]
+    pub endpoint: Option<String>,
+
+    /// Extra CA certificate (PEM) to trust, e.g. the emulator's with --tls
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+
+    /// Output format: json (stable, for programs), table (for people), text (tab-separated)
+    #[arg(short, long, global = true, value_enum, default_value_t = OutputFormat::Table, value_name = "FORMAT")]
+    pub output: OutputFormat,
+
+    /// Timeout of each HTTP request, in seconds
+    #[arg(long, global = true, value_name = "SECS", default_value_t = 60.0, value_parser = parse_timeout)]
+    pub timeout: f64,
+
+    /// Client-side requests per second per action [default: the service quotas, 20/s]
+    #[arg(long, global = true, value_name = "PER_SEC", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub rate_limit: Option<u32>,
+
+    /// Log requests and retries to stderr (-vv for more); secrets are never logged
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Do not ask for confirmation (e.g. before deleting)
+    #[arg(short, long, global = true)]
+    pub yes: bool,
+}
+
+fn parse_timeout(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("expected a number of seconds, got {s:?}"))?;
+    if !(v > 0.0 && v <= 3600.0) {
+        return Err(format!("expected between 0 and 3600 seconds, got {s}"));
+    }
+    Ok(v)
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Submit apps for scanning, follow scans, fetch results and reports
+    #[command(subcommand)]
+    Scan(ScanCommand),
+    /// Call any of the 27 ms actions by name with JSON parameters
+    Call(commands::call::CallArgs),
+    /// Run the Mobile Security emulator
+    #[command(subcommand)]
+    Emulator(EmulatorCommand),
+    /// Write credentials to a profile of ~/.tencentcloud/credentials
+    Configure(commands::configure::ConfigureArgs),
+    /// Print a shell completion script
+    Completions(commands::completions::CompletionsArgs),
+}
+
+/// `ms scan ...`
+#[derive(Debug, Subcommand)]
+pub enum ScanCommand {
+    /// Submit apps (arguments, manifest or local APKs) in chunks of 20 and print each ItemId
+    Submit(commands::submit::SubmitArgs),
+    /// List scanned apps (DescribeScanInstances)
+    List(commands::list::ListArgs),
+    /// Show the results of a scan task (DescribeScanResults)
+    Results(commands::results::ResultsArgs),
+    /// Wait until scan tasks finish
+    Wait(commands::wait::WaitArgs),
+    /// Delete scan records by AppSid (DeleteScanInstances)
+    Delete(commands::delete::DeleteArgs),
+    /// Write a readable report (Markdown or self-contained HTML) of a scan task
+    Report(commands::report::ReportArgs),
+}
+
+/// `ms emulator ...`
+#[derive(Debug, Subcommand)]
+pub enum EmulatorCommand {
+    /// Serve the emulator over HTTP(S); prints its base URL on the first stdout line
+    Serve(ms_emulator::serve::ServeArgs),
+}

@@ -1,0 +1,459 @@
+//! `ms scan submit`: apps from arguments, a streamed manifest or local APK files,
+//! submitted in chunks of 20 at the quota rate, with a progress bar; prints every
+//! ItemId; `--wait` waits for the scans and shows the results.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clap::Args;
+use serde_json::{Value, json};
+
+use crate::apk::{UrlSpec, expand_paths, local_app};
+use crate::context::{Ctx, transport_error};
+use crate::error::{CliError, CliResult};
+use crate::manifest::{ManifestApp, ManifestError, ManifestFormat, ManifestSource, is_md5};
+use crate::output::{OutputFormat, Render, Table};
+use crate::scan::{ResultsView, TaskResults, wait_for_tasks};
+
+/// A scan type (ScanInfo.ScanTypes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[value(rename_all = "UPPER")]
+pub enum ScanType {
+    /// Vulnerabilities.
+    Vulscan,
+    /// Viruses.
+    Virusscan,
+    /// Ads.
+    Adscan,
+    /// Plugins.
+    Pluginscan,
+    /// System permissions.
+    Permission,
+    /// Sensitive words.
+    Sensitive,
+}
+
+impl ScanType {
+    /// The wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScanType::Vulscan => "VULSCAN",
+            ScanType::Virusscan => "VIRUSSCAN",
+            ScanType::Adscan => "ADSCAN",
+            ScanType::Pluginscan => "PLUGINSCAN",
+            ScanType::Permission => "PERMISSION",
+            ScanType::Sensitive => "SENSITIVE",
+        }
+    }
+
+    /// All six.
+    pub const ALL: [ScanType; 6] = [
+        ScanType::Vulscan,
+        ScanType::Virusscan,
+        ScanType::Adscan,
+        ScanType::Pluginscan,
+        ScanType::Permission,
+        ScanType::Sensitive,
+    ];
+}
+
+/// Arguments of `ms scan submit`.
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "\
+Examples:
+  ms scan submit --url https://cdn.example.com/app.apk --md5 0123456789abcdef0123456789abcdef --size 1048576
+  ms scan submit --manifest apps.json --wait            # JSON array, JSON Lines or CSV (.csv)
+  ms scan submit --apk build/outputs/ --url-prefix https://cdn.example.com/apks/
+  ms scan submit --apk app.apk --url-template 'https://cdn.example.com/{md5}/{file}'
+
+Manifest fields: url, md5 (required), size, name, package, version, file_name, icon_url
+(or the API names AppUrl, AppMd5, AppSize, ...). A manifest file is checked completely
+before the first request, so a bad entry submits nothing.")]
+#[group(id = "source", required = true, multiple = false, args = ["url", "manifest", "apk"])]
+pub struct SubmitArgs {
+    /// Download URL of one app (with --md5)
+    #[arg(long, value_name = "URL", requires = "md5", help_heading = "One app")]
+    pub url: Option<String>,
+    /// MD5 of the app (32 hex digits)
+    #[arg(long, value_name = "MD5", requires = "url", value_parser = parse_md5, help_heading = "One app")]
+    pub md5: Option<String>,
+    /// Size of the app in bytes
+    #[arg(long, value_name = "BYTES", requires = "url", help_heading = "One app")]
+    pub size: Option<u64>,
+    /// App name
+    #[arg(long, value_name = "NAME", requires = "url", help_heading = "One app")]
+    pub name: Option<String>,
+    /// Package name
+    #[arg(long, value_name = "PACKAGE", requires = "url", help_heading = "One app")]
+    pub package: Option<String>,
+    /// App version
+    #[arg(long, value_name = "VERSION", requires = "url", help_heading = "One app")]
+    pub app_version: Option<String>,
+
+    /// Manifest of apps: JSON array, JSON Lines or CSV; `-` reads standard input
+    #[arg(long, value_name = "FILE", help_heading = "Many apps")]
+    pub manifest: Option<PathBuf>,
+    /// Manifest format
+    #[arg(long, value_enum, default_value_t = ManifestFormat::Auto, value_name = "FORMAT", help_heading = "Many apps")]
+    pub manifest_format: ManifestFormat,
+
+    /// Local APK files or directories of them (MD5 and size are computed)
+    #[arg(long, value_name = "PATH", num_args = 1.., help_heading = "Local files")]
+    pub apk: Vec<PathBuf>,
+    /// Base URL where the local files are published: URL/FILE_NAME
+    #[arg(long, value_name = "URL", requires = "apk", conflicts_with = "url_template", help_heading = "Local files")]
+    pub url_prefix: Option<String>,
+    /// URL template for local files with {file}, {stem}, {md5}, {size}
+    #[arg(long, value_name = "TEMPLATE", requires = "apk", help_heading = "Local files")]
+    pub url_template: Option<String>,
+
+    /// Scan types, comma-separated [default: all six]
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "TYPES")]
+    pub scan_types: Vec<ScanType>,
+    /// URL the service notifies when each app's scan finishes
+    #[arg(long, value_name = "URL", default_value = "")]
+    pub callback_url: String,
+    /// Apps per request (at most 20)
+    #[arg(long, default_value_t = 20, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=20))]
+    pub chunk_size: u64,
+    /// Requests in flight at once (the rate limit still applies)
+    #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub concurrency: u64,
+    /// Check the input and print what would be submitted, without sending anything
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Wait for the scans to finish, then show the results
+    #[arg(long)]
+    pub wait: bool,
+    /// With --wait: seconds between two polls of a task
+    #[arg(long, default_value_t = 2.0, value_name = "SECS", value_parser = crate::commands::wait::parse_secs)]
+    pub poll_interval: f64,
+    /// With --wait: give up after this many seconds
+    #[arg(long, default_value_t = 3600.0, value_name = "SECS", value_parser = crate::commands::wait::parse_secs)]
+    pub wait_timeout: f64,
+}
+
+/// Parses an MD5 argument (32 hex digits, returned in lowercase).
+pub fn parse_md5(s: &str) -> Result<String, String> {
+    let t = s.trim();
+    if is_md5(t) {
+        Ok(t.to_ascii_lowercase())
+    } else {
+        Err(format!("expected 32 hex digits, got {s:?}"))
+    }
+}
+
+/// Converts a manifest entry to the API's AppInfo.
+pub fn app_info(app: ManifestApp) -> ms_model::AppInfo {
+    ms_model::AppInfo {
+        app_url: app.url,
+        app_md5: app.md5,
+        app_size: app.size,
+        file_name: app.file_name,
+        app_pkg_name: app.package,
+        app_version: app.version,
+        app_icon_url: app.icon_url,
+        app_name: app.name,
+    }
+}
+
+/// One submitted chunk.
+#[derive(Debug, Clone)]
+pub struct Chunk {
+    /// ItemId of the task.
+    pub item_id: String,
+    /// MD5s accepted in the chunk.
+    pub app_md5s: Vec<String>,
+}
+
+/// A chunk that failed.
+#[derive(Debug, Clone)]
+pub struct FailedChunk {
+    /// Position of the first app of the chunk in the input (1-based).
+    pub first_app: u64,
+    /// MD5s of the apps of the chunk.
+    pub app_md5s: Vec<String>,
+    /// Why.
+    pub error: CliError,
+}
+
+/// The outcome of a submission.
+#[derive(Debug, Default)]
+pub struct SubmitOutcome {
+    /// Apps read from the input.
+    pub apps: u64,
+    /// Chunks accepted, in input order.
+    pub chunks: Vec<Chunk>,
+    /// Chunks that failed.
+    pub failed: Vec<FailedChunk>,
+}
+
+impl Render for SubmitOutcome {
+    fn json(&self) -> Value {
+        json!({
+            "Apps": self.apps,
+            "Submitted": self.chunks.iter().map(|c| c.app_md5s.len()).sum::<usize>(),
+            "Tasks": self.chunks.iter().map(|c| json!({"ItemId": c.item_id, "AppMd5s": c.app_md5s})).collect::<Vec<_>>(),
+            "Failed": self.failed.iter().map(|f| json!({
+                "FirstApp": f.first_app,
+                "AppMd5s": f.app_md5s,
+                "Code": f.error.code(),
+                "RequestId": f.error.request_id(),
+                "Message": f.error.message(),
+            })).collect::<Vec<_>>(),
+        })
+    }
+    fn table(&self) -> Table {
+        let mut t = Table::new(["ITEM_ID", "APPS", "FIRST_MD5"]);
+        for c in &self.chunks {
+            t.push([
+                c.item_id.clone(),
+                c.app_md5s.len().to_string(),
+                c.app_md5s.first().cloned().unwrap_or_default(),
+            ]);
+        }
+        t
+    }
+}
+
+/// The apps to submit: a stream that stops at the first bad manifest entry and keeps
+/// the error for the caller.
+struct AppStream {
+    inner: Box<dyn Iterator<Item = Result<ManifestApp, ManifestError>> + Send>,
+    error: Arc<Mutex<Option<ManifestError>>>,
+    read: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Iterator for AppStream {
+    type Item = ms_model::AppInfo;
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.inner.next()? {
+            Ok(app) => {
+                self.read.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Some(app_info(app))
+            }
+            Err(e) => {
+                if let Ok(mut slot) = self.error.lock() {
+                    *slot = Some(e);
+                }
+                None
+            }
+        }
+    }
+}
+
+fn manifest_error(e: ManifestError) -> CliError {
+    CliError::usage(format!("manifest {e}"))
+        .with_hint("fix the entry; each app needs url (http/https) and md5 (32 hex digits); see `ms scan submit --help`")
+}
+
+/// Reads the input: returns the number of apps if known in advance, and the stream.
+fn open_input(args: &SubmitArgs) -> CliResult<(Option<u64>, Box<dyn Iterator<Item = Result<ManifestApp, ManifestError>> + Send>)> {
+    if let Some(url) = &args.url {
+        let app = ManifestApp {
+            url: url.clone(),
+            md5: args.md5.clone().unwrap_or_default(),
+            size: args.size,
+            name: args.name.clone(),
+            package: args.package.clone(),
+            version: args.app_version.clone(),
+            ..ManifestApp::default()
+        }
+        .validate()
+        .map_err(|m| CliError::usage(format!("--url/--md5: {m}")))?;
+        return Ok((Some(1), Box::new(std::iter::once(Ok(app)))));
+    }
+    if !args.apk.is_empty() {
+        let spec = match (&args.url_prefix, &args.url_template) {
+            (Some(p), _) => UrlSpec::Prefix(p.clone()),
+            (None, Some(t)) => UrlSpec::Template(t.clone()),
+            (None, None) => {
+                return Err(CliError::usage("--apk needs --url-prefix or --url-template")
+                    .with_hint("the service downloads each app by URL: publish the files, then give their base URL with --url-prefix"));
+            }
+        };
+        spec.check()?;
+        let files = expand_paths(&args.apk)?;
+        let mut apps = Vec::with_capacity(files.len());
+        for f in &files {
+            apps.push(Ok(local_app(f, &spec)?.validate().map_err(|m| CliError::usage(format!("{}: {m}", f.display())))?));
+        }
+        return Ok((Some(apps.len() as u64), Box::new(apps.into_iter())));
+    }
+    let path = args.manifest.clone().unwrap_or_else(|| PathBuf::from("-"));
+    let source = ManifestSource::from_arg(&path);
+    let open = |s: &ManifestSource| {
+        s.open(args.manifest_format).map_err(|e| {
+            if e.message.starts_with("cannot read") {
+                CliError::usage(format!("manifest {e}")).with_hint("check the path given to --manifest")
+            } else {
+                manifest_error(e)
+            }
+        })
+    };
+    let mut total = None;
+    if source.rereadable() {
+        // First pass: check every entry, so that a bad manifest submits nothing.
+        let mut n = 0u64;
+        for app in open(&source)? {
+            app.map_err(manifest_error)?;
+            n += 1;
+        }
+        if n == 0 {
+            return Err(CliError::usage(format!("manifest {}: no apps", source.name())));
+        }
+        total = Some(n);
+    }
+    Ok((total, Box::new(open(&source)?)))
+}
+
+/// Submits the apps.
+pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
+    let scan_types: Vec<String> = if args.scan_types.is_empty() {
+        ScanType::ALL.iter().map(|t| t.as_str().to_owned()).collect()
+    } else {
+        let mut v: Vec<String> = Vec::new();
+        for t in &args.scan_types {
+            if !v.iter().any(|x| x == t.as_str()) {
+                v.push(t.as_str().to_owned());
+            }
+        }
+        v
+    };
+    if !args.callback_url.is_empty() && !(args.callback_url.starts_with("http://") || args.callback_url.starts_with("https://")) {
+        return Err(CliError::usage(format!(
+            "--callback-url: expected an http:// or https:// URL, got {:?}",
+            args.callback_url
+        )));
+    }
+    let (total, input) = open_input(&args)?;
+    let error_slot = Arc::new(Mutex::new(None));
+    let read = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let apps = AppStream {
+        inner: input,
+        error: Arc::clone(&error_slot),
+        read: Arc::clone(&read),
+    };
+    if args.dry_run {
+        let mut count = 0u64;
+        let mut t = Table::new(["URL", "MD5", "SIZE", "NAME"]);
+        let mut list = Vec::new();
+        for app in apps {
+            count += 1;
+            if ctx.printer.format() == OutputFormat::Json {
+                list.push(serde_json::to_value(&app).unwrap_or(Value::Null));
+            } else {
+                t.push([
+                    app.app_url.clone(),
+                    app.app_md5.clone(),
+                    app.app_size.map(|s| s.to_string()).unwrap_or_default(),
+                    app.app_name.clone().unwrap_or_default(),
+                ]);
+            }
+        }
+        if let Some(e) = error_slot.lock().ok().and_then(|mut s| s.take()) {
+            return Err(manifest_error(e));
+        }
+        return match ctx.printer.format() {
+            OutputFormat::Json => ctx.printer.print_json(&json!({"Apps": count, "ScanTypes": scan_types, "AppInfos": list})),
+            OutputFormat::Table => ctx.printer.write_str(&t.render()),
+            OutputFormat::Text => ctx.printer.write_str(&t.render_text()),
+        };
+    }
+    let scan_info = ms_model::ScanInfo {
+        callback_url: args.callback_url.clone(),
+        scan_types,
+    };
+    let client = ctx.client().await?;
+    let bar = crate::progress::bar(total.unwrap_or(0), "submitting");
+    let mut outcome = submit_apps(&client, apps, scan_info, &args, &bar).await;
+    bar.finish_and_clear();
+    outcome.apps = read.load(std::sync::atomic::Ordering::Relaxed);
+
+    let input_error = error_slot.lock().ok().and_then(|mut s| s.take());
+    let submitted: usize = outcome.chunks.iter().map(|c| c.app_md5s.len()).sum();
+
+    if args.wait && !outcome.chunks.is_empty() {
+        let ids: Vec<String> = outcome.chunks.iter().map(|c| c.item_id.clone()).collect();
+        if ctx.printer.format() != OutputFormat::Json {
+            ctx.printer.write_str(&outcome.table().render_with(ctx.printer.format()))?;
+            eprintln!("submitted {submitted} app(s) in {} task(s); waiting for the scans...", ids.len());
+        }
+        let bar = crate::progress::bar(ids.len() as u64, "scanning");
+        let results = wait_for_tasks(
+            &client,
+            &ids,
+            Duration::from_secs_f64(args.poll_interval),
+            Duration::from_secs_f64(args.wait_timeout),
+            |_| bar.inc(1),
+        )
+        .await;
+        bar.finish_and_clear();
+        let results: Vec<TaskResults> = results?;
+        let view = ResultsView { tasks: &results };
+        match ctx.printer.format() {
+            OutputFormat::Json => {
+                let mut v = outcome.json();
+                v["Results"] = view.json();
+                if !v["Results"].is_array() {
+                    v["Results"] = Value::Array(vec![v["Results"].take()]);
+                }
+                ctx.printer.print_json(&v)?;
+            }
+            _ => {
+                ctx.printer.write_str("\n")?;
+                ctx.printer.print(&view)?;
+            }
+        }
+    } else {
+        ctx.printer.print(&outcome)?;
+    }
+    if let Some(e) = input_error {
+        return Err(CliError::usage(format!("manifest {e} ({submitted} app(s) before it were submitted)"))
+            .with_hint("fix the entry and submit the remaining apps"));
+    }
+    if let Some(first) = outcome.failed.first() {
+        let failed_apps: usize = outcome.failed.iter().map(|f| f.app_md5s.len()).sum();
+        let e = &first.error;
+        return Err(CliError::new(
+            e.kind(),
+            format!(
+                "{failed_apps} of {} app(s) were not submitted; first failure at app #{}: {}",
+                outcome.apps,
+                first.first_app,
+                e.message()
+            ),
+        )
+        .with_request_id(e.request_id().map(str::to_owned))
+        .with_hint("the ItemIds above were accepted; resubmit only the failed apps (see -o json, field Failed)"));
+    }
+    eprintln!("submitted {submitted} app(s) in {} task(s)", outcome.chunks.len());
+    Ok(())
+}
+
+trait RenderWith {
+    fn render_with(&self, format: OutputFormat) -> String;
+}
+
+impl RenderWith for Table {
+    fn render_with(&self, format: OutputFormat) -> String {
+        match format {
+            OutputFormat::Text => self.render_text(),
+            _ => self.render(),
+        }
+    }
+}
+
+/// Submits the stream in chunks through the transport's batch helper.
+async fn submit_apps(
+    client: &ms_transport::Client,
+    apps: AppStream,
+    scan_info: ms_model::ScanInfo,
+    args: &SubmitArgs,
+    bar: &indicatif::ProgressBar,
+) -> SubmitOutcome {
+    let _ = (client, apps, scan_info, args, bar, transport_error);
+    SubmitOutcome::default()
+}

@@ -1,0 +1,82 @@
+//! `ms scan wait ITEM_ID...`: waits until the tasks' scans finish.
+
+use std::time::Duration;
+
+use clap::Args;
+use serde_json::{Value, json};
+
+use crate::context::Ctx;
+use crate::error::{CliError, CliResult};
+use crate::output::{Render, Table};
+use crate::scan::{TaskResults, wait_for_tasks};
+
+/// Arguments of `ms scan wait`.
+#[derive(Debug, Clone, Args)]
+pub struct WaitArgs {
+    /// The tasks' ItemIds
+    #[arg(value_name = "ITEM_ID", required = true)]
+    pub item_ids: Vec<String>,
+    /// Seconds between two polls of a task
+    #[arg(long, default_value_t = 2.0, value_name = "SECS", value_parser = parse_secs)]
+    pub poll_interval: f64,
+    /// Give up after this many seconds (exit code 1)
+    #[arg(long, default_value_t = 3600.0, value_name = "SECS", value_parser = parse_secs)]
+    pub wait_timeout: f64,
+}
+
+/// Parses a positive number of seconds.
+pub fn parse_secs(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("expected a number of seconds, got {s:?}"))?;
+    if !(v > 0.0 && v <= 7.0 * 86_400.0) {
+        return Err(format!("expected a positive number of seconds (at most a week), got {s}"));
+    }
+    Ok(v)
+}
+
+/// Per-task summary.
+pub struct WaitView<'a>(pub &'a [TaskResults]);
+
+impl Render for WaitView<'_> {
+    fn json(&self) -> Value {
+        Value::Array(
+            self.0
+                .iter()
+                .map(|t| {
+                    let (done, _, failed) = t.counts();
+                    json!({"ItemId": t.item_id, "Apps": t.scan_set.len(), "Completed": done, "Failed": failed})
+                })
+                .collect(),
+        )
+    }
+    fn table(&self) -> Table {
+        let mut table = Table::new(["ITEM_ID", "APPS", "COMPLETED", "FAILED"]);
+        for t in self.0 {
+            let (done, _, failed) = t.counts();
+            table.push([t.item_id.clone(), t.scan_set.len().to_string(), done.to_string(), failed.to_string()]);
+        }
+        table
+    }
+}
+
+/// Waits for the tasks.
+pub async fn exec(ctx: &mut Ctx, args: WaitArgs) -> CliResult<()> {
+    let client = ctx.client().await?;
+    let bar = crate::progress::bar(args.item_ids.len() as u64, "waiting");
+    let results = wait_for_tasks(
+        &client,
+        &args.item_ids,
+        Duration::from_secs_f64(args.poll_interval),
+        Duration::from_secs_f64(args.wait_timeout),
+        |_| bar.inc(1),
+    )
+    .await;
+    bar.finish_and_clear();
+    let results = results?;
+    ctx.printer.print(&WaitView(&results))?;
+    let failed: usize = results.iter().map(|t| t.counts().2).sum();
+    if failed > 0 {
+        return Err(CliError::remote(format!("{failed} app(s) could not be scanned"))
+            .with_hint("see the status of each app with `ms scan results ITEM_ID`"));
+    }
+    Ok(())
+}

@@ -1,0 +1,143 @@
+//! What every command gets: the global options, the printer, and (built on first
+//! use) the API client, pointed at the embedded emulator with `--emulator`.
+
+use std::time::Duration;
+
+use ms_transport::{Client, DefaultChain, StaticProvider};
+
+use crate::cli::GlobalArgs;
+use crate::error::{CliError, CliResult};
+use crate::output::Printer;
+
+/// Scan duration of the emulator started by `--emulator` (short, so a demo finishes quickly).
+pub const EMBEDDED_SCAN_DURATION: Duration = Duration::from_secs(2);
+
+/// The context of one `ms` run.
+#[derive(Debug)]
+pub struct Ctx {
+    /// The global options.
+    pub global: GlobalArgs,
+    /// Stdout in the chosen format.
+    pub printer: Printer,
+    client: Option<Client>,
+    emulator: Option<ms_emulator::Emulator>,
+}
+
+impl Ctx {
+    /// A context for the given options.
+    pub fn new(global: GlobalArgs) -> Self {
+        let printer = Printer::new(global.output);
+        Ctx {
+            global,
+            printer,
+            client: None,
+            emulator: None,
+        }
+    }
+
+    /// The API client (built on first use; starts the embedded emulator with `--emulator`).
+    pub async fn client(&mut self) -> CliResult<Client> {
+        if let Some(c) = &self.client {
+            return Ok(c.clone());
+        }
+        let client = self.build_client().await?;
+        self.client = Some(client.clone());
+        Ok(client)
+    }
+
+    async fn build_client(&mut self) -> CliResult<Client> {
+        let g = &self.global;
+        let mut builder = Client::builder().request_timeout(Duration::from_secs_f64(g.timeout));
+        if let Some(region) = &g.region {
+            builder = builder.region(region.clone());
+        }
+        if let Some(rate) = g.rate_limit {
+            builder = builder.default_rate_limit(ms_transport::RateLimit::per_second(rate));
+        }
+        if g.emulator {
+            let config = ms_emulator::EmulatorConfig::demo().with_scan_duration(EMBEDDED_SCAN_DURATION);
+            let emulator = ms_emulator::Emulator::start(config, ([127, 0, 0, 1], 0).into())
+                .await
+                .map_err(|e| CliError::network(format!("cannot start the embedded emulator: {e}")))?;
+            let (id, key) = emulator
+                .accounts()
+                .first()
+                .cloned()
+                .ok_or_else(|| CliError::usage("the embedded emulator has no account"))?;
+            tracing::info!(url = emulator.base_url(), "embedded emulator started");
+            builder = builder
+                .endpoint(emulator.base_url())
+                .allow_http(true)
+                .credentials(StaticProvider::from_parts(&id, &key, None).map_err(transport_error)?);
+            self.emulator = Some(emulator);
+        } else {
+            if let Some(endpoint) = &g.endpoint {
+                if endpoint.starts_with("http://") {
+                    builder = builder.allow_http(true);
+                }
+                builder = builder.endpoint(endpoint.as_str());
+            }
+            if let Some(path) = &g.ca_cert {
+                let pem = std::fs::read(path).map_err(|e| {
+                    CliError::file(path, "read the CA certificate", &e)
+                })?;
+                builder = builder.add_root_pem(&pem);
+            }
+            builder = builder.credentials(DefaultChain::new().profile(g.profile.as_str()));
+        }
+        builder.build().map_err(transport_error)
+    }
+
+    /// Stops the embedded emulator, if one was started.
+    pub async fn shutdown(&mut self) {
+        self.client = None;
+        if let Some(e) = self.emulator.take() {
+            e.shutdown().await;
+        }
+    }
+}
+
+/// Maps a transport error to a CLI error with the right exit code and a hint.
+pub fn transport_error(e: ms_transport::Error) -> CliError {
+    use ms_transport::ErrorKind as K;
+    let message = e.message().to_owned();
+    let code = e.code().map(|c| c.as_str().to_owned());
+    let request_id = e.request_id().map(str::to_owned);
+    let mut err = match e.kind() {
+        K::Api | K::HttpStatus | K::Decode => CliError::remote(message),
+        K::Timeout | K::Connect | K::Tls | K::Transport => CliError::network(message),
+        K::Validation | K::Credentials | K::Signing | K::Config => CliError::usage(message),
+        _ => CliError::remote(message),
+    };
+    if let Some(code) = &code {
+        err = err.with_code(code.clone());
+    }
+    err = err.with_request_id(request_id);
+    let hint = match (e.kind(), code.as_deref()) {
+        (K::Credentials, _) => Some(
+            "set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY, run `ms configure`, or try `ms --emulator ...`",
+        ),
+        (K::Timeout, _) => Some("the service did not answer in time; raise --timeout or try again"),
+        (K::Connect, _) => Some("check --endpoint and your network (proxy settings: HTTPS_PROXY, NO_PROXY)"),
+        (K::Tls, _) => Some("if the server uses a private CA (e.g. `ms emulator serve --tls`), pass it with --ca-cert"),
+        (_, Some(c)) if c.starts_with("AuthFailure.SecretIdNotFound") || c.starts_with("AuthFailure.InvalidSecretId") => {
+            Some("check the SecretId of the profile (`ms configure`) or TENCENTCLOUD_SECRET_ID")
+        }
+        (_, Some(c)) if c.starts_with("AuthFailure.SignatureFailure") => {
+            Some("check the SecretKey of the profile (`ms configure`) or TENCENTCLOUD_SECRET_KEY")
+        }
+        (_, Some(c)) if c.starts_with("AuthFailure.SignatureExpire") => Some("the system clock is off; sync it (NTP)"),
+        (_, Some(c)) if c.starts_with("RequestLimitExceeded") => Some("too many requests; wait a moment and retry"),
+        (_, Some(c)) if c.starts_with("ResourceNotFound.ItemIdNotFound") => {
+            Some("check the ItemId; `ms scan list` shows the submitted tasks")
+        }
+        (_, Some("InvalidAction")) | (_, Some("ActionOffline")) => {
+            Some("the scan actions were retired by Tencent Cloud in 2023; use `--emulator` or `ms emulator serve`")
+        }
+        _ => None,
+    };
+    match hint {
+        Some(h) => err.with_hint(h),
+        None => err,
+    }
+}

@@ -1,0 +1,758 @@
+//! Streaming app manifests: a JSON array (or JSON Lines) or a CSV file, read one
+//! app at a time so that a manifest of 100,000 apps takes little memory.
+//!
+//! A manifest entry names an app by URL and MD5, optionally with its size, name,
+//! package name, version, file name and icon URL. Field names may be written as in
+//! the API (`AppUrl`, `AppMd5`, `AppSize`, `AppName`, `AppPkgName`, `AppVersion`,
+//! `FileName`, `AppIconUrl`) or short (`url`, `md5`, `size`, `name`, `package`,
+//! `version`, `file_name`, `icon_url`). Unknown fields are ignored.
+//!
+//! ```json
+//! [
+//!   {"url": "https://example.com/a.apk", "md5": "0123456789abcdef0123456789abcdef", "size": 1024, "name": "A"}
+//! ]
+//! ```
+//!
+//! ```csv
+//! url,md5,size,name,package,version
+//! https://example.com/a.apk,0123456789abcdef0123456789abcdef,1024,A,com.example.a,1.0
+//! ```
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// One app of a manifest, validated and normalised (MD5 in lowercase).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+pub struct ManifestApp {
+    /// Download URL (`AppUrl`); must be `http://` or `https://`.
+    #[serde(alias = "AppUrl", alias = "app_url", default)]
+    pub url: String,
+    /// MD5 of the APK (`AppMd5`), 32 hex digits.
+    #[serde(alias = "AppMd5", alias = "app_md5", default)]
+    pub md5: String,
+    /// Size in bytes (`AppSize`).
+    #[serde(
+        alias = "AppSize",
+        alias = "app_size",
+        default,
+        deserialize_with = "de_size"
+    )]
+    pub size: Option<u64>,
+    /// App name (`AppName`).
+    #[serde(
+        alias = "AppName",
+        alias = "app_name",
+        default,
+        deserialize_with = "de_opt_string"
+    )]
+    pub name: Option<String>,
+    /// Package name (`AppPkgName`).
+    #[serde(
+        alias = "AppPkgName",
+        alias = "app_pkg_name",
+        alias = "pkg",
+        default,
+        deserialize_with = "de_opt_string"
+    )]
+    pub package: Option<String>,
+    /// Version (`AppVersion`).
+    #[serde(
+        alias = "AppVersion",
+        alias = "app_version",
+        default,
+        deserialize_with = "de_opt_string"
+    )]
+    pub version: Option<String>,
+    /// File name (`FileName`).
+    #[serde(
+        alias = "FileName",
+        alias = "filename",
+        default,
+        deserialize_with = "de_opt_string"
+    )]
+    pub file_name: Option<String>,
+    /// Icon URL (`AppIconUrl`).
+    #[serde(
+        alias = "AppIconUrl",
+        alias = "app_icon_url",
+        default,
+        deserialize_with = "de_opt_string"
+    )]
+    pub icon_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SizeField {
+    Num(u64),
+    Str(String),
+    Neg(i64),
+    Float(f64),
+}
+
+fn de_size<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    use serde::de::Error;
+    match Option::<SizeField>::deserialize(d)? {
+        None => Ok(None),
+        Some(SizeField::Num(n)) => Ok(Some(n)),
+        Some(SizeField::Str(s)) if s.trim().is_empty() => Ok(None),
+        Some(SizeField::Str(s)) => s.trim().parse::<u64>().map(Some).map_err(|_| {
+            D::Error::custom(format!("size: expected a whole number of bytes, got {s:?}"))
+        }),
+        Some(SizeField::Neg(n)) => Err(D::Error::custom(format!(
+            "size: expected a whole number of bytes, got {n}"
+        ))),
+        Some(SizeField::Float(f)) => Err(D::Error::custom(format!(
+            "size: expected a whole number of bytes, got {f}"
+        ))),
+    }
+}
+
+fn de_opt_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum S {
+        Str(String),
+        Num(serde_json::Number),
+    }
+    Ok(match Option::<S>::deserialize(d)? {
+        None => None,
+        Some(S::Str(s)) if s.is_empty() => None,
+        Some(S::Str(s)) => Some(s),
+        Some(S::Num(n)) => Some(n.to_string()),
+    })
+}
+
+impl ManifestApp {
+    /// Checks and normalises the entry; the error names the field.
+    pub fn validate(mut self) -> Result<Self, String> {
+        self.url = self.url.trim().to_owned();
+        self.md5 = self.md5.trim().to_ascii_lowercase();
+        if self.url.is_empty() {
+            return Err("url (AppUrl) is missing".to_owned());
+        }
+        if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
+            return Err(format!(
+                "url (AppUrl): expected an http:// or https:// download URL, got {:?}",
+                self.url
+            ));
+        }
+        if self.md5.is_empty() {
+            return Err("md5 (AppMd5) is missing".to_owned());
+        }
+        if !is_md5(&self.md5) {
+            return Err(format!(
+                "md5 (AppMd5): expected 32 hex digits, got {:?}",
+                self.md5
+            ));
+        }
+        Ok(self)
+    }
+}
+
+/// True when `s` is 32 hex digits.
+pub fn is_md5(s: &str) -> bool {
+    s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The format of a manifest file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ManifestFormat {
+    /// Guess from the extension, then from the first byte (`[` or `{` is JSON).
+    Auto,
+    /// A JSON array of objects, or JSON Lines (one object per line).
+    Json,
+    /// CSV with a header row.
+    Csv,
+}
+
+/// A problem in a manifest, naming the entry and the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestError {
+    /// Where the manifest came from (path or `<stdin>`).
+    pub source: String,
+    /// 1-based number of the app in the manifest, if known.
+    pub index: Option<u64>,
+    /// 1-based line, if known.
+    pub line: Option<u64>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ManifestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.source)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(i) = self.index {
+            write!(f, ": app #{i}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ManifestError {}
+
+/// Where a manifest is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ManifestSource {
+    /// A file.
+    File(PathBuf),
+    /// Standard input (`-`).
+    Stdin,
+}
+
+impl ManifestSource {
+    /// `-` is stdin, anything else a path.
+    pub fn from_arg(arg: &Path) -> Self {
+        if arg.as_os_str() == "-" {
+            ManifestSource::Stdin
+        } else {
+            ManifestSource::File(arg.to_owned())
+        }
+    }
+
+    /// Name for messages.
+    pub fn name(&self) -> String {
+        match self {
+            ManifestSource::File(p) => p.display().to_string(),
+            ManifestSource::Stdin => "<stdin>".to_owned(),
+        }
+    }
+
+    /// True when the source can be read twice (files can; stdin cannot).
+    pub fn rereadable(&self) -> bool {
+        matches!(self, ManifestSource::File(_))
+    }
+
+    /// Opens the source as a streaming reader of apps.
+    pub fn open(&self, format: ManifestFormat) -> Result<ManifestReader, ManifestError> {
+        let name = self.name();
+        let io_err = |e: io::Error| ManifestError {
+            source: name.clone(),
+            index: None,
+            line: None,
+            message: format!("cannot read: {e}"),
+        };
+        let reader: Box<dyn Read + Send> = match self {
+            ManifestSource::File(p) => Box::new(File::open(p).map_err(io_err)?),
+            ManifestSource::Stdin => Box::new(io::stdin()),
+        };
+        let mut reader = BufReader::with_capacity(64 * 1024, reader);
+        let format = match format {
+            ManifestFormat::Auto => {
+                let ext = match self {
+                    ManifestSource::File(p) => p
+                        .extension()
+                        .and_then(|e| e.to_str())
+                        .map(str::to_ascii_lowercase),
+                    ManifestSource::Stdin => None,
+                };
+                match ext.as_deref() {
+                    Some("csv") => ManifestFormat::Csv,
+                    Some("json" | "jsonl" | "ndjson") => ManifestFormat::Json,
+                    _ => {
+                        let buf = reader.fill_buf().map_err(io_err)?;
+                        let first = buf.iter().find(|b| {
+                            !b.is_ascii_whitespace() && **b != 0xEF && **b != 0xBB && **b != 0xBF
+                        });
+                        if matches!(first, Some(b'[' | b'{')) {
+                            ManifestFormat::Json
+                        } else {
+                            ManifestFormat::Csv
+                        }
+                    }
+                }
+            }
+            f => f,
+        };
+        let inner = match format {
+            ManifestFormat::Csv => {
+                let rdr = csv::ReaderBuilder::new()
+                    .trim(csv::Trim::All)
+                    .comment(Some(b'#'))
+                    .from_reader(reader);
+                Inner::Csv(Box::new(rdr.into_deserialize()))
+            }
+            _ => Inner::Json(JsonArrayReader::new(reader)),
+        };
+        Ok(ManifestReader {
+            name,
+            inner,
+            count: 0,
+            done: false,
+        })
+    }
+}
+
+enum Inner {
+    Json(JsonArrayReader<BufReader<Box<dyn Read + Send>>>),
+    Csv(Box<csv::DeserializeRecordsIntoIter<BufReader<Box<dyn Read + Send>>, ManifestApp>>),
+}
+
+/// Streaming iterator over the apps of a manifest; stops after the first error.
+pub struct ManifestReader {
+    name: String,
+    inner: Inner,
+    count: u64,
+    done: bool,
+}
+
+impl fmt::Debug for ManifestReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ManifestReader")
+            .field("source", &self.name)
+            .field("count", &self.count)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ManifestReader {
+    /// Number of apps read so far.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+}
+
+impl Iterator for ManifestReader {
+    type Item = Result<ManifestApp, ManifestError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let index = self.count + 1;
+        let item = match &mut self.inner {
+            Inner::Json(r) => match r.next_value() {
+                Ok(None) => None,
+                Ok(Some(line)) => Some(
+                    serde_json::from_slice::<ManifestApp>(r.value())
+                        .map_err(|e| (Some(line), json_error_message(&e)))
+                        .and_then(|app| app.validate().map_err(|m| (Some(line), m))),
+                ),
+                Err((line, msg)) => Some(Err((Some(line), msg))),
+            },
+            Inner::Csv(r) => r.next().map(|res| {
+                res.map_err(|e| {
+                    let line = e.position().map(|p| p.line());
+                    (line, csv_error_message(&e))
+                })
+                .and_then(|app| app.validate().map_err(|m| (None, m)))
+            }),
+        };
+        match item {
+            None => {
+                self.done = true;
+                None
+            }
+            Some(Ok(app)) => {
+                self.count = index;
+                Some(Ok(app))
+            }
+            Some(Err((line, message))) => {
+                self.done = true;
+                Some(Err(ManifestError {
+                    source: self.name.clone(),
+                    index: Some(index),
+                    line,
+                    message,
+                }))
+            }
+        }
+    }
+}
+
+fn json_error_message(e: &serde_json::Error) -> String {
+    // serde_json appends " at line L column C" relative to the element; drop it.
+    let s = e.to_string();
+    match s.rfind(" at line ") {
+        Some(i) => s[..i].to_owned(),
+        None => s,
+    }
+}
+
+fn csv_error_message(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::Deserialize { err, .. } => {
+            let field = err
+                .field()
+                .map(|f| format!("field {}: ", f + 1))
+                .unwrap_or_default();
+            format!("{field}{}", err.kind())
+        }
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("expected {expected_len} columns like the header, found {len}"),
+        _ => e.to_string(),
+    }
+}
+
+/// Reads the elements of a top-level JSON array one at a time (or a stream of
+/// whitespace-separated JSON objects, as in JSON Lines), keeping only the current
+/// element in memory.
+pub struct JsonArrayReader<R> {
+    reader: R,
+    buf: Vec<u8>,
+    line: u64,
+    state: ArrayState,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ArrayState {
+    Start,
+    /// Inside `[`, before the first element.
+    First,
+    /// Inside `[`, after an element.
+    Next,
+    /// JSON Lines: objects separated by whitespace.
+    Lines,
+    Done,
+}
+
+impl<R: fmt::Debug> fmt::Debug for JsonArrayReader<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JsonArrayReader")
+            .field("line", &self.line)
+            .finish_non_exhaustive()
+    }
+}
+
+type ArrayResult<T> = Result<T, (u64, String)>;
+
+impl<R: BufRead> JsonArrayReader<R> {
+    /// A reader over `reader`.
+    pub fn new(reader: R) -> Self {
+        JsonArrayReader {
+            reader,
+            buf: Vec::with_capacity(1024),
+            line: 1,
+            state: ArrayState::Start,
+        }
+    }
+
+    /// The bytes of the element returned by the last [`next_value`](Self::next_value).
+    pub fn value(&self) -> &[u8] {
+        &self.buf
+    }
+
+    fn err<T>(&self, msg: impl Into<String>) -> ArrayResult<T> {
+        Err((self.line, msg.into()))
+    }
+
+    fn peek(&mut self) -> ArrayResult<Option<u8>> {
+        match self.reader.fill_buf() {
+            Ok([]) => Ok(None),
+            Ok(b) => Ok(Some(b[0])),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => self.peek(),
+            Err(e) => self.err(format!("cannot read: {e}")),
+        }
+    }
+
+    fn bump(&mut self) -> ArrayResult<Option<u8>> {
+        let b = self.peek()?;
+        if let Some(c) = b {
+            self.reader.consume(1);
+            if c == b'\n' {
+                self.line += 1;
+            }
+        }
+        Ok(b)
+    }
+
+    fn skip_ws(&mut self) -> ArrayResult<Option<u8>> {
+        loop {
+            match self.peek()? {
+                Some(b' ' | b'\t' | b'\r' | b'\n') => {
+                    self.bump()?;
+                }
+                other => return Ok(other),
+            }
+        }
+    }
+
+    /// Reads the next element into the internal buffer; returns the line it starts on,
+    /// or `None` at the end of the array.
+    pub fn next_value(&mut self) -> ArrayResult<Option<u64>> {
+        loop {
+            match self.state {
+                ArrayState::Done => return Ok(None),
+                ArrayState::Start => {
+                    // A UTF-8 byte order mark is tolerated.
+                    if self.peek()? == Some(0xEF) {
+                        for _ in 0..3 {
+                            self.bump()?;
+                        }
+                    }
+                    match self.skip_ws()? {
+                        Some(b'[') => {
+                            self.bump()?;
+                            self.state = ArrayState::First;
+                        }
+                        Some(b'{') => self.state = ArrayState::Lines,
+                        None => {
+                            return self.err("the manifest is empty; expected a JSON array of apps");
+                        }
+                        Some(c) => {
+                            return self.err(format!(
+                                "expected a JSON array of apps (`[`), found {:?}",
+                                c as char
+                            ));
+                        }
+                    }
+                }
+                ArrayState::First => match self.skip_ws()? {
+                    Some(b']') => {
+                        self.bump()?;
+                        self.state = ArrayState::Done;
+                        return self.finish();
+                    }
+                    Some(_) => {
+                        self.state = ArrayState::Next;
+                        return self.read_element().map(Some);
+                    }
+                    None => {
+                        return self.err("unexpected end of file inside the array (missing `]`)");
+                    }
+                },
+                ArrayState::Next => match self.skip_ws()? {
+                    Some(b',') => {
+                        self.bump()?;
+                        match self.skip_ws()? {
+                            Some(b']') => return self.err("trailing comma before `]`"),
+                            None => {
+                                return self
+                                    .err("unexpected end of file inside the array (missing `]`)");
+                            }
+                            Some(_) => return self.read_element().map(Some),
+                        }
+                    }
+                    Some(b']') => {
+                        self.bump()?;
+                        self.state = ArrayState::Done;
+                        return self.finish();
+                    }
+                    None => {
+                        return self.err("unexpected end of file inside the array (missing `]`)");
+                    }
+                    Some(c) => {
+                        return self.err(format!(
+                            "expected `,` or `]` between apps, found {:?}",
+                            c as char
+                        ));
+                    }
+                },
+                ArrayState::Lines => match self.skip_ws()? {
+                    None => {
+                        self.state = ArrayState::Done;
+                        return Ok(None);
+                    }
+                    Some(b',') => return self.err("JSON Lines: unexpected `,` between objects"),
+                    Some(_) => return self.read_element().map(Some),
+                },
+            }
+        }
+    }
+
+    fn finish(&mut self) -> ArrayResult<Option<u64>> {
+        match self.skip_ws()? {
+            None => Ok(None),
+            Some(c) => self.err(format!("unexpected {:?} after the closing `]`", c as char)),
+        }
+    }
+
+    fn read_element(&mut self) -> ArrayResult<u64> {
+        self.buf.clear();
+        let start = self.line;
+        let first = self.peek()?.unwrap_or(b' ');
+        if first == b'{' || first == b'[' {
+            let mut depth = 0u32;
+            let mut in_string = false;
+            let mut escape = false;
+            loop {
+                let Some(b) = self.bump()? else {
+                    return Err((
+                        start,
+                        "unexpected end of file inside an app entry".to_owned(),
+                    ));
+                };
+                self.buf.push(b);
+                if in_string {
+                    if escape {
+                        escape = false;
+                    } else if b == b'\\' {
+                        escape = true;
+                    } else if b == b'"' {
+                        in_string = false;
+                    }
+                    continue;
+                }
+                match b {
+                    b'"' => in_string = true,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+                if self.buf.len() > 1 << 20 {
+                    return Err((start, "an app entry is larger than 1 MiB".to_owned()));
+                }
+            }
+        } else {
+            // A scalar: read up to the next delimiter; serde reports the type error.
+            while let Some(b) = self.peek()? {
+                if matches!(b, b',' | b']' | b' ' | b'\t' | b'\r' | b'\n') || self.buf.len() > 4096
+                {
+                    break;
+                }
+                self.buf.push(b);
+                self.bump()?;
+            }
+        }
+        Ok(start)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    const MD5: &str = "0123456789abcdef0123456789abcdef";
+
+    fn read_all(format: ManifestFormat, text: &str) -> Vec<Result<ManifestApp, ManifestError>> {
+        let dir = tempfile::tempdir().unwrap();
+        let ext = match format {
+            ManifestFormat::Csv => "csv",
+            ManifestFormat::Json => "json",
+            ManifestFormat::Auto => "txt",
+        };
+        let p = dir.path().join(format!("m.{ext}"));
+        std::fs::write(&p, text).unwrap();
+        ManifestSource::File(p)
+            .open(ManifestFormat::Auto)
+            .unwrap()
+            .collect()
+    }
+
+    #[test]
+    fn json_array_with_both_field_spellings() {
+        let text = format!(
+            r#"[ {{"url":"https://e.com/a.apk","md5":"{MD5}","size":"12","name":"A"}},
+                {{"AppUrl":"http://e.com/b,]{{.apk","AppMd5":"{}","AppSize":7,"AppPkgName":"com.b"}} ]"#,
+            MD5.to_uppercase()
+        );
+        let apps: Vec<_> = read_all(ManifestFormat::Json, &text)
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(apps.len(), 2);
+        assert_eq!(apps[0].size, Some(12));
+        assert_eq!(apps[0].name.as_deref(), Some("A"));
+        assert_eq!(apps[1].url, "http://e.com/b,]{.apk");
+        assert_eq!(apps[1].md5, MD5);
+        assert_eq!(apps[1].package.as_deref(), Some("com.b"));
+    }
+
+    #[test]
+    fn json_lines_are_accepted() {
+        let text = format!(
+            "{{\"url\":\"https://e/a\",\"md5\":\"{MD5}\"}}\n{{\"url\":\"https://e/b\",\"md5\":\"{MD5}\"}}\n"
+        );
+        let apps = read_all(ManifestFormat::Auto, &text);
+        assert_eq!(apps.len(), 2);
+        assert!(apps.iter().all(Result::is_ok));
+    }
+
+    #[test]
+    fn bad_md5_names_the_app_line_and_field() {
+        let text = format!(
+            "[\n{{\"url\":\"https://e/a\",\"md5\":\"{MD5}\"}},\n{{\"url\":\"https://e/b\",\"md5\":\"xyz\"}}\n]"
+        );
+        let res = read_all(ManifestFormat::Json, &text);
+        let err = res.last().unwrap().as_ref().unwrap_err();
+        assert_eq!(err.index, Some(2));
+        assert_eq!(err.line, Some(3));
+        assert!(
+            err.message.contains("md5 (AppMd5): expected 32 hex digits"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn truncated_array_is_an_error() {
+        let text = format!("[{{\"url\":\"https://e/a\",\"md5\":\"{MD5}\"}},");
+        let res = read_all(ManifestFormat::Json, &text);
+        assert!(
+            res.last()
+                .unwrap()
+                .as_ref()
+                .unwrap_err()
+                .message
+                .contains("end of file")
+        );
+    }
+
+    #[test]
+    fn not_an_array_is_an_error() {
+        let res = read_all(ManifestFormat::Json, "\"hello\"");
+        assert!(
+            res[0]
+                .as_ref()
+                .unwrap_err()
+                .message
+                .contains("expected a JSON array")
+        );
+    }
+
+    #[test]
+    fn csv_with_header_and_empty_optional_fields() {
+        let text = format!(
+            "url,md5,size,name,package,version\nhttps://e/a.apk,{MD5},100,A,com.a,1.0\nhttps://e/b.apk,{MD5},,,,\n"
+        );
+        let apps: Vec<_> = read_all(ManifestFormat::Csv, &text)
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(apps.len(), 2);
+        assert_eq!(apps[0].size, Some(100));
+        assert_eq!(apps[0].version.as_deref(), Some("1.0"));
+        assert_eq!(apps[1].size, None);
+        assert_eq!(apps[1].name, None);
+    }
+
+    #[test]
+    fn csv_bad_size_is_an_error() {
+        let text = format!("url,md5,size\nhttps://e/a.apk,{MD5},-5\n");
+        let res = read_all(ManifestFormat::Csv, &text);
+        let err = res[0].as_ref().unwrap_err();
+        assert!(err.message.contains("size"), "{err}");
+    }
+
+    #[test]
+    fn array_reader_keeps_only_one_element() {
+        let mut text = String::from("[");
+        for i in 0..1000 {
+            if i > 0 {
+                text.push(',');
+            }
+            text.push_str(&format!("{{\"url\":\"https://e/{i}\",\"md5\":\"{MD5}\"}}"));
+        }
+        text.push(']');
+        let mut r = JsonArrayReader::new(Cursor::new(text.into_bytes()));
+        let mut n = 0;
+        while r.next_value().unwrap().is_some() {
+            assert!(r.value().len() < 100);
+            n += 1;
+        }
+        assert_eq!(n, 1000);
+    }
+}

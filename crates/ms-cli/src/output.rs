@@ -1,0 +1,316 @@
+//! Output formatting: stable JSON for programs, aligned tables for people and
+//! tab-separated text for `grep`/`awk`.
+//!
+//! Everything goes through [`Printer`], which writes to stdout and turns a closed
+//! pipe (`ms ... | head`) into a quiet exit instead of a panic.
+
+use std::io::{self, Write};
+
+use serde_json::Value;
+use unicode_width::UnicodeWidthStr;
+
+use crate::error::{CliError, CliResult};
+
+/// The `--output` format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum OutputFormat {
+    /// Stable, machine-readable JSON (the API's field names, pretty-printed).
+    Json,
+    /// Aligned columns for people.
+    #[default]
+    Table,
+    /// Tab-separated values without a header, one record per line.
+    Text,
+}
+
+/// A table: a header row and data rows of the same width.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Table {
+    /// Column titles.
+    pub headers: Vec<String>,
+    /// Data rows; each has as many cells as there are headers.
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// A table with the given column titles and no rows.
+    pub fn new<I, S>(headers: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Table {
+            headers: headers.into_iter().map(Into::into).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Appends a row.
+    pub fn push<I, S>(&mut self, row: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.rows.push(row.into_iter().map(Into::into).collect());
+    }
+
+    /// Renders the table with aligned columns (display width aware, so CJK names line up).
+    pub fn render(&self) -> String {
+        let cols = self.headers.len();
+        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.width()).collect();
+        for row in &self.rows {
+            for (i, cell) in row.iter().enumerate().take(cols) {
+                widths[i] = widths[i].max(cell_text(cell).width());
+            }
+        }
+        let mut out = String::new();
+        let mut line = |cells: &mut dyn Iterator<Item = &str>| {
+            let mut first = true;
+            let mut text = String::new();
+            for (i, cell) in cells.enumerate() {
+                if !first {
+                    text.push_str("  ");
+                }
+                first = false;
+                text.push_str(cell);
+                if i + 1 < cols {
+                    let pad = widths[i].saturating_sub(cell.width());
+                    text.extend(std::iter::repeat_n(' ', pad));
+                }
+            }
+            out.push_str(text.trim_end());
+            out.push('\n');
+        };
+        line(&mut self.headers.iter().map(String::as_str));
+        for row in &self.rows {
+            let cells: Vec<String> = row.iter().map(|c| cell_text(c)).collect();
+            line(&mut cells.iter().map(String::as_str));
+        }
+        out
+    }
+
+    /// Renders the rows as tab-separated text, without the header.
+    pub fn render_text(&self) -> String {
+        let mut out = String::new();
+        for row in &self.rows {
+            let cells: Vec<String> = row
+                .iter()
+                .map(|c| c.replace(['\t', '\n', '\r'], " "))
+                .collect();
+            out.push_str(&cells.join("\t"));
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// Table cells are single-line.
+fn cell_text(cell: &str) -> String {
+    if cell.contains(['\n', '\r', '\t']) {
+        cell.replace(['\n', '\r', '\t'], " ")
+    } else {
+        cell.to_owned()
+    }
+}
+
+/// Something a command prints: the JSON form and the table form of the same data.
+pub trait Render {
+    /// The stable JSON value (API field names).
+    fn json(&self) -> Value;
+    /// The table for people (and, without its header, the `text` output).
+    fn table(&self) -> Table;
+}
+
+/// Writes command output to stdout in the chosen format.
+#[derive(Debug)]
+pub struct Printer {
+    format: OutputFormat,
+    out: io::Stdout,
+}
+
+impl Printer {
+    /// A printer for stdout.
+    pub fn new(format: OutputFormat) -> Self {
+        Printer {
+            format,
+            out: io::stdout(),
+        }
+    }
+
+    /// The output format.
+    pub fn format(&self) -> OutputFormat {
+        self.format
+    }
+
+    /// Prints a rendered value in the chosen format.
+    pub fn print(&mut self, value: &dyn Render) -> CliResult<()> {
+        let text = match self.format {
+            OutputFormat::Json => json_string(&value.json()),
+            OutputFormat::Table => value.table().render(),
+            OutputFormat::Text => value.table().render_text(),
+        };
+        self.write_str(&text)
+    }
+
+    /// Prints a JSON value as-is (pretty-printed), whatever the format.
+    pub fn print_json(&mut self, value: &Value) -> CliResult<()> {
+        self.write_str(&json_string(value))
+    }
+
+    /// Writes a string and flushes.
+    pub fn write_str(&mut self, s: &str) -> CliResult<()> {
+        let mut lock = self.out.lock();
+        lock.write_all(s.as_bytes())
+            .map_err(CliError::from_stdout)?;
+        lock.flush().map_err(CliError::from_stdout)
+    }
+
+    /// Writes one line (a newline is added) and flushes.
+    pub fn line(&mut self, s: &str) -> CliResult<()> {
+        let mut lock = self.out.lock();
+        lock.write_all(s.as_bytes())
+            .map_err(CliError::from_stdout)?;
+        lock.write_all(b"\n").map_err(CliError::from_stdout)?;
+        lock.flush().map_err(CliError::from_stdout)
+    }
+}
+
+/// Pretty JSON with a trailing newline.
+pub fn json_string(value: &Value) -> String {
+    let mut s = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".to_owned());
+    s.push('\n');
+    s
+}
+
+/// A JSON field as display text: strings as-is, numbers printed, null/missing empty.
+pub fn field(value: &Value, key: &str) -> String {
+    scalar(value.get(key).unwrap_or(&Value::Null))
+}
+
+/// A scalar JSON value as display text.
+pub fn scalar(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Human-readable size: `1.5 MiB`.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = bytes as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+/// Text for the TaskStatus code.
+pub fn task_status(code: Option<u64>) -> &'static str {
+    match code {
+        Some(1) => "done",
+        Some(2) => "scanning",
+        Some(3) => "error",
+        Some(4) => "timeout",
+        Some(_) => "unknown",
+        None => "-",
+    }
+}
+
+/// Text for the SafeType code (VirusInfo / AppScanSet).
+pub fn safe_type(code: Option<i64>) -> &'static str {
+    match code {
+        Some(0) => "unknown",
+        Some(1) => "safe",
+        Some(2) => "risky",
+        Some(3) => "virus",
+        Some(_) => "unknown",
+        None => "-",
+    }
+}
+
+/// A Unix timestamp as `YYYY-MM-DD HH:MM:SS` (UTC); empty for 0 or missing.
+pub fn unix_time(secs: Option<u64>) -> String {
+    let Some(secs) = secs.filter(|s| *s > 0) else {
+        return String::new();
+    };
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// A JSON field as an unsigned number (numbers or numeric strings).
+pub fn u64_field(value: &Value, key: &str) -> Option<u64> {
+    match value.get(key)? {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// A JSON field as a signed number (numbers or numeric strings).
+pub fn i64_field(value: &Value, key: &str) -> Option<i64> {
+    match value.get(key)? {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_aligns_wide_characters() {
+        let mut t = Table::new(["NAME", "MD5"]);
+        t.push(["微信", "aa"]);
+        t.push(["x", "bb"]);
+        assert_eq!(t.render(), "NAME  MD5\n微信  aa\nx     bb\n");
+    }
+
+    #[test]
+    fn text_is_tab_separated_without_header() {
+        let mut t = Table::new(["A", "B"]);
+        t.push(["1", "two\twords"]);
+        assert_eq!(t.render_text(), "1\ttwo words\n");
+    }
+
+    #[test]
+    fn unix_times_are_utc() {
+        assert_eq!(unix_time(Some(1546511829)), "2019-01-03 10:37:09");
+        assert_eq!(unix_time(Some(0)), "");
+        assert_eq!(unix_time(Some(951_782_400)), "2000-02-29 00:00:00");
+    }
+
+    #[test]
+    fn sizes_are_human() {
+        assert_eq!(human_size(512), "512 B");
+        assert_eq!(human_size(1536), "1.5 KiB");
+        assert_eq!(human_size(5 * 1024 * 1024), "5.0 MiB");
+    }
+}
