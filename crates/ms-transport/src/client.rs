@@ -4,10 +4,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::ms_model::{Action, ErrorCode};
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http_body_util::{BodyExt, Full, Limited};
-use crate::ms_model::{Action, ErrorCode};
 use serde::de::DeserializeOwned;
 use tc3_sign::{Credentials, Payload, Tc3Request, Tc3Signer, V1Method};
 use tracing::{Instrument, Span, debug, field, info_span, trace, warn};
@@ -15,7 +15,10 @@ use tracing::{Instrument, Span, debug, field, info_span, trace, warn};
 use crate::clock::{Clock, SystemClock};
 use crate::credentials::{DefaultChain, ProvideCredentials};
 use crate::error::Error;
-use crate::http::{ConnSettings, HttpClient, Proxy, TlsSettings, map_body_error, map_send_error, resolve_proxy, tls_config};
+use crate::http::{
+    ConnSettings, HttpClient, Proxy, TlsSettings, map_body_error, map_send_error, resolve_proxy,
+    tls_config,
+};
 use crate::ratelimit::{LimiterKey, RateLimit, RateLimitConfig, RateLimiter};
 use crate::retry::{RetryBudget, RetryClass, RetryConfig};
 use crate::skew::SkewStore;
@@ -105,19 +108,27 @@ impl Endpoint {
         } else if let Some(r) = s.strip_prefix("http://") {
             (false, r)
         } else if s.contains("://") {
-            return Err(Error::config(format!("endpoint {s:?}: only https:// and http:// are supported")));
+            return Err(Error::config(format!(
+                "endpoint {s:?}: only https:// and http:// are supported"
+            )));
         } else {
             (true, s)
         };
         let authority = rest.strip_suffix('/').unwrap_or(rest).to_ascii_lowercase();
         if authority.is_empty() || authority.contains(['/', '?', '#', '@', ' ']) {
-            return Err(Error::config(format!("endpoint {s:?}: expected a host, host:port or base URL without path")));
+            return Err(Error::config(format!(
+                "endpoint {s:?}: expected a host, host:port or base URL without path"
+            )));
         }
         let scheme = if https { "https" } else { "http" };
         let base = format!("{scheme}://{authority}/");
         base.parse::<http::Uri>()
             .map_err(|e| Error::config(format!("endpoint {s:?}: {e}")))?;
-        Ok(Self { https, authority, base })
+        Ok(Self {
+            https,
+            authority,
+            base,
+        })
     }
 
     /// The `Host` header value (`host` or `host:port`).
@@ -224,7 +235,11 @@ impl ClientBuilder {
     /// `X-TC-Region` (not sent when unset or empty).
     pub fn region(mut self, region: impl Into<String>) -> Self {
         let r = region.into();
-        self.region = if r.trim().is_empty() { None } else { Some(r.trim().to_owned()) };
+        self.region = if r.trim().is_empty() {
+            None
+        } else {
+            Some(r.trim().to_owned())
+        };
         self
     }
 
@@ -361,7 +376,9 @@ impl ClientBuilder {
     pub fn request_client_suffix(mut self, suffix: &str) -> Self {
         let ok = !suffix.is_empty()
             && suffix.len() <= 64
-            && suffix.chars().all(|c| c.is_ascii_alphanumeric() || "-_,;.".contains(c));
+            && suffix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_,;.".contains(c));
         self.request_client = ok.then(|| suffix.to_owned());
         self
     }
@@ -420,7 +437,9 @@ impl ClientBuilder {
             Some(s) => format!("{REQUEST_CLIENT}; {s}"),
             None => REQUEST_CLIENT.to_owned(),
         };
-        let credentials = self.credentials.unwrap_or_else(|| Arc::new(DefaultChain::new()));
+        let credentials = self
+            .credentials
+            .unwrap_or_else(|| Arc::new(DefaultChain::new()));
         Ok(Client {
             inner: Arc::new(ClientInner {
                 http,
@@ -537,9 +556,15 @@ pub fn extract_request_id(body: &[u8]) -> Option<String> {
     let needle = b"\"RequestId\"";
     let pos = body.windows(needle.len()).rposition(|w| w == needle)?;
     let rest = &body[pos + needle.len()..];
-    let rest = rest.iter().position(|b| !b.is_ascii_whitespace()).map(|i| &rest[i..])?;
+    let rest = rest
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .map(|i| &rest[i..])?;
     let rest = rest.strip_prefix(b":")?;
-    let rest = rest.iter().position(|b| !b.is_ascii_whitespace()).map(|i| &rest[i..])?;
+    let rest = rest
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .map(|i| &rest[i..])?;
     let rest = rest.strip_prefix(b"\"")?;
     let end = rest.iter().position(|&b| b == b'"' || b == b'\\')?;
     let id = std::str::from_utf8(&rest[..end]).ok()?;
@@ -547,7 +572,8 @@ pub fn extract_request_id(body: &[u8]) -> Option<String> {
 }
 
 fn header(name: &'static str, value: &str) -> Result<(HeaderName, HeaderValue), Error> {
-    let v = HeaderValue::from_str(value).map_err(|_| Error::signing(format!("header {name}: invalid value")))?;
+    let v = HeaderValue::from_str(value)
+        .map_err(|_| Error::signing(format!("header {name}: invalid value")))?;
     Ok((HeaderName::from_static(name), v))
 }
 
@@ -589,11 +615,14 @@ impl Client {
             .validate()
             .map_err(|e| Error::validation(e).with_action(A::NAME))?;
         let params = match self.inner.sign_method {
-            SignMethod::Tc3Post => Params::Json(Bytes::from(
-                serde_json::to_vec(request).map_err(|e| Error::signing(format!("serialize: {e}")).with_action(A::NAME))?,
-            )),
+            SignMethod::Tc3Post => {
+                Params::Json(Bytes::from(serde_json::to_vec(request).map_err(|e| {
+                    Error::signing(format!("serialize: {e}")).with_action(A::NAME)
+                })?))
+            }
             _ => Params::Value(
-                serde_json::to_value(request).map_err(|e| Error::signing(format!("serialize: {e}")).with_action(A::NAME))?,
+                serde_json::to_value(request)
+                    .map_err(|e| Error::signing(format!("serialize: {e}")).with_action(A::NAME))?,
             ),
         };
         let op = Operation {
@@ -609,9 +638,17 @@ impl Client {
     /// configured service and version. When the action is known to `ms-model` and the
     /// service is `ms`, the parameters are validated first. Returns the inner `Response`
     /// object.
-    pub async fn send_json(&self, action: &str, idempotent: bool, params: &serde_json::Value) -> Result<serde_json::Value, Error> {
-        if self.inner.service == DEFAULT_SERVICE && crate::ms_model::ACTIONS.iter().any(|a| a.name == action) {
-            crate::ms_model::validate_json(action, params).map_err(|e| Error::validation(e).with_action(action))?;
+    pub async fn send_json(
+        &self,
+        action: &str,
+        idempotent: bool,
+        params: &serde_json::Value,
+    ) -> Result<serde_json::Value, Error> {
+        if self.inner.service == DEFAULT_SERVICE
+            && crate::ms_model::ACTIONS.iter().any(|a| a.name == action)
+        {
+            crate::ms_model::validate_json(action, params)
+                .map_err(|e| Error::validation(e).with_action(action))?;
         }
         let op = Operation {
             service: &self.inner.service,
@@ -624,23 +661,35 @@ impl Client {
 
     /// The generic core: sends any action of any Tencent Cloud API 3.0 service (no
     /// validation). Returns the inner `Response` object.
-    pub async fn send_operation(&self, op: Operation<'_>, params: &serde_json::Value) -> Result<serde_json::Value, Error> {
+    pub async fn send_operation(
+        &self,
+        op: Operation<'_>,
+        params: &serde_json::Value,
+    ) -> Result<serde_json::Value, Error> {
         if op.action.is_empty() || !op.action.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(Error::config(format!("action {:?}: expected an alphanumeric name", op.action)));
+            return Err(Error::config(format!(
+                "action {:?}: expected an alphanumeric name",
+                op.action
+            )));
         }
         if !params.is_object() {
             return Err(Error::config("params: expected a JSON object").with_action(op.action));
         }
         let params = match self.inner.sign_method {
             SignMethod::Tc3Post => Params::Json(Bytes::from(
-                serde_json::to_vec(params).map_err(|e| Error::signing(format!("serialize: {e}")))?,
+                serde_json::to_vec(params)
+                    .map_err(|e| Error::signing(format!("serialize: {e}")))?,
             )),
             _ => Params::Value(params.clone()),
         };
         self.execute::<serde_json::Value>(op, params).await
     }
 
-    async fn execute<T: DeserializeOwned>(&self, op: Operation<'_>, params: Params) -> Result<T, Error> {
+    async fn execute<T: DeserializeOwned>(
+        &self,
+        op: Operation<'_>,
+        params: Params,
+    ) -> Result<T, Error> {
         let span = info_span!(
             "ms.call",
             action = op.action,
@@ -655,7 +704,11 @@ impl Client {
         self.execute_inner(op, params).instrument(span).await
     }
 
-    async fn execute_inner<T: DeserializeOwned>(&self, op: Operation<'_>, params: Params) -> Result<T, Error> {
+    async fn execute_inner<T: DeserializeOwned>(
+        &self,
+        op: Operation<'_>,
+        params: Params,
+    ) -> Result<T, Error> {
         let inner = &self.inner;
         let started = Instant::now();
         let mut waited = Duration::ZERO;
@@ -666,8 +719,16 @@ impl Client {
         let span = Span::current();
         loop {
             attempt += 1;
-            let attempt_span = tracing::debug_span!("ms.attempt", attempt, limiter_wait_ms = field::Empty, status = field::Empty);
-            let result = self.attempt::<T>(op, &params, &mut waited).instrument(attempt_span).await;
+            let attempt_span = tracing::debug_span!(
+                "ms.attempt",
+                attempt,
+                limiter_wait_ms = field::Empty,
+                status = field::Empty
+            );
+            let result = self
+                .attempt::<T>(op, &params, &mut waited)
+                .instrument(attempt_span)
+                .await;
             span.record("attempts", attempt);
             span.record("latency_ms", started.elapsed().as_secs_f64() * 1000.0);
             span.record("limiter_wait_ms", waited.as_secs_f64() * 1000.0);
@@ -686,17 +747,24 @@ impl Client {
                     if let Some(id) = error.request_id() {
                         span.record("request_id", id);
                     }
-                    let expired = error.code().is_some_and(|c| c.as_str() == "AuthFailure.SignatureExpire");
-                    if expired && inner.skew_correction && !skew_retried {
-                        if let Some(date) = &failure.date {
-                            let local = inner.clock.unix_seconds();
-                            if let Some(offset) = inner.skew.learn_from_date(inner.endpoint.host(), date, local) {
-                                warn!(offset_seconds = offset, "clock skew detected; retrying with the server's time");
-                                skew_retried = true;
-                                max_attempts += 1;
-                                continue;
-                            }
-                        }
+                    let expired = error.code().is_some_and(is_signature_expired);
+                    if expired
+                        && inner.skew_correction
+                        && !skew_retried
+                        && let Some(date) = &failure.date
+                        && let Some(offset) = inner.skew.learn_from_date(
+                            inner.endpoint.host(),
+                            date,
+                            inner.clock.unix_seconds(),
+                        )
+                    {
+                        warn!(
+                            offset_seconds = offset,
+                            "clock skew detected; retrying with the server's time"
+                        );
+                        skew_retried = true;
+                        max_attempts += 1;
+                        continue;
                     }
                     let class = error.retry_class();
                     if !class.allows(op.idempotent) || attempt >= max_attempts {
@@ -725,14 +793,25 @@ impl Client {
         }
     }
 
-    async fn attempt<T: DeserializeOwned>(&self, op: Operation<'_>, params: &Params, waited: &mut Duration) -> Result<(T, Option<String>), AttemptFailure> {
+    async fn attempt<T: DeserializeOwned>(
+        &self,
+        op: Operation<'_>,
+        params: &Params,
+        waited: &mut Duration,
+    ) -> Result<(T, Option<String>), AttemptFailure> {
         let inner = &self.inner;
         let creds = inner.credentials.provide_credentials().await?;
-        let key = LimiterKey::new(op.action, inner.region.as_deref().unwrap_or(""), creds.secret_id());
+        let key = LimiterKey::new(
+            op.action,
+            inner.region.as_deref().unwrap_or(""),
+            creds.secret_id(),
+        );
         let wait = inner.limiter.acquire(&key).await;
         *waited += wait;
         Span::current().record("limiter_wait_ms", wait.as_secs_f64() * 1000.0);
-        let timestamp = inner.skew.corrected(inner.endpoint.host(), inner.clock.unix_seconds());
+        let timestamp = inner
+            .skew
+            .corrected(inner.endpoint.host(), inner.clock.unix_seconds());
         let request = self.build_request(op, params, &creds, timestamp)?;
         trace!(method = %request.method(), uri = %request.uri(), headers = %Redacted(request.headers()), "sending request");
         if let (Params::Json(body), true) = (params, tracing::enabled!(tracing::Level::TRACE)) {
@@ -743,7 +822,11 @@ impl Client {
         let exchange = async {
             let response = inner.http.request(request).await.map_err(map_send_error)?;
             let (parts, body) = response.into_parts();
-            let bytes = Limited::new(body, max).collect().await.map_err(map_body_error)?.to_bytes();
+            let bytes = Limited::new(body, max)
+                .collect()
+                .await
+                .map_err(map_body_error)?
+                .to_bytes();
             Ok::<_, Error>((parts, bytes))
         };
         let (parts, body) = match tokio::time::timeout(inner.request_timeout, exchange).await {
@@ -782,7 +865,13 @@ impl Client {
         }
     }
 
-    fn build_request(&self, op: Operation<'_>, params: &Params, creds: &Credentials, timestamp: u64) -> Result<http::Request<Full<Bytes>>, Error> {
+    fn build_request(
+        &self,
+        op: Operation<'_>,
+        params: &Params,
+        creds: &Credentials,
+        timestamp: u64,
+    ) -> Result<http::Request<Full<Bytes>>, Error> {
         let inner = &self.inner;
         let host = inner.endpoint.host();
         let mut headers: Vec<(HeaderName, HeaderValue)> = Vec::with_capacity(12);
@@ -790,23 +879,35 @@ impl Client {
         headers.push(header("x-tc-traceid", &trace_id)?);
         let (uri, body) = match inner.sign_method {
             SignMethod::Tc3Post | SignMethod::Tc3Get => {
-                let (method, content_type, query, body): (&str, &str, String, Bytes) = match (inner.sign_method, params) {
-                    (SignMethod::Tc3Post, Params::Json(b)) => ("POST", "application/json", String::new(), b.clone()),
-                    (SignMethod::Tc3Post, Params::Value(v)) => (
-                        "POST",
-                        "application/json",
-                        String::new(),
-                        Bytes::from(serde_json::to_vec(v).map_err(|e| Error::signing(format!("serialize: {e}")))?),
-                    ),
-                    (_, p) => {
-                        let value = match p {
-                            Params::Value(v) => v.clone(),
-                            Params::Json(b) => serde_json::from_slice(b).map_err(|e| Error::signing(format!("serialize: {e}")))?,
-                        };
-                        let query = tc3_sign::form_urlencode(&tc3_sign::flatten_params(&value));
-                        ("GET", "application/x-www-form-urlencoded", query, Bytes::new())
-                    }
-                };
+                let (method, content_type, query, body): (&str, &str, String, Bytes) =
+                    match (inner.sign_method, params) {
+                        (SignMethod::Tc3Post, Params::Json(b)) => {
+                            ("POST", "application/json", String::new(), b.clone())
+                        }
+                        (SignMethod::Tc3Post, Params::Value(v)) => (
+                            "POST",
+                            "application/json",
+                            String::new(),
+                            Bytes::from(
+                                serde_json::to_vec(v)
+                                    .map_err(|e| Error::signing(format!("serialize: {e}")))?,
+                            ),
+                        ),
+                        (_, p) => {
+                            let value = match p {
+                                Params::Value(v) => v.clone(),
+                                Params::Json(b) => serde_json::from_slice(b)
+                                    .map_err(|e| Error::signing(format!("serialize: {e}")))?,
+                            };
+                            let query = tc3_sign::form_urlencode(&tc3_sign::flatten_params(&value));
+                            (
+                                "GET",
+                                "application/x-www-form-urlencoded",
+                                query,
+                                Bytes::new(),
+                            )
+                        }
+                    };
                 let signature = inner
                     .signer
                     .sign(
@@ -858,12 +959,16 @@ impl Client {
                 };
                 let value = match params {
                     Params::Value(v) => v.clone(),
-                    Params::Json(b) => serde_json::from_slice(b).map_err(|e| Error::signing(format!("serialize: {e}")))?,
+                    Params::Json(b) => serde_json::from_slice(b)
+                        .map_err(|e| Error::signing(format!("serialize: {e}")))?,
                 };
                 let mut pairs = tc3_sign::flatten_params(&value);
                 let nonce: u64 = rand::random::<u64>() % (i64::MAX as u64) + 1;
                 pairs.push(("Action".into(), op.action.to_owned()));
-                pairs.push(("RequestClient".into(), inner.request_client.replace(' ', "")));
+                pairs.push((
+                    "RequestClient".into(),
+                    inner.request_client.replace(' ', ""),
+                ));
                 pairs.push(("Nonce".into(), nonce.to_string()));
                 pairs.push(("Timestamp".into(), timestamp.to_string()));
                 pairs.push(("Version".into(), op.version.to_owned()));
@@ -938,9 +1043,15 @@ mod tests {
     #[test]
     fn redacted_headers_hide_secrets() {
         let mut h = HeaderMap::new();
-        h.insert("authorization", HeaderValue::from_static("TC3-HMAC-SHA256 Credential=x, Signature=deadbeef"));
+        h.insert(
+            "authorization",
+            HeaderValue::from_static("TC3-HMAC-SHA256 Credential=x, Signature=deadbeef"),
+        );
         h.insert("x-tc-token", HeaderValue::from_static("tok-secret"));
-        h.insert("x-tc-action", HeaderValue::from_static("DescribeScanInstances"));
+        h.insert(
+            "x-tc-action",
+            HeaderValue::from_static("DescribeScanInstances"),
+        );
         let s = Redacted(&h).to_string();
         assert!(!s.contains("deadbeef") && !s.contains("tok-secret"), "{s}");
         assert!(s.contains("DescribeScanInstances"));
@@ -948,6 +1059,10 @@ mod tests {
 
     #[test]
     fn request_client_matches_sdk_charset() {
-        assert!(REQUEST_CLIENT.chars().all(|c| c.is_ascii_alphanumeric() || "-_,;.".contains(c)));
+        assert!(
+            REQUEST_CLIENT
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_,;.".contains(c))
+        );
     }
 }

@@ -102,10 +102,10 @@ impl FakeClock {
     /// A fake clock at monotonic time zero and the given Unix time.
     pub fn new(unix_seconds: u64) -> Self {
         let clock = Self::default();
-        clock
-            .inner
-            .unix
-            .store(i64::try_from(unix_seconds).unwrap_or(i64::MAX), Ordering::SeqCst);
+        clock.inner.unix.store(
+            i64::try_from(unix_seconds).unwrap_or(i64::MAX),
+            Ordering::SeqCst,
+        );
         clock
     }
 
@@ -119,9 +119,10 @@ impl FakeClock {
 
     /// Sets the wall clock only (simulates a skewed local clock).
     pub fn set_unix_seconds(&self, unix_seconds: u64) {
-        self.inner
-            .unix
-            .store(i64::try_from(unix_seconds).unwrap_or(i64::MAX), Ordering::SeqCst);
+        self.inner.unix.store(
+            i64::try_from(unix_seconds).unwrap_or(i64::MAX),
+            Ordering::SeqCst,
+        );
     }
 }
 

@@ -28,7 +28,8 @@ use tc3_sign::Credentials;
 use crate::error::Error;
 
 /// The future returned by [`ProvideCredentials::provide_credentials`].
-pub type CredentialsFuture<'a> = Pin<Box<dyn Future<Output = Result<Credentials, Error>> + Send + 'a>>;
+pub type CredentialsFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Credentials, Error>> + Send + 'a>>;
 
 /// A source of credentials. Called before every attempt; implementations that fetch remote
 /// credentials should cache them until shortly before they expire.
@@ -54,13 +55,20 @@ fn non_empty(v: Option<String>) -> Option<String> {
     v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
-fn make_credentials(id: String, key: String, token: Option<String>, source: &str) -> Result<Credentials, Error> {
+fn make_credentials(
+    id: String,
+    key: String,
+    token: Option<String>,
+    source: &str,
+) -> Result<Credentials, Error> {
     let creds = Credentials::new(id.trim(), key.trim())
         .map_err(|e| Error::credentials(format!("{source}: {e}")))?;
-    Ok(match token.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()) {
-        Some(t) => creds.with_token(t),
-        None => creds,
-    })
+    Ok(
+        match token.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()) {
+            Some(t) => creds.with_token(t),
+            None => creds,
+        },
+    )
 }
 
 /// Fixed credentials.
@@ -76,9 +84,18 @@ impl StaticProvider {
     }
 
     /// Builds credentials from parts (trimmed; empty id or key is an error).
-    pub fn from_parts(secret_id: &str, secret_key: &str, token: Option<&str>) -> Result<Self, Error> {
-        make_credentials(secret_id.to_owned(), secret_key.to_owned(), token.map(str::to_owned), "static credentials")
-            .map(Self::new)
+    pub fn from_parts(
+        secret_id: &str,
+        secret_key: &str,
+        token: Option<&str>,
+    ) -> Result<Self, Error> {
+        make_credentials(
+            secret_id.to_owned(),
+            secret_key.to_owned(),
+            token.map(str::to_owned),
+            "static credentials",
+        )
+        .map(Self::new)
     }
 }
 
@@ -122,7 +139,8 @@ pub struct EnvironmentProvider {
 
 impl fmt::Debug for EnvironmentProvider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EnvironmentProvider").finish_non_exhaustive()
+        f.debug_struct("EnvironmentProvider")
+            .finish_non_exhaustive()
     }
 }
 
@@ -151,7 +169,8 @@ impl EnvironmentProvider {
     pub fn load(&self) -> Result<Credentials, Error> {
         let id = non_empty((self.lookup)(env_vars::SECRET_ID));
         let key = non_empty((self.lookup)(env_vars::SECRET_KEY));
-        let token = non_empty((self.lookup)(env_vars::SESSION_TOKEN)).or_else(|| non_empty((self.lookup)(env_vars::TOKEN)));
+        let token = non_empty((self.lookup)(env_vars::SESSION_TOKEN))
+            .or_else(|| non_empty((self.lookup)(env_vars::TOKEN)));
         match (id, key) {
             (Some(id), Some(key)) => make_credentials(id, key, token, "environment"),
             (None, None) => Err(Error::credentials(format!(
@@ -159,8 +178,14 @@ impl EnvironmentProvider {
                 env_vars::SECRET_ID,
                 env_vars::SECRET_KEY
             ))),
-            (None, Some(_)) => Err(Error::credentials(format!("environment: {} is not set", env_vars::SECRET_ID))),
-            (Some(_), None) => Err(Error::credentials(format!("environment: {} is not set", env_vars::SECRET_KEY))),
+            (None, Some(_)) => Err(Error::credentials(format!(
+                "environment: {} is not set",
+                env_vars::SECRET_ID
+            ))),
+            (Some(_), None) => Err(Error::credentials(format!(
+                "environment: {} is not set",
+                env_vars::SECRET_KEY
+            ))),
         }
     }
 }
@@ -242,7 +267,10 @@ impl ProfileProvider {
     }
 
     /// Resolves `TENCENTCLOUD_CREDENTIALS_FILE` and `HOME` through `lookup`.
-    pub fn with_lookup(mut self, lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
+    pub fn with_lookup(
+        mut self,
+        lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
         self.lookup = Arc::new(lookup);
         self
     }
@@ -255,7 +283,8 @@ impl ProfileProvider {
         if let Some(p) = non_empty((self.lookup)(env_vars::CREDENTIALS_FILE)) {
             return Some(PathBuf::from(p));
         }
-        non_empty((self.lookup)(env_vars::HOME)).map(|h| Path::new(&h).join(".tencentcloud").join("credentials"))
+        non_empty((self.lookup)(env_vars::HOME))
+            .map(|h| Path::new(&h).join(".tencentcloud").join("credentials"))
     }
 
     /// Parses profile file contents (no I/O).
@@ -265,11 +294,19 @@ impl ProfileProvider {
         let section = ini
             .section(Some(profile))
             .ok_or_else(|| Error::credentials(format!("profile file: no [{profile}] section")))?;
-        let get = |k: &str| section.get(k).map(unquote).filter(|v| !v.is_empty()).map(str::to_owned);
-        let id = get("secret_id")
-            .ok_or_else(|| Error::credentials(format!("profile file: [{profile}] has no secret_id")))?;
-        let key = get("secret_key")
-            .ok_or_else(|| Error::credentials(format!("profile file: [{profile}] has no secret_key")))?;
+        let get = |k: &str| {
+            section
+                .get(k)
+                .map(unquote)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        let id = get("secret_id").ok_or_else(|| {
+            Error::credentials(format!("profile file: [{profile}] has no secret_id"))
+        })?;
+        let key = get("secret_key").ok_or_else(|| {
+            Error::credentials(format!("profile file: [{profile}] has no secret_key"))
+        })?;
         let token = get("token").or_else(|| get("session_token"));
         make_credentials(id, key, token, &format!("profile [{profile}]"))
     }
@@ -350,7 +387,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + Send + Sync + 'static {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
@@ -381,9 +421,12 @@ mod tests {
             .load()
             .expect_err("missing key");
         assert!(e.to_string().contains("TENCENTCLOUD_SECRET_KEY"), "{e}");
-        let e = EnvironmentProvider::with_lookup(env(&[("TENCENTCLOUD_SECRET_ID", "  "), ("TENCENTCLOUD_SECRET_KEY", "k")]))
-            .load()
-            .expect_err("blank id");
+        let e = EnvironmentProvider::with_lookup(env(&[
+            ("TENCENTCLOUD_SECRET_ID", "  "),
+            ("TENCENTCLOUD_SECRET_KEY", "k"),
+        ]))
+        .load()
+        .expect_err("blank id");
         assert!(e.to_string().contains("TENCENTCLOUD_SECRET_ID"), "{e}");
     }
 
@@ -417,11 +460,17 @@ mod tests {
         assert_eq!(p.load().await.expect("home").secret_id(), "AKIDdefault");
 
         let other_s = other.to_string_lossy().into_owned();
-        let p = ProfileProvider::new().with_lookup(env(&[("HOME", &home_s), ("TENCENTCLOUD_CREDENTIALS_FILE", &other_s)]));
+        let p = ProfileProvider::new().with_lookup(env(&[
+            ("HOME", &home_s),
+            ("TENCENTCLOUD_CREDENTIALS_FILE", &other_s),
+        ]));
         assert_eq!(p.resolved_path(), Some(other.clone()));
         assert_eq!(p.load().await.expect("override").secret_id(), "AKIDother");
 
-        let p = ProfileProvider::new().path(home.join(".tencentcloud/credentials")).profile("ci").with_lookup(env(&[]));
+        let p = ProfileProvider::new()
+            .path(home.join(".tencentcloud/credentials"))
+            .profile("ci")
+            .with_lookup(env(&[]));
         assert_eq!(p.load().await.expect("explicit").secret_id(), "AKIDci");
 
         let p = ProfileProvider::new().with_lookup(env(&[]));
@@ -440,15 +489,20 @@ mod tests {
             ("TENCENTCLOUD_CREDENTIALS_FILE", &f),
         ]));
         assert_eq!(chain.load().await.expect("env").secret_id(), "AKIDenv");
-        let chain = DefaultChain::with_lookup(env(&[("TENCENTCLOUD_CREDENTIALS_FILE", &f)])).profile("ci");
+        let chain =
+            DefaultChain::with_lookup(env(&[("TENCENTCLOUD_CREDENTIALS_FILE", &f)])).profile("ci");
         assert_eq!(chain.load().await.expect("profile").secret_id(), "AKIDci");
-        let e = DefaultChain::with_lookup(env(&[])).load().await.expect_err("nothing");
+        let e = DefaultChain::with_lookup(env(&[]))
+            .load()
+            .await
+            .expect_err("nothing");
         assert!(e.to_string().contains("TENCENTCLOUD_SECRET_ID"), "{e}");
     }
 
     #[test]
     fn debug_never_shows_the_key() {
-        let p = StaticProvider::from_parts("AKIDx", "supersecretkey", Some("tokentoken")).expect("ok");
+        let p =
+            StaticProvider::from_parts("AKIDx", "supersecretkey", Some("tokentoken")).expect("ok");
         let d = format!("{p:?}");
         assert!(d.contains("AKIDx") && !d.contains("supersecretkey") && !d.contains("tokentoken"));
     }

@@ -113,7 +113,10 @@ pub fn body_snippet(body: &[u8]) -> String {
 pub fn classify_code(code: &str) -> RetryClass {
     if code.starts_with("RequestLimitExceeded") {
         RetryClass::Throttling
-    } else if code == "InternalError" || code.starts_with("InternalError.") || code == "ServiceUnavailable" {
+    } else if code == "InternalError"
+        || code.starts_with("InternalError.")
+        || code == "ServiceUnavailable"
+    {
         RetryClass::Transient
     } else {
         RetryClass::Never
@@ -192,9 +195,15 @@ impl Error {
     /// provably before it was written (`sent = false`).
     pub fn transport(source: impl Into<BoxError>, sent: bool) -> Self {
         let (msg, retry) = if sent {
-            ("connection failed during the exchange", RetryClass::Transient)
+            (
+                "connection failed during the exchange",
+                RetryClass::Transient,
+            )
         } else {
-            ("connection failed before the request was sent", RetryClass::NotSent)
+            (
+                "connection failed before the request was sent",
+                RetryClass::NotSent,
+            )
         };
         Self::new(ErrorKind::Transport, msg, retry).with_source(source)
     }
@@ -320,7 +329,10 @@ impl Error {
     /// Whether retrying is safe even for a non-idempotent action: the request provably was
     /// not processed (not sent, or rejected by throttling).
     pub fn is_safe_to_retry(&self) -> bool {
-        matches!(self.inner.retry, RetryClass::NotSent | RetryClass::Throttling)
+        matches!(
+            self.inner.retry,
+            RetryClass::NotSent | RetryClass::Throttling
+        )
     }
 
     /// Whether the request may or may not have been processed by the service (timeouts,
@@ -419,7 +431,10 @@ mod tests {
         )
         .with_action("CreateScanInstances");
         let s = e.to_string();
-        assert_eq!(s, "CreateScanInstances: RequestLimitExceeded: too many (RequestId: req-1)");
+        assert_eq!(
+            s,
+            "CreateScanInstances: RequestLimitExceeded: too many (RequestId: req-1)"
+        );
         assert!(e.is_throttling() && e.is_retryable() && e.is_safe_to_retry());
         assert_eq!(e.request_id(), Some("req-1"));
         assert_eq!(e.code_str(), "RequestLimitExceeded");
@@ -427,8 +442,14 @@ mod tests {
 
     #[test]
     fn classification() {
-        assert_eq!(classify_code("RequestLimitExceeded.UinLimitExceeded"), RetryClass::Throttling);
-        assert_eq!(classify_code("InternalError.ServerError"), RetryClass::Transient);
+        assert_eq!(
+            classify_code("RequestLimitExceeded.UinLimitExceeded"),
+            RetryClass::Throttling
+        );
+        assert_eq!(
+            classify_code("InternalError.ServerError"),
+            RetryClass::Transient
+        );
         assert_eq!(classify_code("InvalidParameter"), RetryClass::Never);
         assert_eq!(classify_code("LimitExceeded"), RetryClass::Never);
         assert_eq!(classify_status(503), RetryClass::Transient);
@@ -448,7 +469,10 @@ mod tests {
         assert_eq!(s.chars().count(), SNIPPET_LEN + 1);
         assert_eq!(body_snippet(b"a\nb\x00"), "a\\nb\\u{0}");
         let e = Error::http_status(502, b"<html>bad gateway</html>");
-        assert_eq!(e.to_string(), "HTTP status 502; body: <html>bad gateway</html>");
+        assert_eq!(
+            e.to_string(),
+            "HTTP status 502; body: <html>bad gateway</html>"
+        );
         assert_eq!(e.status(), Some(502));
         assert_eq!(e.code_str(), "HttpStatus");
     }

@@ -48,9 +48,16 @@ impl fmt::Debug for Proxy {
 }
 
 /// Resolves the proxy (if any) to use for `endpoint` (a URI such as `https://host:port/`).
-pub(crate) fn resolve_proxy(proxy: &Proxy, no_proxy: Option<&str>, endpoint: &http::Uri) -> Option<Intercept> {
+pub(crate) fn resolve_proxy(
+    proxy: &Proxy,
+    no_proxy: Option<&str>,
+    endpoint: &http::Uri,
+) -> Option<Intercept> {
     let get = |lookup: &dyn Fn(&str) -> Option<String>, names: &[&str]| -> String {
-        names.iter().find_map(|n| lookup(n).filter(|v| !v.trim().is_empty())).unwrap_or_default()
+        names
+            .iter()
+            .find_map(|n| lookup(n).filter(|v| !v.trim().is_empty()))
+            .unwrap_or_default()
     };
     let matcher = match proxy {
         Proxy::None => return None,
@@ -102,14 +109,17 @@ pub(crate) fn tls_config(s: &TlsSettings) -> Result<rustls::ClientConfig, Error>
     for (i, pem) in s.extra_pem.iter().enumerate() {
         let mut n = 0;
         for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-            let cert = cert.map_err(|e| Error::config(format!("root certificate #{i}: invalid PEM: {e}")))?;
+            let cert = cert
+                .map_err(|e| Error::config(format!("root certificate #{i}: invalid PEM: {e}")))?;
             roots
                 .add(cert)
                 .map_err(|e| Error::config(format!("root certificate #{i}: {e}")))?;
             n += 1;
         }
         if n == 0 {
-            return Err(Error::config(format!("root certificate #{i}: no CERTIFICATE block in PEM")));
+            return Err(Error::config(format!(
+                "root certificate #{i}: no CERTIFICATE block in PEM"
+            )));
         }
     }
     if roots.is_empty() {
@@ -197,12 +207,11 @@ fn chain_has<T: StdError + 'static>(err: &(dyn StdError + 'static)) -> bool {
         if e.is::<T>() {
             return true;
         }
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if let Some(inner) = io.get_ref() {
-                if chain_has::<T>(inner) {
-                    return true;
-                }
-            }
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && let Some(inner) = io.get_ref()
+            && chain_has::<T>(inner)
+        {
+            return true;
         }
         cur = e.source();
     }
@@ -238,7 +247,10 @@ mod tests {
 
     fn lookup(pairs: &'static [(&'static str, &'static str)]) -> Proxy {
         Proxy::FromLookup(Arc::new(move |k: &str| {
-            pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned())
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
         }))
     }
 
@@ -249,9 +261,15 @@ mod tests {
         let i = resolve_proxy(&p, None, &ep).expect("proxied");
         assert_eq!(i.uri().to_string(), "http://proxy.local:3128/");
         // Unlike the Python SDK's substring test, a domain suffix entry works.
-        let p = lookup(&[("HTTPS_PROXY", "http://proxy.local:3128"), ("NO_PROXY", ".tencentcloudapi.com")]);
+        let p = lookup(&[
+            ("HTTPS_PROXY", "http://proxy.local:3128"),
+            ("NO_PROXY", ".tencentcloudapi.com"),
+        ]);
         assert!(resolve_proxy(&p, None, &ep).is_none());
-        let p = lookup(&[("https_proxy", "http://proxy.local:3128"), ("no_proxy", "example.com")]);
+        let p = lookup(&[
+            ("https_proxy", "http://proxy.local:3128"),
+            ("no_proxy", "example.com"),
+        ]);
         assert!(resolve_proxy(&p, None, &ep).is_some());
         // An explicit no_proxy list overrides the environment's.
         let p = lookup(&[("HTTPS_PROXY", "http://proxy.local:3128")]);

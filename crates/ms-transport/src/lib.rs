@@ -51,7 +51,10 @@ pub mod skew;
 
 pub use client::{Client, ClientBuilder, Endpoint, Language, Operation, SignMethod};
 pub use clock::{Clock, FakeClock, SystemClock, TokioClock};
-pub use credentials::{CredentialsFuture, DefaultChain, EnvironmentProvider, ProfileProvider, ProvideCredentials, StaticProvider};
+pub use credentials::{
+    CredentialsFuture, DefaultChain, EnvironmentProvider, ProfileProvider, ProvideCredentials,
+    StaticProvider,
+};
 pub use error::{Error, ErrorKind};
 pub use http::Proxy;
 pub use ratelimit::{LimiterKey, RateLimit, RateLimitConfig, RateLimiter};

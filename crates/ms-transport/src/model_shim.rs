@@ -56,17 +56,31 @@ impl fmt::Display for DecodeError {
     }
 }
 
-pub fn decode_response<T: DeserializeOwned>(body: &[u8]) -> Result<Result<T, ServiceError>, DecodeError> {
-    let v: serde_json::Value = serde_json::from_slice(body).map_err(|e| DecodeError(e.to_string()))?;
-    let r = v.get("Response").ok_or_else(|| DecodeError("no Response".into()))?;
+pub fn decode_response<T: DeserializeOwned>(
+    body: &[u8],
+) -> Result<Result<T, ServiceError>, DecodeError> {
+    let v: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| DecodeError(e.to_string()))?;
+    let r = v
+        .get("Response")
+        .ok_or_else(|| DecodeError("no Response".into()))?;
     if let Some(e) = r.get("Error") {
         return Ok(Err(ServiceError {
             code: ErrorCode::parse(e.get("Code").and_then(|c| c.as_str()).unwrap_or("")),
-            message: e.get("Message").and_then(|c| c.as_str()).unwrap_or("").to_owned(),
-            request_id: r.get("RequestId").and_then(|c| c.as_str()).map(str::to_owned),
+            message: e
+                .get("Message")
+                .and_then(|c| c.as_str())
+                .unwrap_or("")
+                .to_owned(),
+            request_id: r
+                .get("RequestId")
+                .and_then(|c| c.as_str())
+                .map(str::to_owned),
         }));
     }
-    serde_json::from_value(r.clone()).map(Ok).map_err(|e| DecodeError(e.to_string()))
+    serde_json::from_value(r.clone())
+        .map(Ok)
+        .map_err(|e| DecodeError(e.to_string()))
 }
 
 pub struct ActionInfo {

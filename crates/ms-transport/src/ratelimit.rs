@@ -121,10 +121,7 @@ impl RateLimitConfig {
 
     /// The quota applied to `action`.
     pub fn limit_for(&self, action: &str) -> RateLimit {
-        self.overrides
-            .get(action)
-            .copied()
-            .unwrap_or(self.default)
+        self.overrides.get(action).copied().unwrap_or(self.default)
     }
 }
 
@@ -212,10 +209,10 @@ impl RateLimiter {
     }
 
     fn state(&self, key: &LimiterKey) -> Arc<KeyState> {
-        if let Ok(map) = self.inner.keys.read() {
-            if let Some(s) = map.get(key) {
-                return Arc::clone(s);
-            }
+        if let Ok(map) = self.inner.keys.read()
+            && let Some(s) = map.get(key)
+        {
+            return Arc::clone(s);
         }
         let limit = self.inner.config.limit_for(&key.action);
         let interval = nanos(limit.interval);
@@ -289,7 +286,9 @@ mod tests {
     #[test]
     fn evenly_spaces_requests_at_twenty_per_second() {
         let (l, _clock) = limiter(RateLimitConfig::ms_defaults());
-        let waits: Vec<_> = (0..5).map(|_| l.reserve(&key("CreateScanInstances"))).collect();
+        let waits: Vec<_> = (0..5)
+            .map(|_| l.reserve(&key("CreateScanInstances")))
+            .collect();
         assert_eq!(
             waits,
             (0..5)
@@ -310,7 +309,8 @@ mod tests {
 
     #[test]
     fn burst_allows_back_to_back_then_spaces() {
-        let cfg = RateLimitConfig::ms_defaults().with_default(RateLimit::per_second(10).with_burst(3));
+        let cfg =
+            RateLimitConfig::ms_defaults().with_default(RateLimit::per_second(10).with_burst(3));
         let (l, _clock) = limiter(cfg);
         let k = key("X");
         let waits: Vec<_> = (0..5).map(|_| l.reserve(&k)).collect();
@@ -331,8 +331,14 @@ mod tests {
         let (l, _clock) = limiter(RateLimitConfig::ms_defaults());
         assert_eq!(l.reserve(&key("A")), Duration::ZERO);
         assert_eq!(l.reserve(&key("B")), Duration::ZERO);
-        assert_eq!(l.reserve(&LimiterKey::new("A", "ap-shanghai", "AKIDtest")), Duration::ZERO);
-        assert_eq!(l.reserve(&LimiterKey::new("A", "ap-guangzhou", "AKIDother")), Duration::ZERO);
+        assert_eq!(
+            l.reserve(&LimiterKey::new("A", "ap-shanghai", "AKIDtest")),
+            Duration::ZERO
+        );
+        assert_eq!(
+            l.reserve(&LimiterKey::new("A", "ap-guangzhou", "AKIDother")),
+            Duration::ZERO
+        );
         assert_eq!(l.reserve(&key("A")), Duration::from_millis(50));
     }
 
@@ -384,7 +390,10 @@ mod tests {
     #[test]
     fn rate_constructors() {
         assert_eq!(RateLimit::per_second(0).interval(), Duration::from_secs(1));
-        assert_eq!(RateLimit::per_second(500).interval(), Duration::from_millis(2));
+        assert_eq!(
+            RateLimit::per_second(500).interval(),
+            Duration::from_millis(2)
+        );
         assert!((RateLimit::per_second(20).requests_per_second() - 20.0).abs() < 1e-9);
         assert_eq!(RateLimit::per_second(5).with_burst(0).burst(), 1);
     }
@@ -402,7 +411,17 @@ mod tests {
             waits.push(l.acquire(&k).await);
         }
         // With a paused tokio clock, sleeping advances virtual time exactly to each slot.
-        assert_eq!(waits, vec![Duration::ZERO, Duration::from_millis(50), Duration::from_millis(50)]);
-        assert_eq!(tokio::time::Instant::now() - start, Duration::from_millis(100));
+        assert_eq!(
+            waits,
+            vec![
+                Duration::ZERO,
+                Duration::from_millis(50),
+                Duration::from_millis(50)
+            ]
+        );
+        assert_eq!(
+            tokio::time::Instant::now() - start,
+            Duration::from_millis(100)
+        );
     }
 }

@@ -203,15 +203,39 @@ mod tests {
     #[test]
     fn backoff_is_exponential_capped_and_jittered() {
         let c = RetryConfig::default();
-        assert_eq!(c.backoff_ceiling(1, RetryClass::Transient), Duration::from_millis(100));
-        assert_eq!(c.backoff_ceiling(2, RetryClass::Transient), Duration::from_millis(200));
-        assert_eq!(c.backoff_ceiling(4, RetryClass::Transient), Duration::from_millis(800));
-        assert_eq!(c.backoff_ceiling(1, RetryClass::Throttling), Duration::from_millis(500));
-        assert_eq!(c.backoff_ceiling(40, RetryClass::Transient), Duration::from_secs(20));
+        assert_eq!(
+            c.backoff_ceiling(1, RetryClass::Transient),
+            Duration::from_millis(100)
+        );
+        assert_eq!(
+            c.backoff_ceiling(2, RetryClass::Transient),
+            Duration::from_millis(200)
+        );
+        assert_eq!(
+            c.backoff_ceiling(4, RetryClass::Transient),
+            Duration::from_millis(800)
+        );
+        assert_eq!(
+            c.backoff_ceiling(1, RetryClass::Throttling),
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            c.backoff_ceiling(40, RetryClass::Transient),
+            Duration::from_secs(20)
+        );
         assert_eq!(c.backoff(3, RetryClass::Transient, 0.0), Duration::ZERO);
-        assert_eq!(c.backoff(3, RetryClass::Transient, 0.5), Duration::from_millis(200));
-        assert_eq!(c.backoff(3, RetryClass::Transient, 7.0), Duration::from_millis(400));
-        assert_eq!(c.backoff(3, RetryClass::Transient, f64::NAN), Duration::from_millis(400));
+        assert_eq!(
+            c.backoff(3, RetryClass::Transient, 0.5),
+            Duration::from_millis(200)
+        );
+        assert_eq!(
+            c.backoff(3, RetryClass::Transient, 7.0),
+            Duration::from_millis(400)
+        );
+        assert_eq!(
+            c.backoff(3, RetryClass::Transient, f64::NAN),
+            Duration::from_millis(400)
+        );
     }
 
     #[test]
@@ -241,6 +265,9 @@ mod tests {
         assert_eq!(RetryConfig::disabled().max_attempts, 1);
         assert_eq!(RetryConfig::default().with_max_attempts(0).max_attempts, 1);
         let c = RetryConfig::default().with_backoff(Duration::from_secs(1), Duration::from_secs(2));
-        assert_eq!(c.backoff_ceiling(5, RetryClass::NotSent), Duration::from_secs(2));
+        assert_eq!(
+            c.backoff_ceiling(5, RetryClass::NotSent),
+            Duration::from_secs(2)
+        );
     }
 }

@@ -41,7 +41,12 @@ impl SkewStore {
 
     /// Learns the offset from an HTTP `Date` header value given the local Unix time at which
     /// the reply was received. Returns the new offset, or `None` if the header does not parse.
-    pub fn learn_from_date(&self, endpoint: &str, date_header: &str, local_now: u64) -> Option<i64> {
+    pub fn learn_from_date(
+        &self,
+        endpoint: &str,
+        date_header: &str,
+        local_now: u64,
+    ) -> Option<i64> {
         let offset = offset_from_date(date_header, local_now)?;
         self.set_offset(endpoint, offset);
         Some(offset)
@@ -79,7 +84,11 @@ mod tests {
     fn learns_offset_from_date_header() {
         // 1994-11-06T08:49:37Z = 784111777
         let store = SkewStore::new();
-        let off = store.learn_from_date("ms.tencentcloudapi.com", "Sun, 06 Nov 1994 08:49:37 GMT", 784_111_777 - 600);
+        let off = store.learn_from_date(
+            "ms.tencentcloudapi.com",
+            "Sun, 06 Nov 1994 08:49:37 GMT",
+            784_111_777 - 600,
+        );
         assert_eq!(off, Some(600));
         assert_eq!(store.offset("ms.tencentcloudapi.com"), 600);
         assert_eq!(store.offset("other"), 0);
@@ -88,7 +97,10 @@ mod tests {
 
     #[test]
     fn negative_offsets_and_garbage() {
-        assert_eq!(offset_from_date("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_777 + 30), Some(-30));
+        assert_eq!(
+            offset_from_date("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_777 + 30),
+            Some(-30)
+        );
         assert_eq!(offset_from_date("yesterday", 0), None);
         assert_eq!(apply_offset(10, -30), 0);
         assert_eq!(apply_offset(u64::MAX, 5), u64::MAX);

@@ -6,7 +6,9 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ms_transport::{Client, ClientBuilder, ErrorKind, Proxy, RetryConfig, SignMethod, StaticProvider};
+use ms_transport::{
+    Client, ClientBuilder, ErrorKind, Proxy, RetryConfig, SignMethod, StaticProvider,
+};
 use serde_json::json;
 use support::{ConnectProxy, Recorded, Reply, TestServer};
 
@@ -21,12 +23,22 @@ fn builder(server: &TestServer) -> ClientBuilder {
         .proxy(Proxy::None)
         .region("ap-guangzhou")
         .credentials(StaticProvider::from_parts(ID, KEY, Some(TOKEN)).expect("creds"))
-        .retry(RetryConfig::default().with_backoff(Duration::from_millis(1), Duration::from_millis(5)))
+        .retry(
+            RetryConfig::default().with_backoff(Duration::from_millis(1), Duration::from_millis(5)),
+        )
 }
 
 fn verify(r: &Recorded) {
-    let headers: Vec<(&str, &str)> = r.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-    let ts: u64 = r.header("x-tc-timestamp").expect("timestamp").parse().expect("int");
+    let headers: Vec<(&str, &str)> = r
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let ts: u64 = r
+        .header("x-tc-timestamp")
+        .expect("timestamp")
+        .parse()
+        .expect("int");
     tc3_sign::verify_tc3(
         &tc3_sign::ReceivedTc3 {
             method: &r.method,
@@ -49,7 +61,11 @@ async fn post_sends_the_sdk_headers_in_order_and_a_valid_signature() {
     server.push([Reply::ok(r#""TotalCount":0"#)]);
     let client = builder(&server).build().expect("client");
     let out = client
-        .send_json("DescribeScanInstances", true, &json!({"Limit": 10, "Filters": [{"Name": "AppName", "Value": "微信"}]}))
+        .send_json(
+            "DescribeScanInstances",
+            true,
+            &json!({"Limit": 10, "Filters": [{"Name": "AppName", "Value": "微信"}]}),
+        )
         .await
         .expect("ok");
     assert_eq!(out["TotalCount"], 0);
@@ -87,7 +103,11 @@ async fn post_sends_the_sdk_headers_in_order_and_a_valid_signature() {
     assert_eq!(r.header("x-tc-region"), Some("ap-guangzhou"));
     assert_eq!(r.header("x-tc-token"), Some(TOKEN));
     assert_eq!(r.header("x-tc-language"), Some("zh-CN"));
-    assert!(r.header("x-tc-requestclient").expect("rc").starts_with("SDK_RUST_MS_TRANSPORT_"));
+    assert!(
+        r.header("x-tc-requestclient")
+            .expect("rc")
+            .starts_with("SDK_RUST_MS_TRANSPORT_")
+    );
     // Compact JSON, raw UTF-8: we sign the exact bytes we send.
     assert_eq!(
         String::from_utf8(r.body.clone()).expect("utf8"),
@@ -99,15 +119,26 @@ async fn post_sends_the_sdk_headers_in_order_and_a_valid_signature() {
 #[tokio::test]
 async fn get_mode_signs_the_query_as_sent() {
     let server = TestServer::start().await;
-    let client = builder(&server).sign_method(SignMethod::Tc3Get).language(None).build().expect("client");
+    let client = builder(&server)
+        .sign_method(SignMethod::Tc3Get)
+        .language(None)
+        .build()
+        .expect("client");
     client
-        .send_json("DescribeScanInstances", true, &json!({"ItemIds": ["a b", "c/d"], "Limit": 5}))
+        .send_json(
+            "DescribeScanInstances",
+            true,
+            &json!({"ItemIds": ["a b", "c/d"], "Limit": 5}),
+        )
         .await
         .expect("ok");
     let r = &server.requests()[0];
     assert_eq!(r.method, "GET");
     assert_eq!(r.query(), "ItemIds.0=a+b&ItemIds.1=c%2Fd&Limit=5");
-    assert_eq!(r.header("content-type"), Some("application/x-www-form-urlencoded"));
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
     assert!(r.header("x-tc-language").is_none());
     assert!(r.body.is_empty());
     verify(r);
@@ -115,17 +146,31 @@ async fn get_mode_signs_the_query_as_sent() {
 
 #[tokio::test]
 async fn legacy_v1_form_post_verifies() {
-    for (method, name) in [(SignMethod::HmacSha1, "HmacSHA1"), (SignMethod::HmacSha256, "HmacSHA256")] {
+    for (method, name) in [
+        (SignMethod::HmacSha1, "HmacSHA1"),
+        (SignMethod::HmacSha256, "HmacSHA256"),
+    ] {
         let server = TestServer::start().await;
-        let client = builder(&server).sign_method(method).build().expect("client");
+        let client = builder(&server)
+            .sign_method(method)
+            .build()
+            .expect("client");
         client
-            .send_json("DescribeScanResults", true, &json!({"ItemId": "item-1", "AppMd5s": ["0123"]}))
+            .send_json(
+                "DescribeScanResults",
+                true,
+                &json!({"ItemId": "item-1", "AppMd5s": ["0123"]}),
+            )
             .await
             .expect("ok");
         let r = &server.requests()[0];
-        assert_eq!(r.header("content-type"), Some("application/x-www-form-urlencoded"));
+        assert_eq!(
+            r.header("content-type"),
+            Some("application/x-www-form-urlencoded")
+        );
         assert!(r.header("authorization").is_none());
-        let params = tc3_sign::form_urldecode(std::str::from_utf8(&r.body).expect("utf8")).expect("form");
+        let params =
+            tc3_sign::form_urldecode(std::str::from_utf8(&r.body).expect("utf8")).expect("form");
         let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         assert_eq!(get("Action"), Some("DescribeScanResults"));
         assert_eq!(get("SignatureMethod"), Some(name));
@@ -141,16 +186,29 @@ async fn error_envelope_is_detected_whatever_the_content_type() {
     let server = TestServer::start().await;
     let body = br#"{"Response":{"Error":{"Code":"InvalidParameterValue","Message":"bad"},"RequestId":"rid-9"}}"#.to_vec();
     server.push([
-        Reply::Http(200, vec![("Content-Type".into(), "application/json; charset=utf-8".into())], body.clone()),
+        Reply::Http(
+            200,
+            vec![(
+                "Content-Type".into(),
+                "application/json; charset=utf-8".into(),
+            )],
+            body.clone(),
+        ),
         Reply::Http(200, vec![("Content-Type".into(), "text/html".into())], body),
     ]);
     let client = builder(&server).build().expect("client");
     for _ in 0..2 {
-        let e = client.send_json("DescribeScanInstances", true, &json!({})).await.expect_err("api error");
+        let e = client
+            .send_json("DescribeScanInstances", true, &json!({}))
+            .await
+            .expect_err("api error");
         assert_eq!(e.kind(), ErrorKind::Api);
         assert_eq!(e.code_str(), "InvalidParameterValue");
         assert_eq!(e.request_id(), Some("rid-9"));
-        assert_eq!(e.to_string(), "DescribeScanInstances: InvalidParameterValue: bad (RequestId: rid-9)");
+        assert_eq!(
+            e.to_string(),
+            "DescribeScanInstances: InvalidParameterValue: bad (RequestId: rid-9)"
+        );
         assert!(!e.is_retryable());
     }
     assert_eq!(server.requests().len(), 2, "not retried");
@@ -159,9 +217,16 @@ async fn error_envelope_is_detected_whatever_the_content_type() {
 #[tokio::test]
 async fn non_200_status_is_an_http_error_with_a_snippet() {
     let server = TestServer::start().await;
-    server.push([Reply::Http(404, vec![], b"<html>no such page</html>".to_vec())]);
+    server.push([Reply::Http(
+        404,
+        vec![],
+        b"<html>no such page</html>".to_vec(),
+    )]);
     let client = builder(&server).build().expect("client");
-    let e = client.send_json("DescribeScanInstances", true, &json!({})).await.expect_err("404");
+    let e = client
+        .send_json("DescribeScanInstances", true, &json!({}))
+        .await
+        .expect_err("404");
     assert_eq!(e.kind(), ErrorKind::HttpStatus);
     assert_eq!(e.status(), Some(404));
     assert_eq!(e.body_snippet(), Some("<html>no such page</html>"));
@@ -177,7 +242,10 @@ async fn idempotent_actions_retry_transient_failures() {
         Reply::ok(r#""TotalCount":3"#),
     ]);
     let client = builder(&server).build().expect("client");
-    let out = client.send_json("DescribeScanInstances", true, &json!({})).await.expect("third attempt");
+    let out = client
+        .send_json("DescribeScanInstances", true, &json!({}))
+        .await
+        .expect("third attempt");
     assert_eq!(out["TotalCount"], 3);
     let reqs = server.requests();
     assert_eq!(reqs.len(), 3);
@@ -191,7 +259,10 @@ async fn non_idempotent_actions_are_not_retried_when_the_request_may_have_been_p
         Reply::Http(502, vec![], b"bad gateway".to_vec()),
         Reply::error("InternalError.ServerError"),
         Reply::Reset,
-        Reply::Truncate(br#"{"Response":{"ItemId":"x","RequestId":"r"}}"#.to_vec(), 10),
+        Reply::Truncate(
+            br#"{"Response":{"ItemId":"x","RequestId":"r"}}"#.to_vec(),
+            10,
+        ),
         Reply::json("{not json"),
     ];
     for reply in cases {
@@ -202,7 +273,11 @@ async fn non_idempotent_actions_are_not_retried_when_the_request_may_have_been_p
             .send_json("CreateScanInstances", false, &json!({"AppInfos": []}))
             .await
             .expect_err("fails");
-        assert_eq!(server.requests().len(), 1, "{reply:?} must not be resubmitted: {e}");
+        assert_eq!(
+            server.requests().len(),
+            1,
+            "{reply:?} must not be resubmitted: {e}"
+        );
         assert!(e.is_outcome_unknown(), "{reply:?}: {e:?}");
         assert!(!e.is_safe_to_retry());
     }
@@ -212,7 +287,10 @@ async fn non_idempotent_actions_are_not_retried_when_the_request_may_have_been_p
 async fn idempotent_actions_retry_resets_truncation_and_malformed_json() {
     for reply in [
         Reply::Reset,
-        Reply::Truncate(br#"{"Response":{"TotalCount":1,"RequestId":"r"}}"#.to_vec(), 12),
+        Reply::Truncate(
+            br#"{"Response":{"TotalCount":1,"RequestId":"r"}}"#.to_vec(),
+            12,
+        ),
         Reply::json("{not json"),
     ] {
         let server = TestServer::start().await;
@@ -229,12 +307,22 @@ async fn idempotent_actions_retry_resets_truncation_and_malformed_json() {
 #[tokio::test]
 async fn throttling_replies_are_retried_even_for_non_idempotent_actions() {
     let server = TestServer::start().await;
-    server.push([Reply::error("RequestLimitExceeded"), Reply::ok(r#""ItemId":"item-7""#)]);
+    server.push([
+        Reply::error("RequestLimitExceeded"),
+        Reply::ok(r#""ItemId":"item-7""#),
+    ]);
     let client = builder(&server)
-        .retry(RetryConfig::default().with_backoff(Duration::from_millis(1), Duration::from_millis(5)).with_throttle_backoff(Duration::from_millis(2)))
+        .retry(
+            RetryConfig::default()
+                .with_backoff(Duration::from_millis(1), Duration::from_millis(5))
+                .with_throttle_backoff(Duration::from_millis(2)),
+        )
         .build()
         .expect("client");
-    let out = client.send_json("CreateScanInstances", false, &json!({"AppInfos": []})).await.expect("retried");
+    let out = client
+        .send_json("CreateScanInstances", false, &json!({"AppInfos": []}))
+        .await
+        .expect("retried");
     assert_eq!(out["ItemId"], "item-7");
     assert_eq!(server.requests().len(), 2);
 }
@@ -243,8 +331,14 @@ async fn throttling_replies_are_retried_even_for_non_idempotent_actions() {
 async fn decode_errors_carry_the_snippet() {
     let server = TestServer::start().await;
     server.set_default(Reply::json(r#"{"NoResponse":true}"#));
-    let client = builder(&server).retry(RetryConfig::disabled()).build().expect("client");
-    let e = client.send_json("DescribeScanInstances", true, &json!({})).await.expect_err("decode");
+    let client = builder(&server)
+        .retry(RetryConfig::disabled())
+        .build()
+        .expect("client");
+    let e = client
+        .send_json("DescribeScanInstances", true, &json!({}))
+        .await
+        .expect_err("decode");
     assert_eq!(e.kind(), ErrorKind::Decode);
     assert_eq!(e.body_snippet(), Some(r#"{"NoResponse":true}"#));
 }
@@ -259,25 +353,46 @@ async fn connection_refused_is_retried_for_non_idempotent_actions_and_reported_a
         .allow_http(true)
         .proxy(Proxy::None)
         .credentials(StaticProvider::from_parts(ID, KEY, None).expect("creds"))
-        .retry(RetryConfig::default().with_backoff(Duration::from_millis(1), Duration::from_millis(2)))
+        .retry(
+            RetryConfig::default().with_backoff(Duration::from_millis(1), Duration::from_millis(2)),
+        )
         .build()
         .expect("client");
-    let e = client.send_json("CreateScanInstances", false, &json!({})).await.expect_err("refused");
+    let e = client
+        .send_json("CreateScanInstances", false, &json!({}))
+        .await
+        .expect_err("refused");
     assert_eq!(e.kind(), ErrorKind::Connect);
     assert!(e.is_safe_to_retry());
-    assert_eq!(e.attempts(), 3, "connect failures are retried even for non-idempotent actions");
+    assert_eq!(
+        e.attempts(),
+        3,
+        "connect failures are retried even for non-idempotent actions"
+    );
 }
 
 #[tokio::test]
 async fn a_connection_closed_by_the_server_is_not_reused_for_the_next_request() {
     let server = TestServer::start().await;
-    server.push([Reply::ThenClose(Box::new(Reply::ok(""))), Reply::ok(r#""ItemId":"second""#)]);
-    let client = builder(&server).retry(RetryConfig::disabled()).build().expect("client");
-    client.send_json("CreateScanInstances", false, &json!({})).await.expect("first");
+    server.push([
+        Reply::ThenClose(Box::new(Reply::ok(""))),
+        Reply::ok(r#""ItemId":"second""#),
+    ]);
+    let client = builder(&server)
+        .retry(RetryConfig::disabled())
+        .build()
+        .expect("client");
+    client
+        .send_json("CreateScanInstances", false, &json!({}))
+        .await
+        .expect("first");
     // Give the pool a moment to notice the close; the second request must still succeed
     // (a fresh connection, or a transparent resend of a request that was never written).
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let out = client.send_json("CreateScanInstances", false, &json!({})).await.expect("second");
+    let out = client
+        .send_json("CreateScanInstances", false, &json!({}))
+        .await
+        .expect("second");
     assert_eq!(out["ItemId"], "second");
     let reqs = server.requests();
     assert_eq!(reqs.len(), 2);
@@ -287,9 +402,15 @@ async fn a_connection_closed_by_the_server_is_not_reused_for_the_next_request() 
 #[tokio::test]
 async fn keep_alive_reuses_one_connection() {
     let server = TestServer::start().await;
-    let client = builder(&server).disable_rate_limit().build().expect("client");
+    let client = builder(&server)
+        .disable_rate_limit()
+        .build()
+        .expect("client");
     for _ in 0..5 {
-        client.send_json("DescribeScanInstances", true, &json!({})).await.expect("ok");
+        client
+            .send_json("DescribeScanInstances", true, &json!({}))
+            .await
+            .expect("ok");
     }
     let reqs = server.requests();
     assert!(reqs.iter().all(|r| r.connection == reqs[0].connection));
@@ -298,9 +419,18 @@ async fn keep_alive_reuses_one_connection() {
 #[tokio::test]
 async fn timeouts_are_reported_and_not_retried_for_non_idempotent_actions() {
     let server = TestServer::start().await;
-    server.set_default(Reply::Delay(Duration::from_secs(30), Box::new(Reply::ok(""))));
-    let client = builder(&server).request_timeout(Duration::from_millis(200)).build().expect("client");
-    let e = client.send_json("CreateScanInstances", false, &json!({})).await.expect_err("timeout");
+    server.set_default(Reply::Delay(
+        Duration::from_secs(30),
+        Box::new(Reply::ok("")),
+    ));
+    let client = builder(&server)
+        .request_timeout(Duration::from_millis(200))
+        .build()
+        .expect("client");
+    let e = client
+        .send_json("CreateScanInstances", false, &json!({}))
+        .await
+        .expect_err("timeout");
     assert!(e.is_timeout(), "{e:?}");
     assert!(e.is_outcome_unknown());
     assert_eq!(server.requests().len(), 1);
@@ -314,18 +444,45 @@ async fn signature_expire_learns_the_offset_from_date_and_retries_once() {
     let date = httpdate::fmt_http_date(server_time);
     let expired = br#"{"Response":{"Error":{"Code":"AuthFailure.SignatureExpire","Message":"expired"},"RequestId":"r1"}}"#.to_vec();
     server.push([
-        Reply::Http(200, vec![("Content-Type".into(), "application/json".into()), ("Date".into(), date)], expired),
+        Reply::Http(
+            200,
+            vec![
+                ("Content-Type".into(), "application/json".into()),
+                ("Date".into(), date),
+            ],
+            expired,
+        ),
         Reply::ok(""),
         Reply::ok(""),
     ]);
-    let client = builder(&server).retry(RetryConfig::disabled()).build().expect("client");
-    client.send_json("CreateScanInstances", false, &json!({})).await.expect("skew retry succeeds");
-    client.send_json("CreateScanInstances", false, &json!({})).await.expect("later call");
+    let client = builder(&server)
+        .retry(RetryConfig::disabled())
+        .build()
+        .expect("client");
+    client
+        .send_json("CreateScanInstances", false, &json!({}))
+        .await
+        .expect("skew retry succeeds");
+    client
+        .send_json("CreateScanInstances", false, &json!({}))
+        .await
+        .expect("later call");
     let reqs = server.requests();
     assert_eq!(reqs.len(), 3);
-    let ts: Vec<i64> = reqs.iter().map(|r| r.header("x-tc-timestamp").expect("ts").parse().expect("int")).collect();
+    let ts: Vec<i64> = reqs
+        .iter()
+        .map(|r| {
+            r.header("x-tc-timestamp")
+                .expect("ts")
+                .parse()
+                .expect("int")
+        })
+        .collect();
     assert!(ts[1] - ts[0] >= 3590, "corrected timestamp {ts:?}");
-    assert!(ts[2] - ts[0] >= 3590, "offset kept for later requests {ts:?}");
+    assert!(
+        ts[2] - ts[0] >= 3590,
+        "offset kept for later requests {ts:?}"
+    );
     let offset = client.skew_store().offset(client.endpoint().host());
     assert!((3590..=3610).contains(&offset), "{offset}");
     reqs.iter().for_each(verify);
@@ -338,7 +495,10 @@ async fn signature_expire_is_retried_only_once() {
     let expired = br#"{"Response":{"Error":{"Code":"AuthFailure.SignatureExpire","Message":"expired"},"RequestId":"r1"}}"#.to_vec();
     server.set_default(Reply::Http(200, vec![("Date".into(), date)], expired));
     let client = builder(&server).build().expect("client");
-    let e = client.send_json("DescribeScanInstances", true, &json!({})).await.expect_err("still expired");
+    let e = client
+        .send_json("DescribeScanInstances", true, &json!({}))
+        .await
+        .expect_err("still expired");
     assert_eq!(e.code_str(), "AuthFailure.SignatureExpire");
     assert_eq!(server.requests().len(), 2);
 }
@@ -348,14 +508,32 @@ async fn retry_budget_stops_retries_when_drained() {
     let server = TestServer::start().await;
     server.set_default(Reply::Http(500, vec![], b"down".to_vec()));
     let client = builder(&server)
-        .retry(RetryConfig::default().with_backoff(Duration::from_millis(1), Duration::from_millis(2)).with_budget(5))
+        .retry(
+            RetryConfig::default()
+                .with_backoff(Duration::from_millis(1), Duration::from_millis(2))
+                .with_budget(5),
+        )
         .build()
         .expect("client");
-    let _ = client.send_json("DescribeScanInstances", true, &json!({})).await.expect_err("500");
-    assert_eq!(server.requests().len(), 2, "one retry paid from the budget of 5");
+    let _ = client
+        .send_json("DescribeScanInstances", true, &json!({}))
+        .await
+        .expect_err("500");
+    assert_eq!(
+        server.requests().len(),
+        2,
+        "one retry paid from the budget of 5"
+    );
     let clone = client.clone();
-    let _ = clone.send_json("DescribeScanInstances", true, &json!({})).await.expect_err("500");
-    assert_eq!(server.requests().len(), 3, "budget empty (shared by clones): no retry");
+    let _ = clone
+        .send_json("DescribeScanInstances", true, &json!({}))
+        .await
+        .expect_err("500");
+    assert_eq!(
+        server.requests().len(),
+        3,
+        "budget empty (shared by clones): no retry"
+    );
 }
 
 #[tokio::test]
@@ -368,7 +546,10 @@ async fn tls_with_an_extra_root_certificate() {
         .credentials(StaticProvider::from_parts(ID, KEY, None).expect("creds"))
         .build()
         .expect("client");
-    client.send_json("DescribeScanInstances", true, &json!({})).await.expect("tls ok");
+    client
+        .send_json("DescribeScanInstances", true, &json!({}))
+        .await
+        .expect("tls ok");
     verify(&server.requests()[0]);
 
     // Without the certificate, the handshake fails and is reported as TLS (not retried).
@@ -378,14 +559,20 @@ async fn tls_with_an_extra_root_certificate() {
         .credentials(StaticProvider::from_parts(ID, KEY, None).expect("creds"))
         .build()
         .expect("client");
-    let e = untrusting.send_json("DescribeScanInstances", true, &json!({})).await.expect_err("untrusted");
+    let e = untrusting
+        .send_json("DescribeScanInstances", true, &json!({}))
+        .await
+        .expect_err("untrusted");
     assert_eq!(e.kind(), ErrorKind::Tls, "{e:?}");
     assert_eq!(e.attempts(), 1);
 }
 
 #[tokio::test]
 async fn plain_http_needs_an_explicit_opt_in() {
-    let e = Client::builder().endpoint("http://127.0.0.1:1").build().expect_err("refused");
+    let e = Client::builder()
+        .endpoint("http://127.0.0.1:1")
+        .build()
+        .expect_err("refused");
     assert_eq!(e.kind(), ErrorKind::Config);
 }
 
@@ -399,20 +586,41 @@ async fn requests_go_through_a_connect_proxy_unless_no_proxy_matches() {
             .add_root_pem(pem.as_bytes())
             .credentials(StaticProvider::from_parts(ID, KEY, None).expect("creds"))
     };
-    let client = base().proxy(Proxy::Url(proxy.url())).build().expect("client");
-    client.send_json("DescribeScanInstances", true, &json!({})).await.expect("through proxy");
+    let client = base()
+        .proxy(Proxy::Url(proxy.url()))
+        .build()
+        .expect("client");
+    client
+        .send_json("DescribeScanInstances", true, &json!({}))
+        .await
+        .expect("through proxy");
     assert_eq!(proxy.targets(), vec![server.addr.to_string()]);
     verify(&server.requests()[0]);
 
     // Environment-style configuration (HTTPS_PROXY) through an injected lookup.
     let url = proxy.url();
-    let lookup = Proxy::FromLookup(Arc::new(move |k: &str| (k == "HTTPS_PROXY").then(|| url.clone())));
-    base().proxy(lookup).build().expect("client").send_json("DescribeScanInstances", true, &json!({})).await.expect("env proxy");
+    let lookup = Proxy::FromLookup(Arc::new(move |k: &str| {
+        (k == "HTTPS_PROXY").then(|| url.clone())
+    }));
+    base()
+        .proxy(lookup)
+        .build()
+        .expect("client")
+        .send_json("DescribeScanInstances", true, &json!({}))
+        .await
+        .expect("env proxy");
     assert_eq!(proxy.targets().len(), 2);
 
     // NO_PROXY bypasses it.
-    let direct = base().proxy(Proxy::Url(proxy.url())).no_proxy("127.0.0.1").build().expect("client");
-    direct.send_json("DescribeScanInstances", true, &json!({})).await.expect("direct");
+    let direct = base()
+        .proxy(Proxy::Url(proxy.url()))
+        .no_proxy("127.0.0.1")
+        .build()
+        .expect("client");
+    direct
+        .send_json("DescribeScanInstances", true, &json!({}))
+        .await
+        .expect("direct");
     assert_eq!(proxy.targets().len(), 2);
     assert_eq!(server.requests().len(), 3);
 }

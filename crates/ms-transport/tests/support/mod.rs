@@ -53,10 +53,17 @@ pub enum Reply {
 
 impl Reply {
     pub fn json(body: &str) -> Self {
-        Reply::Http(200, vec![("Content-Type".into(), "application/json".into())], body.as_bytes().to_vec())
+        Reply::Http(
+            200,
+            vec![("Content-Type".into(), "application/json".into())],
+            body.as_bytes().to_vec(),
+        )
     }
     pub fn ok(inner: &str) -> Self {
-        let body = format!(r#"{{"Response":{{{inner}{}"RequestId":"req-ok"}}}}"#, if inner.is_empty() { "" } else { "," });
+        let body = format!(
+            r#"{{"Response":{{{inner}{}"RequestId":"req-ok"}}}}"#,
+            if inner.is_empty() { "" } else { "," }
+        );
         Self::json(&body)
     }
     pub fn error(code: &str) -> Self {
@@ -84,9 +91,14 @@ impl TestServer {
 
     /// A TLS server with a fresh self-signed certificate for 127.0.0.1; returns the PEM.
     pub async fn start_tls() -> (Self, String) {
-        let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).expect("cert");
+        let cert = rcgen::generate_simple_self_signed(vec![
+            "127.0.0.1".to_owned(),
+            "localhost".to_owned(),
+        ])
+        .expect("cert");
         let pem = cert.cert.pem();
-        let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).expect("key");
+        let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der())
+            .expect("key");
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let cfg = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -126,7 +138,14 @@ impl TestServer {
                 }
             }
         });
-        Self { addr, requests, script, default, task, is_tls }
+        Self {
+            addr,
+            requests,
+            script,
+            default,
+            task,
+            is_tls,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -157,7 +176,10 @@ impl Drop for TestServer {
     }
 }
 
-async fn read_request<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut Vec<u8>) -> Option<(String, String, Vec<(String, String)>, Vec<u8>)> {
+async fn read_request<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buf: &mut Vec<u8>,
+) -> Option<(String, String, Vec<(String, String)>, Vec<u8>)> {
     loop {
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = String::from_utf8_lossy(&buf[..end]).into_owned();
@@ -196,11 +218,27 @@ async fn read_request<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut Vec<u8>) -
     }
 }
 
-async fn serve_conn<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, conn: usize, requests: Arc<Mutex<Vec<Recorded>>>, script: Script, default: Arc<Mutex<Reply>>) {
+async fn serve_conn<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    conn: usize,
+    requests: Arc<Mutex<Vec<Recorded>>>,
+    script: Script,
+    default: Arc<Mutex<Reply>>,
+) {
     let mut buf = Vec::new();
     while let Some((method, target, headers, body)) = read_request(&mut stream, &mut buf).await {
-        requests.lock().expect("lock").push(Recorded { method, target, headers, body, connection: conn });
-        let reply = script.lock().expect("lock").pop_front().unwrap_or_else(|| default.lock().expect("lock").clone());
+        requests.lock().expect("lock").push(Recorded {
+            method,
+            target,
+            headers,
+            body,
+            connection: conn,
+        });
+        let reply = script
+            .lock()
+            .expect("lock")
+            .pop_front()
+            .unwrap_or_else(|| default.lock().expect("lock").clone());
         if !answer(&mut stream, reply).await {
             return;
         }
@@ -225,7 +263,10 @@ async fn answer<S: AsyncWrite + Unpin>(stream: &mut S, mut reply: Reply) -> bool
                 return false;
             }
             Reply::Truncate(body, n) => {
-                let head = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len());
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                    body.len()
+                );
                 let _ = stream.write_all(head.as_bytes()).await;
                 let _ = stream.write_all(&body[..n.min(body.len())]).await;
                 let _ = stream.shutdown().await;
@@ -237,7 +278,8 @@ async fn answer<S: AsyncWrite + Unpin>(stream: &mut S, mut reply: Reply) -> bool
                     head.push_str(&format!("{n}: {v}\r\n"));
                 }
                 head.push_str("\r\n");
-                let ok = stream.write_all(head.as_bytes()).await.is_ok() && stream.write_all(&body).await.is_ok();
+                let ok = stream.write_all(head.as_bytes()).await.is_ok()
+                    && stream.write_all(&body).await.is_ok();
                 return ok;
             }
         }
@@ -271,24 +313,41 @@ impl ConnectProxy {
                     }
                     let head = String::from_utf8_lossy(&buf).into_owned();
                     let mut parts = head.split_whitespace();
-                    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or("").to_owned());
+                    let (method, target) = (
+                        parts.next().unwrap_or(""),
+                        parts.next().unwrap_or("").to_owned(),
+                    );
                     if method != "CONNECT" {
-                        let _ = client.write_all(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n").await;
+                        let _ = client
+                            .write_all(
+                                b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n",
+                            )
+                            .await;
                         return;
                     }
                     t.lock().expect("lock").push(target.clone());
                     let Ok(mut upstream) = TcpStream::connect(&target).await else {
-                        let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n").await;
+                        let _ = client
+                            .write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+                            .await;
                         return;
                     };
-                    if client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").await.is_err() {
+                    if client
+                        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
                     let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
                 });
             }
         });
-        Self { addr, targets, task }
+        Self {
+            addr,
+            targets,
+            task,
+        }
     }
 
     pub fn url(&self) -> String {
