@@ -4,10 +4,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::ms_model::{Action, ErrorCode};
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http_body_util::{BodyExt, Full, Limited};
+use ms_model::{Action, ErrorCode};
 use serde::de::DeserializeOwned;
 use tc3_sign::{Credentials, Payload, Tc3Request, Tc3Signer, V1Method};
 use tracing::{Instrument, Span, debug, field, info_span, trace, warn};
@@ -645,9 +645,9 @@ impl Client {
         params: &serde_json::Value,
     ) -> Result<serde_json::Value, Error> {
         if self.inner.service == DEFAULT_SERVICE
-            && crate::ms_model::ACTIONS.iter().any(|a| a.name == action)
+            && ms_model::ACTIONS.iter().any(|a| a.name == action)
         {
-            crate::ms_model::validate_json(action, params)
+            ms_model::validate_json(action, params)
                 .map_err(|e| Error::validation(e).with_action(action))?;
         }
         let op = Operation {
@@ -848,7 +848,7 @@ impl Client {
                 date,
             });
         }
-        match crate::ms_model::decode_response::<T>(&body) {
+        match ms_model::decode_response::<T>(&body) {
             Ok(Ok(value)) => Ok((value, request_id)),
             Ok(Err(service_error)) => Err(AttemptFailure {
                 error: Error::api(

@@ -9,7 +9,7 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::time::Duration;
 
-use crate::ms_model::{ErrorCode, ValidationErrors};
+use ms_model::{ErrorCode, ValidationErrors};
 
 use crate::retry::RetryClass;
 

@@ -43,8 +43,6 @@ pub mod clock;
 pub mod credentials;
 pub mod error;
 pub mod http;
-mod model_shim;
-use model_shim as ms_model;
 pub mod ratelimit;
 pub mod retry;
 pub mod skew;

@@ -10,7 +10,7 @@ use ms_transport::{
     Client, ClientBuilder, ErrorKind, Proxy, RetryConfig, SignMethod, StaticProvider,
 };
 use serde_json::json;
-use support::{ConnectProxy, Recorded, Reply, TestServer};
+use support::{ConnectProxy, Recorded, Reply, TestServer, create_params};
 
 const ID: &str = "AKIDtransporttest";
 const KEY: &str = "transport-secret-key-0123456789";
@@ -159,7 +159,7 @@ async fn legacy_v1_form_post_verifies() {
             .send_json(
                 "DescribeScanResults",
                 true,
-                &json!({"ItemId": "item-1", "AppMd5s": ["0123"]}),
+                &json!({"ItemId": "item-1", "AppMd5s": ["0123456789abcdef0123456789abcdef"]}),
             )
             .await
             .expect("ok");
@@ -175,7 +175,7 @@ async fn legacy_v1_form_post_verifies() {
         assert_eq!(get("Action"), Some("DescribeScanResults"));
         assert_eq!(get("SignatureMethod"), Some(name));
         assert_eq!(get("Token"), Some(TOKEN));
-        assert_eq!(get("AppMd5s.0"), Some("0123"));
+        assert_eq!(get("AppMd5s.0"), Some("0123456789abcdef0123456789abcdef"));
         let host = server.addr.to_string();
         tc3_sign::verify_v1("POST", &host, "/", &params, KEY).expect("v1 verifies");
     }
@@ -270,7 +270,7 @@ async fn non_idempotent_actions_are_not_retried_when_the_request_may_have_been_p
         server.push([reply.clone()]);
         let client = builder(&server).build().expect("client");
         let e = client
-            .send_json("CreateScanInstances", false, &json!({"AppInfos": []}))
+            .send_json("CreateScanInstances", false, &create_params())
             .await
             .expect_err("fails");
         assert_eq!(
@@ -320,7 +320,7 @@ async fn throttling_replies_are_retried_even_for_non_idempotent_actions() {
         .build()
         .expect("client");
     let out = client
-        .send_json("CreateScanInstances", false, &json!({"AppInfos": []}))
+        .send_json("CreateScanInstances", false, &create_params())
         .await
         .expect("retried");
     assert_eq!(out["ItemId"], "item-7");
@@ -359,7 +359,7 @@ async fn connection_refused_is_retried_for_non_idempotent_actions_and_reported_a
         .build()
         .expect("client");
     let e = client
-        .send_json("CreateScanInstances", false, &json!({}))
+        .send_json("CreateScanInstances", false, &create_params())
         .await
         .expect_err("refused");
     assert_eq!(e.kind(), ErrorKind::Connect);
@@ -383,14 +383,14 @@ async fn a_connection_closed_by_the_server_is_not_reused_for_the_next_request() 
         .build()
         .expect("client");
     client
-        .send_json("CreateScanInstances", false, &json!({}))
+        .send_json("CreateScanInstances", false, &create_params())
         .await
         .expect("first");
     // Give the pool a moment to notice the close; the second request must still succeed
     // (a fresh connection, or a transparent resend of a request that was never written).
     tokio::time::sleep(Duration::from_millis(50)).await;
     let out = client
-        .send_json("CreateScanInstances", false, &json!({}))
+        .send_json("CreateScanInstances", false, &create_params())
         .await
         .expect("second");
     assert_eq!(out["ItemId"], "second");
@@ -428,7 +428,7 @@ async fn timeouts_are_reported_and_not_retried_for_non_idempotent_actions() {
         .build()
         .expect("client");
     let e = client
-        .send_json("CreateScanInstances", false, &json!({}))
+        .send_json("CreateScanInstances", false, &create_params())
         .await
         .expect_err("timeout");
     assert!(e.is_timeout(), "{e:?}");
@@ -460,11 +460,11 @@ async fn signature_expire_learns_the_offset_from_date_and_retries_once() {
         .build()
         .expect("client");
     client
-        .send_json("CreateScanInstances", false, &json!({}))
+        .send_json("CreateScanInstances", false, &create_params())
         .await
         .expect("skew retry succeeds");
     client
-        .send_json("CreateScanInstances", false, &json!({}))
+        .send_json("CreateScanInstances", false, &create_params())
         .await
         .expect("later call");
     let reqs = server.requests();

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use ms_transport::{Client, Proxy, RetryConfig, SignMethod, StaticProvider};
 use serde_json::json;
-use support::{Reply, TestServer};
+use support::{Reply, TestServer, create_params};
 
 const ID: &str = "AKIDtracingtest";
 const KEY: &str = "tracing-secret-key-DO-NOT-LOG";
@@ -82,10 +82,10 @@ fn trace_output_of_a_whole_session_contains_no_secret() {
                     .expect("client");
                 let _ = client.send_json("DescribeScanInstances", true, &json!({"Limit": 1})).await;
                 let _ = client.send_json("DescribeScanInstances", true, &json!({})).await;
-                let _ = client.send_json("CreateScanInstances", false, &json!({})).await;
-                let _ = client.send_json("CreateScanInstances", false, &json!({})).await;
-                let _ = client.send_json("DeleteScanInstances", false, &json!({})).await;
-                let _ = client.send_json("DeleteScanInstances", false, &json!({})).await;
+                let _ = client.send_json("CreateScanInstances", false, &create_params()).await;
+                let _ = client.send_json("CreateScanInstances", false, &create_params()).await;
+                let _ = client.send_json("DeleteScanInstances", false, &json!({"AppSids": ["sid-1"]})).await;
+                let _ = client.send_json("DeleteScanInstances", false, &json!({"AppSids": ["sid-1"]})).await;
             }
             server
                 .requests()

@@ -364,3 +364,11 @@ impl Drop for ConnectProxy {
         self.task.abort();
     }
 }
+
+/// Valid `CreateScanInstances` parameters.
+pub fn create_params() -> serde_json::Value {
+    serde_json::json!({
+        "AppInfos": [{"AppUrl": "https://example.com/a.apk", "AppMd5": "0123456789abcdef0123456789abcdef"}],
+        "ScanInfo": {"CallbackUrl": "https://example.com/cb", "ScanTypes": ["VULSCAN"]}
+    })
+}
