@@ -48,7 +48,7 @@ pub use envelope::{
 };
 pub use generated::actions::*;
 pub use generated::errors::ErrorCode;
-pub use generated::registry::ACTIONS;
+pub use generated::registry::{ACTIONS, visit_action};
 pub use generated::structures::*;
 pub use schema::HasSchema;
 pub use validate::{
@@ -110,4 +110,60 @@ pub fn action_info(name: &str) -> Option<&'static ActionInfo> {
         .binary_search_by(|a| a.name.cmp(name))
         .ok()
         .map(|i| &ACTIONS[i])
+}
+
+/// Generic code run for one action chosen by name at run time (see [`visit_action`]).
+///
+/// ```
+/// use ms_model::{Action, ActionVisitor, visit_action};
+///
+/// struct Idempotent;
+/// impl ActionVisitor for Idempotent {
+///     type Output = bool;
+///     fn visit<A: Action + serde::de::DeserializeOwned>(self) -> bool {
+///         A::IDEMPOTENT
+///     }
+/// }
+/// assert_eq!(visit_action("DescribeScanResults", Idempotent), Some(true));
+/// assert_eq!(visit_action("NoSuchAction", Idempotent), None);
+/// ```
+pub trait ActionVisitor {
+    /// What the visit returns.
+    type Output;
+    /// Called with the request type of the chosen action.
+    fn visit<A: Action + serde::de::DeserializeOwned>(self) -> Self::Output;
+}
+
+struct DecodeRequest(serde_json::Value);
+
+impl ActionVisitor for DecodeRequest {
+    type Output = Result<(), serde_json::Error>;
+    fn visit<A: Action + serde::de::DeserializeOwned>(self) -> Self::Output {
+        serde_json::from_value::<A>(self.0).map(drop)
+    }
+}
+
+struct DecodeResponse(serde_json::Value);
+
+impl ActionVisitor for DecodeResponse {
+    type Output = Result<(), serde_json::Error>;
+    fn visit<A: Action + serde::de::DeserializeOwned>(self) -> Self::Output {
+        serde_json::from_value::<A::Response>(self.0).map(drop)
+    }
+}
+
+/// Decodes `value` as the typed request of `action`; `None` for an unknown action.
+pub(crate) fn decode_request(
+    action: &str,
+    value: serde_json::Value,
+) -> Option<Result<(), serde_json::Error>> {
+    visit_action(action, DecodeRequest(value))
+}
+
+/// Decodes `value` as the typed response of `action`; `None` for an unknown action.
+pub(crate) fn decode_response_of(
+    action: &str,
+    value: serde_json::Value,
+) -> Option<Result<(), serde_json::Error>> {
+    visit_action(action, DecodeResponse(value))
 }

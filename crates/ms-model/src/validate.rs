@@ -536,7 +536,7 @@ pub fn validate_json(action: &str, params: &Value) -> Result<(), ValidationError
         if let Some(o) = stripped.as_object_mut() {
             o.retain(|k, _| !COMMON_PARAMS.contains(&k.as_str()));
         }
-        if let Some(Err(e)) = crate::generated::registry::decode_request(action, stripped) {
+        if let Some(Err(e)) = crate::decode_request(action, stripped) {
             out.push(Violation::new("", e.to_string()));
         }
     }
@@ -587,7 +587,7 @@ pub fn check_response_json(action: &str, body: &Value) -> Result<(), String> {
                 .map(ToString::to_string),
         );
         if problems.is_empty()
-            && let Some(Err(e)) = crate::generated::registry::decode_response(action, inner.clone())
+            && let Some(Err(e)) = crate::decode_response_of(action, inner.clone())
         {
             problems.push(e.to_string());
         }

@@ -529,7 +529,9 @@ pub(crate) fn errors_rs(api: &Api) -> String {
 pub(crate) fn registry_rs(api: &Api) -> String {
     let mut out = String::from(PREAMBLE);
     out.push_str("//! The action registry: metadata per action and dispatch by action name.\n\n");
-    out.push_str("use super::actions::*;\nuse super::schemas;\nuse crate::ActionInfo;\n\n");
+    out.push_str(
+        "use super::actions::*;\nuse super::schemas;\nuse crate::{ActionInfo, ActionVisitor};\n\n",
+    );
     out.push_str(
         "/// Every action of the API, sorted by name.\npub static ACTIONS: &[ActionInfo] = &[\n",
     );
@@ -555,24 +557,16 @@ pub(crate) fn registry_rs(api: &Api) -> String {
         );
     }
     out.push_str("];\n\n");
-    for (fname, suffix, what) in [
-        ("decode_request", "Request", "request"),
-        ("decode_response", "Response", "response"),
-    ] {
+    out.push_str("/// Calls `visitor.visit::<XRequest>()` for the action named `name`; `None` for an unknown action.\npub fn visit_action<V: ActionVisitor>(name: &str, visitor: V) -> Option<V::Output> {\nSome(match name {\n");
+    for a in sorted_actions(api) {
         let _ = writeln!(
             out,
-            "/// Decodes `value` as the typed {what} of `action`; `None` for an unknown action.\npub(crate) fn {fname}(action: &str, value: serde_json::Value) -> Option<Result<(), serde_json::Error>> {{\nSome(match action {{"
+            "{} => visitor.visit::<{}Request>(),",
+            lit(&a.name),
+            a.name
         );
-        for a in sorted_actions(api) {
-            let _ = writeln!(
-                out,
-                "{} => serde_json::from_value::<{}{suffix}>(value).map(drop),",
-                lit(&a.name),
-                a.name
-            );
-        }
-        out.push_str("_ => return None,\n})\n}\n\n");
     }
+    out.push_str("_ => return None,\n})\n}\n");
     out
 }
 

@@ -4,7 +4,7 @@
 
 use super::actions::*;
 use super::schemas;
-use crate::ActionInfo;
+use crate::{ActionInfo, ActionVisitor};
 
 /// Every action of the API, sorted by name.
 pub static ACTIONS: &[ActionInfo] = &[
@@ -576,172 +576,36 @@ pub static ACTIONS: &[ActionInfo] = &[
     },
 ];
 
-/// Decodes `value` as the typed request of `action`; `None` for an unknown action.
-pub(crate) fn decode_request(
-    action: &str,
-    value: serde_json::Value,
-) -> Option<Result<(), serde_json::Error>> {
-    Some(match action {
-        "CancelEncryptTask" => serde_json::from_value::<CancelEncryptTaskRequest>(value).map(drop),
-        "CreateBindInstance" => {
-            serde_json::from_value::<CreateBindInstanceRequest>(value).map(drop)
-        }
-        "CreateCosSecKeyInstance" => {
-            serde_json::from_value::<CreateCosSecKeyInstanceRequest>(value).map(drop)
-        }
-        "CreateEncryptInstance" => {
-            serde_json::from_value::<CreateEncryptInstanceRequest>(value).map(drop)
-        }
-        "CreateOrderInstance" => {
-            serde_json::from_value::<CreateOrderInstanceRequest>(value).map(drop)
-        }
-        "CreateResourceInstances" => {
-            serde_json::from_value::<CreateResourceInstancesRequest>(value).map(drop)
-        }
-        "CreateScanInstances" => {
-            serde_json::from_value::<CreateScanInstancesRequest>(value).map(drop)
-        }
-        "CreateShieldInstance" => {
-            serde_json::from_value::<CreateShieldInstanceRequest>(value).map(drop)
-        }
-        "CreateShieldPlanInstance" => {
-            serde_json::from_value::<CreateShieldPlanInstanceRequest>(value).map(drop)
-        }
-        "DeleteScanInstances" => {
-            serde_json::from_value::<DeleteScanInstancesRequest>(value).map(drop)
-        }
-        "DeleteShieldInstances" => {
-            serde_json::from_value::<DeleteShieldInstancesRequest>(value).map(drop)
-        }
-        "DescribeApkDetectionResult" => {
-            serde_json::from_value::<DescribeApkDetectionResultRequest>(value).map(drop)
-        }
-        "DescribeEncryptInstances" => {
-            serde_json::from_value::<DescribeEncryptInstancesRequest>(value).map(drop)
-        }
-        "DescribeEncryptPlan" => {
-            serde_json::from_value::<DescribeEncryptPlanRequest>(value).map(drop)
-        }
-        "DescribeOrderInstances" => {
-            serde_json::from_value::<DescribeOrderInstancesRequest>(value).map(drop)
-        }
-        "DescribeResourceInstances" => {
-            serde_json::from_value::<DescribeResourceInstancesRequest>(value).map(drop)
-        }
-        "DescribeScanInstances" => {
-            serde_json::from_value::<DescribeScanInstancesRequest>(value).map(drop)
-        }
-        "DescribeScanResults" => {
-            serde_json::from_value::<DescribeScanResultsRequest>(value).map(drop)
-        }
-        "DescribeShieldInstances" => {
-            serde_json::from_value::<DescribeShieldInstancesRequest>(value).map(drop)
-        }
-        "DescribeShieldPlanInstance" => {
-            serde_json::from_value::<DescribeShieldPlanInstanceRequest>(value).map(drop)
-        }
-        "DescribeShieldResult" => {
-            serde_json::from_value::<DescribeShieldResultRequest>(value).map(drop)
-        }
-        "DescribeUrlDetectionResult" => {
-            serde_json::from_value::<DescribeUrlDetectionResultRequest>(value).map(drop)
-        }
-        "DescribeUserBaseInfoInstance" => {
-            serde_json::from_value::<DescribeUserBaseInfoInstanceRequest>(value).map(drop)
-        }
-        "DestroyResourceInstances" => {
-            serde_json::from_value::<DestroyResourceInstancesRequest>(value).map(drop)
-        }
-        "RequestLocalTask" => serde_json::from_value::<RequestLocalTaskRequest>(value).map(drop),
-        "UpdateClientState" => serde_json::from_value::<UpdateClientStateRequest>(value).map(drop),
-        "UpdateLocalTaskResult" => {
-            serde_json::from_value::<UpdateLocalTaskResultRequest>(value).map(drop)
-        }
-        _ => return None,
-    })
-}
-
-/// Decodes `value` as the typed response of `action`; `None` for an unknown action.
-pub(crate) fn decode_response(
-    action: &str,
-    value: serde_json::Value,
-) -> Option<Result<(), serde_json::Error>> {
-    Some(match action {
-        "CancelEncryptTask" => serde_json::from_value::<CancelEncryptTaskResponse>(value).map(drop),
-        "CreateBindInstance" => {
-            serde_json::from_value::<CreateBindInstanceResponse>(value).map(drop)
-        }
-        "CreateCosSecKeyInstance" => {
-            serde_json::from_value::<CreateCosSecKeyInstanceResponse>(value).map(drop)
-        }
-        "CreateEncryptInstance" => {
-            serde_json::from_value::<CreateEncryptInstanceResponse>(value).map(drop)
-        }
-        "CreateOrderInstance" => {
-            serde_json::from_value::<CreateOrderInstanceResponse>(value).map(drop)
-        }
-        "CreateResourceInstances" => {
-            serde_json::from_value::<CreateResourceInstancesResponse>(value).map(drop)
-        }
-        "CreateScanInstances" => {
-            serde_json::from_value::<CreateScanInstancesResponse>(value).map(drop)
-        }
-        "CreateShieldInstance" => {
-            serde_json::from_value::<CreateShieldInstanceResponse>(value).map(drop)
-        }
-        "CreateShieldPlanInstance" => {
-            serde_json::from_value::<CreateShieldPlanInstanceResponse>(value).map(drop)
-        }
-        "DeleteScanInstances" => {
-            serde_json::from_value::<DeleteScanInstancesResponse>(value).map(drop)
-        }
-        "DeleteShieldInstances" => {
-            serde_json::from_value::<DeleteShieldInstancesResponse>(value).map(drop)
-        }
-        "DescribeApkDetectionResult" => {
-            serde_json::from_value::<DescribeApkDetectionResultResponse>(value).map(drop)
-        }
-        "DescribeEncryptInstances" => {
-            serde_json::from_value::<DescribeEncryptInstancesResponse>(value).map(drop)
-        }
-        "DescribeEncryptPlan" => {
-            serde_json::from_value::<DescribeEncryptPlanResponse>(value).map(drop)
-        }
-        "DescribeOrderInstances" => {
-            serde_json::from_value::<DescribeOrderInstancesResponse>(value).map(drop)
-        }
-        "DescribeResourceInstances" => {
-            serde_json::from_value::<DescribeResourceInstancesResponse>(value).map(drop)
-        }
-        "DescribeScanInstances" => {
-            serde_json::from_value::<DescribeScanInstancesResponse>(value).map(drop)
-        }
-        "DescribeScanResults" => {
-            serde_json::from_value::<DescribeScanResultsResponse>(value).map(drop)
-        }
-        "DescribeShieldInstances" => {
-            serde_json::from_value::<DescribeShieldInstancesResponse>(value).map(drop)
-        }
-        "DescribeShieldPlanInstance" => {
-            serde_json::from_value::<DescribeShieldPlanInstanceResponse>(value).map(drop)
-        }
-        "DescribeShieldResult" => {
-            serde_json::from_value::<DescribeShieldResultResponse>(value).map(drop)
-        }
-        "DescribeUrlDetectionResult" => {
-            serde_json::from_value::<DescribeUrlDetectionResultResponse>(value).map(drop)
-        }
-        "DescribeUserBaseInfoInstance" => {
-            serde_json::from_value::<DescribeUserBaseInfoInstanceResponse>(value).map(drop)
-        }
-        "DestroyResourceInstances" => {
-            serde_json::from_value::<DestroyResourceInstancesResponse>(value).map(drop)
-        }
-        "RequestLocalTask" => serde_json::from_value::<RequestLocalTaskResponse>(value).map(drop),
-        "UpdateClientState" => serde_json::from_value::<UpdateClientStateResponse>(value).map(drop),
-        "UpdateLocalTaskResult" => {
-            serde_json::from_value::<UpdateLocalTaskResultResponse>(value).map(drop)
-        }
+/// Calls `visitor.visit::<XRequest>()` for the action named `name`; `None` for an unknown action.
+pub fn visit_action<V: ActionVisitor>(name: &str, visitor: V) -> Option<V::Output> {
+    Some(match name {
+        "CancelEncryptTask" => visitor.visit::<CancelEncryptTaskRequest>(),
+        "CreateBindInstance" => visitor.visit::<CreateBindInstanceRequest>(),
+        "CreateCosSecKeyInstance" => visitor.visit::<CreateCosSecKeyInstanceRequest>(),
+        "CreateEncryptInstance" => visitor.visit::<CreateEncryptInstanceRequest>(),
+        "CreateOrderInstance" => visitor.visit::<CreateOrderInstanceRequest>(),
+        "CreateResourceInstances" => visitor.visit::<CreateResourceInstancesRequest>(),
+        "CreateScanInstances" => visitor.visit::<CreateScanInstancesRequest>(),
+        "CreateShieldInstance" => visitor.visit::<CreateShieldInstanceRequest>(),
+        "CreateShieldPlanInstance" => visitor.visit::<CreateShieldPlanInstanceRequest>(),
+        "DeleteScanInstances" => visitor.visit::<DeleteScanInstancesRequest>(),
+        "DeleteShieldInstances" => visitor.visit::<DeleteShieldInstancesRequest>(),
+        "DescribeApkDetectionResult" => visitor.visit::<DescribeApkDetectionResultRequest>(),
+        "DescribeEncryptInstances" => visitor.visit::<DescribeEncryptInstancesRequest>(),
+        "DescribeEncryptPlan" => visitor.visit::<DescribeEncryptPlanRequest>(),
+        "DescribeOrderInstances" => visitor.visit::<DescribeOrderInstancesRequest>(),
+        "DescribeResourceInstances" => visitor.visit::<DescribeResourceInstancesRequest>(),
+        "DescribeScanInstances" => visitor.visit::<DescribeScanInstancesRequest>(),
+        "DescribeScanResults" => visitor.visit::<DescribeScanResultsRequest>(),
+        "DescribeShieldInstances" => visitor.visit::<DescribeShieldInstancesRequest>(),
+        "DescribeShieldPlanInstance" => visitor.visit::<DescribeShieldPlanInstanceRequest>(),
+        "DescribeShieldResult" => visitor.visit::<DescribeShieldResultRequest>(),
+        "DescribeUrlDetectionResult" => visitor.visit::<DescribeUrlDetectionResultRequest>(),
+        "DescribeUserBaseInfoInstance" => visitor.visit::<DescribeUserBaseInfoInstanceRequest>(),
+        "DestroyResourceInstances" => visitor.visit::<DestroyResourceInstancesRequest>(),
+        "RequestLocalTask" => visitor.visit::<RequestLocalTaskRequest>(),
+        "UpdateClientState" => visitor.visit::<UpdateClientStateRequest>(),
+        "UpdateLocalTaskResult" => visitor.visit::<UpdateLocalTaskResultRequest>(),
         _ => return None,
     })
 }
