@@ -250,13 +250,10 @@ fn create(core: &Core, params: &Value, owner: &str) -> Result<Map<String, Value>
             ));
         }
     };
-    if !callback.is_empty() && parse_http_url(&callback).is_none() {
+    if parse_http_url(&callback).is_none() {
         return Err(ApiError::invalid_value(
             "ScanInfo.CallbackUrl",
-            format!(
-                "expected an http(s) URL or an empty string, got {}",
-                show(&callback)
-            ),
+            format!("expected an http(s) URL, got {}", show(&callback)),
         ));
     }
     model_check(A, params)?;
@@ -401,13 +398,13 @@ fn describe_instances(
             "Limit must be a non-negative integer.",
         )
     })?;
-    if let Some(l) = limit {
-        if l > MAX_LIMIT {
-            return Err(ApiError::new(
-                "InvalidParameterValue.InvalidLimit",
-                format!("Limit must be at most {MAX_LIMIT}, got {l}."),
-            ));
-        }
+    if let Some(l) = limit
+        && l > MAX_LIMIT
+    {
+        return Err(ApiError::new(
+            "InvalidParameterValue.InvalidLimit",
+            format!("Limit must be at most {MAX_LIMIT}, got {l}."),
+        ));
     }
     let offset = offset.unwrap_or(0);
     let limit = match limit {
@@ -454,13 +451,13 @@ fn describe_instances(
             "ItemIds must be an array of strings.",
         )
     })?;
-    if let Some(ids) = &item_ids {
-        if ids.is_empty() || ids.iter().any(|s| s.trim().is_empty()) {
-            return Err(ApiError::new(
-                "InvalidParameterValue.InvalidItemIds",
-                "ItemIds must hold at least one non-empty task ID.",
-            ));
-        }
+    if let Some(ids) = &item_ids
+        && (ids.is_empty() || ids.iter().any(|s| s.trim().is_empty()))
+    {
+        return Err(ApiError::new(
+            "InvalidParameterValue.InvalidItemIds",
+            "ItemIds must hold at least one non-empty task ID.",
+        ));
     }
     let mut filters: Vec<(String, String)> = Vec::new();
     if let Some(fs) = params.get("Filters").filter(|v| !v.is_null()) {
@@ -475,7 +472,7 @@ fn describe_instances(
             let value = get_str(f, "Value").ok().flatten();
             match (name, value) {
                 (Some(n @ ("AppName" | "AppPkgName")), Some(v)) => {
-                    filters.push((n.to_owned(), v.to_owned()))
+                    filters.push((n.to_owned(), v.to_owned()));
                 }
                 (Some(n @ ("AppName" | "AppPkgName")), None) => {
                     return Err(ApiError::new(

@@ -415,7 +415,7 @@ const SENSITIVE_FILES: &[&str] = &[
 fn virus_verdict(md5: &str) -> (i64, &'static str, &'static str) {
     let mut r = Prng::from_md5(md5);
     r.next_u64(); // separate stream from app_details
-    let roll = Prng::from_seed(r.next_u64() ^ 0x7669_7275_73).unit();
+    let roll = Prng::from_seed(r.next_u64() ^ 0x0076_6972_7573).unit();
     if roll < 0.72 {
         (1, "", "")
     } else if roll < 0.9 {

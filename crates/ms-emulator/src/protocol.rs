@@ -293,13 +293,14 @@ fn v1(core: &Core, req: &Received<'_>, now_ms: u64) -> Result<Call, ApiError> {
     if !signature_present {
         return Err(ApiError::missing("Signature"));
     }
-    if let Some(m) = get("SignatureMethod") {
-        if m != "HmacSHA1" && m != "HmacSHA256" {
-            return Err(ApiError::invalid_value(
-                "SignatureMethod",
-                format!("expected HmacSHA1 or HmacSHA256, got {}", show(m)),
-            ));
-        }
+    if let Some(m) = get("SignatureMethod")
+        && m != "HmacSHA1"
+        && m != "HmacSHA256"
+    {
+        return Err(ApiError::invalid_value(
+            "SignatureMethod",
+            format!("expected HmacSHA1 or HmacSHA256, got {}", show(m)),
+        ));
     }
     let key = secret_key(core, secret_id)?;
     if req.method == "POST" && req.body.len() > core.config.limits.max_v1_body_bytes {

@@ -262,13 +262,13 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{}", emulator.base_url())?;
-        if args.accounts.is_empty() {
-            if let Some((id, key)) = emulator.accounts().first() {
-                writeln!(
-                    out,
-                    "demo account (local only): TENCENTCLOUD_SECRET_ID={id} TENCENTCLOUD_SECRET_KEY={key}"
-                )?;
-            }
+        if args.accounts.is_empty()
+            && let Some((id, key)) = emulator.accounts().first()
+        {
+            writeln!(
+                out,
+                "demo account (local only): TENCENTCLOUD_SECRET_ID={id} TENCENTCLOUD_SECRET_KEY={key}"
+            )?;
         }
         out.flush()?;
     }

@@ -243,7 +243,7 @@ async fn persister(core: Arc<Core>, mut shutdown: watch::Receiver<bool>) {
             match tokio::task::spawn_blocking(move || state::write_atomic(&p, &bytes)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
-                    tracing::error!(path = %path.display(), error = %e, "cannot write the state file")
+                    tracing::error!(path = %path.display(), error = %e, "cannot write the state file");
                 }
                 Err(e) => tracing::error!(error = %e, "state writer failed"),
             }
