@@ -40,11 +40,11 @@ pub(crate) fn check(api: &Api) -> Result<(), Vec<String>> {
         }
         check_members(api, &a.input, &format!("{} input", a.name), &mut errs);
         check_members(api, &a.output, &format!("{} output", a.name), &mut errs);
-        for (code, _) in &a.errors {
+        for (code, _, line) in &a.errors {
             if !codes.contains(code.as_str()) {
                 errs.push(format!(
-                    "{}: {}: error code `{code}` is not defined in error-codes.md or common-errors.md",
-                    a.pos, a.name
+                    "{}:{line}: {}: error code `{code}` is not defined in error-codes.md or common-errors.md",
+                    a.pos.file, a.name
                 ));
             }
         }

@@ -536,7 +536,7 @@ pub(crate) fn registry_rs(api: &Api) -> String {
         "/// Every action of the API, sorted by name.\npub static ACTIONS: &[ActionInfo] = &[\n",
     );
     for a in sorted_actions(api) {
-        let errs: Vec<String> = a.errors.iter().map(|(c, _)| lit(c)).collect();
+        let errs: Vec<String> = a.errors.iter().map(|(c, _, _)| lit(c)).collect();
         let region = match a.region_required {
             Some(b) => format!("Some({b})"),
             None => "None".into(),

@@ -139,7 +139,8 @@ pub(crate) struct Action {
     pub(crate) input: Vec<Member>,
     pub(crate) output: Vec<Member>,
     pub(crate) examples: Vec<Example>,
-    pub(crate) errors: Vec<(String, String)>,
+    /// (code, description, line of the row).
+    pub(crate) errors: Vec<(String, String, usize)>,
     pub(crate) pos: Pos,
 }
 
@@ -147,6 +148,7 @@ pub(crate) struct Action {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ErrorDef {
     pub(crate) code: String,
+    pub(crate) line: usize,
     pub(crate) description: String,
     /// From the common (gateway) error table.
     pub(crate) common: bool,

@@ -901,6 +901,7 @@ fn error_table(file: &str, t: &Table, common: bool) -> Result<Vec<ErrorDef>> {
         }
         out.push(ErrorDef {
             code,
+            line: *line,
             description: cells[desc_c].clone(),
             common,
         });
@@ -1059,7 +1060,7 @@ pub(crate) fn action_page(file: &str, text: &str) -> Result<Action> {
                 if let Some(t) = tables(file, &s.body)?.first() {
                     action.errors = error_table(file, t, false)?
                         .into_iter()
-                        .map(|e| (e.code, e.description))
+                        .map(|e| (e.code, e.description, e.line))
                         .collect();
                 }
             }
