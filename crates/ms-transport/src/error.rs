@@ -181,6 +181,16 @@ impl Error {
         )
     }
 
+    /// A waiter gave up: the task did not reach a final state in time (not retryable; the
+    /// calls themselves succeeded).
+    pub fn wait_timeout(item_id: &str, after: Duration) -> Self {
+        Self::new(
+            ErrorKind::Timeout,
+            format!("task {item_id} not finished within {after:?}"),
+            RetryClass::Never,
+        )
+    }
+
     /// The connection could not be established; the request was not sent.
     pub fn connect(source: impl Into<BoxError>) -> Self {
         Self::new(ErrorKind::Connect, "connection failed", RetryClass::NotSent).with_source(source)

@@ -43,8 +43,10 @@ pub mod clock;
 pub mod credentials;
 pub mod error;
 pub mod http;
+pub mod paginate;
 pub mod ratelimit;
 pub mod retry;
+pub mod scan;
 pub mod skew;
 
 pub use client::{Client, ClientBuilder, Endpoint, Language, Operation, SignMethod};
@@ -55,6 +57,7 @@ pub use credentials::{
 };
 pub use error::{Error, ErrorKind};
 pub use http::Proxy;
+pub use paginate::{Page, Paginated, paginate, paginate_pages};
 pub use ratelimit::{LimiterKey, RateLimit, RateLimitConfig, RateLimiter};
 pub use retry::{RetryBudget, RetryClass, RetryConfig};
 pub use skew::SkewStore;
