@@ -1,7 +1,104 @@
-//! temp
+//! The `ms` command: batch security scans of Android apps with Tencent Cloud Mobile
+//! Security (service `ms`, version 2018-04-08), any API action by name, and the
+//! embedded emulator as the default demo.
+//!
+//! The binary is a thin wrapper around [`run`]; the library exposes the command tree
+//! ([`cli::Cli`]) for tests (`Cli::command().debug_assert()`, help snapshots) and the
+//! building blocks (streaming manifests, reports, output formats).
+//!
+//! Exit codes: 0 success, 1 API or remote error, 2 usage or validation error,
+//! 3 network or transport error (see [`error`]).
 #![warn(missing_docs)]
+
 pub mod apk;
+pub mod cli;
+pub mod commands;
+pub mod context;
 pub mod error;
 pub mod manifest;
 pub mod output;
+pub mod progress;
 pub mod report;
+pub mod scan;
+
+use std::ffi::OsString;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::context::Ctx;
+use crate::error::{CliError, ErrorKind};
+
+/// Parses the arguments, runs the command and returns the process exit code.
+/// Errors are printed to stderr (one or two lines); nothing panics on bad input.
+pub fn run<I, T>(args: I) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            // Help and version go to stdout; a closed pipe is not an error.
+            let _ = e.print();
+            return code;
+        }
+    };
+    init_tracing(cli.global.verbose);
+    let multi_thread = cli.global.emulator || matches!(cli.command, Command::Emulator(_));
+    let runtime = if multi_thread {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    };
+    let runtime = match runtime {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return 3;
+        }
+    };
+    let result = runtime.block_on(async move {
+        let mut ctx = Ctx::new(cli.global);
+        let result = commands::exec(&mut ctx, cli.command).await;
+        ctx.shutdown().await;
+        result
+    });
+    // Do not wait for lingering background tasks (idle connections, timers).
+    runtime.shutdown_background();
+    report(result)
+}
+
+fn report(result: Result<(), CliError>) -> u8 {
+    match result {
+        Ok(()) => 0,
+        Err(e) if e.kind() == ErrorKind::BrokenPipe => 0,
+        Err(e) => {
+            eprintln!("{e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "info,ms_transport=debug,ms_cli=debug",
+        2 => "info,ms_transport=trace,ms_cli=trace,ms_emulator=debug",
+        // Other crates stay at debug: their trace output is not vetted for secrets.
+        _ => "debug,ms_transport=trace,ms_cli=trace,ms_emulator=trace",
+    };
+    let filter = if verbose == 0 {
+        EnvFilter::try_from_env("MS_LOG").unwrap_or_else(|_| EnvFilter::new(default))
+    } else {
+        EnvFilter::new(default)
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(verbose > 1)
+        .try_init();
+}

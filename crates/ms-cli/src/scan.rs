@@ -49,13 +49,18 @@ impl TaskResults {
     }
 }
 
+/// Sends a typed request and decodes the typed answer.
+pub async fn send<A: ms_model::Action>(client: &Client, request: &A) -> Result<A::Response, ms_transport::Error> {
+    client.send(request).await
+}
+
 /// Calls `DescribeScanResults` for one task.
 pub async fn fetch_results(client: &Client, item_id: &str, md5s: &[String]) -> CliResult<TaskResults> {
     let req = DescribeScanResultsRequest {
         item_id: item_id.to_owned(),
         app_md5s: if md5s.is_empty() { None } else { Some(md5s.to_vec()) },
     };
-    let resp = client.send(&req).await.map_err(transport_error)?;
+    let resp = send(client, &req).await.map_err(transport_error)?;
     let value = serde_json::to_value(&resp).map_err(|e| CliError::remote(format!("cannot read the answer: {e}")))?;
     let scan_set = value.get("ScanSet").and_then(Value::as_array).cloned().unwrap_or_default();
     Ok(TaskResults {

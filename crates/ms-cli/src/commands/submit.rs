@@ -70,7 +70,7 @@ Examples:
 Manifest fields: url, md5 (required), size, name, package, version, file_name, icon_url
 (or the API names AppUrl, AppMd5, AppSize, ...). A manifest file is checked completely
 before the first request, so a bad entry submits nothing.")]
-#[group(id = "source", required = true, multiple = false, args = ["url", "manifest", "apk"])]
+#[command(group(clap::ArgGroup::new("source").required(true).multiple(false).args(["url", "manifest", "apk"])))]
 pub struct SubmitArgs {
     /// Download URL of one app (with --md5)
     #[arg(long, value_name = "URL", requires = "md5", help_heading = "One app")]
@@ -111,9 +111,10 @@ pub struct SubmitArgs {
     /// Scan types, comma-separated [default: all six]
     #[arg(long, value_enum, value_delimiter = ',', value_name = "TYPES")]
     pub scan_types: Vec<ScanType>,
-    /// URL the service notifies when each app's scan finishes
-    #[arg(long, value_name = "URL", default_value = "")]
-    pub callback_url: String,
+    /// URL the service notifies as each app's scan finishes (required by the service;
+    /// with --emulator it defaults to a URL that is never contacted)
+    #[arg(long, value_name = "URL", env = "MS_CALLBACK_URL")]
+    pub callback_url: Option<String>,
     /// Apps per request (at most 20)
     #[arg(long, default_value_t = 20, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=20))]
     pub chunk_size: u64,
@@ -134,6 +135,10 @@ pub struct SubmitArgs {
     #[arg(long, default_value_t = 3600.0, value_name = "SECS", value_parser = crate::commands::wait::parse_secs)]
     pub wait_timeout: f64,
 }
+
+/// Callback URL used with `--emulator` when none is given (a reserved `.invalid` host:
+/// the emulator delivers callbacks to loopback addresses only, so it is never contacted).
+pub const EMULATOR_CALLBACK_URL: &str = "http://callback.invalid/ms-scan";
 
 /// Parses an MD5 argument (32 hex digits, returned in lowercase).
 pub fn parse_md5(s: &str) -> Result<String, String> {
@@ -322,12 +327,17 @@ pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
         }
         v
     };
-    if !args.callback_url.is_empty() && !(args.callback_url.starts_with("http://") || args.callback_url.starts_with("https://")) {
-        return Err(CliError::usage(format!(
-            "--callback-url: expected an http:// or https:// URL, got {:?}",
-            args.callback_url
-        )));
-    }
+    let callback_url = match &args.callback_url {
+        Some(url) if url.starts_with("http://") || url.starts_with("https://") => url.clone(),
+        Some(url) => {
+            return Err(CliError::usage(format!("--callback-url: expected an http:// or https:// URL, got {url:?}")));
+        }
+        None if ctx.global.emulator || args.dry_run => EMULATOR_CALLBACK_URL.to_owned(),
+        None => {
+            return Err(CliError::usage("--callback-url is required: the service notifies it as each app's scan finishes (ScanInfo.CallbackUrl)")
+                .with_hint("pass --callback-url https://your.host/path (any URL you control)"));
+        }
+    };
     let (total, input) = open_input(&args)?;
     let error_slot = Arc::new(Mutex::new(None));
     let read = Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -363,7 +373,7 @@ pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
         };
     }
     let scan_info = ms_model::ScanInfo {
-        callback_url: args.callback_url.clone(),
+        callback_url,
         scan_types,
     };
     let client = ctx.client().await?;
@@ -405,9 +415,10 @@ pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
             _ => {
                 ctx.printer.write_str("\n")?;
                 ctx.printer.print(&view)?;
+                eprintln!("{}", verdict_summary(&results));
             }
         }
-    } else {
+    } else if !outcome.chunks.is_empty() || ctx.printer.format() == OutputFormat::Json {
         ctx.printer.print(&outcome)?;
     }
     if let Some(e) = input_error {
@@ -429,8 +440,21 @@ pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
         .with_request_id(e.request_id().map(str::to_owned))
         .with_hint("the ItemIds above were accepted; resubmit only the failed apps (see -o json, field Failed)"));
     }
-    eprintln!("submitted {submitted} app(s) in {} task(s)", outcome.chunks.len());
+    if !args.wait {
+        eprintln!("submitted {submitted} app(s) in {} task(s)", outcome.chunks.len());
+    }
     Ok(())
+}
+
+/// One line: how many apps got each verdict.
+fn verdict_summary(results: &[TaskResults]) -> String {
+    let apps: Vec<crate::report::AppFindings> = results
+        .iter()
+        .flat_map(|t| t.scan_set.iter().map(crate::report::AppFindings::from_json))
+        .collect();
+    let summary = crate::report::Summary::of(&apps);
+    let parts: Vec<String> = summary.verdicts.iter().map(|(v, n)| format!("{n} {}", v.label())).collect();
+    format!("scanned {} app(s): {}", summary.apps, parts.join(", "))
 }
 
 trait RenderWith {
@@ -446,7 +470,29 @@ impl RenderWith for Table {
     }
 }
 
-/// Submits the stream in chunks through the transport's batch helper.
+/// Groups the stream into chunks of `size` apps, numbering each chunk's first app.
+struct Chunks<I> {
+    apps: I,
+    size: usize,
+    next_index: u64,
+}
+
+impl<I: Iterator<Item = ms_model::AppInfo>> Iterator for Chunks<I> {
+    type Item = (u64, Vec<ms_model::AppInfo>);
+    fn next(&mut self) -> Option<Self::Item> {
+        let chunk: Vec<ms_model::AppInfo> = self.apps.by_ref().take(self.size).collect();
+        if chunk.is_empty() {
+            return None;
+        }
+        let first = self.next_index + 1;
+        self.next_index += chunk.len() as u64;
+        Some((first, chunk))
+    }
+}
+
+/// Submits the stream in chunks of `--chunk-size`, `--concurrency` requests in flight,
+/// in input order; the client's rate limiter keeps to the quota. Only the chunks in
+/// flight are in memory.
 async fn submit_apps(
     client: &ms_transport::Client,
     apps: AppStream,
@@ -454,6 +500,43 @@ async fn submit_apps(
     args: &SubmitArgs,
     bar: &indicatif::ProgressBar,
 ) -> SubmitOutcome {
-    let _ = (client, apps, scan_info, args, bar, transport_error);
-    SubmitOutcome::default()
+    use futures_util::StreamExt;
+    let chunks = Chunks {
+        apps,
+        size: args.chunk_size as usize,
+        next_index: 0,
+    };
+    let mut outcome = SubmitOutcome::default();
+    let mut results = futures_util::stream::iter(chunks)
+        .map(|(first, app_infos)| {
+            let client = client.clone();
+            let scan_info = scan_info.clone();
+            async move {
+                let md5s: Vec<String> = app_infos.iter().map(|a| a.app_md5.clone()).collect();
+                let req = ms_model::CreateScanInstancesRequest { app_infos, scan_info };
+                (first, md5s, crate::scan::send(&client, &req).await)
+            }
+        })
+        .buffered(args.concurrency as usize);
+    while let Some((first, md5s, result)) = results.next().await {
+        bar.inc(md5s.len() as u64);
+        match result {
+            Ok(resp) => {
+                let accepted = resp.app_md5s.filter(|m| !m.is_empty()).unwrap_or(md5s);
+                outcome.chunks.push(Chunk {
+                    item_id: resp.item_id.unwrap_or_default(),
+                    app_md5s: accepted,
+                });
+            }
+            Err(e) => {
+                tracing::debug!(first_app = first, error = %e, "chunk not submitted");
+                outcome.failed.push(FailedChunk {
+                    first_app: first,
+                    app_md5s: md5s,
+                    error: transport_error(e),
+                });
+            }
+        }
+    }
+    outcome
 }

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Benchmark of the `ms` command (not a test). Measures, in one run:
+#   1. one `ms scan results ITEM_ID` process against a running emulator, next to the same
+#      call through the official tccli 3.0.860.1 (the last release with the scan actions),
+#      with hyperfine (warm-up + repeated runs);
+#   2. peak memory (max RSS, /usr/bin/time -v) of submitting a 100,000-app manifest.
+# Usage: crates/ms-cli/bench/run.sh   (from anywhere; needs python3 with venv, hyperfine, GNU time)
+# Env: TCCLI_VENV (default /tmp/tccli-venv), RUNS (default 30), APPS (default 100000).
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+ROOT=$PWD
+WORK=$(mktemp -d)
+VENV=${TCCLI_VENV:-/tmp/tccli-venv}
+RUNS=${RUNS:-30}
+APPS=${APPS:-100000}
+EMU_PID=
+cleanup() { [ -n "$EMU_PID" ] && kill "$EMU_PID" 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+command -v hyperfine >/dev/null || { echo "hyperfine is missing: apt-get install -y hyperfine" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "/usr/bin/time is missing: apt-get install -y time" >&2; exit 1; }
+if [ ! -x "$VENV/bin/tccli" ]; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q tccli==3.0.860.1
+fi
+
+cargo build --release -q -p ms-cli
+MS=$ROOT/target/release/ms
+
+# A TLS emulator (tccli only speaks HTTPS), a known account, a high rate limit so that the
+# quota is not what is measured.
+ID=AKIDbenchBenchBenchBenchBench0000
+KEY=benchSecretKeyBenchSecretKey0000
+"$MS" emulator serve --tls --cert-out "$WORK/emu.pem" --account "$ID:$KEY" --scan-seconds 0.5 \
+  --rate-limit 0 --quota 10000000 > "$WORK/emu.out" 2> "$WORK/emu.err" &
+EMU_PID=$!
+for _ in $(seq 100); do [ -s "$WORK/emu.out" ] && break; sleep 0.1; done
+URL=$(head -n1 "$WORK/emu.out")
+HOSTPORT=${URL#https://}
+echo "emulator: $URL"
+export TENCENTCLOUD_SECRET_ID=$ID TENCENTCLOUD_SECRET_KEY=$KEY
+export MS_ENDPOINT=$URL
+export REQUESTS_CA_BUNDLE=$WORK/emu.pem   # tccli (requests) trusts the emulator's certificate
+
+ITEM=$("$MS" --ca-cert "$WORK/emu.pem" -o json scan submit --manifest examples/apps.json --wait --poll-interval 0.5 \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["Tasks"][0]["ItemId"])')
+echo "task: $ITEM"
+
+# Same answer from both tools (sanity check).
+"$MS" --ca-cert "$WORK/emu.pem" -o json scan results "$ITEM" > "$WORK/ms.json"
+"$VENV/bin/tccli" ms DescribeScanResults --region ap-guangzhou --endpoint "$HOSTPORT" --ItemId "$ITEM" > "$WORK/tccli.json"
+python3 - "$WORK/ms.json" "$WORK/tccli.json" <<'PY'
+import json, sys
+a = json.load(open(sys.argv[1])); b = json.load(open(sys.argv[2]))
+assert len(a["ScanSet"]) == len(b["ScanSet"]) == b["TotalCount"], (len(a["ScanSet"]), b.get("TotalCount"))
+print(f"both tools returned {len(a['ScanSet'])} apps")
+PY
+
+hyperfine -N --warmup 3 --runs "$RUNS" --export-markdown "$WORK/hyperfine.md" \
+  -n "ms scan results" "$MS --ca-cert $WORK/emu.pem -o json scan results $ITEM" \
+  -n "tccli ms DescribeScanResults" "$VENV/bin/tccli ms DescribeScanResults --region ap-guangzhou --endpoint $HOSTPORT --ItemId $ITEM"
+cat "$WORK/hyperfine.md"
+
+# Peak memory of a 100,000-app submission (streamed manifest).
+python3 - "$WORK/big.json" "$APPS" <<'PY'
+import sys
+path, n = sys.argv[1], int(sys.argv[2])
+with open(path, "w") as f:
+    f.write("[\n")
+    for i in range(n):
+        md5 = "%016x%016x" % ((i * 0x9E3779B97F4A7C15) & (2**64 - 1), i)
+        sep = ",\n" if i + 1 < n else "\n"
+        f.write('{"url": "https://cdn.example.com/apks/app-%d.apk", "md5": "%s", "size": %d, "name": "App %d", "package": "com.example.app%d", "version": "1.0.%d"}%s' % (i, md5, 1000000 + i, i, i, i, sep))
+    f.write("]\n")
+PY
+ls -l "$WORK/big.json"
+/usr/bin/time -v "$MS" --ca-cert "$WORK/emu.pem" --rate-limit 100000 -o json scan submit --manifest "$WORK/big.json" \
+  --concurrency 16 > "$WORK/big.out" 2> "$WORK/time.txt"
+python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); print("submitted", v["Submitted"], "apps in", len(v["Tasks"]), "tasks")' "$WORK/big.out"
+grep -E "Maximum resident set size|Elapsed \(wall clock\)" "$WORK/time.txt"
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -sr)"

@@ -1,0 +1,213 @@
+//! The scan workflow end to end through the built binary against an emulator
+//! running in the test process: submit → wait → results → report → list → delete.
+
+mod common;
+
+use common::{TestEmulator, md5_of};
+use serde_json::Value;
+
+fn manifest(dir: &std::path::Path, n: u64) -> std::path::PathBuf {
+    let apps: Vec<Value> = (0..n)
+        .map(|i| {
+            serde_json::json!({
+                "url": format!("https://cdn.example.com/app{i}.apk"),
+                "md5": md5_of(i + 1),
+                "size": 1000 + i,
+                "name": format!("App {i}"),
+                "package": format!("com.example.app{i}"),
+                "version": "1.0",
+            })
+        })
+        .collect();
+    let path = dir.join("apps.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&apps).unwrap()).unwrap();
+    path
+}
+
+#[test]
+fn submit_wait_results_report_list_delete() {
+    let emu = TestEmulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let m = manifest(dir.path(), 3);
+
+    // submit
+    let out = emu.ms().run(["scan", "submit", "--manifest", m.to_str().unwrap(), "-o", "json"]).ok();
+    let v = out.json();
+    assert_eq!(v["Apps"], 3);
+    assert_eq!(v["Submitted"], 3);
+    assert_eq!(v["Failed"].as_array().unwrap().len(), 0);
+    let item_id = v["Tasks"][0]["ItemId"].as_str().unwrap().to_owned();
+    assert!(!item_id.is_empty());
+    assert_eq!(v["Tasks"][0]["AppMd5s"].as_array().unwrap().len(), 3);
+
+    // wait
+    let out = emu.ms().run(["scan", "wait", &item_id, "--poll-interval", "0.2", "-o", "json"]).ok();
+    let v = out.json();
+    assert_eq!(v[0]["ItemId"], item_id.as_str());
+    assert_eq!(v[0]["Completed"], 3);
+
+    // results (json, parsed back)
+    let out = emu.ms().run(["scan", "results", &item_id, "-o", "json"]).ok();
+    let v = out.json();
+    assert_eq!(v["ItemId"], item_id.as_str());
+    let set = v["ScanSet"].as_array().unwrap();
+    assert_eq!(set.len(), 3);
+    for s in set {
+        assert_eq!(s["TaskStatus"], 1);
+        assert!(s["AppDetailInfo"]["AppMd5"].is_string());
+    }
+    assert!(v["RequestId"].is_string());
+
+    // results filtered by MD5
+    let md5 = md5_of(2);
+    let out = emu.ms().run(["scan", "results", &item_id, "--md5", &md5, "-o", "json"]).ok();
+    let v = out.json();
+    assert_eq!(v["ScanSet"].as_array().unwrap().len(), 1);
+    assert_eq!(v["ScanSet"][0]["AppDetailInfo"]["AppMd5"], md5.as_str());
+
+    // results as a table, for people
+    let out = emu.ms().run(["scan", "results", &item_id]).ok();
+    assert!(out.stdout.starts_with("ITEM_ID"), "{}", out.stdout);
+    assert!(out.stdout.contains("VERDICT"));
+    assert_eq!(out.stdout.lines().count(), 4);
+
+    // report: markdown to stdout, HTML to a file
+    let out = emu.ms().run(["scan", "report", &item_id, "--format", "md"]).ok();
+    assert!(out.stdout.starts_with(&format!("# Security scan report: {item_id}")));
+    assert!(out.stdout.contains("3 app(s) scanned."));
+    assert!(out.stdout.contains("## App 0"));
+    let html = dir.path().join("report.html");
+    emu.ms()
+        .run(["scan", "report", &item_id, "--format", "html", "--out", html.to_str().unwrap()])
+        .ok();
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert!(page.contains("App 2"));
+    assert!(!page.contains("<script") && !page.contains("<link"));
+
+    // report from saved results, offline
+    let saved = dir.path().join("results.json");
+    let out = emu.ms().run(["scan", "results", &item_id, "-o", "json"]).ok();
+    std::fs::write(&saved, out.stdout).unwrap();
+    let out = common::Ms::new().run(["scan", "report", "--input", saved.to_str().unwrap()]).ok();
+    assert!(out.stdout.contains("3 app(s) scanned."));
+
+    // list: json and text
+    let out = emu.ms().run(["scan", "list", "--item-id", &item_id, "-o", "json"]).ok();
+    let v = out.json();
+    assert_eq!(v["TotalCount"], 3);
+    let sids: Vec<String> = v["ScanSet"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["AppSid"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(sids.len(), 3);
+    let out = emu.ms().run(["scan", "list", "--all", "-o", "text"]).ok();
+    assert_eq!(out.stdout.lines().count(), 3);
+    assert!(out.stdout.lines().all(|l| l.split('\t').count() == 10), "{}", out.stdout);
+
+    // delete: refused without --yes when nobody can confirm
+    let out = emu.ms().run(["scan", "delete", &sids[0]]).expect_code(2);
+    assert!(out.stderr.contains("--yes"), "{}", out.stderr);
+
+    // delete with --yes
+    let mut args = vec!["scan".to_owned(), "delete".to_owned(), "--yes".to_owned(), "-o".to_owned(), "json".to_owned()];
+    args.extend(sids.iter().cloned());
+    let out = emu.ms().run(&args).ok();
+    assert_eq!(out.json()["Deleted"].as_array().unwrap().len(), 3);
+    let out = emu.ms().run(["scan", "list", "--item-id", &item_id, "-o", "json"]).ok();
+    assert_eq!(out.json()["TotalCount"], 0);
+}
+
+#[test]
+fn submit_with_wait_shows_results_and_every_item_id() {
+    let emu = TestEmulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let m = manifest(dir.path(), 25);
+    let out = emu
+        .ms()
+        .run(["scan", "submit", "--manifest", m.to_str().unwrap(), "--wait", "--poll-interval", "0.2", "-o", "json"])
+        .ok();
+    let v = out.json();
+    assert_eq!(v["Submitted"], 25);
+    let tasks = v["Tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 2, "chunks of 20");
+    assert_eq!(tasks[0]["AppMd5s"].as_array().unwrap().len(), 20);
+    assert_eq!(tasks[1]["AppMd5s"].as_array().unwrap().len(), 5);
+    let results = v["Results"].as_array().unwrap();
+    let apps: usize = results.iter().map(|t| t["ScanSet"].as_array().unwrap().len()).sum();
+    assert_eq!(apps, 25);
+
+    // The table form prints each ItemId.
+    let out = emu
+        .ms()
+        .run(["scan", "submit", "--manifest", m.to_str().unwrap()])
+        .ok();
+    assert_eq!(out.stdout.lines().filter(|l| !l.starts_with("ITEM_ID")).count(), 2, "{}", out.stdout);
+}
+
+#[test]
+fn one_app_from_arguments_and_local_apks() {
+    let emu = TestEmulator::start();
+    let out = emu
+        .ms()
+        .run([
+            "scan", "submit", "--url", "https://cdn.example.com/one.apk", "--md5", &md5_of(7).to_uppercase(), "--size", "1234",
+            "--name", "One", "--package", "com.one", "--app-version", "2.0", "--scan-types", "VULSCAN,VIRUSSCAN", "-o", "json",
+        ])
+        .ok();
+    let v = out.json();
+    assert_eq!(v["Submitted"], 1);
+    assert_eq!(v["Tasks"][0]["AppMd5s"][0], md5_of(7).as_str());
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.apk"), b"hello world").unwrap();
+    std::fs::write(dir.path().join("b.apk"), b"other bytes").unwrap();
+    let out = emu
+        .ms()
+        .run([
+            "scan", "submit", "--apk", dir.path().to_str().unwrap(), "--url-prefix", "https://cdn.example.com/apks", "-o", "json",
+        ])
+        .ok();
+    let v = out.json();
+    assert_eq!(v["Submitted"], 2);
+    let md5s = v["Tasks"][0]["AppMd5s"].as_array().unwrap();
+    assert!(md5s.contains(&Value::from("5eb63bbbe01eeed093cb22bb8f5acdc3")), "{md5s:?}");
+}
+
+#[test]
+fn service_errors_exit_1_with_code_and_request_id() {
+    let emu = TestEmulator::start();
+    let out = emu.ms().run(["scan", "results", "no-such-item"]).expect_code(1);
+    assert!(out.stderr.starts_with("error: "), "{}", out.stderr);
+    assert!(out.stderr.contains("RequestId"), "{}", out.stderr);
+    assert!(out.stderr.contains("ResourceNotFound"), "{}", out.stderr);
+    assert!(out.stderr.lines().count() <= 2, "{}", out.stderr);
+
+    let out = emu
+        .ms()
+        .env("TENCENTCLOUD_SECRET_KEY", "wrong-key-wrong-key")
+        .run(["scan", "list"])
+        .expect_code(1);
+    assert!(out.stderr.contains("AuthFailure"), "{}", out.stderr);
+    assert!(!out.stderr.contains("wrong-key-wrong-key"), "no secret in errors");
+}
+
+#[test]
+fn manifest_csv_and_stdin() {
+    let emu = TestEmulator::start();
+    let csv = format!(
+        "url,md5,size,name\nhttps://e.com/a.apk,{},10,A\nhttps://e.com/b.apk,{},,B\n",
+        md5_of(1),
+        md5_of(2)
+    );
+    let out = emu
+        .ms()
+        .stdin(csv.clone())
+        .run(["scan", "submit", "--manifest", "-", "--manifest-format", "csv", "-o", "json"])
+        .ok();
+    assert_eq!(out.json()["Submitted"], 2);
+    let out = emu.ms().run(["scan", "submit", "--manifest", "examples/apps.csv", "--dry-run", "-o", "json"]).ok();
+    assert_eq!(out.json()["Apps"], 5);
+}
