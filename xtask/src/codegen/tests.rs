@@ -284,7 +284,7 @@ fn ragged_rows_and_missing_separator_are_reported() {
 
 /// A temporary copy of the API directory, edited, then loaded.
 struct TempApi {
-    root: std::path::PathBuf,
+    root: PathBuf,
 }
 
 impl TempApi {
