@@ -236,6 +236,32 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// Sets the maximum simultaneous connections.
+    pub fn with_max_connections(mut self, n: usize) -> Self {
+        self.max_connections = n;
+        self
+    }
+
+    /// Sets the maximum POST body size.
+    pub fn with_max_body_bytes(mut self, n: usize) -> Self {
+        self.max_body_bytes = n;
+        self
+    }
+
+    /// Sets the maximum GET query size.
+    pub fn with_max_get_bytes(mut self, n: usize) -> Self {
+        self.max_get_bytes = n;
+        self
+    }
+
+    /// Sets the header (and TLS handshake) read timeout.
+    pub fn with_header_read_timeout(mut self, d: Duration) -> Self {
+        self.header_read_timeout = d;
+        self
+    }
+}
+
 /// Callback delivery settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -336,6 +362,12 @@ impl FaultConfig {
     /// Sets the share of throttled requests.
     pub fn with_throttle(mut self, share: f64) -> Self {
         self.throttle = share;
+        self
+    }
+
+    /// Sets the seed of the fault generator.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
         self
     }
 

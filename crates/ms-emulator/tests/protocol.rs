@@ -1,0 +1,398 @@
+//! Gateway behaviour over real HTTP: signatures, envelopes, error codes, limits.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::*;
+use http::Request;
+use http_body_util::Full;
+use ms_emulator::{Limits, ManualClock};
+use serde_json::json;
+use tc3_sign::V1Method;
+
+async fn setup() -> (ms_emulator::Emulator, Client, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(T0_MS));
+    let emu = start(config(&clock)).await;
+    let client = Client::new(&emu, &clock);
+    (emu, client, clock)
+}
+
+#[tokio::test]
+async fn success_has_envelope_json_content_type_date_and_fresh_request_ids() {
+    let (emu, c, _) = setup().await;
+    let a = c.call("DescribeScanInstances", &json!({})).await;
+    let b = c.call("DescribeScanInstances", &json!({})).await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.headers["content-type"], "application/json");
+    assert_eq!(a.headers["date"], "Thu, 01 Jan 2026 00:00:00 GMT");
+    let (ra, rb) = (
+        a.inner()["RequestId"].as_str().unwrap().to_owned(),
+        b.inner()["RequestId"].as_str().unwrap().to_owned(),
+    );
+    assert_ne!(ra, rb);
+    assert_eq!(uuid::Uuid::parse_str(&ra).unwrap().get_version_num(), 4);
+    assert_eq!(a.inner()["TotalCount"], 0);
+    ms_model::check_response_json("DescribeScanInstances", &a.json()).unwrap();
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn errors_use_the_official_envelope_with_http_200() {
+    let (emu, c, _) = setup().await;
+    let r = c
+        .call("DescribeScanResults", &json!({"ItemId": "nope"}))
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.headers["content-type"], "application/json");
+    assert!(r.headers.contains_key("date"));
+    let v = r.json();
+    assert_eq!(
+        v["Response"]["Error"]["Code"],
+        "ResourceNotFound.ItemIdNotFound"
+    );
+    assert!(v["Response"]["Error"]["Message"].is_string());
+    assert!(v["Response"]["RequestId"].is_string());
+    assert_eq!(v["Response"].as_object().unwrap().len(), 2);
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn signature_window_is_300_seconds_each_way() {
+    let (emu, c, _) = setup().await;
+    let now = c.now();
+    for (ts, expired) in [
+        (now - 301, true),
+        (now + 301, true),
+        (now - 300, false),
+        (now + 299, false),
+    ] {
+        let r = c
+            .send(c.tc3_post_request("DescribeScanInstances", "{}", ts))
+            .await
+            .unwrap();
+        let code = r.code();
+        if expired {
+            assert_eq!(
+                code.as_deref(),
+                Some("AuthFailure.SignatureExpire"),
+                "ts offset {}",
+                ts as i64 - now as i64
+            );
+        } else {
+            assert_eq!(code, None, "ts offset {}", ts as i64 - now as i64);
+        }
+    }
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn unknown_secret_id_and_wrong_key() {
+    let (emu, c, _) = setup().await;
+    let unknown = c.clone().with_creds("AKIDnobody", KEY);
+    assert_eq!(
+        unknown.err("DescribeScanInstances", &json!({})).await,
+        "AuthFailure.SecretIdNotFound"
+    );
+    let wrong = c.clone().with_creds(ID, "not-the-key");
+    let r = wrong.call("DescribeScanInstances", &json!({})).await;
+    assert_eq!(r.code().as_deref(), Some("AuthFailure.SignatureFailure"));
+    assert!(!r.message().contains("not-the-key") && !r.message().contains(KEY));
+    // The second account works with its own key.
+    c.clone()
+        .with_creds(ID2, KEY2)
+        .ok("DescribeScanInstances", &json!({}))
+        .await;
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn tampered_body_or_host_fails_the_signature() {
+    let (emu, c, _) = setup().await;
+    let mut req = c.tc3_post_request("DescribeScanInstances", r#"{"Limit": 1}"#, c.now());
+    *req.body_mut() = Full::new(Bytes::from_static(br#"{"Limit": 2}"#));
+    assert_eq!(
+        c.send(req).await.unwrap().code().as_deref(),
+        Some("AuthFailure.SignatureFailure")
+    );
+    let mut req = c.tc3_post_request("DescribeScanInstances", "{}", c.now());
+    req.headers_mut()
+        .insert("host", "localhost:1".parse().unwrap());
+    assert_eq!(
+        c.send(req).await.unwrap().code().as_deref(),
+        Some("AuthFailure.SignatureFailure")
+    );
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn missing_or_malformed_authorization() {
+    let (emu, c, _) = setup().await;
+    let mut req = c.tc3_post_request("DescribeScanInstances", "{}", c.now());
+    req.headers_mut().remove("authorization");
+    assert_eq!(
+        c.send(req).await.unwrap().code().as_deref(),
+        Some("AuthFailure.InvalidAuthorization")
+    );
+    let mut req = c.tc3_post_request("DescribeScanInstances", "{}", c.now());
+    req.headers_mut()
+        .insert("authorization", "Basic Zm9vOmJhcg==".parse().unwrap());
+    assert_eq!(
+        c.send(req).await.unwrap().code().as_deref(),
+        Some("AuthFailure.InvalidAuthorization")
+    );
+    let mut req = c.tc3_post_request("DescribeScanInstances", "{}", c.now());
+    req.headers_mut().remove("x-tc-timestamp");
+    let r = c.send(req).await.unwrap();
+    assert_eq!(r.code().as_deref(), Some("MissingParameter"));
+    assert!(r.message().contains("X-TC-Timestamp"));
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn unknown_action_wrong_version_and_unemulated_actions() {
+    let (emu, c, _) = setup().await;
+    assert_eq!(c.err("DescribeNothing", &json!({})).await, "InvalidAction");
+    let mut req = c.tc3_post_request("DescribeScanInstances", "{}", c.now());
+    req.headers_mut()
+        .insert("x-tc-version", "2017-03-12".parse().unwrap());
+    assert_eq!(
+        c.send(req).await.unwrap().code().as_deref(),
+        Some("NoSuchVersion")
+    );
+    let mut req = c.tc3_post_request("DescribeScanInstances", "{}", c.now());
+    req.headers_mut().remove("x-tc-action");
+    assert_eq!(
+        c.send(req).await.unwrap().code().as_deref(),
+        Some("MissingParameter")
+    );
+    let r = c.call("CreateShieldInstance", &json!({})).await;
+    assert_eq!(r.code().as_deref(), Some("UnsupportedOperation"));
+    assert!(r.message().contains("CreateShieldInstance") && r.message().contains("not emulated"));
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn malformed_json_wrong_content_type_and_method() {
+    let (emu, c, _) = setup().await;
+    let r = c
+        .send(c.tc3_post_request("DescribeScanInstances", "{not json", c.now()))
+        .await
+        .unwrap();
+    assert_eq!(r.code().as_deref(), Some("InvalidParameter"));
+    let r = c
+        .send(c.tc3_post_request("DescribeScanInstances", "[1]", c.now()))
+        .await
+        .unwrap();
+    assert_eq!(r.code().as_deref(), Some("InvalidParameter"));
+    let req = c.tc3_request(
+        "POST",
+        "DescribeScanInstances",
+        "",
+        "{}",
+        "text/plain",
+        c.now(),
+    );
+    assert_eq!(
+        c.send(req).await.unwrap().code().as_deref(),
+        Some("UnsupportedProtocol")
+    );
+    // A charset parameter is accepted (the documentation's own example uses it).
+    let req = c.tc3_request(
+        "POST",
+        "DescribeScanInstances",
+        "",
+        "{}",
+        "application/json; charset=utf-8",
+        c.now(),
+    );
+    assert_eq!(c.send(req).await.unwrap().code(), None);
+    let req = Request::builder()
+        .method("PUT")
+        .uri("/")
+        .header("host", &c.host)
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    assert_eq!(
+        c.send(req).await.unwrap().code().as_deref(),
+        Some("UnsupportedProtocol")
+    );
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn unknown_and_ill_typed_parameters() {
+    let (emu, c, _) = setup().await;
+    let r = c.call("DescribeScanInstances", &json!({"Bogus": 1})).await;
+    assert_eq!(
+        r.code().as_deref(),
+        Some("UnknownParameter"),
+        "{}",
+        r.message()
+    );
+    assert!(r.message().contains("Bogus"));
+    let r = c.call("DescribeScanResults", &json!({"ItemId": 5})).await;
+    assert_eq!(r.code().as_deref(), Some("InvalidParameterValue"));
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn get_is_limited_to_32_kb_and_bodies_to_the_limit() {
+    let clock = Arc::new(ManualClock::new(T0_MS));
+    let emu = start(config(&clock).with_limits(Limits::default().with_max_body_bytes(4096))).await;
+    let c = Client::new(&emu, &clock);
+    let query = format!("ItemId={}", "a".repeat(33 * 1024));
+    let req = c.tc3_request(
+        "GET",
+        "DescribeScanResults",
+        &query,
+        "",
+        "application/x-www-form-urlencoded",
+        c.now(),
+    );
+    assert_eq!(
+        c.send(req).await.unwrap().code().as_deref(),
+        Some("RequestSizeLimitExceeded")
+    );
+    let body = format!(r#"{{"ItemId": "{}"}}"#, "a".repeat(5000));
+    let r = c
+        .send(c.tc3_post_request("DescribeScanResults", &body, c.now()))
+        .await
+        .unwrap();
+    assert_eq!(r.code().as_deref(), Some("RequestSizeLimitExceeded"));
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn tc3_get_works_with_the_raw_query() {
+    let (emu, c, _) = setup().await;
+    let r = c
+        .call_get(
+            "CreateScanInstances",
+            &create_params(&[&md5("get")], "http://example.com/cb"),
+        )
+        .await;
+    assert_eq!(r.code(), None, "{}", r.message());
+    let item = r.inner()["ItemId"].as_str().unwrap().to_owned();
+    let r = c
+        .call_get(
+            "DescribeScanInstances",
+            &json!({"ItemIds": [item], "Limit": 5, "OrderDirection": "asc"}),
+        )
+        .await;
+    assert_eq!(r.inner()["TotalCount"], 1);
+    // A query whose order differs from the one signed fails.
+    let req = c.tc3_request(
+        "GET",
+        "DescribeScanInstances",
+        "Limit=5&Offset=0",
+        "",
+        "application/x-www-form-urlencoded",
+        c.now(),
+    );
+    let mut req2 = req;
+    *req2.uri_mut() = "/?Offset=0&Limit=5".parse().unwrap();
+    assert_eq!(
+        c.send(req2).await.unwrap().code().as_deref(),
+        Some("AuthFailure.SignatureFailure")
+    );
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn legacy_v1_form_post_and_get() {
+    let (emu, c, _) = setup().await;
+    for (method, sig) in [
+        ("POST", V1Method::HmacSha256),
+        ("GET", V1Method::HmacSha1),
+        ("POST", V1Method::HmacSha1),
+    ] {
+        let req = c.v1_request(
+            method,
+            "CreateScanInstances",
+            &create_params(&[&md5(method)], "http://example.com/cb"),
+            sig,
+        );
+        let r = c.send(req).await.unwrap();
+        assert_eq!(r.code(), None, "{method} {sig:?}: {}", r.message());
+        ms_model::check_response_json("CreateScanInstances", &r.json()).unwrap();
+    }
+    let wrong = c.clone().with_creds(ID, "wrong");
+    let r = wrong
+        .send(wrong.v1_request(
+            "POST",
+            "DescribeScanInstances",
+            &json!({}),
+            V1Method::HmacSha256,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(r.code().as_deref(), Some("AuthFailure.SignatureFailure"));
+    // Missing Nonce.
+    let body = format!(
+        "Action=DescribeScanInstances&Version=2018-04-08&Timestamp={}&SecretId={ID}&Signature=x",
+        c.now()
+    );
+    let req = Request::post("/")
+        .header("host", &c.host)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap();
+    let r = c.send(req).await.unwrap();
+    assert_eq!(r.code().as_deref(), Some("MissingParameter"));
+    assert!(r.message().contains("Nonce"));
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn rate_limit_per_action_region_and_secret_id() {
+    let clock = Arc::new(ManualClock::new(T0_MS));
+    let emu = start(
+        config(&clock)
+            .with_rate_limit(20)
+            .with_action_rate_limit("DescribeScanResults", 3),
+    )
+    .await;
+    let c = Client::new(&emu, &clock);
+    let p = json!({"ItemId": "x"});
+    for _ in 0..3 {
+        assert_eq!(
+            c.err("DescribeScanResults", &p).await,
+            "ResourceNotFound.ItemIdNotFound"
+        );
+    }
+    assert_eq!(
+        c.err("DescribeScanResults", &p).await,
+        "RequestLimitExceeded"
+    );
+    // Other action, other region, other SecretId: separate quotas.
+    c.ok("DescribeScanInstances", &json!({})).await;
+    let mut other_region = c.clone();
+    other_region.region = "ap-shanghai".into();
+    assert_eq!(
+        other_region.err("DescribeScanResults", &p).await,
+        "ResourceNotFound.ItemIdNotFound"
+    );
+    let other_id = c.clone().with_creds(ID2, KEY2);
+    assert_eq!(
+        other_id.err("DescribeScanResults", &p).await,
+        "ResourceNotFound.ItemIdNotFound"
+    );
+    // Time passes (the injected clock): allowed again.
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(
+        c.err("DescribeScanResults", &p).await,
+        "ResourceNotFound.ItemIdNotFound"
+    );
+    // Default 20/s for the others (the bucket refilled during the second that passed).
+    for _ in 0..20 {
+        c.ok("DescribeScanInstances", &json!({})).await;
+    }
+    assert_eq!(
+        c.err("DescribeScanInstances", &json!({})).await,
+        "RequestLimitExceeded"
+    );
+    emu.shutdown().await;
+}
