@@ -548,17 +548,21 @@ async fn process(
             );
         }
     };
-    let headers: Vec<(&str, &str)> = parts
-        .headers
-        .iter()
-        .filter_map(|(n, v)| v.to_str().ok().map(|v| (n.as_str(), v)))
-        .collect();
     let host = parts
         .headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .or_else(|| parts.uri.authority().map(|a| a.as_str()))
         .unwrap_or("");
+    let mut headers: Vec<(&str, &str)> = parts
+        .headers
+        .iter()
+        .filter_map(|(n, v)| v.to_str().ok().map(|v| (n.as_str(), v)))
+        .collect();
+    if !parts.headers.contains_key(header::HOST) && !host.is_empty() {
+        // HTTP/2 carries the host in `:authority`; it is what the client signed as `host`.
+        headers.push(("host", host));
+    }
     let received = Received {
         method,
         path: parts.uri.path(),

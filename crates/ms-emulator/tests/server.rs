@@ -1,0 +1,429 @@
+//! Callbacks, persistence, fault injection, TLS, resource limits and the binary, over real
+//! connections.
+
+mod common;
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::*;
+use http::Request;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use ms_emulator::{CallbackConfig, DeliveryStatus, Emulator, FaultConfig, Limits, ManualClock};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A loopback callback receiver answering scripted replies (then `{"Result":"ok"}`).
+struct Receiver {
+    url: String,
+    bodies: Arc<Mutex<Vec<Value>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+async fn receiver(script: Vec<&'static str>) -> Receiver {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/callback?token=1", listener.local_addr().unwrap());
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let script = Arc::new(Mutex::new(VecDeque::from(script)));
+    let (b2, s2) = (bodies.clone(), script.clone());
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let (b3, s3) = (b2.clone(), s2.clone());
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                    let (b4, s4) = (b3.clone(), s3.clone());
+                    async move {
+                        assert_eq!(req.uri().path(), "/callback");
+                        assert_eq!(req.headers()["content-type"], "application/json");
+                        let body = req.into_body().collect().await.unwrap().to_bytes();
+                        b4.lock()
+                            .unwrap()
+                            .push(serde_json::from_slice::<Value>(&body).unwrap());
+                        let reply = s4
+                            .lock()
+                            .unwrap()
+                            .pop_front()
+                            .unwrap_or(r#"{"Result":"ok","Reason":""}"#);
+                        Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(
+                            Bytes::from(reply),
+                        )))
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    Receiver { url, bodies, task }
+}
+
+fn fast_callbacks(clock: &Arc<ManualClock>) -> ms_emulator::EmulatorConfig {
+    config(clock).with_callbacks(CallbackConfig::new(3, Duration::from_millis(10)))
+}
+
+#[tokio::test]
+async fn callbacks_are_retried_until_ok_and_listed() {
+    let clock = Arc::new(ManualClock::new(T0_MS));
+    let emu = start(fast_callbacks(&clock)).await;
+    let c = Client::new(&emu, &clock);
+    let rx = receiver(vec![r#"{"Result":"retry","Reason":"busy"}"#, "not json"]).await;
+    let m = md5("callback");
+    let item = c
+        .ok("CreateScanInstances", &create_params(&[&m], &rx.url))
+        .await["ItemId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        emu.deliveries().is_empty(),
+        "no callback before the scan finishes"
+    );
+    clock.advance(Duration::from_secs(1));
+    let d = eventually(|| {
+        let ds = emu.deliveries();
+        async move { ds.into_iter().find(|d| d.status != DeliveryStatus::Pending) }
+    })
+    .await;
+    assert_eq!(d.status, DeliveryStatus::Delivered, "{d:?}");
+    assert_eq!(d.attempts, 3);
+    assert_eq!(d.item_id, item);
+    assert_eq!(d.app_md5, m);
+    let bodies = rx.bodies.lock().unwrap().clone();
+    assert_eq!(bodies.len(), 3);
+    let r = &bodies[0]["Response"];
+    assert_eq!(r["ItemId"], item.as_str());
+    assert_eq!(r["AppMd5"], m.as_str());
+    assert_eq!(r["TaskStatus"], 1);
+    assert_eq!(r["TaskTime"], T0_MS / 1000);
+    assert!(r["AppSid"].is_string());
+    rx.task.abort();
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn callbacks_give_up_after_bounded_attempts() {
+    let clock = Arc::new(ManualClock::new(T0_MS));
+    let emu = start(fast_callbacks(&clock)).await;
+    let c = Client::new(&emu, &clock);
+    let rx = receiver(vec![r#"{"Result":"no"}"#; 10]).await;
+    c.ok(
+        "CreateScanInstances",
+        &create_params(&[&md5("giveup")], &rx.url),
+    )
+    .await;
+    clock.advance(Duration::from_secs(1));
+    let d = eventually(|| {
+        let ds = emu.deliveries();
+        async move { ds.into_iter().find(|d| d.status != DeliveryStatus::Pending) }
+    })
+    .await;
+    assert_eq!(d.status, DeliveryStatus::Failed);
+    assert_eq!(d.attempts, 3);
+    assert!(d.last_error.unwrap().contains("no"));
+    assert_eq!(rx.bodies.lock().unwrap().len(), 3);
+    rx.task.abort();
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn non_loopback_callbacks_are_refused_never_contacted() {
+    let clock = Arc::new(ManualClock::new(T0_MS));
+    let emu = start(fast_callbacks(&clock)).await;
+    let c = Client::new(&emu, &clock);
+    c.ok(
+        "CreateScanInstances",
+        &create_params(&[&md5("remote")], "http://192.0.2.1:9/cb"),
+    )
+    .await;
+    c.ok(
+        "CreateScanInstances",
+        &create_params(&[&md5("named")], "https://example.com/cb"),
+    )
+    .await;
+    clock.advance(Duration::from_secs(1));
+    // A request also advances the scans.
+    c.ok("DescribeScanInstances", &json!({})).await;
+    let ds = emu.deliveries();
+    assert_eq!(ds.len(), 2);
+    for d in ds {
+        assert_eq!(d.status, DeliveryStatus::Refused);
+        assert_eq!(d.attempts, 0);
+        assert!(d.last_error.unwrap().contains("loopback"));
+    }
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn state_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    let clock = Arc::new(ManualClock::new(T0_MS));
+    let emu = start(config(&clock).with_state_file(&path)).await;
+    let c = Client::new(&emu, &clock);
+    let item = c
+        .ok(
+            "CreateScanInstances",
+            &create_params(&[&md5("persist"), &md5("persist2")], "http://192.0.2.1/cb"),
+        )
+        .await["ItemId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    clock.advance(Duration::from_secs(1));
+    let before = c.ok("DescribeScanResults", &json!({"ItemId": item})).await;
+    emu.shutdown().await;
+    let saved: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert!(saved["tasks"].get(&item).is_some());
+    // No temporary file left behind.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+
+    let emu = start(config(&clock).with_state_file(&path)).await;
+    let c = Client::new(&emu, &clock);
+    let after = c.ok("DescribeScanResults", &json!({"ItemId": item})).await;
+    assert_eq!(before["ScanSet"], after["ScanSet"]);
+    assert_eq!(emu.quota(ID), Some(998));
+    assert_eq!(emu.deliveries().len(), 2);
+    let listed = c
+        .ok("DescribeScanInstances", &json!({"ItemIds": [item]}))
+        .await;
+    let sid = listed["ScanSet"][0]["AppSid"].as_str().unwrap().to_owned();
+    c.ok("DeleteScanInstances", &json!({"AppSids": [sid]}))
+        .await;
+    emu.shutdown().await;
+
+    let emu = start(config(&clock).with_state_file(&path)).await;
+    let c = Client::new(&emu, &clock);
+    assert_eq!(
+        c.ok("DescribeScanInstances", &json!({})).await["TotalCount"],
+        1
+    );
+    emu.shutdown().await;
+
+    std::fs::write(&path, b"{torn").unwrap();
+    let err = Emulator::start(
+        config(&clock).with_state_file(&path),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("state file"), "{err}");
+}
+
+#[tokio::test]
+async fn injected_faults() {
+    let clock = Arc::new(ManualClock::new(T0_MS));
+    let emu = start(config(&clock)).await;
+    let c = Client::new(&emu, &clock);
+    let req = || c.tc3_post_request("DescribeScanInstances", "{}", c.now());
+
+    emu.set_faults(FaultConfig::none().with_drop(1.0));
+    assert!(c.send(req()).await.is_err(), "dropped connection");
+
+    emu.set_faults(FaultConfig::none().with_5xx(1.0));
+    let r = c.send(req()).await.unwrap();
+    assert!(r.status.is_server_error(), "{}", r.status);
+    assert!(r.headers.contains_key("date"));
+
+    emu.set_faults(FaultConfig::none().with_malformed(1.0));
+    let r = c.send(req()).await.unwrap();
+    assert_eq!(r.status, 200);
+    assert!(serde_json::from_slice::<Value>(&r.body).is_err());
+
+    emu.set_faults(FaultConfig::none().with_truncate(1.0));
+    assert!(c.send(req()).await.is_err(), "truncated body");
+
+    emu.set_faults(FaultConfig::none().with_throttle(1.0));
+    assert_eq!(
+        c.send(req()).await.unwrap().code().as_deref(),
+        Some("RequestLimitExceeded")
+    );
+
+    emu.set_faults(FaultConfig::none().with_clock_offset(400));
+    let r = c.send(req()).await.unwrap();
+    assert_eq!(r.code().as_deref(), Some("AuthFailure.SignatureExpire"));
+    assert_eq!(r.headers["date"], "Thu, 01 Jan 2026 00:06:40 GMT");
+
+    emu.set_faults(FaultConfig::none().with_latency(Duration::from_millis(20)));
+    assert_eq!(c.send(req()).await.unwrap().code(), None);
+
+    // A share: over many requests, some fail and some succeed, reproducibly per seed.
+    emu.set_faults(FaultConfig::none().with_5xx(0.5).with_seed(7));
+    let mut outcomes = Vec::new();
+    for _ in 0..40 {
+        outcomes.push(c.send(req()).await.unwrap().status.is_success());
+    }
+    assert!(outcomes.iter().any(|o| *o) && outcomes.iter().any(|o| !*o));
+
+    emu.set_faults(FaultConfig::none());
+    assert_eq!(c.send(req()).await.unwrap().code(), None);
+    emu.shutdown().await;
+}
+
+fn tls_connector(ca_pem: Option<&str>, alpn: &[&[u8]]) -> tokio_rustls::TlsConnector {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    if let Some(pem) = ca_pem {
+        for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+            roots.add(cert.unwrap()).unwrap();
+        }
+    }
+    let mut cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    tokio_rustls::TlsConnector::from(Arc::new(cfg))
+}
+
+#[tokio::test]
+async fn tls_with_http1_and_http2() {
+    let clock = Arc::new(ManualClock::new(T0_MS));
+    let emu = start(config(&clock).with_tls(true)).await;
+    assert!(emu.base_url().starts_with("https://127.0.0.1:"));
+    let pem = emu.ca_pem().unwrap().to_owned();
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
+
+    let mut c = Client::new(&emu, &clock);
+    c.tls = Some(tls_connector(Some(&pem), &[b"http/1.1"]));
+    c.ok("DescribeScanInstances", &json!({})).await;
+
+    // HTTP/2 negotiated through ALPN.
+    let tcp = tokio::net::TcpStream::connect(emu.local_addr())
+        .await
+        .unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let tls = tls_connector(Some(&pem), &[b"h2", b"http/1.1"])
+        .connect(name, tcp)
+        .await
+        .unwrap();
+    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let (mut sender, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls))
+            .await
+            .unwrap();
+    let conn_task = tokio::spawn(conn);
+    let mut req = c.tc3_post_request("DescribeScanInstances", "{}", c.now());
+    req.headers_mut().remove("host");
+    *req.uri_mut() = format!("https://{}/", c.host).parse().unwrap();
+    let resp = sender.send_request(req).await.unwrap();
+    assert_eq!(resp.headers()["content-type"], "application/json");
+    let body: Value =
+        serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert!(body["Response"]["Error"].is_null(), "{body}");
+    conn_task.abort();
+
+    // A client that does not trust the certificate fails the handshake.
+    let mut untrusting = Client::new(&emu, &clock);
+    untrusting.tls = Some(tls_connector(None, &[]));
+    assert!(
+        untrusting
+            .send(untrusting.tc3_post_request("DescribeScanInstances", "{}", c.now()))
+            .await
+            .is_err()
+    );
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn connection_limit_and_header_timeout() {
+    let clock = Arc::new(ManualClock::new(T0_MS));
+    let limits = Limits::default()
+        .with_max_connections(1)
+        .with_header_read_timeout(Duration::from_millis(300));
+    let emu = start(config(&clock).with_limits(limits)).await;
+    let c = Client::new(&emu, &clock);
+
+    // The first connection holds the only slot (a slow client sending partial headers).
+    let mut first = tokio::net::TcpStream::connect(emu.local_addr())
+        .await
+        .unwrap();
+    first
+        .write_all(b"POST / HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut second = tokio::net::TcpStream::connect(emu.local_addr())
+        .await
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(30), second.read(&mut buf))
+        .await
+        .expect("closed, not hanging");
+    assert!(
+        matches!(n, Ok(0) | Err(_)),
+        "the second connection is closed at once"
+    );
+
+    // The slow client is cut off by the header read timeout, which frees the slot.
+    let r = tokio::time::timeout(Duration::from_secs(30), first.read_to_end(&mut Vec::new())).await;
+    assert!(r.is_ok(), "the slow connection was closed");
+    eventually(|| {
+        let c = c.clone();
+        async move {
+            c.send(c.tc3_post_request("DescribeScanInstances", "{}", c.now()))
+                .await
+                .ok()
+        }
+    })
+    .await;
+    emu.shutdown().await;
+}
+
+#[test]
+fn binary_prints_the_url_first_writes_the_cert_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("ca.pem");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ms-emulator"))
+        .args(["--tls", "--cert-out"])
+        .arg(&cert)
+        .args(["--scan-seconds", "0.1", "--state"])
+        .arg(dir.path().join("state.json"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = lines.next().unwrap().unwrap();
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    let demo = lines.next().unwrap().unwrap();
+    assert!(demo.contains(ms_emulator::DEMO_SECRET_ID), "{demo}");
+    let pem = std::fs::read_to_string(&cert).unwrap();
+    assert!(pem.contains("BEGIN CERTIFICATE"));
+
+    // It serves the demo account over TLS.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let addr: std::net::SocketAddr = url.trim_start_matches("https://").parse().unwrap();
+        let clock = Arc::new(ManualClock::starting_now());
+        let c = Client {
+            addr,
+            host: addr.to_string(),
+            id: ms_emulator::DEMO_SECRET_ID.into(),
+            key: ms_emulator::DEMO_SECRET_KEY.into(),
+            clock,
+            tls: Some(tls_connector(Some(&pem), &[b"http/1.1"])),
+            region: String::new(),
+        };
+        c.ok("DescribeScanInstances", &json!({})).await;
+    });
+
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "{exit:?}");
+    assert!(dir.path().join("state.json").exists());
+}
