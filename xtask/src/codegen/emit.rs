@@ -111,8 +111,8 @@ fn type_label(m: &Member) -> String {
 fn constraint_text(c: &Constraint) -> String {
     match c {
         Constraint::Enum(v) => format!("one of `{}`", v.join("`, `")),
-        Constraint::MaxItems(n) => format!("at most {n} items"),
-        Constraint::MinItems(n) => format!("at least {n} items"),
+        Constraint::MaxItems(n) => format!("at most {n} item{}", if *n == 1 { "" } else { "s" }),
+        Constraint::MinItems(n) => format!("at least {n} item{}", if *n == 1 { "" } else { "s" }),
         Constraint::Max(n) => format!("at most {n}"),
         Constraint::Min(n) => format!("at least {n}"),
         Constraint::Default(v) => format!("default `{v}`"),

@@ -484,7 +484,7 @@ impl Action for CreateResourceInstancesRequest {
 pub struct CreateScanInstancesRequest {
     /// Apps to scan; at most 20 per request.
     ///
-    /// Wire name `AppInfos`; Array of [`AppInfo`]; required; at most 20 items; at least 1 items.
+    /// Wire name `AppInfos`; Array of [`AppInfo`]; required; at most 20 items; at least 1 item.
     #[serde(rename = "AppInfos")]
     pub app_infos: Vec<AppInfo>,
     /// Scan settings (callback URL, scan types).
@@ -691,7 +691,7 @@ impl Action for CreateShieldPlanInstanceRequest {
 pub struct DeleteScanInstancesRequest {
     /// AppSid values (from DescribeScanInstances ScanSet\[\].AppSid) of the scanned apps to delete; at most 20.
     ///
-    /// Wire name `AppSids`; Array of String; required; at most 20 items; at least 1 items.
+    /// Wire name `AppSids`; Array of String; required; at most 20 items; at least 1 item.
     #[serde(rename = "AppSids")]
     pub app_sids: Vec<String>,
 }
@@ -742,7 +742,7 @@ impl Action for DeleteScanInstancesRequest {
 pub struct DeleteShieldInstancesRequest {
     /// List of task IDs (ItemId) to delete.
     ///
-    /// Wire name `ItemIds`; Array of String; required; at least 1 items.
+    /// Wire name `ItemIds`; Array of String; required; at least 1 item.
     #[serde(rename = "ItemIds")]
     pub item_ids: Vec<String>,
 }

@@ -8,7 +8,7 @@ use crate::schema::{Constraint, FieldSchema, Format, Kind, StructSchema};
 /// Schema of `AdInfo`.
 pub static AD_INFO: StructSchema = StructSchema {
     name: "AdInfo",
-    description: "Scan: ad info (lists of ad plugins per ad kind). *(removed; scan workflow)* Direction: out.",
+    description: "Scan: ad info (lists of ad plugins per ad kind). *(removed; scan workflow)*",
     fields: &[
         FieldSchema {
             name: "Spots",
@@ -64,7 +64,7 @@ pub static AD_INFO: StructSchema = StructSchema {
 /// Schema of `AndroidAppInfo`.
 pub static ANDROID_APP_INFO: StructSchema = StructSchema {
     name: "AndroidAppInfo",
-    description: "Channel-partner Android hardening: app info. Direction: both.",
+    description: "Channel-partner Android hardening: app info.",
     fields: &[
         FieldSchema {
             name: "AppMd5",
@@ -145,7 +145,7 @@ pub static ANDROID_APP_INFO: StructSchema = StructSchema {
 /// Schema of `AndroidPlan`.
 pub static ANDROID_PLAN: StructSchema = StructSchema {
     name: "AndroidPlan",
-    description: "Channel-partner Android hardening: policy. Direction: both.",
+    description: "Channel-partner Android hardening: policy.",
     fields: &[
         FieldSchema {
             name: "PlanId",
@@ -191,7 +191,7 @@ pub static ANDROID_PLAN: StructSchema = StructSchema {
 /// Schema of `AndroidResult`.
 pub static ANDROID_RESULT: StructSchema = StructSchema {
     name: "AndroidResult",
-    description: "Android hardening result. Direction: out.",
+    description: "Android hardening result.",
     fields: &[
         FieldSchema {
             name: "ResultId",
@@ -447,7 +447,7 @@ pub static ANDROID_RESULT: StructSchema = StructSchema {
 /// Schema of `AppDetailInfo`.
 pub static APP_DETAIL_INFO: StructSchema = StructSchema {
     name: "AppDetailInfo",
-    description: "Detailed basic info of an app. Direction: out.",
+    description: "Detailed basic info of an app.",
     fields: &[
         FieldSchema {
             name: "AppName",
@@ -511,7 +511,7 @@ pub static APP_DETAIL_INFO: StructSchema = StructSchema {
 /// Schema of `AppInfo`.
 pub static APP_INFO: StructSchema = StructSchema {
     name: "AppInfo",
-    description: "Basic info of a submitted app. Direction: in.",
+    description: "Basic info of a submitted app.",
     fields: &[
         FieldSchema {
             name: "AppUrl",
@@ -583,7 +583,7 @@ pub static APP_INFO: StructSchema = StructSchema {
 /// Schema of `AppScanSet`.
 pub static APP_SCAN_SET: StructSchema = StructSchema {
     name: "AppScanSet",
-    description: "Scan: app info after scanning, basic info plus scan status. *(removed; scan workflow)* Direction: out.",
+    description: "Scan: app info after scanning, basic info plus scan status. *(removed; scan workflow)*",
     fields: &[
         FieldSchema {
             name: "ItemId",
@@ -695,7 +695,7 @@ pub static APP_SCAN_SET: StructSchema = StructSchema {
 /// Schema of `AppSetInfo`.
 pub static APP_SET_INFO: StructSchema = StructSchema {
     name: "AppSetInfo",
-    description: "Hardened app info: basic info plus hardening info. Direction: out.",
+    description: "Hardened app info: basic info plus hardening info.",
     fields: &[
         FieldSchema {
             name: "ItemId",
@@ -823,7 +823,7 @@ pub static APP_SET_INFO: StructSchema = StructSchema {
 /// Schema of `AppletInfo`.
 pub static APPLET_INFO: StructSchema = StructSchema {
     name: "AppletInfo",
-    description: "Applet (mini-program) hardening info. Direction: both.",
+    description: "Applet (mini-program) hardening info.",
     fields: &[
         FieldSchema {
             name: "AppletJsUrl",
@@ -855,7 +855,7 @@ pub static APPLET_INFO: StructSchema = StructSchema {
 /// Schema of `AppletPlan`.
 pub static APPLET_PLAN: StructSchema = StructSchema {
     name: "AppletPlan",
-    description: "Applet (mini-program) hardening configuration. Direction: both.",
+    description: "Applet (mini-program) hardening configuration.",
     fields: &[
         FieldSchema {
             name: "PlanId",
@@ -879,7 +879,7 @@ pub static APPLET_PLAN: StructSchema = StructSchema {
 /// Schema of `AppletResult`.
 pub static APPLET_RESULT: StructSchema = StructSchema {
     name: "AppletResult",
-    description: "Channel-partner applet hardening result. Direction: out.",
+    description: "Channel-partner applet hardening result.",
     fields: &[
         FieldSchema {
             name: "ResultId",
@@ -1007,7 +1007,7 @@ pub static APPLET_RESULT: StructSchema = StructSchema {
 /// Schema of `BindInfo`.
 pub static BIND_INFO: StructSchema = StructSchema {
     name: "BindInfo",
-    description: "Basic info of the app bound by the user. Direction: out.",
+    description: "Basic info of the app bound by the user.",
     fields: &[
         FieldSchema {
             name: "AppIconUrl",
@@ -1039,7 +1039,7 @@ pub static BIND_INFO: StructSchema = StructSchema {
 /// Schema of `EncryptResults`.
 pub static ENCRYPT_RESULTS: StructSchema = StructSchema {
     name: "EncryptResults",
-    description: "Channel-partner hardening result info. Direction: out.",
+    description: "Channel-partner hardening result info.",
     fields: &[
         FieldSchema {
             name: "PlatformType",
@@ -1143,7 +1143,7 @@ pub static ENCRYPT_RESULTS: StructSchema = StructSchema {
 /// Schema of `Filter`.
 pub static FILTER: StructSchema = StructSchema {
     name: "Filter",
-    description: "Filter (name/value). Direction: in.",
+    description: "Filter (name/value).",
     fields: &[
         FieldSchema {
             name: "Name",
@@ -1167,7 +1167,7 @@ pub static FILTER: StructSchema = StructSchema {
 /// Schema of `IOSInfo`.
 pub static IOS_INFO: StructSchema = StructSchema {
     name: "IOSInfo",
-    description: "iOS hardening info (info.plist location and build type). Direction: in.",
+    description: "iOS hardening info (info.plist location and build type).",
     fields: &[
         FieldSchema {
             name: "InfoPListUrl",
@@ -1207,7 +1207,7 @@ pub static IOS_INFO: StructSchema = StructSchema {
 /// Schema of `IOSPlan`.
 pub static IOS_PLAN: StructSchema = StructSchema {
     name: "IOSPlan",
-    description: "Channel-partner iOS source-obfuscation configuration. Direction: both.",
+    description: "Channel-partner iOS source-obfuscation configuration.",
     fields: &[FieldSchema {
         name: "PlanId",
         kind: Kind::Int64,
@@ -1221,7 +1221,7 @@ pub static IOS_PLAN: StructSchema = StructSchema {
 /// Schema of `IOSResult`.
 pub static IOS_RESULT: StructSchema = StructSchema {
     name: "IOSResult",
-    description: "Channel-partner iOS source-obfuscation result. Direction: out.",
+    description: "Channel-partner iOS source-obfuscation result.",
     fields: &[
         FieldSchema {
             name: "ResultId",
@@ -1325,7 +1325,7 @@ pub static IOS_RESULT: StructSchema = StructSchema {
 /// Schema of `OptPluginListItem`.
 pub static OPT_PLUGIN_LIST_ITEM: StructSchema = StructSchema {
     name: "OptPluginListItem",
-    description: "APK detection: non-ad plugin result (SDKs, risky plugins, ...). Direction: out.",
+    description: "APK detection: non-ad plugin result (SDKs, risky plugins, ...).",
     fields: &[
         FieldSchema {
             name: "PluginType",
@@ -1357,7 +1357,7 @@ pub static OPT_PLUGIN_LIST_ITEM: StructSchema = StructSchema {
 /// Schema of `Orders`.
 pub static ORDERS: StructSchema = StructSchema {
     name: "Orders",
-    description: "Channel-partner hardening order/resource info. Direction: out.",
+    description: "Channel-partner hardening order/resource info.",
     fields: &[
         FieldSchema {
             name: "OrderId",
@@ -1525,7 +1525,7 @@ pub static ORDERS: StructSchema = StructSchema {
 /// Schema of `PlanDetailInfo`.
 pub static PLAN_DETAIL_INFO: StructSchema = StructSchema {
     name: "PlanDetailInfo",
-    description: "Hardening policy details. Direction: out.",
+    description: "Hardening policy details.",
     fields: &[
         FieldSchema {
             name: "IsDefault",
@@ -1565,7 +1565,7 @@ pub static PLAN_DETAIL_INFO: StructSchema = StructSchema {
 /// Schema of `PlanInfo`.
 pub static PLAN_INFO: StructSchema = StructSchema {
     name: "PlanInfo",
-    description: "Hardening policy switches. Direction: both.",
+    description: "Hardening policy switches.",
     fields: &[
         FieldSchema {
             name: "SetFile",
@@ -1734,7 +1734,7 @@ pub static PLAN_INFO: StructSchema = StructSchema {
 /// Schema of `PluginInfo`.
 pub static PLUGIN_INFO: StructSchema = StructSchema {
     name: "PluginInfo",
-    description: "Scan: plugin info. *(removed; scan workflow)* Direction: out.",
+    description: "Scan: plugin info. *(removed; scan workflow)*",
     fields: &[
         FieldSchema {
             name: "PluginType",
@@ -1766,7 +1766,7 @@ pub static PLUGIN_INFO: StructSchema = StructSchema {
 /// Schema of `PluginListItem`.
 pub static PLUGIN_LIST_ITEM: StructSchema = StructSchema {
     name: "PluginListItem",
-    description: "APK detection: ad plugin result. Direction: out.",
+    description: "APK detection: ad plugin result.",
     fields: &[
         FieldSchema {
             name: "PluginType",
@@ -1798,7 +1798,7 @@ pub static PLUGIN_LIST_ITEM: StructSchema = StructSchema {
 /// Schema of `ResourceInfo`.
 pub static RESOURCE_INFO: StructSchema = StructSchema {
     name: "ResourceInfo",
-    description: "One resource of the user. Direction: out.",
+    description: "One resource of the user.",
     fields: &[
         FieldSchema {
             name: "ResourceId",
@@ -1862,7 +1862,7 @@ pub static RESOURCE_INFO: StructSchema = StructSchema {
 /// Schema of `ResourceServiceInfo`.
 pub static RESOURCE_SERVICE_INFO: StructSchema = StructSchema {
     name: "ResourceServiceInfo",
-    description: "Resource service info. Direction: out.",
+    description: "Resource service info.",
     fields: &[
         FieldSchema {
             name: "CreateTime",
@@ -1894,7 +1894,7 @@ pub static RESOURCE_SERVICE_INFO: StructSchema = StructSchema {
 /// Schema of `ResultListItem`.
 pub static RESULT_LIST_ITEM: StructSchema = StructSchema {
     name: "ResultListItem",
-    description: "APK detection result details. Direction: out.",
+    description: "APK detection result details.",
     fields: &[
         FieldSchema {
             name: "Banner",
@@ -2061,7 +2061,7 @@ pub static RESULT_LIST_ITEM: StructSchema = StructSchema {
 /// Schema of `SDKPlan`.
 pub static SDK_PLAN: StructSchema = StructSchema {
     name: "SDKPlan",
-    description: "Channel-partner SDK hardening configuration. Direction: both.",
+    description: "Channel-partner SDK hardening configuration.",
     fields: &[FieldSchema {
         name: "PlanId",
         kind: Kind::Int64,
@@ -2075,7 +2075,7 @@ pub static SDK_PLAN: StructSchema = StructSchema {
 /// Schema of `SDKResult`.
 pub static SDK_RESULT: StructSchema = StructSchema {
     name: "SDKResult",
-    description: "Channel-partner SDK hardening result. Direction: out.",
+    description: "Channel-partner SDK hardening result.",
     fields: &[FieldSchema {
         name: "ResultId",
         kind: Kind::String,
@@ -2089,7 +2089,7 @@ pub static SDK_RESULT: StructSchema = StructSchema {
 /// Schema of `ScanInfo`.
 pub static SCAN_INFO: StructSchema = StructSchema {
     name: "ScanInfo",
-    description: "Scan: service info of the apps to scan (callback, scan types). *(removed; scan workflow)* Direction: in.",
+    description: "Scan: service info of the apps to scan (callback, scan types). *(removed; scan workflow)*",
     fields: &[
         FieldSchema {
             name: "CallbackUrl",
@@ -2123,7 +2123,7 @@ pub static SCAN_INFO: StructSchema = StructSchema {
 /// Schema of `ScanPermissionInfo`.
 pub static SCAN_PERMISSION_INFO: StructSchema = StructSchema {
     name: "ScanPermissionInfo",
-    description: "Scan: one system permission. *(removed; scan workflow)* Direction: out.",
+    description: "Scan: one system permission. *(removed; scan workflow)*",
     fields: &[FieldSchema {
         name: "Permission",
         kind: Kind::String,
@@ -2137,7 +2137,7 @@ pub static SCAN_PERMISSION_INFO: StructSchema = StructSchema {
 /// Schema of `ScanPermissionList`.
 pub static SCAN_PERMISSION_LIST: StructSchema = StructSchema {
     name: "ScanPermissionList",
-    description: "Scan: system permission list. *(removed; scan workflow)* Direction: out.",
+    description: "Scan: system permission list. *(removed; scan workflow)*",
     fields: &[FieldSchema {
         name: "PermissionList",
         kind: Kind::Struct(&SCAN_PERMISSION_INFO),
@@ -2151,7 +2151,7 @@ pub static SCAN_PERMISSION_LIST: StructSchema = StructSchema {
 /// Schema of `ScanSensitiveInfo`.
 pub static SCAN_SENSITIVE_INFO: StructSchema = StructSchema {
     name: "ScanSensitiveInfo",
-    description: "Scan: one sensitive-word finding. *(removed; scan workflow)* Direction: out.",
+    description: "Scan: one sensitive-word finding. *(removed; scan workflow)*",
     fields: &[
         FieldSchema {
             name: "WordList",
@@ -2183,7 +2183,7 @@ pub static SCAN_SENSITIVE_INFO: StructSchema = StructSchema {
 /// Schema of `ScanSensitiveList`.
 pub static SCAN_SENSITIVE_LIST: StructSchema = StructSchema {
     name: "ScanSensitiveList",
-    description: "Scan: sensitive-word finding list. *(removed; scan workflow)* Direction: out.",
+    description: "Scan: sensitive-word finding list. *(removed; scan workflow)*",
     fields: &[FieldSchema {
         name: "SensitiveList",
         kind: Kind::Struct(&SCAN_SENSITIVE_INFO),
@@ -2197,7 +2197,7 @@ pub static SCAN_SENSITIVE_LIST: StructSchema = StructSchema {
 /// Schema of `ScanSetInfo`.
 pub static SCAN_SET_INFO: StructSchema = StructSchema {
     name: "ScanSetInfo",
-    description: "Scan: per-app scan result set. *(removed; scan workflow)* Direction: out.",
+    description: "Scan: per-app scan result set. *(removed; scan workflow)*",
     fields: &[
         FieldSchema {
             name: "TaskStatus",
@@ -2293,7 +2293,7 @@ pub static SCAN_SET_INFO: StructSchema = StructSchema {
 /// Schema of `ServiceInfo`.
 pub static SERVICE_INFO: StructSchema = StructSchema {
     name: "ServiceInfo",
-    description: "Service info for an app hardening submission. Direction: in.",
+    description: "Service info for an app hardening submission.",
     fields: &[
         FieldSchema {
             name: "ServiceEdition",
@@ -2335,7 +2335,7 @@ pub static SERVICE_INFO: StructSchema = StructSchema {
 /// Schema of `ShieldInfo`.
 pub static SHIELD_INFO: StructSchema = StructSchema {
     name: "ShieldInfo",
-    description: "Info of the hardened app. Direction: out.",
+    description: "Info of the hardened app.",
     fields: &[
         FieldSchema {
             name: "ShieldCode",
@@ -2399,7 +2399,7 @@ pub static SHIELD_INFO: StructSchema = StructSchema {
 /// Schema of `ShieldPlanInfo`.
 pub static SHIELD_PLAN_INFO: StructSchema = StructSchema {
     name: "ShieldPlanInfo",
-    description: "Hardening policy list. Direction: out.",
+    description: "Hardening policy list.",
     fields: &[
         FieldSchema {
             name: "TotalCount",
@@ -2423,7 +2423,7 @@ pub static SHIELD_PLAN_INFO: StructSchema = StructSchema {
 /// Schema of `SoInfo`.
 pub static SO_INFO: StructSchema = StructSchema {
     name: "SoInfo",
-    description: ".so hardening info. Direction: both.",
+    description: ".so hardening info.",
     fields: &[FieldSchema {
         name: "SoFileNames",
         kind: Kind::String,
@@ -2437,7 +2437,7 @@ pub static SO_INFO: StructSchema = StructSchema {
 /// Schema of `VirusInfo`.
 pub static VIRUS_INFO: StructSchema = StructSchema {
     name: "VirusInfo",
-    description: "Scan: virus info. *(removed; scan workflow)* Direction: out.",
+    description: "Scan: virus info. *(removed; scan workflow)*",
     fields: &[
         FieldSchema {
             name: "SafeType",
@@ -2469,7 +2469,7 @@ pub static VIRUS_INFO: StructSchema = StructSchema {
 /// Schema of `VulInfo`.
 pub static VUL_INFO: StructSchema = StructSchema {
     name: "VulInfo",
-    description: "Scan: vulnerability info. *(removed; scan workflow)* Direction: out.",
+    description: "Scan: vulnerability info. *(removed; scan workflow)*",
     fields: &[
         FieldSchema {
             name: "VulList",
@@ -2493,7 +2493,7 @@ pub static VUL_INFO: StructSchema = StructSchema {
 /// Schema of `VulList`.
 pub static VUL_LIST: StructSchema = StructSchema {
     name: "VulList",
-    description: "Scan: one vulnerability. *(removed; scan workflow)* Direction: out.",
+    description: "Scan: one vulnerability. *(removed; scan workflow)*",
     fields: &[
         FieldSchema {
             name: "VulId",

@@ -8,7 +8,7 @@ use super::schemas;
 use crate::schema::{HasSchema, StructSchema};
 use crate::validate::{Validate, ValidationErrors};
 
-/// Scan: ad info (lists of ad plugins per ad kind). \*(removed; scan workflow)\* Direction: out.
+/// Scan: ad info (lists of ad plugins per ad kind). \*(removed; scan workflow)\*
 ///
 /// Wire structure `AdInfo`, used in responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -71,7 +71,7 @@ impl Validate for AdInfo {
     }
 }
 
-/// Channel-partner Android hardening: app info. Direction: both.
+/// Channel-partner Android hardening: app info.
 ///
 /// Wire structure `AndroidAppInfo`, used in requests.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -145,7 +145,7 @@ impl Validate for AndroidAppInfo {
     }
 }
 
-/// Channel-partner Android hardening: policy. Direction: both.
+/// Channel-partner Android hardening: policy.
 ///
 /// Wire structure `AndroidPlan`, used in requests and responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -195,7 +195,7 @@ impl Validate for AndroidPlan {
     }
 }
 
-/// Android hardening result. Direction: out.
+/// Android hardening result.
 ///
 /// Wire structure `AndroidResult`, used in responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -443,7 +443,7 @@ impl Validate for AndroidResult {
     }
 }
 
-/// Detailed basic info of an app. Direction: out.
+/// Detailed basic info of an app.
 ///
 /// Wire structure `AppDetailInfo`, used in responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -507,7 +507,7 @@ impl Validate for AppDetailInfo {
     }
 }
 
-/// Basic info of a submitted app. Direction: in.
+/// Basic info of a submitted app.
 ///
 /// Wire structure `AppInfo`, used in requests.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -581,7 +581,7 @@ impl Validate for AppInfo {
     }
 }
 
-/// Scan: app info after scanning, basic info plus scan status. \*(removed; scan workflow)\* Direction: out.
+/// Scan: app info after scanning, basic info plus scan status. \*(removed; scan workflow)\*
 ///
 /// Wire structure `AppScanSet`, used in responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -679,7 +679,7 @@ impl Validate for AppScanSet {
     }
 }
 
-/// Hardened app info: basic info plus hardening info. Direction: out.
+/// Hardened app info: basic info plus hardening info.
 ///
 /// Wire structure `AppSetInfo`, used in responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -799,7 +799,7 @@ impl Validate for AppSetInfo {
     }
 }
 
-/// Applet (mini-program) hardening info. Direction: both.
+/// Applet (mini-program) hardening info.
 ///
 /// Wire structure `AppletInfo`, used in requests and responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -840,7 +840,7 @@ impl Validate for AppletInfo {
     }
 }
 
-/// Applet (mini-program) hardening configuration. Direction: both.
+/// Applet (mini-program) hardening configuration.
 ///
 /// Wire structure `AppletPlan`, used in responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -871,7 +871,7 @@ impl Validate for AppletPlan {
     }
 }
 
-/// Channel-partner applet hardening result. Direction: out.
+/// Channel-partner applet hardening result.
 ///
 /// Wire structure `AppletResult`, used in responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -995,7 +995,7 @@ impl Validate for AppletResult {
     }
 }
 
-/// Basic info of the app bound by the user. Direction: out.
+/// Basic info of the app bound by the user.
 ///
 /// Wire structure `BindInfo`, used in responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -1035,7 +1035,7 @@ impl Validate for BindInfo {
     }
 }
 
-/// Channel-partner hardening result info. Direction: out.
+/// Channel-partner hardening result info.
 ///
 /// Wire structure `EncryptResults`, used in responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -1144,7 +1144,7 @@ impl Validate for EncryptResults {
     }
 }
 
-/// Filter (name/value). Direction: in.
+/// Filter (name/value).
 ///
 /// Wire structure `Filter`, used in requests.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -1171,7 +1171,7 @@ impl Validate for Filter {
     }
 }
 
-/// iOS hardening info (info.plist location and build type). Direction: in.
+/// iOS hardening info (info.plist location and build type).
 ///
 /// Wire structure `IOSInfo`, used in requests.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -1221,7 +1221,7 @@ impl Validate for IOSInfo {
     }
 }
 
-/// Channel-partner iOS source-obfuscation configuration. Direction: both.
+/// Channel-partner iOS source-obfuscation configuration.
 ///
 /// Wire structure `IOSPlan`, used in responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -1243,7 +1243,7 @@ impl Validate for IOSPlan {
     }
 }
 
-/// Channel-partner iOS source-obfuscation result. Direction: out.
+/// Channel-partner iOS source-obfuscation result.
 ///
 /// Wire structure `IOSResult`, used in responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -1344,7 +1344,7 @@ impl Validate for IOSResult {
     }
 }
 
-/// APK detection: non-ad plugin result (SDKs, risky plugins, ...). Direction: out.
+/// APK detection: non-ad plugin result (SDKs, risky plugins, ...).
 ///
 /// Wire structure `OptPluginListItem`, used in responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -1388,7 +1388,7 @@ impl Validate for OptPluginListItem {
     }
 }
 
-/// Channel-partner hardening order/resource info. Direction: out.
+/// Channel-partner hardening order/resource info.
 ///
 /// Wire structure `Orders`, used in responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -1565,7 +1565,7 @@ impl Validate for Orders {
     }
 }
 
-/// Hardening policy details. Direction: out.
+/// Hardening policy details.
 ///
 /// Wire structure `PlanDetailInfo`, used in responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -1602,7 +1602,7 @@ impl Validate for PlanDetailInfo {
     }
 }
 
-/// Hardening policy switches. Direction: both.
+/// Hardening policy switches.
 ///
 /// Wire structure `PlanInfo`, used in requests and responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -1784,7 +1784,7 @@ impl Validate for PlanInfo {
     }
 }
 
-/// Scan: plugin info. \*(removed; scan workflow)\* Direction: out.
+/// Scan: plugin info. \*(removed; scan workflow)\*
 ///
 /// Wire structure `PluginInfo`, used in responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -1828,7 +1828,7 @@ impl Validate for PluginInfo {
     }
 }
 
-/// APK detection: ad plugin result. Direction: out.
+/// APK detection: ad plugin result.
 ///
 /// Wire structure `PluginListItem`, used in responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -1872,7 +1872,7 @@ impl Validate for PluginListItem {
     }
 }
 
-/// One resource of the user. Direction: out.
+/// One resource of the user.
 ///
 /// Wire structure `ResourceInfo`, used in responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -1940,7 +1940,7 @@ impl Validate for ResourceInfo {
     }
 }
 
-/// Resource service info. Direction: out.
+/// Resource service info.
 ///
 /// Wire structure `ResourceServiceInfo`, used in responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -1984,7 +1984,7 @@ impl Validate for ResourceServiceInfo {
     }
 }
 
-/// APK detection result details. Direction: out.
+/// APK detection result details.
 ///
 /// Wire structure `ResultListItem`, used in responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -2120,7 +2120,7 @@ impl Validate for ResultListItem {
     }
 }
 
-/// Channel-partner SDK hardening configuration. Direction: both.
+/// Channel-partner SDK hardening configuration.
 ///
 /// Wire structure `SDKPlan`, used in responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -2142,7 +2142,7 @@ impl Validate for SDKPlan {
     }
 }
 
-/// Channel-partner SDK hardening result. Direction: out.
+/// Channel-partner SDK hardening result.
 ///
 /// Wire structure `SDKResult`, used in responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -2164,7 +2164,7 @@ impl Validate for SDKResult {
     }
 }
 
-/// Scan: service info of the apps to scan (callback, scan types). \*(removed; scan workflow)\* Direction: in.
+/// Scan: service info of the apps to scan (callback, scan types). \*(removed; scan workflow)\*
 ///
 /// Wire structure `ScanInfo`, used in requests.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -2176,7 +2176,7 @@ pub struct ScanInfo {
     pub callback_url: String,
     /// Scan types, freely combinable: VULSCAN = vulnerability scan, VIRUSSCAN = virus scan, ADSCAN = ad scan, PLUGINSCAN = plugin scan, PERMISSION = system permissions, SENSITIVE = sensitive words.
     ///
-    /// Wire name `ScanTypes`; Array of String; required; one of `VULSCAN`, `VIRUSSCAN`, `ADSCAN`, `PLUGINSCAN`, `PERMISSION`, `SENSITIVE`; at least 1 items.
+    /// Wire name `ScanTypes`; Array of String; required; one of `VULSCAN`, `VIRUSSCAN`, `ADSCAN`, `PLUGINSCAN`, `PERMISSION`, `SENSITIVE`; at least 1 item.
     #[serde(rename = "ScanTypes")]
     pub scan_types: Vec<String>,
 }
@@ -2191,7 +2191,7 @@ impl Validate for ScanInfo {
     }
 }
 
-/// Scan: one system permission. \*(removed; scan workflow)\* Direction: out.
+/// Scan: one system permission. \*(removed; scan workflow)\*
 ///
 /// Wire structure `ScanPermissionInfo`, used in responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -2217,7 +2217,7 @@ impl Validate for ScanPermissionInfo {
     }
 }
 
-/// Scan: system permission list. \*(removed; scan workflow)\* Direction: out.
+/// Scan: system permission list. \*(removed; scan workflow)\*
 ///
 /// Wire structure `ScanPermissionList`, used in responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -2243,7 +2243,7 @@ impl Validate for ScanPermissionList {
     }
 }
 
-/// Scan: one sensitive-word finding. \*(removed; scan workflow)\* Direction: out.
+/// Scan: one sensitive-word finding. \*(removed; scan workflow)\*
 ///
 /// Wire structure `ScanSensitiveInfo`, used in responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -2275,7 +2275,7 @@ impl Validate for ScanSensitiveInfo {
     }
 }
 
-/// Scan: sensitive-word finding list. \*(removed; scan workflow)\* Direction: out.
+/// Scan: sensitive-word finding list. \*(removed; scan workflow)\*
 ///
 /// Wire structure `ScanSensitiveList`, used in responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -2301,7 +2301,7 @@ impl Validate for ScanSensitiveList {
     }
 }
 
-/// Scan: per-app scan result set. \*(removed; scan workflow)\* Direction: out.
+/// Scan: per-app scan result set. \*(removed; scan workflow)\*
 ///
 /// Wire structure `ScanSetInfo`, used in responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -2397,7 +2397,7 @@ impl Validate for ScanSetInfo {
     }
 }
 
-/// Service info for an app hardening submission. Direction: in.
+/// Service info for an app hardening submission.
 ///
 /// Wire structure `ServiceInfo`, used in requests.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -2439,7 +2439,7 @@ impl Validate for ServiceInfo {
     }
 }
 
-/// Info of the hardened app. Direction: out.
+/// Info of the hardened app.
 ///
 /// Wire structure `ShieldInfo`, used in responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -2503,7 +2503,7 @@ impl Validate for ShieldInfo {
     }
 }
 
-/// Hardening policy list. Direction: out.
+/// Hardening policy list.
 ///
 /// Wire structure `ShieldPlanInfo`, used in responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -2534,7 +2534,7 @@ impl Validate for ShieldPlanInfo {
     }
 }
 
-/// .so hardening info. Direction: both.
+/// .so hardening info.
 ///
 /// Wire structure `SoInfo`, used in requests and responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -2560,7 +2560,7 @@ impl Validate for SoInfo {
     }
 }
 
-/// Scan: virus info. \*(removed; scan workflow)\* Direction: out.
+/// Scan: virus info. \*(removed; scan workflow)\*
 ///
 /// Wire structure `VirusInfo`, used in responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -2592,7 +2592,7 @@ impl Validate for VirusInfo {
     }
 }
 
-/// Scan: vulnerability info. \*(removed; scan workflow)\* Direction: out.
+/// Scan: vulnerability info. \*(removed; scan workflow)\*
 ///
 /// Wire structure `VulInfo`, used in responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -2623,7 +2623,7 @@ impl Validate for VulInfo {
     }
 }
 
-/// Scan: one vulnerability. \*(removed; scan workflow)\* Direction: out.
+/// Scan: one vulnerability. \*(removed; scan workflow)\*
 ///
 /// Wire structure `VulList`, used in responses.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
