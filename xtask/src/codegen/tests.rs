@@ -481,3 +481,78 @@ fn snake_case_matches_the_contract() {
         assert_eq!(snake_case(wire), rust);
     }
 }
+
+#[test]
+fn cells_links_escaped_pipes_and_column_order() {
+    let text = page(
+        "| Type | Description | Required | Parameter |\n|:--|--|--|--|\n| Array of [Filter](/document/api/283/17759#Filter) | a \\| b `{max_items: 3}` | 否 | Filters.N |\n| Integer | [uint64] n `{enum: [1, \"2\"]}` `{default: 1}` | 是 | N |\n",
+    );
+    let a = parse::action_page("docs/api/x/1/Demo.md", &text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(a.input.len(), 2);
+    let f = &a.input[0];
+    assert_eq!(
+        (f.name.as_str(), &f.ty, f.array, f.required),
+        ("Filters", &TypeRef::Struct("Filter".into()), true, false)
+    );
+    assert_eq!(f.description, "a | b");
+    assert_eq!(f.constraints, vec![Constraint::MaxItems(3)]);
+    let n = &a.input[1];
+    assert_eq!(
+        (&n.ty, n.required),
+        (&TypeRef::Scalar(Scalar::UInt64), true)
+    );
+    assert_eq!(n.description, "n");
+    assert_eq!(
+        n.constraints,
+        vec![
+            Constraint::Enum(vec!["1".into(), "2".into()]),
+            Constraint::Default("1".into())
+        ]
+    );
+    // Defaults: not a Describe action, so not idempotent; no examples, no errors.
+    assert!(!a.idempotent);
+    assert!(a.examples.is_empty() && a.errors.is_empty());
+}
+
+#[test]
+fn bullets_override_the_defaults() {
+    let text = PAGE_HEAD.replace(
+        "Demo action.\n",
+        "Demo action. Second sentence.\n\n- Idempotent: Yes\n- Scan workflow: Yes\n- Summary: Do the demo\n",
+    ) + "| Parameter | Required | Type | Description |\n|---|---|---|---|\n| Region | Yes | String | Common parameter. Required. |\n"
+        + OUTPUT;
+    let a = parse::action_page("docs/api/x/1/Demo.md", &text).unwrap_or_else(|e| panic!("{e}"));
+    assert!(a.idempotent && a.scan_workflow);
+    assert_eq!(a.summary, "Do the demo");
+    assert_eq!(a.description, "Demo action. Second sentence.");
+    assert_eq!(a.region_required, Some(true));
+    assert!(a.input.is_empty());
+    let bad = text.replace("- Idempotent: Yes", "- Idempotent: Sometimes");
+    let e = parse_err(&bad);
+    assert!(
+        e.starts_with("docs/api/x/1/Demo.md:7: `Idempotent` must be Yes or No, got `Sometimes`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn page_title_and_output_request_id_are_checked() {
+    let e = parse_err(
+        &page("| Parameter | Required | Type | Description |\n|---|---|---|---|\n")
+            .replace("# Demo", "# Other"),
+    );
+    assert!(
+        e.starts_with(
+            "docs/api/x/1/Demo.md:1: page title `Other` does not match the file name (`Demo`)"
+        ),
+        "{e}"
+    );
+    let e = parse_err(
+        &page("| Parameter | Required | Type | Description |\n|---|---|---|---|\n")
+            .replace("| RequestId | String | Request ID. |\n", ""),
+    );
+    assert!(
+        e.contains("output parameter table must list `RequestId`"),
+        "{e}"
+    );
+}
