@@ -705,6 +705,22 @@ fn delete(core: &Core, params: &Value, owner: &str) -> Result<Map<String, Value>
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        #[test]
+        fn url_parsing_never_panics(s in "(https?://)?[a-zé\\[\\]:@/?#0-9.]{0,24}") {
+            let _ = parse_http_url(&s);
+            let _ = crate::callbacks::loopback_target(&s);
+        }
+
+        #[test]
+        fn findings_never_panic(s in ".{0,40}") {
+            let names: Vec<String> = SCAN_TYPE_NAMES.iter().map(|s| s.to_string()).collect();
+            let _ = findings::findings(&s, ScanTypes::from_names(&names));
+            let _ = findings::app_details(&SubmittedApp { app_md5: s, ..Default::default() });
+        }
+    }
+
     #[test]
     fn url_parsing() {
         assert_eq!(

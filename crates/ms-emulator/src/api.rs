@@ -53,6 +53,9 @@ pub(crate) fn success_body(mut inner: Map<String, Value>, request_id: &str) -> V
     serde_json::to_vec(&Value::Object(outer)).unwrap_or_default()
 }
 
+/// Deepest nesting accepted in flattened parameter names.
+const MAX_DEPTH: usize = 16;
+
 /// Rebuilds a JSON object from flattened form parameters (`AppInfos.0.AppMd5=...`), as the
 /// gateway does for GET and legacy v1 requests: numeric segments are array indices, all values
 /// stay strings.
@@ -155,6 +158,12 @@ pub(crate) fn unflatten(pairs: &[(String, String)]) -> Result<Value, ApiError> {
     let mut root = Vec::new();
     for (k, v) in pairs {
         let segs: Vec<&str> = k.split('.').collect();
+        if segs.len() > MAX_DEPTH {
+            return Err(ApiError::invalid_param(format!(
+                "The parameter name {} is nested more than {MAX_DEPTH} levels deep.",
+                show(k)
+            )));
+        }
         insert(&mut root, &segs, v, k)?;
     }
     // The root is always an object, even if its keys look numeric.
@@ -249,6 +258,25 @@ mod tests {
         assert!(unflatten(&p(&[("A.0", "x"), ("A.b", "y")])).is_err());
         assert!(unflatten(&p(&[("A..b", "x")])).is_err());
         assert!(unflatten(&p(&[("A.99999999999999999999999", "x")])).is_err());
+        let deep = vec!["a"; 5000].join(".");
+        assert!(unflatten(&[(deep, "x".to_owned())]).is_err());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        #[test]
+        fn unflatten_never_panics(pairs in proptest::collection::vec(("[a-c0-2.]{0,12}", ".{0,4}"), 0..12)) {
+            let _ = unflatten(&pairs);
+        }
+
+        #[test]
+        fn unflatten_inverts_flatten_for_string_trees(
+            v in proptest::collection::btree_map("[A-Z][a-z]{0,5}", proptest::collection::vec("[a-z0-9]{0,4}", 1..4), 0..4)
+        ) {
+            let value = serde_json::to_value(&v).unwrap();
+            let pairs = tc3_sign::flatten_params(&value);
+            proptest::prop_assert_eq!(unflatten(&pairs).unwrap(), value);
+        }
     }
 
     #[test]

@@ -33,7 +33,6 @@ const GRACE: Duration = Duration::from_secs(5);
 
 /// A running emulator. Dropping it stops the server (without waiting);
 /// [`Emulator::shutdown`] stops it gracefully and writes the state file.
-#[derive(Debug)]
 pub struct Emulator {
     base_url: String,
     local_addr: SocketAddr,
@@ -46,6 +45,17 @@ pub struct Emulator {
     ticker_task: Option<JoinHandle<()>>,
     callback_task: Option<JoinHandle<()>>,
     persist_task: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<&str> = self.accounts.iter().map(|(id, _)| id.as_str()).collect();
+        f.debug_struct("Emulator")
+            .field("base_url", &self.base_url)
+            .field("tls", &self.ca_pem.is_some())
+            .field("accounts", &ids)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Emulator {
