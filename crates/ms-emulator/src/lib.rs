@@ -24,7 +24,7 @@
 //! | v1 POST body over 1 MB | `AuthFailure.SignatureFailure` (as the gateway) |
 //! | no `X-TC-Action` / `Action`, `Version`, timestamp, `Nonce`, `SecretId`, `Signature` | `MissingParameter` |
 //! | action not an ms action | `InvalidAction` |
-//! | version other than `2018-04-08` | `NoSuchVersion` |
+//! | version other than `2018-04-08` | `NoSuchVersion` (what the gateway answers for an unknown version, not `InvalidParameterValue`) |
 //! | timestamp more than 300 s from the server clock | `AuthFailure.SignatureExpire` |
 //! | JSON POST without `Authorization`; malformed `Authorization`, wrong algorithm, unsigned `content-type`/`host` | `AuthFailure.InvalidAuthorization` |
 //! | unknown SecretId | `AuthFailure.SecretIdNotFound` |
@@ -40,6 +40,10 @@
 //! `InvalidCoexistItemIdsFilters` variants; type errors found by
 //! [`ms_model::validate_json`] map to `MissingParameter`, `UnknownParameter` or
 //! `InvalidParameterValue`.
+//!
+//! Not emulated: session tokens (`X-TC-Token` / `Token` are accepted and ignored; the
+//! configured accounts are long-term keys), multipart and octet-stream bodies, `Nonce`
+//! replay detection, regions (any `X-TC-Region` is accepted; it only keys the rate limit).
 //!
 //! # Scan workflow
 //! `CreateScanInstances` creates a task (`ItemId`) with one scan (`AppSid`) per app,

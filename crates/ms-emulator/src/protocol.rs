@@ -84,9 +84,10 @@ fn check_version(version: &str) -> Result<(), ApiError> {
     } else {
         Err(ApiError::new(
             "NoSuchVersion",
+            // The gateway's wording (seen in the wild for other services).
             format!(
-                "The API version {} does not exist for service ms (supported: {VERSION}).",
-                show(version)
+                "The specified api version=`{}` does not exist in service=`{SERVICE}` (supported: {VERSION}).",
+                version.chars().take(32).collect::<String>()
             ),
         ))
     }
