@@ -14,8 +14,9 @@ Exit codes:
   2  usage or validation error (bad argument, manifest or JSON)
   3  network or transport error (connection, TLS, timeout)
 
-Credentials come from TENCENTCLOUD_SECRET_ID / TENCENTCLOUD_SECRET_KEY (and TENCENTCLOUD_SESSION_TOKEN),
-else from the profile file ~/.tencentcloud/credentials (see `ms configure`).
+Credentials come from TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY (and
+TENCENTCLOUD_SESSION_TOKEN), else from the profile file ~/.tencentcloud/credentials
+(TENCENTCLOUD_CREDENTIALS_FILE overrides the path; see `ms configure`).
 Try it without an account: `ms --emulator scan submit --manifest examples/apps.json --wait`.";
 
 /// `ms`: batch security scans of Android apps with Tencent Cloud Mobile Security.
@@ -41,6 +42,7 @@ pub struct Cli {
 
 /// Options that apply to every command.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Start the emulator in this process (demo account, no network) and talk to it;
     /// overrides --endpoint and the credentials
@@ -48,11 +50,22 @@ pub struct GlobalArgs {
     pub emulator: bool,
 
     /// Profile of the credentials file to use
-    #[arg(long, global = true, value_name = "NAME", env = "TENCENTCLOUD_PROFILE", default_value = "default")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        env = "TENCENTCLOUD_PROFILE",
+        default_value = "default"
+    )]
     pub profile: String,
 
     /// Region sent as X-TC-Region (the scan actions do not need one)
-    #[arg(long, global = true, value_name = "REGION", env = "TENCENTCLOUD_REGION")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "REGION",
+        env = "TENCENTCLOUD_REGION"
+    )]
     pub region: Option<String>,
 
     /// API endpoint: a host or URL [default: https://ms.tencentcloudapi.com]
@@ -85,7 +98,9 @@ pub struct GlobalArgs {
 }
 
 fn parse_timeout(s: &str) -> Result<f64, String> {
-    let v: f64 = s.parse().map_err(|_| format!("expected a number of seconds, got {s:?}"))?;
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("expected a number of seconds, got {s:?}"))?;
     if !(v > 0.0 && v <= 3600.0) {
         return Err(format!("expected between 0 and 3600 seconds, got {s}"));
     }
@@ -113,7 +128,7 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum ScanCommand {
     /// Submit apps (arguments, manifest or local APKs) in chunks of 20 and print each ItemId
-    Submit(commands::submit::SubmitArgs),
+    Submit(Box<commands::submit::SubmitArgs>),
     /// List scanned apps (DescribeScanInstances)
     List(commands::list::ListArgs),
     /// Show the results of a scan task (DescribeScanResults)

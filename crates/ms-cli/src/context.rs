@@ -55,10 +55,13 @@ impl Ctx {
             builder = builder.default_rate_limit(ms_transport::RateLimit::per_second(rate));
         }
         if g.emulator {
-            let config = ms_emulator::EmulatorConfig::demo().with_scan_duration(EMBEDDED_SCAN_DURATION);
+            let config =
+                ms_emulator::EmulatorConfig::demo().with_scan_duration(EMBEDDED_SCAN_DURATION);
             let emulator = ms_emulator::Emulator::start(config, ([127, 0, 0, 1], 0).into())
                 .await
-                .map_err(|e| CliError::network(format!("cannot start the embedded emulator: {e}")))?;
+                .map_err(|e| {
+                    CliError::network(format!("cannot start the embedded emulator: {e}"))
+                })?;
             let (id, key) = emulator
                 .accounts()
                 .first()
@@ -78,9 +81,8 @@ impl Ctx {
                 builder = builder.endpoint(endpoint.as_str());
             }
             if let Some(path) = &g.ca_cert {
-                let pem = std::fs::read(path).map_err(|e| {
-                    CliError::file(path, "read the CA certificate", &e)
-                })?;
+                let pem = std::fs::read(path)
+                    .map_err(|e| CliError::file(path, "read the CA certificate", &e))?;
                 builder = builder.add_root_pem(&pem);
             }
             builder = builder.credentials(DefaultChain::new().profile(g.profile.as_str()));
@@ -118,22 +120,33 @@ pub fn transport_error(e: ms_transport::Error) -> CliError {
             "set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY, run `ms configure`, or try `ms --emulator ...`",
         ),
         (K::Timeout, _) => Some("the service did not answer in time; raise --timeout or try again"),
-        (K::Connect, _) => Some("check --endpoint and your network (proxy settings: HTTPS_PROXY, NO_PROXY)"),
-        (K::Tls, _) => Some("if the server uses a private CA (e.g. `ms emulator serve --tls`), pass it with --ca-cert"),
-        (_, Some(c)) if c.starts_with("AuthFailure.SecretIdNotFound") || c.starts_with("AuthFailure.InvalidSecretId") => {
+        (K::Connect, _) => {
+            Some("check --endpoint and your network (proxy settings: HTTPS_PROXY, NO_PROXY)")
+        }
+        (K::Tls, _) => Some(
+            "if the server uses a private CA (e.g. `ms emulator serve --tls`), pass it with --ca-cert",
+        ),
+        (_, Some(c))
+            if c.starts_with("AuthFailure.SecretIdNotFound")
+                || c.starts_with("AuthFailure.InvalidSecretId") =>
+        {
             Some("check the SecretId of the profile (`ms configure`) or TENCENTCLOUD_SECRET_ID")
         }
         (_, Some(c)) if c.starts_with("AuthFailure.SignatureFailure") => {
             Some("check the SecretKey of the profile (`ms configure`) or TENCENTCLOUD_SECRET_KEY")
         }
-        (_, Some(c)) if c.starts_with("AuthFailure.SignatureExpire") => Some("the system clock is off; sync it (NTP)"),
-        (_, Some(c)) if c.starts_with("RequestLimitExceeded") => Some("too many requests; wait a moment and retry"),
+        (_, Some(c)) if c.starts_with("AuthFailure.SignatureExpire") => {
+            Some("the system clock is off; sync it (NTP)")
+        }
+        (_, Some(c)) if c.starts_with("RequestLimitExceeded") => {
+            Some("too many requests; wait a moment and retry")
+        }
         (_, Some(c)) if c.starts_with("ResourceNotFound.ItemIdNotFound") => {
             Some("check the ItemId; `ms scan list` shows the submitted tasks")
         }
-        (_, Some("InvalidAction")) | (_, Some("ActionOffline")) => {
-            Some("the scan actions were retired by Tencent Cloud in 2023; use `--emulator` or `ms emulator serve`")
-        }
+        (_, Some("InvalidAction")) | (_, Some("ActionOffline")) => Some(
+            "the scan actions were retired by Tencent Cloud in 2023; use `--emulator` or `ms emulator serve`",
+        ),
         _ => None,
     };
     match hint {

@@ -48,9 +48,14 @@ where
     init_tracing(cli.global.verbose);
     let multi_thread = cli.global.emulator || matches!(cli.command, Command::Emulator(_));
     let runtime = if multi_thread {
-        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
     } else {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
     };
     let runtime = match runtime {
         Ok(rt) => rt,

@@ -495,7 +495,8 @@ impl<R: BufRead> JsonArrayReader<R> {
                         }
                         Some(b'{') => self.state = ArrayState::Lines,
                         None => {
-                            return self.err("the manifest is empty; expected a JSON array of apps");
+                            return self
+                                .err("the manifest is empty; expected a JSON array of apps");
                         }
                         Some(c) => {
                             return self.err(format!(

@@ -50,23 +50,42 @@ impl TaskResults {
 }
 
 /// Sends a typed request and decodes the typed answer.
-pub async fn send<A: ms_model::Action>(client: &Client, request: &A) -> Result<A::Response, ms_transport::Error> {
+pub async fn send<A: ms_model::Action>(
+    client: &Client,
+    request: &A,
+) -> Result<A::Response, ms_transport::Error> {
     client.send(request).await
 }
 
 /// Calls `DescribeScanResults` for one task.
-pub async fn fetch_results(client: &Client, item_id: &str, md5s: &[String]) -> CliResult<TaskResults> {
+pub async fn fetch_results(
+    client: &Client,
+    item_id: &str,
+    md5s: &[String],
+) -> CliResult<TaskResults> {
     let req = DescribeScanResultsRequest {
         item_id: item_id.to_owned(),
-        app_md5s: if md5s.is_empty() { None } else { Some(md5s.to_vec()) },
+        app_md5s: if md5s.is_empty() {
+            None
+        } else {
+            Some(md5s.to_vec())
+        },
     };
     let resp = send(client, &req).await.map_err(transport_error)?;
-    let value = serde_json::to_value(&resp).map_err(|e| CliError::remote(format!("cannot read the answer: {e}")))?;
-    let scan_set = value.get("ScanSet").and_then(Value::as_array).cloned().unwrap_or_default();
+    let value = serde_json::to_value(&resp)
+        .map_err(|e| CliError::remote(format!("cannot read the answer: {e}")))?;
+    let scan_set = value
+        .get("ScanSet")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     Ok(TaskResults {
         item_id: item_id.to_owned(),
         scan_set,
-        request_id: value.get("RequestId").and_then(Value::as_str).map(str::to_owned),
+        request_id: value
+            .get("RequestId")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
     })
 }
 
@@ -94,7 +113,9 @@ pub async fn wait_for_tasks(
                             "task {id} is still scanning after {} s",
                             timeout.as_secs()
                         ))
-                        .with_hint(format!("wait longer with `ms scan wait {id} --wait-timeout SECS`")));
+                        .with_hint(format!(
+                            "wait longer with `ms scan wait {id} --wait-timeout SECS`"
+                        )));
                     }
                     tokio::time::sleep(poll).await;
                 }
@@ -137,7 +158,8 @@ impl Render for ResultsView<'_> {
 
     fn table(&self) -> Table {
         let mut t = Table::new([
-            "ITEM_ID", "APP", "PACKAGE", "MD5", "STATUS", "VIRUS", "VERDICT", "HIGH", "MED", "LOW", "ADS", "PERMS",
+            "ITEM_ID", "APP", "PACKAGE", "MD5", "STATUS", "VIRUS", "VERDICT", "HIGH", "MED", "LOW",
+            "ADS", "PERMS",
         ]);
         for task in self.tasks {
             for s in &task.scan_set {
@@ -165,7 +187,16 @@ impl Render for ResultsView<'_> {
 /// Scanned apps (`AppScanSet` objects) as a table.
 pub fn app_scan_table(scan_set: &[Value]) -> Table {
     let mut t = Table::new([
-        "ITEM_ID", "APP_SID", "APP", "PACKAGE", "VERSION", "MD5", "STATUS", "SAFETY", "VULS", "SUBMITTED",
+        "ITEM_ID",
+        "APP_SID",
+        "APP",
+        "PACKAGE",
+        "VERSION",
+        "MD5",
+        "STATUS",
+        "SAFETY",
+        "VULS",
+        "SUBMITTED",
     ]);
     for s in scan_set {
         t.push([

@@ -42,7 +42,16 @@ fn hundred_thousand_apps_nothing_lost_nothing_duplicated() {
     let out = emu
         .ms()
         .run([
-            "--rate-limit", "100000", "scan", "submit", "--manifest", path.to_str().unwrap(), "--concurrency", "16", "-o", "json",
+            "--rate-limit",
+            "100000",
+            "scan",
+            "submit",
+            "--manifest",
+            path.to_str().unwrap(),
+            "--concurrency",
+            "16",
+            "-o",
+            "json",
         ])
         .ok();
     let v = out.json();
@@ -54,11 +63,17 @@ fn hundred_thousand_apps_nothing_lost_nothing_duplicated() {
     let mut ids = HashSet::new();
     let mut md5s = HashSet::new();
     for t in tasks {
-        assert!(ids.insert(t["ItemId"].as_str().unwrap().to_owned()), "duplicate ItemId");
+        assert!(
+            ids.insert(t["ItemId"].as_str().unwrap().to_owned()),
+            "duplicate ItemId"
+        );
         let list = t["AppMd5s"].as_array().unwrap();
         assert_eq!(list.len(), 20);
         for m in list {
-            assert!(md5s.insert(m.as_str().unwrap().to_owned()), "duplicate app {m}");
+            assert!(
+                md5s.insert(m.as_str().unwrap().to_owned()),
+                "duplicate app {m}"
+            );
         }
     }
     assert_eq!(md5s.len() as u64, APPS);

@@ -9,10 +9,14 @@ use common::{Ms, TestEmulator};
 #[test]
 fn configure_writes_a_private_profile_used_by_later_commands() {
     let emu = TestEmulator::start();
-    let ms = Ms::new();
-    let home = ms.home().to_owned();
+    let home_dir = tempfile::tempdir().unwrap();
+    let home = home_dir.path().to_owned();
     let input = format!("{}\n{}\n", emu.secret_id, emu.secret_key);
-    let out = ms.env("HOME", &home).stdin(input).run(["--profile", "emu", "configure", "-o", "json"]).ok();
+    let out = Ms::new()
+        .env("HOME", &home)
+        .stdin(input)
+        .run(["--profile", "emu", "configure", "-o", "json"])
+        .ok();
     let path = home.join(".tencentcloud/credentials");
     assert_eq!(out.json()["Path"], path.to_str().unwrap());
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
@@ -24,7 +28,13 @@ fn configure_writes_a_private_profile_used_by_later_commands() {
     // A second profile keeps the first.
     Ms::new()
         .env("HOME", &home)
-        .run(["configure", "--secret-id", "AKIDother", "--secret-key", "otherkey"])
+        .run([
+            "configure",
+            "--secret-id",
+            "AKIDother",
+            "--secret-key",
+            "otherkey",
+        ])
         .ok();
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains("[emu]") && text.contains("[default]"));

@@ -8,7 +8,16 @@ use common::{Ms, TestEmulator};
 fn readme_command_runs_a_whole_batch_on_the_embedded_emulator() {
     let out = Ms::new()
         .run([
-            "--emulator", "scan", "submit", "--manifest", "examples/apps.json", "--wait", "--poll-interval", "0.5", "-o", "json",
+            "--emulator",
+            "scan",
+            "submit",
+            "--manifest",
+            "examples/apps.json",
+            "--wait",
+            "--poll-interval",
+            "0.5",
+            "-o",
+            "json",
         ])
         .ok();
     let v = out.json();
@@ -18,20 +27,42 @@ fn readme_command_runs_a_whole_batch_on_the_embedded_emulator() {
     let tasks = v["Tasks"].as_array().unwrap();
     assert_eq!(tasks.len() as u64, apps.div_ceil(20));
     let results = v["Results"].as_array().unwrap();
-    let scanned: usize = results.iter().map(|t| t["ScanSet"].as_array().unwrap().len()).sum();
+    let scanned: usize = results
+        .iter()
+        .map(|t| t["ScanSet"].as_array().unwrap().len())
+        .sum();
     assert_eq!(scanned as u64, apps);
-    assert!(results.iter().all(|t| t["ScanSet"].as_array().unwrap().iter().all(|s| s["TaskStatus"] == 1)));
+    assert!(results.iter().all(|t| {
+        t["ScanSet"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["TaskStatus"] == 1)
+    }));
 }
 
 #[test]
 fn embedded_emulator_table_output_prints_item_ids_then_results() {
     let out = Ms::new()
-        .run(["--emulator", "scan", "submit", "--manifest", "examples/apps.csv", "--wait", "--poll-interval", "0.5"])
+        .run([
+            "--emulator",
+            "scan",
+            "submit",
+            "--manifest",
+            "examples/apps.csv",
+            "--wait",
+            "--poll-interval",
+            "0.5",
+        ])
         .ok();
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert!(lines[0].starts_with("ITEM_ID"), "{}", out.stdout);
     assert!(out.stdout.contains("VERDICT"), "{}", out.stdout);
-    assert!(out.stderr.contains("submitted 5 app(s) in 1 task(s)"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("submitted 5 app(s) in 1 task(s)"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -39,17 +70,26 @@ fn call_a_scan_action_and_parse_the_answer() {
     let emu = TestEmulator::start();
     let body = format!(
         r#"{{"AppInfos": [{{"AppUrl": "https://e.com/a.apk", "AppMd5": "{}", "AppSize": "1024"}}],
-            "ScanInfo": {{"CallbackUrl": "", "ScanTypes": ["VULSCAN"]}}}}"#,
+            "ScanInfo": {{"CallbackUrl": "https://hooks.example.com/ms", "ScanTypes": ["VULSCAN"]}}}}"#,
         common::md5_of(9)
     );
-    let out = emu.ms().stdin(body).run(["call", "CreateScanInstances", "--input-json", "-"]).ok();
+    let out = emu
+        .ms()
+        .stdin(body)
+        .run(["call", "CreateScanInstances", "--input-json", "-"])
+        .ok();
     let v = out.json();
     let item_id = v["ItemId"].as_str().unwrap();
     assert!(v["RequestId"].is_string());
 
     let out = emu
         .ms()
-        .run(["call", "DescribeScanInstances", "--json", &format!(r#"{{"ItemIds": ["{item_id}"], "Limit": 5}}"#)])
+        .run([
+            "call",
+            "DescribeScanInstances",
+            "--json",
+            &format!(r#"{{"ItemIds": ["{item_id}"], "Limit": 5}}"#),
+        ])
         .ok();
     let v = out.json();
     assert_eq!(v["TotalCount"], 1);
@@ -59,8 +99,20 @@ fn call_a_scan_action_and_parse_the_answer() {
 #[test]
 fn call_an_action_the_emulator_does_not_implement() {
     let emu = TestEmulator::start();
-    let out = emu.ms().run(["call", "DescribeShieldInstances", "--json", r#"{"Limit": 10}"#]).expect_code(1);
-    assert!(out.stderr.contains("UnsupportedOperation"), "{}", out.stderr);
+    let out = emu
+        .ms()
+        .run([
+            "call",
+            "DescribeShieldInstances",
+            "--json",
+            r#"{"Limit": 10}"#,
+        ])
+        .expect_code(1);
+    assert!(
+        out.stderr.contains("UnsupportedOperation"),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("RequestId"), "{}", out.stderr);
 }
 
@@ -70,7 +122,10 @@ fn call_list_names_all_27_actions() {
     let v = out.json();
     let list = v.as_array().unwrap();
     assert_eq!(list.len(), 27);
-    assert!(list.iter().any(|a| a["Action"] == "DescribeScanResults" && a["Idempotent"] == true));
+    assert!(
+        list.iter()
+            .any(|a| a["Action"] == "DescribeScanResults" && a["Idempotent"] == true)
+    );
     let out = Ms::new().run(["call", "--list"]).ok();
     assert_eq!(out.stdout.lines().count(), 28);
 }
@@ -86,7 +141,13 @@ fn call_validates_before_sending() {
         .expect_code(2);
     assert!(out.stderr.contains("AppMd5"), "{}", out.stderr);
     let out = Ms::new()
-        .run(["call", "describescanresults", "--json", r#"{"ItemId": "x"}"#, "--dry-run"])
+        .run([
+            "call",
+            "describescanresults",
+            "--json",
+            r#"{"ItemId": "x"}"#,
+            "--dry-run",
+        ])
         .ok();
     assert_eq!(out.json()["Action"], "DescribeScanResults");
 }

@@ -31,7 +31,17 @@ fn submit_wait_results_report_list_delete() {
     let m = manifest(dir.path(), 3);
 
     // submit
-    let out = emu.ms().run(["scan", "submit", "--manifest", m.to_str().unwrap(), "-o", "json"]).ok();
+    let out = emu
+        .ms()
+        .run([
+            "scan",
+            "submit",
+            "--manifest",
+            m.to_str().unwrap(),
+            "-o",
+            "json",
+        ])
+        .ok();
     let v = out.json();
     assert_eq!(v["Apps"], 3);
     assert_eq!(v["Submitted"], 3);
@@ -41,13 +51,27 @@ fn submit_wait_results_report_list_delete() {
     assert_eq!(v["Tasks"][0]["AppMd5s"].as_array().unwrap().len(), 3);
 
     // wait
-    let out = emu.ms().run(["scan", "wait", &item_id, "--poll-interval", "0.2", "-o", "json"]).ok();
+    let out = emu
+        .ms()
+        .run([
+            "scan",
+            "wait",
+            &item_id,
+            "--poll-interval",
+            "0.2",
+            "-o",
+            "json",
+        ])
+        .ok();
     let v = out.json();
     assert_eq!(v[0]["ItemId"], item_id.as_str());
     assert_eq!(v[0]["Completed"], 3);
 
     // results (json, parsed back)
-    let out = emu.ms().run(["scan", "results", &item_id, "-o", "json"]).ok();
+    let out = emu
+        .ms()
+        .run(["scan", "results", &item_id, "-o", "json"])
+        .ok();
     let v = out.json();
     assert_eq!(v["ItemId"], item_id.as_str());
     let set = v["ScanSet"].as_array().unwrap();
@@ -60,7 +84,10 @@ fn submit_wait_results_report_list_delete() {
 
     // results filtered by MD5
     let md5 = md5_of(2);
-    let out = emu.ms().run(["scan", "results", &item_id, "--md5", &md5, "-o", "json"]).ok();
+    let out = emu
+        .ms()
+        .run(["scan", "results", &item_id, "--md5", &md5, "-o", "json"])
+        .ok();
     let v = out.json();
     assert_eq!(v["ScanSet"].as_array().unwrap().len(), 1);
     assert_eq!(v["ScanSet"][0]["AppDetailInfo"]["AppMd5"], md5.as_str());
@@ -72,13 +99,27 @@ fn submit_wait_results_report_list_delete() {
     assert_eq!(out.stdout.lines().count(), 4);
 
     // report: markdown to stdout, HTML to a file
-    let out = emu.ms().run(["scan", "report", &item_id, "--format", "md"]).ok();
-    assert!(out.stdout.starts_with(&format!("# Security scan report: {item_id}")));
+    let out = emu
+        .ms()
+        .run(["scan", "report", &item_id, "--format", "md"])
+        .ok();
+    assert!(
+        out.stdout
+            .starts_with(&format!("# Security scan report: {item_id}"))
+    );
     assert!(out.stdout.contains("3 app(s) scanned."));
     assert!(out.stdout.contains("## App 0"));
     let html = dir.path().join("report.html");
     emu.ms()
-        .run(["scan", "report", &item_id, "--format", "html", "--out", html.to_str().unwrap()])
+        .run([
+            "scan",
+            "report",
+            &item_id,
+            "--format",
+            "html",
+            "--out",
+            html.to_str().unwrap(),
+        ])
         .ok();
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(page.starts_with("<!DOCTYPE html>"));
@@ -87,13 +128,21 @@ fn submit_wait_results_report_list_delete() {
 
     // report from saved results, offline
     let saved = dir.path().join("results.json");
-    let out = emu.ms().run(["scan", "results", &item_id, "-o", "json"]).ok();
+    let out = emu
+        .ms()
+        .run(["scan", "results", &item_id, "-o", "json"])
+        .ok();
     std::fs::write(&saved, out.stdout).unwrap();
-    let out = common::Ms::new().run(["scan", "report", "--input", saved.to_str().unwrap()]).ok();
+    let out = common::Ms::new()
+        .run(["scan", "report", "--input", saved.to_str().unwrap()])
+        .ok();
     assert!(out.stdout.contains("3 app(s) scanned."));
 
     // list: json and text
-    let out = emu.ms().run(["scan", "list", "--item-id", &item_id, "-o", "json"]).ok();
+    let out = emu
+        .ms()
+        .run(["scan", "list", "--item-id", &item_id, "-o", "json"])
+        .ok();
     let v = out.json();
     assert_eq!(v["TotalCount"], 3);
     let sids: Vec<String> = v["ScanSet"]
@@ -105,18 +154,31 @@ fn submit_wait_results_report_list_delete() {
     assert_eq!(sids.len(), 3);
     let out = emu.ms().run(["scan", "list", "--all", "-o", "text"]).ok();
     assert_eq!(out.stdout.lines().count(), 3);
-    assert!(out.stdout.lines().all(|l| l.split('\t').count() == 10), "{}", out.stdout);
+    assert!(
+        out.stdout.lines().all(|l| l.split('\t').count() == 10),
+        "{}",
+        out.stdout
+    );
 
     // delete: refused without --yes when nobody can confirm
     let out = emu.ms().run(["scan", "delete", &sids[0]]).expect_code(2);
     assert!(out.stderr.contains("--yes"), "{}", out.stderr);
 
     // delete with --yes
-    let mut args = vec!["scan".to_owned(), "delete".to_owned(), "--yes".to_owned(), "-o".to_owned(), "json".to_owned()];
+    let mut args = vec![
+        "scan".to_owned(),
+        "delete".to_owned(),
+        "--yes".to_owned(),
+        "-o".to_owned(),
+        "json".to_owned(),
+    ];
     args.extend(sids.iter().cloned());
     let out = emu.ms().run(&args).ok();
     assert_eq!(out.json()["Deleted"].as_array().unwrap().len(), 3);
-    let out = emu.ms().run(["scan", "list", "--item-id", &item_id, "-o", "json"]).ok();
+    let out = emu
+        .ms()
+        .run(["scan", "list", "--item-id", &item_id, "-o", "json"])
+        .ok();
     assert_eq!(out.json()["TotalCount"], 0);
 }
 
@@ -127,7 +189,17 @@ fn submit_with_wait_shows_results_and_every_item_id() {
     let m = manifest(dir.path(), 25);
     let out = emu
         .ms()
-        .run(["scan", "submit", "--manifest", m.to_str().unwrap(), "--wait", "--poll-interval", "0.2", "-o", "json"])
+        .run([
+            "scan",
+            "submit",
+            "--manifest",
+            m.to_str().unwrap(),
+            "--wait",
+            "--poll-interval",
+            "0.2",
+            "-o",
+            "json",
+        ])
         .ok();
     let v = out.json();
     assert_eq!(v["Submitted"], 25);
@@ -136,7 +208,10 @@ fn submit_with_wait_shows_results_and_every_item_id() {
     assert_eq!(tasks[0]["AppMd5s"].as_array().unwrap().len(), 20);
     assert_eq!(tasks[1]["AppMd5s"].as_array().unwrap().len(), 5);
     let results = v["Results"].as_array().unwrap();
-    let apps: usize = results.iter().map(|t| t["ScanSet"].as_array().unwrap().len()).sum();
+    let apps: usize = results
+        .iter()
+        .map(|t| t["ScanSet"].as_array().unwrap().len())
+        .sum();
     assert_eq!(apps, 25);
 
     // The table form prints each ItemId.
@@ -144,7 +219,15 @@ fn submit_with_wait_shows_results_and_every_item_id() {
         .ms()
         .run(["scan", "submit", "--manifest", m.to_str().unwrap()])
         .ok();
-    assert_eq!(out.stdout.lines().filter(|l| !l.starts_with("ITEM_ID")).count(), 2, "{}", out.stdout);
+    assert_eq!(
+        out.stdout
+            .lines()
+            .filter(|l| !l.starts_with("ITEM_ID"))
+            .count(),
+        2,
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
@@ -153,8 +236,24 @@ fn one_app_from_arguments_and_local_apks() {
     let out = emu
         .ms()
         .run([
-            "scan", "submit", "--url", "https://cdn.example.com/one.apk", "--md5", &md5_of(7).to_uppercase(), "--size", "1234",
-            "--name", "One", "--package", "com.one", "--app-version", "2.0", "--scan-types", "VULSCAN,VIRUSSCAN", "-o", "json",
+            "scan",
+            "submit",
+            "--url",
+            "https://cdn.example.com/one.apk",
+            "--md5",
+            &md5_of(7).to_uppercase(),
+            "--size",
+            "1234",
+            "--name",
+            "One",
+            "--package",
+            "com.one",
+            "--app-version",
+            "2.0",
+            "--scan-types",
+            "VULSCAN,VIRUSSCAN",
+            "-o",
+            "json",
         ])
         .ok();
     let v = out.json();
@@ -167,19 +266,32 @@ fn one_app_from_arguments_and_local_apks() {
     let out = emu
         .ms()
         .run([
-            "scan", "submit", "--apk", dir.path().to_str().unwrap(), "--url-prefix", "https://cdn.example.com/apks", "-o", "json",
+            "scan",
+            "submit",
+            "--apk",
+            dir.path().to_str().unwrap(),
+            "--url-prefix",
+            "https://cdn.example.com/apks",
+            "-o",
+            "json",
         ])
         .ok();
     let v = out.json();
     assert_eq!(v["Submitted"], 2);
     let md5s = v["Tasks"][0]["AppMd5s"].as_array().unwrap();
-    assert!(md5s.contains(&Value::from("5eb63bbbe01eeed093cb22bb8f5acdc3")), "{md5s:?}");
+    assert!(
+        md5s.contains(&Value::from("5eb63bbbe01eeed093cb22bb8f5acdc3")),
+        "{md5s:?}"
+    );
 }
 
 #[test]
 fn service_errors_exit_1_with_code_and_request_id() {
     let emu = TestEmulator::start();
-    let out = emu.ms().run(["scan", "results", "no-such-item"]).expect_code(1);
+    let out = emu
+        .ms()
+        .run(["scan", "results", "no-such-item"])
+        .expect_code(1);
     assert!(out.stderr.starts_with("error: "), "{}", out.stderr);
     assert!(out.stderr.contains("RequestId"), "{}", out.stderr);
     assert!(out.stderr.contains("ResourceNotFound"), "{}", out.stderr);
@@ -191,7 +303,10 @@ fn service_errors_exit_1_with_code_and_request_id() {
         .run(["scan", "list"])
         .expect_code(1);
     assert!(out.stderr.contains("AuthFailure"), "{}", out.stderr);
-    assert!(!out.stderr.contains("wrong-key-wrong-key"), "no secret in errors");
+    assert!(
+        !out.stderr.contains("wrong-key-wrong-key"),
+        "no secret in errors"
+    );
 }
 
 #[test]
@@ -205,9 +320,29 @@ fn manifest_csv_and_stdin() {
     let out = emu
         .ms()
         .stdin(csv.clone())
-        .run(["scan", "submit", "--manifest", "-", "--manifest-format", "csv", "-o", "json"])
+        .run([
+            "scan",
+            "submit",
+            "--manifest",
+            "-",
+            "--manifest-format",
+            "csv",
+            "-o",
+            "json",
+        ])
         .ok();
     assert_eq!(out.json()["Submitted"], 2);
-    let out = emu.ms().run(["scan", "submit", "--manifest", "examples/apps.csv", "--dry-run", "-o", "json"]).ok();
+    let out = emu
+        .ms()
+        .run([
+            "scan",
+            "submit",
+            "--manifest",
+            "examples/apps.csv",
+            "--dry-run",
+            "-o",
+            "json",
+        ])
+        .ok();
     assert_eq!(out.json()["Apps"], 5);
 }

@@ -76,16 +76,26 @@ pub fn find_action(name: &str) -> CliResult<&'static ms_model::ActionInfo> {
     if let Some(a) = ms_model::ACTIONS.iter().find(|a| a.name == name) {
         return Ok(a);
     }
-    if let Some(a) = ms_model::ACTIONS.iter().find(|a| a.name.eq_ignore_ascii_case(name)) {
+    if let Some(a) = ms_model::ACTIONS
+        .iter()
+        .find(|a| a.name.eq_ignore_ascii_case(name))
+    {
         return Ok(a);
     }
     let best = ms_model::ACTIONS
         .iter()
-        .map(|a| (edit_distance(&a.name.to_ascii_lowercase(), &name.to_ascii_lowercase()), a.name))
+        .map(|a| {
+            (
+                edit_distance(&a.name.to_ascii_lowercase(), &name.to_ascii_lowercase()),
+                a.name,
+            )
+        })
         .min();
     let err = CliError::usage(format!("unknown action {name:?}"));
     Err(match best {
-        Some((d, n)) if d <= 4 => err.with_hint(format!("did you mean {n}? `ms call --list` lists the 27 actions")),
+        Some((d, n)) if d <= 4 => err.with_hint(format!(
+            "did you mean {n}? `ms call --list` lists the 27 actions"
+        )),
         _ => err.with_hint("`ms call --list` lists the 27 actions"),
     })
 }
@@ -96,7 +106,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }
@@ -109,9 +121,9 @@ fn read_params(args: &CallArgs) -> CliResult<Value> {
     } else if let Some(path) = &args.input_json {
         if path.as_os_str() == "-" {
             let mut s = String::new();
-            std::io::stdin()
-                .read_to_string(&mut s)
-                .map_err(|e| CliError::usage(format!("cannot read parameters from standard input: {e}")))?;
+            std::io::stdin().read_to_string(&mut s).map_err(|e| {
+                CliError::usage(format!("cannot read parameters from standard input: {e}"))
+            })?;
             (s, "standard input".to_owned())
         } else {
             let s = std::fs::read_to_string(path).map_err(|e| CliError::file(path, "read", &e))?;
@@ -121,10 +133,13 @@ fn read_params(args: &CallArgs) -> CliResult<Value> {
         return Ok(json!({}));
     };
     let value: Value = serde_json::from_str(&text).map_err(|e| {
-        CliError::usage(format!("{origin}: invalid JSON: {e}")).with_hint("parameters are one JSON object, e.g. '{\"ItemId\": \"...\"}'")
+        CliError::usage(format!("{origin}: invalid JSON: {e}"))
+            .with_hint("parameters are one JSON object, e.g. '{\"ItemId\": \"...\"}'")
     })?;
     if !value.is_object() {
-        return Err(CliError::usage(format!("{origin}: expected a JSON object of parameters")));
+        return Err(CliError::usage(format!(
+            "{origin}: expected a JSON object of parameters"
+        )));
     }
     Ok(value)
 }
@@ -139,11 +154,20 @@ pub async fn exec(ctx: &mut Ctx, args: CallArgs) -> CliResult<()> {
     let params = read_params(&args)?;
     ms_model::validate_json(action.name, &params).map_err(|errors| {
         let list: Vec<String> = errors.0.iter().map(|v| v.to_string()).collect();
-        CliError::usage(format!("{}: invalid parameters: {}", action.name, list.join("; ")))
-            .with_hint(format!("see the parameters of {} in the API reference (docs/api)", action.name))
+        CliError::usage(format!(
+            "{}: invalid parameters: {}",
+            action.name,
+            list.join("; ")
+        ))
+        .with_hint(format!(
+            "see the parameters of {} in the API reference (docs/api)",
+            action.name
+        ))
     })?;
     if args.dry_run {
-        return ctx.printer.print_json(&json!({"Action": action.name, "Parameters": params}));
+        return ctx
+            .printer
+            .print_json(&json!({"Action": action.name, "Parameters": params}));
     }
     let client = ctx.client().await?;
     let response = client
@@ -151,7 +175,9 @@ pub async fn exec(ctx: &mut Ctx, args: CallArgs) -> CliResult<()> {
         .await
         .map_err(transport_error)?;
     match ctx.printer.format() {
-        OutputFormat::Json | OutputFormat::Table | OutputFormat::Text => ctx.printer.print_json(&response),
+        OutputFormat::Json | OutputFormat::Table | OutputFormat::Text => {
+            ctx.printer.print_json(&response)
+        }
     }
 }
 

@@ -9,7 +9,9 @@ use crate::error::CliResult;
 
 /// Arguments of `ms completions`.
 #[derive(Debug, Clone, Args)]
-#[command(after_help = "Example: ms completions bash > ~/.local/share/bash-completion/completions/ms")]
+#[command(
+    after_help = "Example: ms completions bash > ~/.local/share/bash-completion/completions/ms"
+)]
 pub struct CompletionsArgs {
     /// The shell to generate completions for
     #[arg(value_enum)]

@@ -40,7 +40,10 @@ pub fn credentials_path() -> CliResult<PathBuf> {
     }
     let home = std::env::var_os("HOME")
         .filter(|h| !h.is_empty())
-        .ok_or_else(|| CliError::usage("HOME is not set").with_hint("set TENCENTCLOUD_CREDENTIALS_FILE to choose the file"))?;
+        .ok_or_else(|| {
+            CliError::usage("HOME is not set")
+                .with_hint("set TENCENTCLOUD_CREDENTIALS_FILE to choose the file")
+        })?;
     Ok(Path::new(&home).join(".tencentcloud").join("credentials"))
 }
 
@@ -60,14 +63,20 @@ impl Render for Saved {
     }
 }
 
-fn ask(label: &str, lines: &mut dyn Iterator<Item = std::io::Result<String>>, tty: bool) -> CliResult<Option<String>> {
+fn ask(
+    label: &str,
+    lines: &mut dyn Iterator<Item = std::io::Result<String>>,
+    tty: bool,
+) -> CliResult<Option<String>> {
     if tty {
         eprint!("{label}: ");
         let _ = std::io::stderr().flush();
     }
     match lines.next() {
         Some(Ok(line)) => Ok(Some(line.trim().to_owned()).filter(|l| !l.is_empty())),
-        Some(Err(e)) => Err(CliError::usage(format!("cannot read {label} from standard input: {e}"))),
+        Some(Err(e)) => Err(CliError::usage(format!(
+            "cannot read {label} from standard input: {e}"
+        ))),
         None => Ok(None),
     }
 }
@@ -76,7 +85,9 @@ fn ask(label: &str, lines: &mut dyn Iterator<Item = std::io::Result<String>>, tt
 pub fn exec(ctx: &mut Ctx, args: ConfigureArgs) -> CliResult<()> {
     let profile = ctx.global.profile.trim().to_owned();
     if profile.is_empty() || profile.contains(['[', ']', '\n']) {
-        return Err(CliError::usage(format!("--profile: invalid profile name {profile:?}")));
+        return Err(CliError::usage(format!(
+            "--profile: invalid profile name {profile:?}"
+        )));
     }
     let stdin = std::io::stdin();
     let tty = stdin.is_terminal();
@@ -90,10 +101,12 @@ pub fn exec(ctx: &mut Ctx, args: ConfigureArgs) -> CliResult<()> {
         None => ask("SecretKey", &mut lines, tty)?,
     };
     let secret_id = secret_id.filter(|v| !v.is_empty()).ok_or_else(|| {
-        CliError::usage("no SecretId given").with_hint("pass --secret-id or write it on the first line of standard input")
+        CliError::usage("no SecretId given")
+            .with_hint("pass --secret-id or write it on the first line of standard input")
     })?;
     let secret_key = secret_key.filter(|v| !v.is_empty()).ok_or_else(|| {
-        CliError::usage("no SecretKey given").with_hint("pass --secret-key or write it on the second line of standard input")
+        CliError::usage("no SecretKey given")
+            .with_hint("pass --secret-key or write it on the second line of standard input")
     })?;
     if secret_id.contains(char::is_whitespace) {
         return Err(CliError::usage("SecretId: must not contain whitespace"));
@@ -104,24 +117,32 @@ pub fn exec(ctx: &mut Ctx, args: ConfigureArgs) -> CliResult<()> {
     let path = credentials_path()?;
     let mut ini = match std::fs::read_to_string(&path) {
         Ok(text) => ini::Ini::load_from_str(&text).map_err(|e| {
-            CliError::usage(format!("{}: cannot parse the existing file: {e}", path.display()))
-                .with_hint("fix or move the file, then run `ms configure` again")
+            CliError::usage(format!(
+                "{}: cannot parse the existing file: {e}",
+                path.display()
+            ))
+            .with_hint("fix or move the file, then run `ms configure` again")
         })?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => ini::Ini::new(),
         Err(e) => return Err(CliError::file(&path, "read", &e)),
     };
     {
         let mut section = ini.with_section(Some(profile.as_str()));
-        section.set("secret_id", secret_id.as_str()).set("secret_key", secret_key.as_str());
+        section
+            .set("secret_id", secret_id.as_str())
+            .set("secret_key", secret_key.as_str());
     }
     if let Some(token) = args.token.filter(|t| !t.trim().is_empty()) {
-        ini.with_section(Some(profile.as_str())).set("token", token.trim());
+        ini.with_section(Some(profile.as_str()))
+            .set("token", token.trim());
     }
     if let Some(region) = args.default_region.filter(|r| !r.trim().is_empty()) {
-        ini.with_section(Some(profile.as_str())).set("region", region.trim());
+        ini.with_section(Some(profile.as_str()))
+            .set("region", region.trim());
     }
     let mut text = Vec::new();
-    ini.write_to(&mut text).map_err(|e| CliError::usage(format!("cannot format the credentials file: {e}")))?;
+    ini.write_to(&mut text)
+        .map_err(|e| CliError::usage(format!("cannot format the credentials file: {e}")))?;
     write_private(&path, &text)?;
     ctx.printer.print(&Saved { profile, path })
 }
@@ -129,12 +150,22 @@ pub fn exec(ctx: &mut Ctx, args: ConfigureArgs) -> CliResult<()> {
 /// Writes a file readable only by its owner (0600), atomically (temp file + rename).
 pub fn write_private(path: &Path, contents: &[u8]) -> CliResult<()> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     if !dir.exists() {
-        std::fs::create_dir_all(dir).map_err(|e| CliError::file(dir, "create the directory", &e))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| CliError::file(dir, "create the directory", &e))?;
         let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
     }
-    let tmp = dir.join(format!(".{}.tmp{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("credentials"), std::process::id()));
+    let tmp = dir.join(format!(
+        ".{}.tmp{}",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("credentials"),
+        std::process::id()
+    ));
     let result = (|| {
         let mut f = std::fs::OpenOptions::new()
             .write(true)

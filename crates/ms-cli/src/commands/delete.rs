@@ -38,8 +38,10 @@ impl Render for Deleted {
 fn confirm(count: usize) -> CliResult<bool> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
-        return Err(CliError::usage(format!("refusing to delete {count} record(s) without confirmation"))
-            .with_hint("pass --yes to delete without asking"));
+        return Err(CliError::usage(format!(
+            "refusing to delete {count} record(s) without confirmation"
+        ))
+        .with_hint("pass --yes to delete without asking"));
     }
     eprint!("Delete {count} scan record(s)? This cannot be undone. [y/N] ");
     let _ = std::io::stderr().flush();

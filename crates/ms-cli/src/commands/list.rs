@@ -98,14 +98,24 @@ pub async fn exec(ctx: &mut Ctx, args: ListArgs) -> CliResult<()> {
                 Order::Desc => "desc".to_owned(),
             }),
         };
-        let resp = crate::scan::send(&client, &req).await.map_err(transport_error)?;
-        let value = serde_json::to_value(&resp).map_err(|e| CliError::remote(format!("cannot read the answer: {e}")))?;
+        let resp = crate::scan::send(&client, &req)
+            .await
+            .map_err(transport_error)?;
+        let value = serde_json::to_value(&resp)
+            .map_err(|e| CliError::remote(format!("cannot read the answer: {e}")))?;
         view.total = value.get("TotalCount").and_then(Value::as_u64).unwrap_or(0);
-        let page = value.get("ScanSet").and_then(Value::as_array).cloned().unwrap_or_default();
+        let page = value
+            .get("ScanSet")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         let got = page.len() as u64;
         view.scan_set.extend(page);
         if !args.all {
-            view.request_id = value.get("RequestId").and_then(Value::as_str).map(str::to_owned);
+            view.request_id = value
+                .get("RequestId")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
             break;
         }
         offset += got;

@@ -19,7 +19,7 @@ use crate::error::CliResult;
 pub async fn exec(ctx: &mut Ctx, command: Command) -> CliResult<()> {
     match command {
         Command::Scan(scan) => match scan {
-            ScanCommand::Submit(args) => submit::exec(ctx, args).await,
+            ScanCommand::Submit(args) => submit::exec(ctx, *args).await,
             ScanCommand::List(args) => list::exec(ctx, args).await,
             ScanCommand::Results(args) => results::exec(ctx, args).await,
             ScanCommand::Wait(args) => wait::exec(ctx, args).await,

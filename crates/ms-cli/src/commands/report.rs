@@ -61,7 +61,10 @@ pub async fn exec(ctx: &mut Ctx, args: ReportArgs) -> CliResult<()> {
             CliError::usage(format!("{}: no ScanSet found", path.display()))
                 .with_hint("save results with `ms scan results ITEM_ID -o json > FILE`")
         })?;
-        let id = value.get("ItemId").and_then(Value::as_str).unwrap_or("saved results");
+        let id = value
+            .get("ItemId")
+            .and_then(Value::as_str)
+            .unwrap_or("saved results");
         (format!("Security scan report: {id}"), sets)
     } else {
         let item_id = args.item_id.clone().unwrap_or_default();

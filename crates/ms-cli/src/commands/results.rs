@@ -8,7 +8,9 @@ use crate::scan::{ResultsView, fetch_results};
 
 /// Arguments of `ms scan results`.
 #[derive(Debug, Clone, Args)]
-#[command(after_help = "With -o json the answer is the API's ScanSet (ScanSetInfo objects) with the ItemId.")]
+#[command(
+    after_help = "With -o json the answer is the API's ScanSet (ScanSetInfo objects) with the ItemId."
+)]
 pub struct ResultsArgs {
     /// The task's ItemId (printed by `ms scan submit`)
     #[arg(value_name = "ITEM_ID")]

@@ -85,10 +85,20 @@ pub struct SubmitArgs {
     #[arg(long, value_name = "NAME", requires = "url", help_heading = "One app")]
     pub name: Option<String>,
     /// Package name
-    #[arg(long, value_name = "PACKAGE", requires = "url", help_heading = "One app")]
+    #[arg(
+        long,
+        value_name = "PACKAGE",
+        requires = "url",
+        help_heading = "One app"
+    )]
     pub package: Option<String>,
     /// App version
-    #[arg(long, value_name = "VERSION", requires = "url", help_heading = "One app")]
+    #[arg(
+        long,
+        value_name = "VERSION",
+        requires = "url",
+        help_heading = "One app"
+    )]
     pub app_version: Option<String>,
 
     /// Manifest of apps: JSON array, JSON Lines or CSV; `-` reads standard input
@@ -102,10 +112,21 @@ pub struct SubmitArgs {
     #[arg(long, value_name = "PATH", num_args = 1.., help_heading = "Local files")]
     pub apk: Vec<PathBuf>,
     /// Base URL where the local files are published: URL/FILE_NAME
-    #[arg(long, value_name = "URL", requires = "apk", conflicts_with = "url_template", help_heading = "Local files")]
+    #[arg(
+        long,
+        value_name = "URL",
+        requires = "apk",
+        conflicts_with = "url_template",
+        help_heading = "Local files"
+    )]
     pub url_prefix: Option<String>,
     /// URL template for local files with {file}, {stem}, {md5}, {size}
-    #[arg(long, value_name = "TEMPLATE", requires = "apk", help_heading = "Local files")]
+    #[arg(
+        long,
+        value_name = "TEMPLATE",
+        requires = "apk",
+        help_heading = "Local files"
+    )]
     pub url_template: Option<String>,
 
     /// Scan types, comma-separated [default: all six]
@@ -226,7 +247,7 @@ impl Render for SubmitOutcome {
 /// The apps to submit: a stream that stops at the first bad manifest entry and keeps
 /// the error for the caller.
 struct AppStream {
-    inner: Box<dyn Iterator<Item = Result<ManifestApp, ManifestError>> + Send>,
+    inner: AppSource,
     error: Arc<Mutex<Option<ManifestError>>>,
     read: Arc<std::sync::atomic::AtomicU64>,
 }
@@ -254,8 +275,13 @@ fn manifest_error(e: ManifestError) -> CliError {
         .with_hint("fix the entry; each app needs url (http/https) and md5 (32 hex digits); see `ms scan submit --help`")
 }
 
+/// A stream of apps, each checked, or the first problem.
+type AppSource = Box<dyn Iterator<Item = Result<ManifestApp, ManifestError>> + Send>;
+
 /// Reads the input: returns the number of apps if known in advance, and the stream.
-fn open_input(args: &SubmitArgs) -> CliResult<(Option<u64>, Box<dyn Iterator<Item = Result<ManifestApp, ManifestError>> + Send>)> {
+fn open_input(
+    args: &SubmitArgs,
+) -> CliResult<(Option<u64>, AppSource)> {
     if let Some(url) = &args.url {
         let app = ManifestApp {
             url: url.clone(),
@@ -283,7 +309,9 @@ fn open_input(args: &SubmitArgs) -> CliResult<(Option<u64>, Box<dyn Iterator<Ite
         let files = expand_paths(&args.apk)?;
         let mut apps = Vec::with_capacity(files.len());
         for f in &files {
-            apps.push(Ok(local_app(f, &spec)?.validate().map_err(|m| CliError::usage(format!("{}: {m}", f.display())))?));
+            apps.push(Ok(local_app(f, &spec)?
+                .validate()
+                .map_err(|m| CliError::usage(format!("{}: {m}", f.display())))?));
         }
         return Ok((Some(apps.len() as u64), Box::new(apps.into_iter())));
     }
@@ -292,7 +320,8 @@ fn open_input(args: &SubmitArgs) -> CliResult<(Option<u64>, Box<dyn Iterator<Ite
     let open = |s: &ManifestSource| {
         s.open(args.manifest_format).map_err(|e| {
             if e.message.starts_with("cannot read") {
-                CliError::usage(format!("manifest {e}")).with_hint("check the path given to --manifest")
+                CliError::usage(format!("manifest {e}"))
+                    .with_hint("check the path given to --manifest")
             } else {
                 manifest_error(e)
             }
@@ -307,7 +336,10 @@ fn open_input(args: &SubmitArgs) -> CliResult<(Option<u64>, Box<dyn Iterator<Ite
             n += 1;
         }
         if n == 0 {
-            return Err(CliError::usage(format!("manifest {}: no apps", source.name())));
+            return Err(CliError::usage(format!(
+                "manifest {}: no apps",
+                source.name()
+            )));
         }
         total = Some(n);
     }
@@ -317,7 +349,10 @@ fn open_input(args: &SubmitArgs) -> CliResult<(Option<u64>, Box<dyn Iterator<Ite
 /// Submits the apps.
 pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
     let scan_types: Vec<String> = if args.scan_types.is_empty() {
-        ScanType::ALL.iter().map(|t| t.as_str().to_owned()).collect()
+        ScanType::ALL
+            .iter()
+            .map(|t| t.as_str().to_owned())
+            .collect()
     } else {
         let mut v: Vec<String> = Vec::new();
         for t in &args.scan_types {
@@ -327,10 +362,13 @@ pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
         }
         v
     };
+    let (total, input) = open_input(&args)?;
     let callback_url = match &args.callback_url {
         Some(url) if url.starts_with("http://") || url.starts_with("https://") => url.clone(),
         Some(url) => {
-            return Err(CliError::usage(format!("--callback-url: expected an http:// or https:// URL, got {url:?}")));
+            return Err(CliError::usage(format!(
+                "--callback-url: expected an http:// or https:// URL, got {url:?}"
+            )));
         }
         None if ctx.global.emulator || args.dry_run => EMULATOR_CALLBACK_URL.to_owned(),
         None => {
@@ -338,7 +376,6 @@ pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
                 .with_hint("pass --callback-url https://your.host/path (any URL you control)"));
         }
     };
-    let (total, input) = open_input(&args)?;
     let error_slot = Arc::new(Mutex::new(None));
     let read = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let apps = AppStream {
@@ -367,7 +404,9 @@ pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
             return Err(manifest_error(e));
         }
         return match ctx.printer.format() {
-            OutputFormat::Json => ctx.printer.print_json(&json!({"Apps": count, "ScanTypes": scan_types, "AppInfos": list})),
+            OutputFormat::Json => ctx
+                .printer
+                .print_json(&json!({"Apps": count, "ScanTypes": scan_types, "AppInfos": list})),
             OutputFormat::Table => ctx.printer.write_str(&t.render()),
             OutputFormat::Text => ctx.printer.write_str(&t.render_text()),
         };
@@ -388,8 +427,12 @@ pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
     if args.wait && !outcome.chunks.is_empty() {
         let ids: Vec<String> = outcome.chunks.iter().map(|c| c.item_id.clone()).collect();
         if ctx.printer.format() != OutputFormat::Json {
-            ctx.printer.write_str(&outcome.table().render_with(ctx.printer.format()))?;
-            eprintln!("submitted {submitted} app(s) in {} task(s); waiting for the scans...", ids.len());
+            ctx.printer
+                .write_str(&outcome.table().render_with(ctx.printer.format()))?;
+            eprintln!(
+                "submitted {submitted} app(s) in {} task(s); waiting for the scans...",
+                ids.len()
+            );
         }
         let bar = crate::progress::bar(ids.len() as u64, "scanning");
         let results = wait_for_tasks(
@@ -422,8 +465,10 @@ pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
         ctx.printer.print(&outcome)?;
     }
     if let Some(e) = input_error {
-        return Err(CliError::usage(format!("manifest {e} ({submitted} app(s) before it were submitted)"))
-            .with_hint("fix the entry and submit the remaining apps"));
+        return Err(CliError::usage(format!(
+            "manifest {e} ({submitted} app(s) before it were submitted)"
+        ))
+        .with_hint("fix the entry and submit the remaining apps"));
     }
     if let Some(first) = outcome.failed.first() {
         let failed_apps: usize = outcome.failed.iter().map(|f| f.app_md5s.len()).sum();
@@ -441,7 +486,10 @@ pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
         .with_hint("the ItemIds above were accepted; resubmit only the failed apps (see -o json, field Failed)"));
     }
     if !args.wait {
-        eprintln!("submitted {submitted} app(s) in {} task(s)", outcome.chunks.len());
+        eprintln!(
+            "submitted {submitted} app(s) in {} task(s)",
+            outcome.chunks.len()
+        );
     }
     Ok(())
 }
@@ -453,7 +501,11 @@ fn verdict_summary(results: &[TaskResults]) -> String {
         .flat_map(|t| t.scan_set.iter().map(crate::report::AppFindings::from_json))
         .collect();
     let summary = crate::report::Summary::of(&apps);
-    let parts: Vec<String> = summary.verdicts.iter().map(|(v, n)| format!("{n} {}", v.label())).collect();
+    let parts: Vec<String> = summary
+        .verdicts
+        .iter()
+        .map(|(v, n)| format!("{n} {}", v.label()))
+        .collect();
     format!("scanned {} app(s): {}", summary.apps, parts.join(", "))
 }
 
@@ -513,7 +565,10 @@ async fn submit_apps(
             let scan_info = scan_info.clone();
             async move {
                 let md5s: Vec<String> = app_infos.iter().map(|a| a.app_md5.clone()).collect();
-                let req = ms_model::CreateScanInstancesRequest { app_infos, scan_info };
+                let req = ms_model::CreateScanInstancesRequest {
+                    app_infos,
+                    scan_info,
+                };
                 (first, md5s, crate::scan::send(&client, &req).await)
             }
         })

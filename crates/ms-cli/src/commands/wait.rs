@@ -26,9 +26,13 @@ pub struct WaitArgs {
 
 /// Parses a positive number of seconds.
 pub fn parse_secs(s: &str) -> Result<f64, String> {
-    let v: f64 = s.parse().map_err(|_| format!("expected a number of seconds, got {s:?}"))?;
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("expected a number of seconds, got {s:?}"))?;
     if !(v > 0.0 && v <= 7.0 * 86_400.0) {
-        return Err(format!("expected a positive number of seconds (at most a week), got {s}"));
+        return Err(format!(
+            "expected a positive number of seconds (at most a week), got {s}"
+        ));
     }
     Ok(v)
 }
@@ -52,7 +56,12 @@ impl Render for WaitView<'_> {
         let mut table = Table::new(["ITEM_ID", "APPS", "COMPLETED", "FAILED"]);
         for t in self.0 {
             let (done, _, failed) = t.counts();
-            table.push([t.item_id.clone(), t.scan_set.len().to_string(), done.to_string(), failed.to_string()]);
+            table.push([
+                t.item_id.clone(),
+                t.scan_set.len().to_string(),
+                done.to_string(),
+                failed.to_string(),
+            ]);
         }
         table
     }
@@ -75,8 +84,10 @@ pub async fn exec(ctx: &mut Ctx, args: WaitArgs) -> CliResult<()> {
     ctx.printer.print(&WaitView(&results))?;
     let failed: usize = results.iter().map(|t| t.counts().2).sum();
     if failed > 0 {
-        return Err(CliError::remote(format!("{failed} app(s) could not be scanned"))
-            .with_hint("see the status of each app with `ms scan results ITEM_ID`"));
+        return Err(
+            CliError::remote(format!("{failed} app(s) could not be scanned"))
+                .with_hint("see the status of each app with `ms scan results ITEM_ID`"),
+        );
     }
     Ok(())
 }

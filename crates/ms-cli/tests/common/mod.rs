@@ -79,12 +79,21 @@ pub struct Run {
 impl Run {
     /// Stdout parsed as JSON.
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
     }
 
     /// Panics with both streams unless the exit code is `code`.
     pub fn expect_code(self, code: i32) -> Self {
-        assert_eq!(self.code, code, "exit code\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, code,
+            "exit code\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
@@ -101,11 +110,17 @@ impl Ms {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ms"));
         for (k, _) in std::env::vars_os() {
             let k = k.to_string_lossy().into_owned();
-            if k.starts_with("TENCENTCLOUD_") || k.starts_with("MS_") || k.ends_with("_PROXY") || k.ends_with("_proxy") {
+            if k.starts_with("TENCENTCLOUD_")
+                || k.starts_with("MS_")
+                || k.ends_with("_PROXY")
+                || k.ends_with("_proxy")
+            {
                 cmd.env_remove(&k);
             }
         }
-        cmd.env("HOME", home.path()).env("NO_COLOR", "1").current_dir(workspace_root());
+        cmd.env("HOME", home.path())
+            .env("NO_COLOR", "1")
+            .current_dir(workspace_root());
         Ms {
             cmd,
             stdin: None,
@@ -144,7 +159,11 @@ impl Ms {
     {
         self.cmd.args(args);
         self.cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        self.cmd.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        self.cmd.stdin(if self.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
         let mut child = self.cmd.spawn().expect("ms starts");
         if let Some(data) = self.stdin.take() {
             use std::io::Write;
@@ -153,7 +172,11 @@ impl Ms {
                 let _ = stdin.write_all(&data);
             });
         }
-        let Output { status, stdout, stderr } = child.wait_with_output().unwrap();
+        let Output {
+            status,
+            stdout,
+            stderr,
+        } = child.wait_with_output().unwrap();
         Run {
             code: status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
@@ -169,7 +192,10 @@ impl Ms {
 
 /// The workspace root (where examples/ lives).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 /// A fake MD5 derived from a number.
