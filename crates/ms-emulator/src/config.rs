@@ -220,6 +220,8 @@ pub struct Limits {
     pub body_read_timeout: Duration,
     /// Maximum number of request headers.
     pub max_headers: usize,
+    /// A connection (HTTP/1.1 or HTTP/2) with no request for this long is closed.
+    pub idle_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -232,6 +234,7 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(30),
             max_headers: 100,
+            idle_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -252,6 +255,12 @@ impl Limits {
     /// Sets the maximum GET query size.
     pub fn with_max_get_bytes(mut self, n: usize) -> Self {
         self.max_get_bytes = n;
+        self
+    }
+
+    /// Sets the idle connection timeout.
+    pub fn with_idle_timeout(mut self, d: Duration) -> Self {
+        self.idle_timeout = d;
         self
     }
 

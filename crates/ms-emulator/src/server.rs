@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -270,8 +270,8 @@ async fn accept_loop(
     core: Arc<Core>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let slots = Arc::new(Semaphore::new(core.config.limits.max_connections));
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let max = core.config.limits.max_connections;
+    let slots = Arc::new(Semaphore::new(max));
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -307,41 +307,87 @@ async fn accept_loop(
         let core = core.clone();
         let builder = builder.clone();
         let acceptor = acceptor.clone();
-        let watcher = graceful.watcher();
-        let handshake_timeout = core.config.limits.header_read_timeout;
+        let shutdown = shutdown.clone();
         tokio::spawn(async move {
-            let svc_core = core.clone();
-            let svc = hyper::service::service_fn(move |req| handle(svc_core.clone(), req));
+            let handshake_timeout = core.config.limits.header_read_timeout;
             match acceptor {
                 Some(acc) => {
                     match tokio::time::timeout(handshake_timeout, acc.accept(stream)).await {
-                        Ok(Ok(tls)) => {
-                            let conn = builder
-                                .serve_connection(TokioIo::new(tls), svc)
-                                .into_owned();
-                            let _ = watcher.watch(conn).await;
-                        }
+                        Ok(Ok(tls)) => serve(core, &builder, TokioIo::new(tls), shutdown).await,
                         Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                     }
                 }
-                None => {
-                    let conn = builder
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .into_owned();
-                    let _ = watcher.watch(conn).await;
-                }
+                None => serve(core, &builder, TokioIo::new(stream), shutdown).await,
             }
             drop(permit);
         });
     }
     drop(listener);
-    if tokio::time::timeout(GRACE, graceful.shutdown())
+    // Every connection task holds a slot until it ends: wait for all of them.
+    let all = u32::try_from(max).unwrap_or(u32::MAX);
+    if tokio::time::timeout(GRACE + Duration::from_secs(1), slots.acquire_many(all))
         .await
         .is_err()
     {
-        tracing::warn!("connections still open after the grace period; closing them");
+        tracing::warn!("connections still open after the grace period");
     }
+}
+
+/// Activity of one connection: requests in flight and the time of the last one.
+#[derive(Debug, Default)]
+struct Activity {
+    in_flight: AtomicU64,
+    last_ms: AtomicU64,
+}
+
+/// Serves one connection until it ends, the emulator shuts down (graceful, up to
+/// [`GRACE`]) or it stays idle longer than `Limits::idle_timeout`.
+async fn serve<I>(
+    core: Arc<Core>,
+    builder: &auto::Builder<TokioExecutor>,
+    io: I,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let activity = Arc::new(Activity::default());
+    let started = tokio::time::Instant::now();
+    let elapsed_ms = move || u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let svc_activity = activity.clone();
+    let svc_core = core.clone();
+    let svc = hyper::service::service_fn(move |req| {
+        let core = svc_core.clone();
+        let activity = svc_activity.clone();
+        async move {
+            activity.in_flight.fetch_add(1, Ordering::SeqCst);
+            let out = handle(core, req).await;
+            activity.last_ms.store(elapsed_ms(), Ordering::SeqCst);
+            activity.in_flight.fetch_sub(1, Ordering::SeqCst);
+            out
+        }
+    });
+    let idle = core.config.limits.idle_timeout;
+    let idle_ms = u64::try_from(idle.as_millis()).unwrap_or(u64::MAX);
+    let check_every = (idle / 4).clamp(Duration::from_millis(10), Duration::from_secs(5));
+    let conn = builder.serve_connection(io, svc);
+    tokio::pin!(conn);
+    loop {
+        tokio::select! {
+            _ = conn.as_mut() => return,
+            _ = shutdown.changed() => break,
+            _ = tokio::time::sleep(check_every) => {
+                let now = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                let last = activity.last_ms.load(Ordering::SeqCst);
+                if activity.in_flight.load(Ordering::SeqCst) == 0 && now.saturating_sub(last) >= idle_ms {
+                    tracing::debug!("closing an idle connection");
+                    break;
+                }
+            }
+        }
+    }
+    conn.as_mut().graceful_shutdown();
+    let _ = tokio::time::timeout(GRACE, conn.as_mut()).await;
 }
 
 /// The reply body: complete, or cut short (fault injection).

@@ -380,6 +380,39 @@ async fn connection_limit_and_header_timeout() {
     emu.shutdown().await;
 }
 
+#[tokio::test]
+async fn idle_http2_connections_are_closed() {
+    let clock = Arc::new(ManualClock::new(T0_MS));
+    let emu = start(
+        config(&clock).with_limits(Limits::default().with_idle_timeout(Duration::from_millis(200))),
+    )
+    .await;
+    let c = Client::new(&emu, &clock);
+    // HTTP/2 with prior knowledge over plain TCP.
+    let tcp = tokio::net::TcpStream::connect(emu.local_addr())
+        .await
+        .unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
+            .await
+            .unwrap();
+    let conn_task = tokio::spawn(conn);
+    let mut req = c.tc3_post_request("DescribeScanInstances", "{}", c.now());
+    req.headers_mut().remove("host");
+    *req.uri_mut() = format!("http://{}/", c.host).parse().unwrap();
+    let resp = sender.send_request(req).await.unwrap();
+    let body: Value =
+        serde_json::from_slice(&resp.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert!(body["Response"]["Error"].is_null(), "{body}");
+    // Left idle, the server closes it (the client's connection future ends).
+    tokio::time::timeout(Duration::from_secs(30), conn_task)
+        .await
+        .expect("the idle connection was closed")
+        .unwrap()
+        .ok();
+    emu.shutdown().await;
+}
+
 #[test]
 fn binary_prints_the_url_first_writes_the_cert_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
