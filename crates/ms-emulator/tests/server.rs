@@ -218,6 +218,84 @@ async fn state_survives_a_restart() {
 }
 
 #[tokio::test]
+async fn pending_callbacks_resume_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    // A loopback port with nobody listening yet.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/callback");
+    let clock = Arc::new(ManualClock::new(T0_MS));
+    let cfg = || {
+        config(&clock)
+            .with_state_file(&path)
+            .with_callbacks(CallbackConfig::new(10_000, Duration::from_millis(20)))
+    };
+    let emu = start(cfg()).await;
+    let c = Client::new(&emu, &clock);
+    c.ok(
+        "CreateScanInstances",
+        &create_params(&[&md5("resume")], &url),
+    )
+    .await;
+    clock.advance(Duration::from_secs(1));
+    c.ok("DescribeScanInstances", &json!({})).await;
+    // Attempts fail (connection refused) and the delivery stays pending.
+    eventually(|| {
+        let ds = emu.deliveries();
+        async move { ds.first().filter(|d| d.attempts >= 1).cloned() }
+    })
+    .await;
+    emu.shutdown().await;
+
+    // The receiver comes up on that port; the restarted emulator delivers.
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let got2 = got.clone();
+    let rx_task = tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let got3 = got2.clone();
+            tokio::spawn(async move {
+                let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                    let got4 = got3.clone();
+                    async move {
+                        let body = req.into_body().collect().await.unwrap().to_bytes();
+                        got4.lock().unwrap().push(body);
+                        Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(
+                            Bytes::from_static(br#"{"Result":"ok"}"#),
+                        )))
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
+    let emu = start(cfg()).await;
+    let d = eventually(|| {
+        let ds = emu.deliveries();
+        async move {
+            ds.into_iter()
+                .find(|d| d.status == DeliveryStatus::Delivered)
+        }
+    })
+    .await;
+    assert!(d.attempts >= 2, "{d:?}");
+    assert_eq!(got.lock().unwrap().len(), 1);
+    rx_task.abort();
+    emu.shutdown().await;
+}
+
+#[tokio::test]
 async fn injected_faults() {
     let clock = Arc::new(ManualClock::new(T0_MS));
     let emu = start(config(&clock)).await;
