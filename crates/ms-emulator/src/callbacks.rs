@@ -145,10 +145,10 @@ async fn deliver(core: &Core, id: u64, stopping: &AtomicBool) {
         match (&outcome, done) {
             (Ok(()), _) => tracing::info!(delivery = id, url = shown, "callback delivered"),
             (Err(e), true) => {
-                tracing::warn!(delivery = id, url = shown, error = %e, "callback failed; giving up")
+                tracing::warn!(delivery = id, url = shown, error = %e, "callback failed; giving up");
             }
             (Err(e), false) => {
-                tracing::debug!(delivery = id, url = shown, error = %e, "callback attempt failed; retrying")
+                tracing::debug!(delivery = id, url = shown, error = %e, "callback attempt failed; retrying");
             }
         }
         if done {
