@@ -15,41 +15,38 @@ pub(crate) const SECS_PER_DAY: u64 = 86_400;
 /// assert_eq!(tc3_sign::utc_date(1_709_222_400), "2024-02-29");
 /// ```
 pub fn utc_date(timestamp: u64) -> String {
-    let mut buf = [0u8; 10];
-    match write_utc_date(timestamp, &mut buf) {
-        Some(s) => s.to_owned(),
-        None => {
-            let (y, m, d) = civil_from_days(timestamp / SECS_PER_DAY);
-            format!("{y:04}-{m:02}-{d:02}")
-        }
-    }
+    let mut buf = DateBuf::default();
+    let len = write_utc_date(timestamp, &mut buf);
+    String::from_utf8_lossy(&buf[..len]).into_owned()
 }
 
-/// Writes `YYYY-MM-DD` into `buf` when the year has four digits; `None` otherwise.
-pub(crate) fn write_utc_date(timestamp: u64, buf: &mut [u8; 10]) -> Option<&str> {
+/// Room for `YYYY-MM-DD` with any year digits (a `u64` timestamp reaches 12; 20 fit).
+pub(crate) type DateBuf = [u8; 26];
+
+/// Writes the UTC date of `timestamp` as ASCII `YYYY-MM-DD` (the year zero-padded to at
+/// least four digits) into `buf`; returns the length.
+pub(crate) fn write_utc_date(timestamp: u64, buf: &mut DateBuf) -> usize {
     let (y, m, d) = civil_from_days(timestamp / SECS_PER_DAY);
-    if y > 9999 {
-        return None;
+    let mut year = [0u8; 20];
+    let mut start = year.len();
+    let mut rest = y;
+    while start > 0 && (rest > 0 || year.len() - start < 4) {
+        start -= 1;
+        year[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
     }
-    // y <= 9999, m <= 12, d <= 31: every digit below is in 0..=9.
-    let digits = [
-        y / 1000,
-        y / 100 % 10,
-        y / 10 % 10,
-        y % 10,
-        0,
-        u64::from(m) / 10,
-        u64::from(m) % 10,
-        0,
-        u64::from(d) / 10,
-        u64::from(d) % 10,
-    ];
-    for (out, digit) in buf.iter_mut().zip(digits) {
-        *out = b'0' + (digit % 10) as u8;
-    }
-    buf[4] = b'-';
-    buf[7] = b'-';
-    std::str::from_utf8(buf).ok()
+    let year = &year[start..];
+    let n = year.len();
+    buf[..n].copy_from_slice(year);
+    buf[n..n + 6].copy_from_slice(&[
+        b'-',
+        b'0' + m / 10,
+        b'0' + m % 10,
+        b'-',
+        b'0' + d / 10,
+        b'0' + d % 10,
+    ]);
+    n + 6
 }
 
 /// Proleptic Gregorian (year, month, day) of a count of days since 1970-01-01.

@@ -7,8 +7,8 @@ use hmac::Mac;
 
 use crate::Credentials;
 use crate::Error;
-use crate::crypto::{HmacSha256, hex_str, hex32, hmac_sha256, hmac256, sha256};
-use crate::date::{SECS_PER_DAY, write_utc_date};
+use crate::crypto::{HmacSha256, hex32, hmac_sha256, hmac256, sha256};
+use crate::date::{DateBuf, SECS_PER_DAY, write_utc_date};
 
 /// Algorithm name in the `Authorization` header and the string to sign.
 pub const ALGORITHM: &str = "TC3-HMAC-SHA256";
@@ -206,8 +206,30 @@ struct CacheEntry {
     fingerprint: [u8; 32],
     day: u64,
     service: Box<str>,
+    key: DayKey,
+}
+
+/// What signing needs per (secret key, UTC day, service).
+#[derive(Clone)]
+pub(crate) struct DayKey {
     /// HMAC already keyed with the signing key (saves re-keying on every use).
-    mac: HmacSha256,
+    pub(crate) mac: HmacSha256,
+    /// The UTC date as ASCII in `date[..date_len]`.
+    date: DateBuf,
+    date_len: usize,
+}
+
+impl DayKey {
+    fn derive(secret_key: &str, timestamp: u64, service: &str) -> Self {
+        let mut date = DateBuf::default();
+        let date_len = write_utc_date(timestamp, &mut date);
+        let keys = derive_key_chain(secret_key, &date[..date_len], service);
+        DayKey {
+            mac: hmac_sha256(&keys.secret_signing),
+            date,
+            date_len,
+        }
+    }
 }
 
 impl Tc3Signer {
@@ -228,14 +250,8 @@ impl Tc3Signer {
         service: &str,
         timestamp: u64,
     ) -> Result<Tc3Signature, Error> {
-        sign_inner(req, creds, service, timestamp, |date| {
-            self.signing_mac(
-                creds.fingerprint(),
-                creds.secret_key(),
-                date,
-                timestamp,
-                service,
-            )
+        sign_inner(req, creds, service, timestamp, || {
+            self.day_key(creds.fingerprint(), creds.secret_key(), timestamp, service)
         })
     }
 
@@ -244,41 +260,34 @@ impl Tc3Signer {
         self.read().entries.len()
     }
 
-    pub(crate) fn signing_mac(
+    /// The keyed HMAC and the date for `timestamp`'s UTC day, from the cache or derived
+    /// (and then cached).
+    pub(crate) fn day_key(
         &self,
         fingerprint: &[u8; 32],
         secret_key: &str,
-        date: &str,
         timestamp: u64,
         service: &str,
-    ) -> HmacSha256 {
+    ) -> DayKey {
         let day = timestamp / SECS_PER_DAY;
-        {
-            let cache = self.read();
-            if let Some(e) = cache
-                .entries
-                .iter()
-                .find(|e| e.day == day && &e.fingerprint == fingerprint && &*e.service == service)
-            {
-                return e.mac.clone();
-            }
+        let matches = |e: &CacheEntry| {
+            e.day == day && &e.fingerprint == fingerprint && &*e.service == service
+        };
+        if let Some(e) = self.read().entries.iter().find(|e| matches(e)) {
+            return e.key.clone();
         }
-        let mac = hmac_sha256(&derive_keys(secret_key, date, service).secret_signing);
+        let key = DayKey::derive(secret_key, timestamp, service);
+        let mut cache = self.write();
+        if cache.entries.iter().any(matches) {
+            // Another thread inserted it meanwhile.
+            return key;
+        }
         let entry = CacheEntry {
             fingerprint: *fingerprint,
             day,
             service: service.into(),
-            mac: mac.clone(),
+            key: key.clone(),
         };
-        let mut cache = self.write();
-        if cache
-            .entries
-            .iter()
-            .any(|e| e.day == day && &e.fingerprint == fingerprint && &*e.service == service)
-        {
-            // Another thread inserted it meanwhile.
-            return mac;
-        }
         if cache.entries.len() < CACHE_SLOTS {
             cache.entries.push(entry);
         } else {
@@ -286,7 +295,7 @@ impl Tc3Signer {
             cache.entries[slot] = entry;
             cache.next = (slot + 1) % CACHE_SLOTS;
         }
-        mac
+        key
     }
 
     // A poisoned lock only means another thread panicked while holding it; entries are
@@ -323,8 +332,8 @@ pub fn sign_tc3(
     service: &str,
     timestamp: u64,
 ) -> Result<Tc3Signature, Error> {
-    sign_inner(req, creds, service, timestamp, |date| {
-        hmac_sha256(&derive_keys(creds.secret_key(), date, service).secret_signing)
+    sign_inner(req, creds, service, timestamp, || {
+        DayKey::derive(creds.secret_key(), timestamp, service)
     })
 }
 
@@ -347,8 +356,12 @@ impl fmt::Debug for DerivedKeys {
 
 /// Derives the TC3 key chain for `secret_key`, `date` (`YYYY-MM-DD`) and `service`.
 pub fn derive_keys(secret_key: &str, date: &str, service: &str) -> DerivedKeys {
+    derive_key_chain(secret_key, date.as_bytes(), service)
+}
+
+pub(crate) fn derive_key_chain(secret_key: &str, date: &[u8], service: &str) -> DerivedKeys {
     let mut first = hmac_sha256_prefixed(b"TC3", secret_key.as_bytes());
-    first.update(date.as_bytes());
+    first.update(date);
     let secret_date: [u8; 32] = first.finalize().into_bytes().into();
     let secret_service = hmac256(&secret_date, service.as_bytes());
     let secret_signing = hmac256(&secret_service, TERMINATOR.as_bytes());
@@ -440,8 +453,8 @@ fn validate(req: &Tc3Request<'_>, service: &str, token: Option<&str>) -> Result<
     Ok(())
 }
 
-/// Decimal digits of `n` in a stack buffer; returns the used tail.
-fn decimal(n: u64, buf: &mut [u8; 20]) -> &str {
+/// ASCII decimal digits of `n` in a stack buffer; returns the used tail.
+fn decimal(n: u64, buf: &mut [u8; 20]) -> &[u8] {
     let mut i = buf.len();
     let mut n = n;
     loop {
@@ -452,7 +465,7 @@ fn decimal(n: u64, buf: &mut [u8; 20]) -> &str {
             break;
         }
     }
-    std::str::from_utf8(&buf[i..]).unwrap_or_default()
+    &buf[i..]
 }
 
 fn sign_inner(
@@ -460,7 +473,7 @@ fn sign_inner(
     creds: &Credentials,
     service: &str,
     timestamp: u64,
-    signing_mac: impl FnOnce(&str) -> HmacSha256,
+    day_key: impl FnOnce() -> DayKey,
 ) -> Result<Tc3Signature, Error> {
     let token = creds.token();
     validate(req, service, token)?;
@@ -475,16 +488,13 @@ fn sign_inner(
         }
     };
 
-    // Date and timestamp without heap allocation (the long-year fallback allocates).
-    let mut date_buf = [0u8; 10];
-    let long_date;
-    let date: &str = match write_utc_date(timestamp, &mut date_buf) {
-        Some(d) => d,
-        None => {
-            long_date = crate::utc_date(timestamp);
-            &long_date
-        }
-    };
+    // Date (with the key) and timestamp as ASCII on the stack.
+    let DayKey {
+        mut mac,
+        date: date_buf,
+        date_len,
+    } = day_key();
+    let date = &date_buf[..date_len];
     let mut ts_buf = [0u8; 20];
     let ts = decimal(timestamp, &mut ts_buf);
 
@@ -502,61 +512,56 @@ fn sign_inner(
         + 7;
     let scope_len = date.len() + 1 + service.len() + 1 + TERMINATOR.len();
     let sts_len = ALGORITHM.len() + 1 + ts.len() + 1 + scope_len + 1 + 64;
-    let auth_len = ALGORITHM.len()
-        + " Credential=".len()
-        + secret_id.len()
-        + 1
-        + scope_len
-        + ", SignedHeaders=".len()
-        + SIGNED_HEADERS.len()
-        + ", Signature=".len()
+    let auth_len = AUTH_HEAD.len() + secret_id.len() + 1 + scope_len + AUTH_TAIL.len()
+        - (1 + TERMINATOR.len())
         + 64;
-    let mut buf = String::with_capacity(cr_len + sts_len + auth_len + token.len());
+    // Built as bytes (every piece is UTF-8: `&str` inputs and ASCII digits), checked once
+    // at the end.
+    let mut buf: Vec<u8> = Vec::with_capacity(cr_len + sts_len + auth_len + token.len());
 
-    // Canonical request. Few, larger pushes: each `push_str` is a `memcpy` call, and
-    // single characters are pushed inline.
-    buf.push_str(req.method);
-    buf.push('\n');
-    buf.push_str(req.path);
-    buf.push('\n');
-    buf.push_str(req.query);
-    buf.push_str("\ncontent-type:");
-    buf.push_str(req.content_type);
-    buf.push_str("\nhost:");
-    buf.push_str(req.host);
-    buf.push_str(CR_SIGNED_HEADERS_LINES);
-    buf.push_str(hex_str(&payload_hex));
+    // Canonical request.
+    buf.extend_from_slice(req.method.as_bytes());
+    buf.push(b'\n');
+    buf.extend_from_slice(req.path.as_bytes());
+    buf.push(b'\n');
+    buf.extend_from_slice(req.query.as_bytes());
+    buf.extend_from_slice(b"\ncontent-type:");
+    buf.extend_from_slice(req.content_type.as_bytes());
+    buf.extend_from_slice(b"\nhost:");
+    buf.extend_from_slice(req.host.as_bytes());
+    buf.extend_from_slice(CR_SIGNED_HEADERS_LINES.as_bytes());
+    buf.extend_from_slice(&payload_hex);
     let cr_end = buf.len();
-    let cr_hex = hex32(&sha256(buf.as_bytes()));
+    let cr_hex = hex32(&sha256(&buf));
 
     // String to sign.
-    buf.push_str(STS_HEAD);
-    buf.push_str(ts);
-    buf.push('\n');
+    buf.extend_from_slice(STS_HEAD.as_bytes());
+    buf.extend_from_slice(ts);
+    buf.push(b'\n');
     let scope_start = buf.len();
-    buf.push_str(date);
-    buf.push('/');
-    buf.push_str(service);
+    buf.extend_from_slice(date);
+    buf.push(b'/');
+    buf.extend_from_slice(service.as_bytes());
     let scope_prefix_end = buf.len();
-    buf.push_str(SCOPE_TAIL_NEWLINE);
-    buf.push_str(hex_str(&cr_hex));
+    buf.extend_from_slice(SCOPE_TAIL_NEWLINE.as_bytes());
+    buf.extend_from_slice(&cr_hex);
     let sts_end = buf.len();
 
     // Signature.
-    let mut mac = signing_mac(date);
-    mac.update(&buf.as_bytes()[cr_end..sts_end]);
+    mac.update(&buf[cr_end..sts_end]);
     let sig: [u8; 32] = mac.finalize().into_bytes().into();
-    let sig_hex = hex32(&sig);
 
     // Authorization.
-    buf.push_str(AUTH_HEAD);
-    buf.push_str(secret_id);
-    buf.push('/');
+    buf.extend_from_slice(AUTH_HEAD.as_bytes());
+    buf.extend_from_slice(secret_id.as_bytes());
+    buf.push(b'/');
     buf.extend_from_within(scope_start..scope_prefix_end);
-    buf.push_str(AUTH_TAIL);
-    buf.push_str(hex_str(&sig_hex));
+    buf.extend_from_slice(AUTH_TAIL.as_bytes());
+    buf.extend_from_slice(&hex32(&sig));
     let auth_end = buf.len();
-    buf.push_str(token);
+    buf.extend_from_slice(token.as_bytes());
+    let buf = String::from_utf8(buf)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
 
     Ok(Tc3Signature {
         buf,
@@ -564,7 +569,7 @@ fn sign_inner(
         sts_end,
         auth_end,
         ts_len: ts.len(),
-        date_len: date.len(),
+        date_len,
         scope_len,
         unsigned,
     })
@@ -660,8 +665,8 @@ mod tests {
     #[test]
     fn unsigned_payload_constant_is_the_hash() {
         assert_eq!(
-            hex_str(&hex32(&sha256(UNSIGNED_PAYLOAD.as_bytes()))),
-            UNSIGNED_PAYLOAD_SHA256
+            &hex32(&sha256(UNSIGNED_PAYLOAD.as_bytes()))[..],
+            UNSIGNED_PAYLOAD_SHA256.as_bytes()
         );
     }
 

@@ -5,7 +5,7 @@ use subtle::ConstantTimeEq;
 
 use crate::crypto::{HmacSha256, hex_str, hex32, hmac_sha256, sha256};
 use crate::error::echo;
-use crate::tc3::{ALGORITHM, UNSIGNED_PAYLOAD, derive_keys};
+use crate::tc3::{ALGORITHM, UNSIGNED_PAYLOAD, derive_key_chain};
 use crate::{Tc3Signer, VerifyError, utc_date};
 
 /// The fields of a TC3 `Authorization` header, borrowed from it.
@@ -181,7 +181,7 @@ pub fn verify_tc3(
     expected_service: &str,
 ) -> Result<(), VerifyError> {
     verify_with(req, expected_service, |date| {
-        hmac_sha256(&derive_keys(secret_key, date, expected_service).secret_signing)
+        hmac_sha256(&derive_key_chain(secret_key, date, expected_service).secret_signing)
     })
 }
 
@@ -197,14 +197,11 @@ impl Tc3Signer {
         expected_service: &str,
     ) -> Result<(), VerifyError> {
         let fingerprint = crate::credentials::key_fingerprint(secret_key);
-        verify_with(req, expected_service, |date| {
-            self.signing_mac(
-                &fingerprint,
-                secret_key,
-                date,
-                req.timestamp,
-                expected_service,
-            )
+        // verify_with only asks for the key once the scope date equals the timestamp's
+        // UTC date, so the key of the timestamp's day is the right one.
+        verify_with(req, expected_service, |_date| {
+            self.day_key(&fingerprint, secret_key, req.timestamp, expected_service)
+                .mac
         })
     }
 }
@@ -212,7 +209,7 @@ impl Tc3Signer {
 fn verify_with(
     req: &ReceivedTc3<'_>,
     expected_service: &str,
-    signing_mac: impl FnOnce(&str) -> HmacSha256,
+    signing_mac: impl FnOnce(&[u8]) -> HmacSha256,
 ) -> Result<(), VerifyError> {
     let auth = parse_authorization(req.authorization)?;
     if auth.algorithm != ALGORITHM {
@@ -253,7 +250,7 @@ fn verify_with(
         hex32(&sha256(req.body))
     };
 
-    let mac = signing_mac(auth.date);
+    let mac = signing_mac(auth.date.as_bytes());
     let scope = format!("{}/{}/tc3_request", auth.date, auth.service);
     let sign = |normalize: bool| -> [u8; 64] {
         let mut cr = String::with_capacity(256 + req.query.len());
