@@ -52,7 +52,9 @@ async fn quota_run(apps: usize, rate: u32, concurrency: usize) -> QuotaResult {
         .endpoint(emu.base_url())
         .allow_http(true)
         .proxy(Proxy::None)
-        .credentials(StaticProvider::from_parts(DEMO_SECRET_ID, DEMO_SECRET_KEY, None).expect("creds"))
+        .credentials(
+            StaticProvider::from_parts(DEMO_SECRET_ID, DEMO_SECRET_KEY, None).expect("creds"),
+        )
         .default_rate_limit(RateLimit::per_second(rate))
         .retry(RetryConfig::disabled())
         .build()
@@ -99,7 +101,9 @@ async fn quota_run(apps: usize, rate: u32, concurrency: usize) -> QuotaResult {
 const REPLY: &str = r#"{"Response":{"TotalCount":0,"ScanSet":[],"RequestId":"00000000-0000-0000-0000-000000000000"}}"#;
 
 async fn trivial_server() -> std::net::SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
@@ -129,7 +133,10 @@ async fn overhead(calls: u32) -> (f64, f64) {
         .allow_http(true)
         .proxy(Proxy::None)
         .region("ap-guangzhou")
-        .credentials(StaticProvider::from_parts("AKIDbench", "bench-secret-key", Some("token")).expect("creds"))
+        .credentials(
+            StaticProvider::from_parts("AKIDbench", "bench-secret-key", Some("token"))
+                .expect("creds"),
+        )
         .disable_rate_limit()
         .build()
         .expect("client");
@@ -147,7 +154,8 @@ async fn overhead(calls: u32) -> (f64, f64) {
     let full = t.elapsed().as_secs_f64() / f64::from(calls);
 
     let bare: hyper_util::client::legacy::Client<_, Full<Bytes>> =
-        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http();
     let uri: hyper::Uri = format!("http://{addr}/").parse().expect("uri");
     let body = Bytes::from_static(br#"{"Limit":20}"#);
     let send = || {
@@ -176,7 +184,10 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(async {
         println!("| scenario | requests | duration | quota utilization | throttled replies | other failures |");
         println!("|---|---|---|---|---|---|");

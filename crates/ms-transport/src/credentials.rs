@@ -208,11 +208,15 @@ impl ProvideCredentials for EnvironmentProvider {
 /// secret_key = ...
 /// token = ...            ; optional session token
 /// ```
+///
+/// The file is read on first use and the credentials are cached for the life of the provider
+/// (and its clones); a failed read is not cached.
 #[derive(Clone)]
 pub struct ProfileProvider {
     path: Option<PathBuf>,
     profile: String,
     lookup: EnvLookup,
+    cache: Arc<tokio::sync::OnceCell<Credentials>>,
 }
 
 impl fmt::Debug for ProfileProvider {
@@ -251,18 +255,21 @@ impl ProfileProvider {
             path: None,
             profile: DEFAULT_PROFILE.to_owned(),
             lookup: process_env(),
+            cache: Arc::default(),
         }
     }
 
     /// Selects a named profile.
     pub fn profile(mut self, name: impl Into<String>) -> Self {
         self.profile = name.into();
+        self.cache = Arc::default();
         self
     }
 
     /// Reads this file instead of the default one.
     pub fn path(mut self, path: impl Into<PathBuf>) -> Self {
         self.path = Some(path.into());
+        self.cache = Arc::default();
         self
     }
 
@@ -311,8 +318,13 @@ impl ProfileProvider {
         make_credentials(id, key, token, &format!("profile [{profile}]"))
     }
 
-    /// Reads and parses the file.
+    /// The credentials: from the cache, or read and parsed from the file.
     pub async fn load(&self) -> Result<Credentials, Error> {
+        self.cache.get_or_try_init(|| self.read()).await.cloned()
+    }
+
+    /// Reads and parses the file (no cache).
+    pub async fn read(&self) -> Result<Credentials, Error> {
         let path = self
             .resolved_path()
             .ok_or_else(|| Error::credentials("profile file: HOME is not set and no path given"))?;
@@ -475,6 +487,16 @@ mod tests {
 
         let p = ProfileProvider::new().with_lookup(env(&[]));
         assert!(p.load().await.is_err());
+
+        // Read once, then cached (shared by clones); read() bypasses the cache.
+        let file = dir.path().join("cached.ini");
+        std::fs::write(&file, "[default]\nsecret_id=AKIDone\nsecret_key=k\n").expect("write");
+        let p = ProfileProvider::new().path(&file).with_lookup(env(&[]));
+        let clone = p.clone();
+        assert_eq!(p.load().await.expect("first").secret_id(), "AKIDone");
+        std::fs::write(&file, "[default]\nsecret_id=AKIDtwo\nsecret_key=k\n").expect("write");
+        assert_eq!(clone.load().await.expect("cached").secret_id(), "AKIDone");
+        assert_eq!(p.read().await.expect("fresh").secret_id(), "AKIDtwo");
     }
 
     #[tokio::test]

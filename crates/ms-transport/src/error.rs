@@ -247,8 +247,23 @@ impl Error {
         Self::new(ErrorKind::Config, message, RetryClass::Never)
     }
 
+    /// Attaches the cause and appends its chain to the message, so `message()` alone
+    /// explains the failure (`connection failed: client error (Connect): tcp connect error:
+    /// Connection refused`).
     pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
-        self.inner.source = Some(source.into());
+        let source = source.into();
+        let mut chain = String::new();
+        let mut next: Option<&(dyn StdError + 'static)> = Some(&*source);
+        while let Some(s) = next {
+            let text = s.to_string();
+            if !text.is_empty() && !chain.ends_with(&text) {
+                chain.push_str(": ");
+                chain.push_str(&text);
+            }
+            next = s.source();
+        }
+        self.inner.message.push_str(&chain);
+        self.inner.source = Some(source);
         self
     }
 
@@ -379,14 +394,6 @@ impl fmt::Display for Error {
             (None, ErrorKind::HttpStatus) => write!(f, "{}", i.message)?,
             (None, kind) => write!(f, "{kind} error: {}", i.message)?,
         }
-        if let Some(src) = &i.source {
-            write!(f, ": {src}")?;
-            let mut next = src.source();
-            while let Some(s) = next {
-                write!(f, ": {s}")?;
-                next = s.source();
-            }
-        }
         if let Some(snippet) = &i.snippet {
             write!(f, "; body: {snippet}")?;
         }
@@ -466,6 +473,13 @@ mod tests {
         assert_eq!(classify_status(429), RetryClass::Throttling);
         assert_eq!(classify_status(404), RetryClass::Never);
         assert!(Error::timeout(Duration::from_secs(1)).is_outcome_unknown());
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused by peer");
+        let e = Error::connect(io);
+        assert_eq!(e.message(), "connection failed: refused by peer");
+        assert_eq!(
+            e.to_string(),
+            "Connect error: connection failed: refused by peer"
+        );
         assert!(Error::connect("refused").is_safe_to_retry());
         assert!(!Error::tls("bad cert").is_retryable());
         assert!(Error::transport("reset", false).is_safe_to_retry());

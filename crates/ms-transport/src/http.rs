@@ -20,6 +20,11 @@ use crate::credentials::EnvLookup;
 use crate::error::Error;
 
 /// Where proxy settings come from.
+///
+/// A proxy is always used through an HTTP `CONNECT` tunnel (hyper-util's `Tunnel`), for
+/// `https://` and `http://` endpoints alike; `user:password@` in the proxy URL is sent as
+/// `Proxy-Authorization: Basic`. `NO_PROXY` follows curl's rules: comma-separated domains
+/// (matching subdomains, a leading dot is optional), IP addresses and CIDR ranges, `*`.
 #[derive(Clone, Default)]
 pub enum Proxy {
     /// `HTTPS_PROXY`/`https_proxy` (`HTTP_PROXY` for an `http://` endpoint, `ALL_PROXY` as a
