@@ -62,7 +62,8 @@ impl FromStr for V1Method {
 /// `1e16` → `1e+16`, integers in decimal, strings as is). Order is the document order
 /// (serde_json's `preserve_order` is enabled by this crate).
 ///
-/// Only an object is flattened; any other top-level value yields no pairs.
+/// Only an object is flattened; any other top-level value yields no pairs. Integers outside
+/// the `i64`/`u64` range are held by serde_json as floats and formatted as such.
 ///
 /// ```
 /// let v = serde_json::json!({"AppInfos": [{"AppUrl": "u", "AppSize": 1024}], "Flag": false, "Nothing": null});
