@@ -424,4 +424,44 @@ mod tests {
             Duration::from_millis(100)
         );
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            /// Whatever the arrival pattern, the granted slots never exceed the quota: in any
+            /// window of length w there are at most burst + floor(w / interval) slots, every
+            /// slot is at or after its request, and slots are handed out in order.
+            #[test]
+            fn slots_respect_the_quota(
+                rate in 1u32..2000,
+                burst in 1u32..30,
+                gaps in proptest::collection::vec(0u64..200_000_000, 1..200),
+            ) {
+                let cfg = RateLimitConfig::ms_defaults().with_default(RateLimit::per_second(rate).with_burst(burst));
+                let (l, clock) = limiter(cfg);
+                let k = key("P");
+                let interval = RateLimit::per_second(rate).interval();
+                let mut slots = Vec::new();
+                for gap in gaps {
+                    clock.advance(Duration::from_nanos(gap));
+                    let now = clock.monotonic();
+                    let slot = now + l.reserve(&k);
+                    slots.push(slot);
+                }
+                for w in slots.windows(2) {
+                    prop_assert!(w[0] <= w[1], "slots in reservation order");
+                }
+                // Window check anchored at every slot.
+                for (i, start) in slots.iter().enumerate() {
+                    let window = interval * 10;
+                    let n = slots[i..].iter().take_while(|s| **s < *start + window).count() as u64;
+                    prop_assert!(n <= u64::from(burst) + 10, "{n} slots within 10 intervals (burst {burst})");
+                }
+            }
+        }
+    }
 }

@@ -624,3 +624,31 @@ async fn requests_go_through_a_connect_proxy_unless_no_proxy_matches() {
     assert_eq!(proxy.targets().len(), 2);
     assert_eq!(server.requests().len(), 3);
 }
+
+#[tokio::test]
+async fn idle_pooled_connections_expire_after_the_idle_timeout() {
+    let server = TestServer::start().await;
+    let client = builder(&server)
+        .pool_idle_timeout(Duration::from_millis(100))
+        .build()
+        .expect("client");
+    client
+        .send_json("DescribeScanInstances", true, &json!({}))
+        .await
+        .expect("first");
+    client
+        .send_json("DescribeScanInstances", true, &json!({}))
+        .await
+        .expect("reused");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    client
+        .send_json("DescribeScanInstances", true, &json!({}))
+        .await
+        .expect("after idle");
+    let reqs = server.requests();
+    assert_eq!(reqs[0].connection, reqs[1].connection, "kept alive");
+    assert_ne!(
+        reqs[1].connection, reqs[2].connection,
+        "expired connection not reused"
+    );
+}
