@@ -250,6 +250,9 @@ impl ServeArgs {
 /// # Errors
 /// Start-up failures (bind, TLS, state file, certificate file) and signal set-up failures.
 pub async fn run(args: ServeArgs) -> Result<(), Error> {
+    // Install the signal handlers first: a signal arriving right after the URL is printed
+    // must already lead to a graceful shutdown.
+    let signals = Signals::install()?;
     let emulator = Emulator::start(args.to_config(), args.listen).await?;
     if let (Some(path), Some(pem)) = (&args.cert_out, emulator.ca_pem()) {
         crate::state::write_atomic(path, pem.as_bytes()).map_err(|e| {
@@ -272,28 +275,50 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
         }
         out.flush()?;
     }
-    wait_for_signal().await?;
+    signals.wait().await;
     tracing::info!("signal received; shutting down");
     emulator.shutdown().await;
     Ok(())
 }
 
-#[cfg(unix)]
-async fn wait_for_signal() -> Result<(), Error> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
-    Ok(())
+/// SIGINT/SIGTERM listeners.
+struct Signals {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
 }
 
-#[cfg(not(unix))]
-async fn wait_for_signal() -> Result<(), Error> {
-    tokio::signal::ctrl_c().await?;
-    Ok(())
+impl Signals {
+    fn install() -> Result<Self, Error> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                term: signal(SignalKind::terminate())?,
+                int: signal(SignalKind::interrupt())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Signals {})
+        }
+    }
+
+    async fn wait(mut self) {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.term.recv() => {}
+                _ = self.int.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = &mut self;
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -501,7 +501,7 @@ fn binary_prints_the_url_first_writes_the_cert_and_stops_on_sigterm() {
         .args(["--scan-seconds", "0.1", "--state"])
         .arg(dir.path().join("state.json"))
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -534,7 +534,12 @@ fn binary_prints_the_url_first_writes_the_cert_and_stops_on_sigterm() {
         .status()
         .unwrap();
     assert!(status.success());
-    let exit = child.wait().unwrap();
-    assert!(exit.success(), "{exit:?}");
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(dir.path().join("state.json").exists());
 }
