@@ -20,7 +20,7 @@ use crate::http::{
     tls_config,
 };
 use crate::ratelimit::{LimiterKey, RateLimit, RateLimitConfig, RateLimiter};
-use crate::retry::{RetryBudget, RetryClass, RetryConfig};
+use crate::retry::{RetryBudget, RetryConfig};
 use crate::skew::SkewStore;
 
 /// The default endpoint.
@@ -636,19 +636,23 @@ impl Client {
 
     /// Sends an action by name with JSON parameters (the CLI's `ms call`), using the
     /// configured service and version. When the action is known to `ms-model` and the
-    /// service is `ms`, the parameters are validated first. Returns the inner `Response`
-    /// object.
+    /// service is `ms`, the parameters are validated first, and the action is treated as
+    /// idempotent only if both the caller and the model say so (a wrong `true` for
+    /// `CreateScanInstances` cannot cause a duplicate submission). Returns the inner
+    /// `Response` object.
     pub async fn send_json(
         &self,
         action: &str,
         idempotent: bool,
         params: &serde_json::Value,
     ) -> Result<serde_json::Value, Error> {
+        let mut idempotent = idempotent;
         if self.inner.service == DEFAULT_SERVICE
-            && ms_model::ACTIONS.iter().any(|a| a.name == action)
+            && let Some(info) = ms_model::action_info(action)
         {
             ms_model::validate_json(action, params)
                 .map_err(|e| Error::validation(e).with_action(action))?;
+            idempotent &= info.idempotent;
         }
         let op = Operation {
             service: &self.inner.service,
@@ -785,7 +789,7 @@ impl Client {
                     spent = spent.saturating_add(cost);
                     let backoff = inner.retry.backoff(attempt, class, rand::random::<f64>());
                     debug!(error = %error, retry_class = ?class, backoff_ms = backoff.as_secs_f64() * 1000.0, "retrying");
-                    if class != RetryClass::NotSent || !backoff.is_zero() {
+                    if !backoff.is_zero() {
                         tokio::time::sleep(backoff).await;
                     }
                 }

@@ -652,3 +652,32 @@ async fn idle_pooled_connections_expire_after_the_idle_timeout() {
         "expired connection not reused"
     );
 }
+
+#[tokio::test]
+async fn send_json_never_treats_a_non_idempotent_ms_action_as_idempotent() {
+    let server = TestServer::start().await;
+    server.set_default(Reply::Http(503, vec![], b"busy".to_vec()));
+    let client = builder(&server).build().expect("client");
+    let e = client
+        .send_json("CreateScanInstances", true, &create_params())
+        .await
+        .expect_err("503");
+    assert!(e.is_outcome_unknown());
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "the model's flag wins over the caller's `true`"
+    );
+    // A generic operation (another product) follows the caller's flag.
+    let op = ms_transport::Operation {
+        service: "ms",
+        version: "2018-04-08",
+        action: "DescribeAnything",
+        idempotent: true,
+    };
+    let _ = client
+        .send_operation(op, &json!({}))
+        .await
+        .expect_err("503");
+    assert_eq!(server.requests().len(), 4);
+}
