@@ -425,6 +425,36 @@ mod tests {
         );
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn many_waiting_tasks_are_served_first_come_first_served() {
+        let l = RateLimiter::with_clock(
+            RateLimitConfig::ms_defaults(),
+            Arc::new(crate::clock::TokioClock::new()),
+        );
+        let start = tokio::time::Instant::now();
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut handles = Vec::new();
+        for i in 0..50u64 {
+            let (l, order) = (l.clone(), Arc::clone(&order));
+            handles.push(tokio::spawn(async move {
+                l.acquire(&key("Fair")).await;
+                let at = tokio::time::Instant::now() - start;
+                order.lock().map(|mut o| o.push((i, at))).ok();
+            }));
+            // Let the task reserve before the next one is spawned.
+            tokio::task::yield_now().await;
+        }
+        for h in handles {
+            h.await.ok();
+        }
+        let order = order.lock().map(|o| o.clone()).unwrap_or_default();
+        assert_eq!(order.len(), 50);
+        for (pos, (i, at)) in order.iter().enumerate() {
+            assert_eq!(*i, pos as u64, "served in arrival order");
+            assert_eq!(*at, Duration::from_millis(50 * i), "each at its own slot");
+        }
+    }
+
     mod props {
         use super::*;
         use proptest::prelude::*;
