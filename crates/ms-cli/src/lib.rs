@@ -66,7 +66,11 @@ where
     };
     let result = runtime.block_on(async move {
         let mut ctx = Ctx::new(cli.global);
-        let result = commands::exec(&mut ctx, cli.command).await;
+        let mut result = commands::exec(&mut ctx, cli.command).await;
+        let flushed = ctx.printer.flush();
+        if result.is_ok() {
+            result = flushed;
+        }
         ctx.shutdown().await;
         result
     });

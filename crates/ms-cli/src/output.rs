@@ -125,7 +125,7 @@ pub trait Render {
 #[derive(Debug)]
 pub struct Printer {
     format: OutputFormat,
-    out: io::Stdout,
+    out: io::BufWriter<io::Stdout>,
 }
 
 impl Printer {
@@ -133,7 +133,7 @@ impl Printer {
     pub fn new(format: OutputFormat) -> Self {
         Printer {
             format,
-            out: io::stdout(),
+            out: io::BufWriter::with_capacity(64 * 1024, io::stdout()),
         }
     }
 
@@ -157,21 +157,37 @@ impl Printer {
         self.write_str(&json_string(value))
     }
 
-    /// Writes a string and flushes.
-    pub fn write_str(&mut self, s: &str) -> CliResult<()> {
-        let mut lock = self.out.lock();
-        lock.write_all(s.as_bytes())
-            .map_err(CliError::from_stdout)?;
-        lock.flush().map_err(CliError::from_stdout)
+    /// Serialises a value as pretty JSON straight to stdout (no intermediate tree, so
+    /// large outputs take little memory).
+    pub fn print_serialize<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> CliResult<()> {
+        let w = &mut self.out;
+        serde_json::to_writer_pretty(&mut *w, value).map_err(|e| match e.io_error_kind() {
+            Some(kind) => CliError::from_stdout(io::Error::from(kind)),
+            None => CliError::usage(format!("cannot format the output: {e}")),
+        })?;
+        w.write_all(b"\n").map_err(CliError::from_stdout)?;
+        w.flush().map_err(CliError::from_stdout)
     }
 
-    /// Writes one line (a newline is added) and flushes.
-    pub fn line(&mut self, s: &str) -> CliResult<()> {
-        let mut lock = self.out.lock();
-        lock.write_all(s.as_bytes())
+    /// Writes a string and flushes.
+    pub fn write_str(&mut self, s: &str) -> CliResult<()> {
+        self.out
+            .write_all(s.as_bytes())
             .map_err(CliError::from_stdout)?;
-        lock.write_all(b"\n").map_err(CliError::from_stdout)?;
-        lock.flush().map_err(CliError::from_stdout)
+        self.flush()
+    }
+
+    /// Writes one line (a newline is added), buffered; see [`flush`](Self::flush).
+    pub fn line(&mut self, s: &str) -> CliResult<()> {
+        self.out
+            .write_all(s.as_bytes())
+            .map_err(CliError::from_stdout)?;
+        self.out.write_all(b"\n").map_err(CliError::from_stdout)
+    }
+
+    /// Flushes buffered output.
+    pub fn flush(&mut self) -> CliResult<()> {
+        self.out.flush().map_err(CliError::from_stdout)
     }
 }
 

@@ -216,19 +216,61 @@ pub struct SubmitOutcome {
     pub failed: Vec<FailedChunk>,
 }
 
+/// Streams the stable JSON form (same fields as [`Render::json`]) without building a tree.
+impl serde::Serialize for SubmitOutcome {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        struct Tasks<'a>(&'a [Chunk]);
+        impl serde::Serialize for Tasks<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_seq(self.0.iter().map(|c| {
+                    let mut m = std::collections::BTreeMap::new();
+                    m.insert(
+                        "AppMd5s",
+                        serde_json::to_value(&c.app_md5s).unwrap_or_default(),
+                    );
+                    m.insert("ItemId", Value::from(c.item_id.as_str()));
+                    m
+                }))
+            }
+        }
+        // Keys in the same (sorted) order as the `serde_json::Value` form.
+        let mut map = serializer.serialize_map(Some(4))?;
+        map.serialize_entry("Apps", &self.apps)?;
+        map.serialize_entry("Failed", &self.failed_json())?;
+        map.serialize_entry(
+            "Submitted",
+            &self.chunks.iter().map(|c| c.app_md5s.len()).sum::<usize>(),
+        )?;
+        map.serialize_entry("Tasks", &Tasks(&self.chunks))?;
+        map.end()
+    }
+}
+
+impl SubmitOutcome {
+    fn failed_json(&self) -> Value {
+        self.failed
+            .iter()
+            .map(|f| {
+                json!({
+                    "FirstApp": f.first_app,
+                    "AppMd5s": f.app_md5s,
+                    "Code": f.error.code(),
+                    "RequestId": f.error.request_id(),
+                    "Message": f.error.message(),
+                })
+            })
+            .collect()
+    }
+}
+
 impl Render for SubmitOutcome {
     fn json(&self) -> Value {
         json!({
             "Apps": self.apps,
             "Submitted": self.chunks.iter().map(|c| c.app_md5s.len()).sum::<usize>(),
             "Tasks": self.chunks.iter().map(|c| json!({"ItemId": c.item_id, "AppMd5s": c.app_md5s})).collect::<Vec<_>>(),
-            "Failed": self.failed.iter().map(|f| json!({
-                "FirstApp": f.first_app,
-                "AppMd5s": f.app_md5s,
-                "Code": f.error.code(),
-                "RequestId": f.error.request_id(),
-                "Message": f.error.message(),
-            })).collect::<Vec<_>>(),
+            "Failed": self.failed_json(),
         })
     }
     fn table(&self) -> Table {
@@ -279,9 +321,7 @@ fn manifest_error(e: ManifestError) -> CliError {
 type AppSource = Box<dyn Iterator<Item = Result<ManifestApp, ManifestError>> + Send>;
 
 /// Reads the input: returns the number of apps if known in advance, and the stream.
-fn open_input(
-    args: &SubmitArgs,
-) -> CliResult<(Option<u64>, AppSource)> {
+fn open_input(args: &SubmitArgs) -> CliResult<(Option<u64>, AppSource)> {
     if let Some(url) = &args.url {
         let app = ManifestApp {
             url: url.clone(),
@@ -384,32 +424,40 @@ pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
         read: Arc::clone(&read),
     };
     if args.dry_run {
+        // Streamed: one line per app (table/text) or a summary (json).
+        let format = ctx.printer.format();
+        if format == OutputFormat::Table {
+            ctx.printer
+                .line(&format!("{:<32}  {:>12}  URL", "MD5", "SIZE"))?;
+        }
         let mut count = 0u64;
-        let mut t = Table::new(["URL", "MD5", "SIZE", "NAME"]);
-        let mut list = Vec::new();
         for app in apps {
             count += 1;
-            if ctx.printer.format() == OutputFormat::Json {
-                list.push(serde_json::to_value(&app).unwrap_or(Value::Null));
-            } else {
-                t.push([
-                    app.app_url.clone(),
-                    app.app_md5.clone(),
-                    app.app_size.map(|s| s.to_string()).unwrap_or_default(),
-                    app.app_name.clone().unwrap_or_default(),
-                ]);
+            let size = app.app_size.map(|s| s.to_string()).unwrap_or_default();
+            match format {
+                OutputFormat::Json => {}
+                OutputFormat::Table => ctx
+                    .printer
+                    .line(&format!("{:<32}  {size:>12}  {}", app.app_md5, app.app_url))?,
+                OutputFormat::Text => ctx.printer.line(&format!(
+                    "{}\t{size}\t{}\t{}",
+                    app.app_md5,
+                    app.app_url,
+                    app.app_name.as_deref().unwrap_or_default()
+                ))?,
             }
         }
         if let Some(e) = error_slot.lock().ok().and_then(|mut s| s.take()) {
             return Err(manifest_error(e));
         }
-        return match ctx.printer.format() {
-            OutputFormat::Json => ctx
-                .printer
-                .print_json(&json!({"Apps": count, "ScanTypes": scan_types, "AppInfos": list})),
-            OutputFormat::Table => ctx.printer.write_str(&t.render()),
-            OutputFormat::Text => ctx.printer.write_str(&t.render_text()),
-        };
+        if format == OutputFormat::Json {
+            ctx.printer.print_json(&json!({
+                "Apps": count,
+                "Requests": count.div_ceil(args.chunk_size),
+                "ScanTypes": scan_types,
+            }))?;
+        }
+        return Ok(());
     }
     let scan_info = ms_model::ScanInfo {
         callback_url,
@@ -461,7 +509,9 @@ pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
                 eprintln!("{}", verdict_summary(&results));
             }
         }
-    } else if !outcome.chunks.is_empty() || ctx.printer.format() == OutputFormat::Json {
+    } else if ctx.printer.format() == OutputFormat::Json {
+        ctx.printer.print_serialize(&outcome)?;
+    } else if !outcome.chunks.is_empty() {
         ctx.printer.print(&outcome)?;
     }
     if let Some(e) = input_error {
