@@ -32,7 +32,7 @@
 //! 6. on failure, [retries](retry) with exponential backoff and full jitter within a retry
 //!    budget — but a non-idempotent action only when the request provably was not processed.
 //!
-//! Workflow helpers: [`scan::wait_for_task`], [`scan::submit_batch`] and [`paginate`].
+//! Workflow helpers: [`scan::wait_for_task`], [`scan::submit_batch`] and [`paginate()`].
 //!
 //! Secrets never appear in `Debug`, `Display`, errors or logs: `Authorization` and
 //! `X-TC-Token` are redacted in every trace event.

@@ -373,7 +373,7 @@ fn waiter_timeout(what: &str, item_id: &str, after: Duration) -> Error {
 
 /// Polls `DescribeScanInstances` (all pages, `ItemIds = [item_id]`) until every app of the
 /// task is in a final state; returns the apps. Errors of a poll end the wait (the client has
-/// already retried what is safe to retry). A timeout is an [`ErrorKind::Timeout`] error.
+/// already retried what is safe to retry). A timeout is an [`ErrorKind::Timeout`](crate::ErrorKind::Timeout) error.
 pub async fn wait_for_task(
     client: &Client,
     item_id: &str,
