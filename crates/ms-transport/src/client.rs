@@ -829,7 +829,7 @@ impl Client {
             let bytes = Limited::new(body, max)
                 .collect()
                 .await
-                .map_err(map_body_error)?
+                .map_err(|e| map_body_error(e, max))?
                 .to_bytes();
             Ok::<_, Error>((parts, bytes))
         };

@@ -225,6 +225,15 @@ impl Error {
         e
     }
 
+    /// The reply exceeded the configured size cap (not retried: it would not shrink).
+    pub fn response_too_large(limit: usize) -> Self {
+        Self::new(
+            ErrorKind::Decode,
+            format!("reply larger than {limit} bytes"),
+            RetryClass::Never,
+        )
+    }
+
     /// Client-side validation failed; nothing was sent.
     pub fn validation(errors: ValidationErrors) -> Self {
         let mut e = Self::new(ErrorKind::Validation, errors.to_string(), RetryClass::Never);

@@ -239,9 +239,9 @@ pub(crate) fn map_send_error(e: hyper_util::client::legacy::Error) -> Error {
 }
 
 /// Maps an error while reading the reply body (the request was delivered).
-pub(crate) fn map_body_error(e: Box<dyn StdError + Send + Sync>) -> Error {
+pub(crate) fn map_body_error(e: Box<dyn StdError + Send + Sync>, limit: usize) -> Error {
     if e.is::<http_body_util::LengthLimitError>() {
-        return Error::decode(format!("reply too large: {e}"), b"");
+        return Error::response_too_large(limit);
     }
     Error::transport(e, true)
 }

@@ -681,3 +681,20 @@ async fn send_json_never_treats_a_non_idempotent_ms_action_as_idempotent() {
         .expect_err("503");
     assert_eq!(server.requests().len(), 4);
 }
+
+#[tokio::test]
+async fn oversized_replies_are_rejected_without_retry() {
+    let server = TestServer::start().await;
+    server.set_default(Reply::ok(&format!(r#""Blob":"{}""#, "x".repeat(4096))));
+    let client = builder(&server)
+        .max_response_bytes(1024)
+        .build()
+        .expect("client");
+    let e = client
+        .send_json("DescribeScanInstances", true, &json!({}))
+        .await
+        .expect_err("too large");
+    assert_eq!(e.kind(), ErrorKind::Decode);
+    assert!(e.message().contains("1024"), "{e}");
+    assert_eq!(server.requests().len(), 1);
+}
