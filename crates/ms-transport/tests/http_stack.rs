@@ -698,3 +698,40 @@ async fn oversized_replies_are_rejected_without_retry() {
     assert!(e.message().contains("1024"), "{e}");
     assert_eq!(server.requests().len(), 1);
 }
+
+/// A refreshing source (CVM role, STS) plugs in through the trait: the client asks before
+/// every attempt, so rotated credentials are used at once.
+#[derive(Debug, Default)]
+struct Rotating(std::sync::atomic::AtomicU32);
+
+impl ms_transport::ProvideCredentials for Rotating {
+    fn provide_credentials(&self) -> ms_transport::CredentialsFuture<'_> {
+        let n = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Box::pin(async move {
+            Ok(ms_transport::Credentials::new(ID, KEY)
+                .map_err(|e| ms_transport::Error::credentials(e.to_string()))?
+                .with_token(format!("tok-{n}")))
+        })
+    }
+}
+
+#[tokio::test]
+async fn custom_refreshing_providers_plug_in() {
+    let server = TestServer::start().await;
+    let client = builder(&server)
+        .credentials(Rotating::default())
+        .build()
+        .expect("client");
+    for _ in 0..3 {
+        client
+            .send_json("DescribeScanInstances", true, &json!({}))
+            .await
+            .expect("ok");
+    }
+    let tokens: Vec<_> = server
+        .requests()
+        .iter()
+        .map(|r| r.header("x-tc-token").unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(tokens, ["tok-0", "tok-1", "tok-2"]);
+}
