@@ -407,7 +407,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Builds the client. Must be called inside a tokio runtime.
+    /// Builds the client (no I/O; requests must then be sent from within a tokio runtime).
     pub fn build(self) -> Result<Client, Error> {
         let endpoint = Endpoint::parse(&self.endpoint)?;
         if !endpoint.is_https() && !self.allow_http {
@@ -1059,6 +1059,22 @@ mod tests {
         let s = Redacted(&h).to_string();
         assert!(!s.contains("deadbeef") && !s.contains("tok-secret"), "{s}");
         assert!(s.contains("DescribeScanInstances"));
+    }
+
+    #[test]
+    fn builds_outside_a_runtime_with_the_defaults() {
+        let c = Client::builder()
+            .proxy(Proxy::None)
+            .credentials(crate::StaticProvider::from_parts("AKIDx", "k", None).expect("creds"))
+            .build()
+            .expect("client");
+        assert_eq!(c.endpoint().base_url(), "https://ms.tencentcloudapi.com/");
+        assert!(c.region().is_none());
+        let d = format!("{c:?}");
+        assert!(
+            d.contains("ms.tencentcloudapi.com") && !d.contains("\"k\""),
+            "{d}"
+        );
     }
 
     #[test]
