@@ -194,7 +194,7 @@ pub struct Chunk {
     pub app_md5s: Vec<String>,
 }
 
-/// A chunk that failed.
+/// A chunk that failed (or whose outcome is unknown).
 #[derive(Debug, Clone)]
 pub struct FailedChunk {
     /// Position of the first app of the chunk in the input (1-based).
@@ -212,8 +212,13 @@ pub struct SubmitOutcome {
     pub apps: u64,
     /// Chunks accepted, in input order.
     pub chunks: Vec<Chunk>,
-    /// Chunks that failed.
+    /// Chunks that provably were not processed (safe to submit again).
     pub failed: Vec<FailedChunk>,
+    /// Chunks whose outcome is unknown (timeout, 5xx after sending): never resubmitted
+    /// automatically, since CreateScanInstances is not idempotent.
+    pub unknown: Vec<FailedChunk>,
+    /// Apps the API model rejected (never sent): MD5 and what is wrong.
+    pub invalid: Vec<(String, String)>,
 }
 
 /// Streams the stable JSON form (same fields as [`Render::json`]) without building a tree.
@@ -248,9 +253,24 @@ impl serde::Serialize for SubmitOutcome {
 }
 
 impl SubmitOutcome {
-    fn failed_json(&self) -> Value {
-        self.failed
+    /// Number of apps accepted.
+    pub fn submitted(&self) -> usize {
+        self.chunks.iter().map(|c| c.app_md5s.len()).sum()
+    }
+
+    fn invalid_json(&self) -> Value {
+        self.invalid
             .iter()
+            .map(|(md5, problem)| json!({"AppMd5": md5, "Problem": problem}))
+            .collect()
+    }
+
+    fn failed_json(&self) -> Value {
+        Self::chunks_json(&self.failed)
+    }
+
+    fn chunks_json(list: &[FailedChunk]) -> Value {
+        list.iter()
             .map(|f| {
                 json!({
                     "FirstApp": f.first_app,
@@ -271,6 +291,8 @@ impl Render for SubmitOutcome {
             "Submitted": self.chunks.iter().map(|c| c.app_md5s.len()).sum::<usize>(),
             "Tasks": self.chunks.iter().map(|c| json!({"ItemId": c.item_id, "AppMd5s": c.app_md5s})).collect::<Vec<_>>(),
             "Failed": self.failed_json(),
+            "Invalid": self.invalid_json(),
+            "Unknown": Self::chunks_json(&self.unknown),
         })
     }
     fn table(&self) -> Table {
@@ -369,11 +391,21 @@ fn open_input(args: &SubmitArgs) -> CliResult<(Option<u64>, AppSource)> {
     };
     let mut total = None;
     if source.rereadable() {
-        // First pass: check every entry, so that a bad manifest submits nothing.
+        // First pass: check every entry (also against the API model), so that a bad
+        // manifest submits nothing.
         let mut n = 0u64;
         for app in open(&source)? {
-            app.map_err(manifest_error)?;
+            let app = app.map_err(manifest_error)?;
             n += 1;
+            if let Err(errors) = ms_model::Validate::validate(&app_info(app)) {
+                let problems: Vec<String> = errors.0.iter().map(|v| v.to_string()).collect();
+                return Err(manifest_error(ManifestError {
+                    source: source.name(),
+                    index: Some(n),
+                    line: None,
+                    message: problems.join("; "),
+                }));
+            }
         }
         if n == 0 {
             return Err(CliError::usage(format!(
@@ -470,7 +502,7 @@ pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
     outcome.apps = read.load(std::sync::atomic::Ordering::Relaxed);
 
     let input_error = error_slot.lock().ok().and_then(|mut s| s.take());
-    let submitted: usize = outcome.chunks.iter().map(|c| c.app_md5s.len()).sum();
+    let submitted = outcome.submitted();
 
     if args.wait && !outcome.chunks.is_empty() {
         let ids: Vec<String> = outcome.chunks.iter().map(|c| c.item_id.clone()).collect();
@@ -520,10 +552,31 @@ pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
         ))
         .with_hint("fix the entry and submit the remaining apps"));
     }
+    if let Some((md5, problem)) = outcome.invalid.first() {
+        return Err(CliError::usage(format!(
+            "{} app(s) were rejected by validation and not sent; first: AppMd5 {md5}: {problem}",
+            outcome.invalid.len()
+        ))
+        .with_hint("fix those entries (see -o json, field Invalid) and submit them again"));
+    }
+    if let Some(first) = outcome.unknown.first() {
+        let apps: usize = outcome.unknown.iter().map(|f| f.app_md5s.len()).sum();
+        let e = &first.error;
+        return Err(CliError::new(
+            e.kind(),
+            format!(
+                "the outcome of {apps} app(s) is unknown (first at app #{}): {}",
+                first.first_app,
+                e.message()
+            ),
+        )
+        .with_request_id(e.request_id().map(str::to_owned))
+        .with_hint("they may have been accepted: check with `ms scan list` before submitting them again (-o json, field Unknown)"));
+    }
     if let Some(first) = outcome.failed.first() {
         let failed_apps: usize = outcome.failed.iter().map(|f| f.app_md5s.len()).sum();
         let e = &first.error;
-        return Err(CliError::new(
+        let mut err = CliError::new(
             e.kind(),
             format!(
                 "{failed_apps} of {} app(s) were not submitted; first failure at app #{}: {}",
@@ -533,7 +586,11 @@ pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
             ),
         )
         .with_request_id(e.request_id().map(str::to_owned))
-        .with_hint("the ItemIds above were accepted; resubmit only the failed apps (see -o json, field Failed)"));
+        .with_hint("the ItemIds printed were accepted; submit only the failed apps again (-o json, field Failed)");
+        if let Some(code) = e.code() {
+            err = err.with_code(code.to_owned());
+        }
+        return Err(err);
     }
     if !args.wait {
         eprintln!(
@@ -572,76 +629,69 @@ impl RenderWith for Table {
     }
 }
 
-/// Groups the stream into chunks of `size` apps, numbering each chunk's first app.
-struct Chunks<I> {
-    apps: I,
-    size: usize,
-    next_index: u64,
-}
+/// Apps handed to the transport's batch helper at a time: bounds memory (the helper's
+/// report keeps every app of a window) while keeping `--concurrency` requests in flight.
+const WINDOW_APPS: usize = 2000;
 
-impl<I: Iterator<Item = ms_model::AppInfo>> Iterator for Chunks<I> {
-    type Item = (u64, Vec<ms_model::AppInfo>);
-    fn next(&mut self) -> Option<Self::Item> {
-        let chunk: Vec<ms_model::AppInfo> = self.apps.by_ref().take(self.size).collect();
-        if chunk.is_empty() {
-            return None;
-        }
-        let first = self.next_index + 1;
-        self.next_index += chunk.len() as u64;
-        Some((first, chunk))
-    }
-}
-
-/// Submits the stream in chunks of `--chunk-size`, `--concurrency` requests in flight,
-/// in input order; the client's rate limiter keeps to the quota. Only the chunks in
-/// flight are in memory.
+/// Submits the stream with [`ms_transport::scan::submit_batch`] (chunks of `--chunk-size`,
+/// `--concurrency` requests in flight, paced by the client's rate limiter), one window of
+/// [`WINDOW_APPS`] apps at a time, keeping only ItemIds and MD5s of what was accepted.
 async fn submit_apps(
     client: &ms_transport::Client,
-    apps: AppStream,
+    mut apps: AppStream,
     scan_info: ms_model::ScanInfo,
     args: &SubmitArgs,
     bar: &indicatif::ProgressBar,
 ) -> SubmitOutcome {
-    use futures_util::StreamExt;
-    let chunks = Chunks {
-        apps,
-        size: args.chunk_size as usize,
-        next_index: 0,
+    use ms_transport::scan::{BatchOptions, submit_batch};
+    let chunk_size = args.chunk_size as usize;
+    let options = BatchOptions {
+        chunk_size,
+        concurrency: args.concurrency as usize,
     };
+    let window_size = WINDOW_APPS.div_ceil(chunk_size) * chunk_size;
     let mut outcome = SubmitOutcome::default();
-    let mut results = futures_util::stream::iter(chunks)
-        .map(|(first, app_infos)| {
-            let client = client.clone();
-            let scan_info = scan_info.clone();
-            async move {
-                let md5s: Vec<String> = app_infos.iter().map(|a| a.app_md5.clone()).collect();
-                let req = ms_model::CreateScanInstancesRequest {
-                    app_infos,
-                    scan_info,
-                };
-                (first, md5s, crate::scan::send(&client, &req).await)
-            }
+    let mut base = 0u64;
+    loop {
+        let window: Vec<ms_model::AppInfo> = apps.by_ref().take(window_size).collect();
+        if window.is_empty() {
+            break;
+        }
+        let len = window.len() as u64;
+        let report = submit_batch(client, window, scan_info.clone(), &options, |p| {
+            bar.set_position(base + p.apps_done() as u64);
         })
-        .buffered(args.concurrency as usize);
-    while let Some((first, md5s, result)) = results.next().await {
-        bar.inc(md5s.len() as u64);
-        match result {
-            Ok(resp) => {
-                let accepted = resp.app_md5s.filter(|m| !m.is_empty()).unwrap_or(md5s);
-                outcome.chunks.push(Chunk {
-                    item_id: resp.item_id.unwrap_or_default(),
-                    app_md5s: accepted,
-                });
-            }
-            Err(e) => {
-                tracing::debug!(first_app = first, error = %e, "chunk not submitted");
-                outcome.failed.push(FailedChunk {
-                    first_app: first,
-                    app_md5s: md5s,
-                    error: transport_error(e),
+        .await;
+        let first_app = |index: usize| base + (index * chunk_size) as u64 + 1;
+        for c in report.submitted {
+            let app_md5s = if c.accepted_md5s.is_empty() {
+                c.apps.into_iter().map(|a| a.app_md5).collect()
+            } else {
+                c.accepted_md5s
+            };
+            outcome.chunks.push(Chunk {
+                item_id: c.item_id,
+                app_md5s,
+            });
+        }
+        for (list, target) in [
+            (report.failed, &mut outcome.failed),
+            (report.unknown, &mut outcome.unknown),
+        ] {
+            for c in list {
+                target.push(FailedChunk {
+                    first_app: first_app(c.index),
+                    app_md5s: c.apps.into_iter().map(|a| a.app_md5).collect(),
+                    error: transport_error(c.error),
                 });
             }
         }
+        for bad in report.invalid {
+            let problems: Vec<String> = bad.violations.iter().map(|v| v.to_string()).collect();
+            outcome.invalid.push((bad.app.app_md5, problems.join("; ")));
+        }
+        base += len;
+        bar.set_position(base);
     }
     outcome
 }
