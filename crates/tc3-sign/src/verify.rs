@@ -171,7 +171,11 @@ fn header<'a>(headers: &[(&'a str, &'a str)], name: &str) -> Option<&'a str> {
 /// values and body equals the one sent (constant-time comparison).
 ///
 /// Header values are signed verbatim, as the official Python SDK does; a signature over
-/// trimmed, lower-cased values (the documented canonical form) is accepted as well.
+/// trimmed, lower-cased values (the documented canonical form) is accepted as well. That
+/// fallback is narrow: only leading/trailing spaces and tabs (HTTP optional whitespace) are
+/// trimmed and only ASCII letters are lower-cased, and only header values are normalized
+/// (never the method, path, query, header names or body). A signature over any other bytes
+/// fails.
 ///
 /// # Errors
 /// The first failing check as a [`VerifyError`].
@@ -264,7 +268,7 @@ fn verify_with(
             cr.push_str(name);
             cr.push(':');
             if normalize {
-                cr.push_str(&value.trim().to_lowercase());
+                cr.push_str(&normalize_value(value));
             } else {
                 cr.push_str(value);
             }
@@ -293,13 +297,21 @@ fn verify_with(
     if bool::from(sign(false).ct_eq(sent)) {
         return Ok(());
     }
-    let differs_when_normalized = values
-        .iter()
-        .any(|v| v.trim().to_lowercase().as_str() != *v);
+    let differs_when_normalized = values.iter().any(|v| normalize_value(v).as_str() != *v);
     if differs_when_normalized && bool::from(sign(true).ct_eq(sent)) {
         return Ok(());
     }
     Err(VerifyError::SignatureMismatch)
+}
+
+/// The documented canonical form of a header value for the verification fallback: HTTP
+/// optional whitespace (space, tab) trimmed from both ends, ASCII letters lower-cased. Nothing
+/// else changes (no Unicode case folding or Unicode whitespace, which would let more distinct
+/// received values match one signature).
+fn normalize_value(value: &str) -> String {
+    value
+        .trim_matches(|c: char| c == ' ' || c == '\t')
+        .to_ascii_lowercase()
 }
 
 #[cfg(test)]
@@ -349,5 +361,128 @@ mod tests {
                 other => panic!("{value:?} gave {other:?}"),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod fallback_tests {
+    //! The normalized-header fallback accepts exactly case and outer-whitespace differences
+    //! of header values, nothing else.
+
+    use super::*;
+    use crate::crypto::hmac256;
+    use crate::tc3::derive_keys;
+
+    const KEY: &str = "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE";
+    const TS: u64 = 1_551_113_065;
+    const BODY: &[u8] = br#"{"Limit": 1}"#;
+
+    /// `Authorization` for a signature over exactly these parts (header values as given).
+    fn authorization(method: &str, path: &str, query: &str, ct: &str, host: &str) -> String {
+        let cr = format!(
+            "{method}\n{path}\n{query}\ncontent-type:{ct}\nhost:{host}\n\ncontent-type;host\n{}",
+            hex_str(&hex32(&sha256(BODY)))
+        );
+        let sts = format!(
+            "TC3-HMAC-SHA256\n{TS}\n2019-02-25/cvm/tc3_request\n{}",
+            hex_str(&hex32(&sha256(cr.as_bytes())))
+        );
+        let keys = derive_keys(KEY, "2019-02-25", "cvm");
+        let sig = hmac256(&keys.secret_signing, sts.as_bytes());
+        format!(
+            "TC3-HMAC-SHA256 Credential=AKIDEXAMPLE/2019-02-25/cvm/tc3_request, SignedHeaders=content-type;host, Signature={}",
+            hex_str(&hex32(&sig))
+        )
+    }
+
+    fn verify(method: &str, path: &str, query: &str, ct: &str, host: &str, auth: &str) -> bool {
+        let headers = [("Content-Type", ct), ("Host", host)];
+        let req = ReceivedTc3 {
+            method,
+            path,
+            query,
+            headers: &headers,
+            body: BODY,
+            timestamp: TS,
+            authorization: auth,
+        };
+        let uncached = verify_tc3(&req, KEY, "cvm");
+        assert_eq!(uncached, Tc3Signer::new().verify(&req, KEY, "cvm"));
+        match uncached {
+            Ok(()) => true,
+            Err(VerifyError::SignatureMismatch) => false,
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+
+    const CT: &str = "application/json; charset=utf-8";
+    const HOST: &str = "cvm.tencentcloudapi.com";
+
+    #[test]
+    fn normalized_signature_accepts_case_and_outer_whitespace_only() {
+        let auth = authorization("POST", "/", "a=1", CT, HOST);
+        // Exact and normalized forms pass.
+        assert!(verify("POST", "/", "a=1", CT, HOST, &auth));
+        assert!(verify(
+            "POST",
+            "/",
+            "a=1",
+            " Application/JSON; Charset=UTF-8\t",
+            "\tCVM.TencentCloudAPI.com ",
+            &auth
+        ));
+        // Anything else fails: header bytes other than case / outer SP-HTAB ...
+        for (ct, host) in [
+            ("application/json;charset=utf-8", HOST), // inner space removed
+            ("application/json;  charset=utf-8", HOST), // inner space added
+            (CT, "cvm.tencentcloudapi.co"),
+            (CT, "cvm.tencentcloudapi.com."),
+            (CT, "\u{3000}cvm.tencentcloudapi.com"), // Unicode whitespace is not trimmed
+            (CT, "cvm.tencentcloudapi.com\u{a0}"),   // nor NBSP
+            (CT, "cvm.tencentcloudapi.com\n"),       // nor a line break
+            (CT, "cvm.tencentcloudapi.\u{212a}om"),  // KELVIN SIGN lower-cases to 'k' in Unicode
+            (CT, "cvm.tencentcloudapi.c\u{130}m"),   // nor any other non-ASCII folding
+        ] {
+            assert!(
+                !verify("POST", "/", "a=1", ct, host, &auth),
+                "{ct:?} {host:?}"
+            );
+        }
+        // ... and no normalization of the method, path or query.
+        assert!(!verify("post", "/", "a=1", CT, HOST, &auth));
+        assert!(!verify("POST", "/ ", "a=1", CT, HOST, &auth));
+        assert!(!verify("POST", "/", "A=1", CT, HOST, &auth));
+        assert!(!verify("POST", "/", "a=1 ", CT, HOST, &auth));
+    }
+
+    #[test]
+    fn verbatim_signature_is_not_normalized_the_other_way() {
+        // Signed over mixed case (as the Python SDK does); a received lower-cased value is a
+        // different byte string and fails.
+        let auth = authorization("POST", "/", "", "Application/JSON", "CVM.example.com");
+        assert!(verify(
+            "POST",
+            "/",
+            "",
+            "Application/JSON",
+            "CVM.example.com",
+            &auth
+        ));
+        assert!(!verify(
+            "POST",
+            "/",
+            "",
+            "application/json",
+            "cvm.example.com",
+            &auth
+        ));
+        assert!(!verify(
+            "POST",
+            "/",
+            "",
+            " Application/JSON",
+            "CVM.example.com",
+            &auth
+        ));
     }
 }

@@ -62,6 +62,7 @@ fn nonempty_token() -> impl Strategy<Value = String> {
 #[derive(Debug, Clone)]
 struct Case {
     method: String,
+    path: String,
     host: String,
     query: String,
     content_type: String,
@@ -79,7 +80,7 @@ impl Case {
         Tc3Request {
             method: &self.method,
             host: &self.host,
-            path: "/",
+            path: &self.path,
             query: &self.query,
             content_type: &self.content_type,
             payload: if self.unsigned {
@@ -118,6 +119,7 @@ fn valid_case() -> impl Strategy<Value = Case> {
             Just("GET".to_owned()),
             "[A-Z]{1,7}"
         ],
+        prop_oneof![Just("/".to_owned()), "/[A-Za-z0-9/._~-]{0,20}"],
         "[a-z0-9.-]{1,30}",
         "[A-Za-z0-9._~%&=+-]{0,60}",
         prop_oneof![
@@ -137,6 +139,7 @@ fn valid_case() -> impl Strategy<Value = Case> {
         .prop_map(
             |(
                 method,
+                path,
                 host,
                 query,
                 content_type,
@@ -149,6 +152,7 @@ fn valid_case() -> impl Strategy<Value = Case> {
                 timestamp,
             )| Case {
                 method,
+                path,
                 host,
                 query,
                 content_type,
@@ -199,7 +203,7 @@ fn verify_case(
     verify_tc3(
         &ReceivedTc3 {
             method: &case.method,
-            path: "/",
+            path: &case.path,
             query: &case.query,
             headers: &headers,
             body: &case.body,
@@ -294,7 +298,7 @@ proptest! {
     }
 
     #[test]
-    fn changing_any_signed_byte_changes_the_signature(case in valid_case(), which in 0..8usize, idx in any::<usize>(), delta in 1..1_000_000u64) {
+    fn changing_any_signed_byte_changes_the_signature(case in valid_case(), which in 0..9usize, idx in any::<usize>(), delta in 1..1_000_000u64) {
         let original = case.signature();
         let mut changed = case.clone();
         match which {
@@ -315,13 +319,14 @@ proptest! {
             4 => changed.timestamp = case.timestamp.wrapping_add(delta),
             5 => changed.service = change_char(&case.service, idx),
             6 => changed.method = change_char(&case.method, idx).to_ascii_uppercase(),
+            7 => changed.path = format!("{}{}", case.path, if idx % 2 == 0 { "/" } else { "x" }),
             _ => changed.secret_key.push('x'),
         }
         prop_assert_ne!(changed.signature(), original, "change #{} went unnoticed", which);
     }
 
     #[test]
-    fn sign_then_verify_holds_and_any_single_change_is_rejected(case in valid_case(), which in 0..10usize, idx in any::<usize>(), delta in 1..1_000_000u64) {
+    fn sign_then_verify_holds_and_any_single_change_is_rejected(case in valid_case(), which in 0..15usize, idx in any::<usize>(), delta in 1..1_000_000u64) {
         let creds = case.creds();
         let sig = sign_tc3(&case.request(), &creds, &case.service, case.timestamp).unwrap();
         let headers = received_headers(&case, &sig);
@@ -334,7 +339,7 @@ proptest! {
         // Cached verification agrees.
         let hv: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
         let cached = Tc3Signer::new().verify(&ReceivedTc3 {
-            method: &received.method, path: "/", query: &received.query, headers: &hv, body: &received.body,
+            method: &received.method, path: &received.path, query: &received.query, headers: &hv, body: &received.body,
             timestamp: received.timestamp, authorization: sig.authorization(),
         }, creds.secret_key(), &case.service);
         prop_assert_eq!(cached, Ok(()));
@@ -365,7 +370,21 @@ proptest! {
                 auth.replace_range(i..=i, c);
             }
             8 => key.push('x'),
-            _ => headers2.retain(|(n, _)| n != "Host"),
+            9 => headers2.retain(|(n, _)| n != "Host"),
+            // Byte-level changes inside the signed parts, not only appends.
+            10 => {
+                if case.unsigned || case.body.is_empty() {
+                    changed.path.push('x');
+                } else {
+                    let i = idx % case.body.len();
+                    changed.body[i] ^= 1 << (idx % 8);
+                }
+            }
+            11 => changed.query = if case.query.is_empty() { "a".to_owned() } else { change_char(&case.query, idx) },
+            12 => changed.path = format!("{}x", case.path),
+            13 => changed.method = change_char(&case.method, idx).to_ascii_uppercase(),
+            // A header value changed in more than case or outer whitespace.
+            _ => headers2[0].1 = if case.content_type.is_empty() { "a".to_owned() } else { change_char(&case.content_type, idx) },
         }
         let result = verify_case(&changed, &headers2, &auth, &key, &service);
         prop_assert!(result.is_err(), "change #{} accepted", which);
