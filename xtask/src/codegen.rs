@@ -169,31 +169,49 @@ fn merge_errors(
     out
 }
 
-/// Formats Rust source with rustfmt (stdin to stdout).
+/// Formats Rust source with rustfmt (`$RUSTFMT` or `rustfmt`; stdin to stdout).
 fn rustfmt(name: &str, src: &str) -> Result<String, String> {
-    let mut child = Command::new(std::env::var("RUSTFMT").unwrap_or_else(|_| "rustfmt".into()))
+    let program = std::env::var("RUSTFMT").unwrap_or_else(|_| "rustfmt".into());
+    rustfmt_with(&program, name, src)
+}
+
+/// Formats `src` (the generated file `name`) with the rustfmt binary `program`.
+fn rustfmt_with(program: &str, name: &str, src: &str) -> Result<String, String> {
+    let mut child = Command::new(program)
         .args(["--edition", "2024", "--emit", "stdout", "--quiet"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot run rustfmt: {e}"))?;
-    {
-        let mut stdin = child.stdin.take().ok_or("rustfmt: no stdin")?;
-        stdin
-            .write_all(src.as_bytes())
-            .map_err(|e| format!("rustfmt: {e}"))?;
-    }
+        .map_err(|e| {
+            format!(
+                "cannot run rustfmt (`{program}`) to format generated {name}: {e} \
+                 (install it with `rustup component add rustfmt`, or set RUSTFMT)"
+            )
+        })?;
+    // rustfmt reads all of stdin before it writes, so writing first cannot deadlock; a
+    // rustfmt that exits early shows up as a write error or a failed status below.
+    let written = match child.stdin.take() {
+        Some(mut stdin) => stdin.write_all(src.as_bytes()),
+        None => Ok(()),
+    };
     let out = child
         .wait_with_output()
-        .map_err(|e| format!("rustfmt: {e}"))?;
+        .map_err(|e| format!("rustfmt (`{program}`) on generated {name}: {e}"))?;
     if !out.status.success() {
         return Err(format!(
-            "rustfmt failed on generated {name} (a generator bug):\n{}",
-            String::from_utf8_lossy(&out.stderr)
+            "rustfmt (`{program}`) failed on generated {name} ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim_end()
         ));
     }
-    String::from_utf8(out.stdout).map_err(|e| format!("rustfmt output of {name}: {e}"))
+    if let Err(e) = written {
+        return Err(format!(
+            "rustfmt (`{program}`) on generated {name}: cannot write its input: {e}"
+        ));
+    }
+    String::from_utf8(out.stdout)
+        .map_err(|e| format!("rustfmt (`{program}`) output of generated {name} is not UTF-8: {e}"))
 }
 
 /// Writes `contents` to `path` if it differs; in check mode, reports the stale file instead.

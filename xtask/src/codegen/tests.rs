@@ -556,3 +556,97 @@ fn page_title_and_output_request_id_are_checked() {
         "{e}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Robustness: malformed pages never panic the parser (they fail with `file:line`).
+
+/// Deterministic mutations of every real page: each line deleted, the page cut after each line,
+/// and each line with its first `|`, `` ` ``, `{`, `}`, `[`, `]`, `"` or `:` removed or doubled. Each mutant must parse or fail with a `file:line: ` message, never panic.
+#[test]
+fn mutated_pages_never_panic() {
+    let mut pages: Vec<(String, String)> = Vec::new();
+    for entry in std::fs::read_dir(crate::project_root().join(API_DIR))
+        .unwrap()
+        .flatten()
+    {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let text = std::fs::read_to_string(entry.path()).unwrap();
+        pages.push((format!("{API_DIR}/{name}"), text));
+    }
+    let (zh_file, zh_text) = fixture("CreateScanInstances.zh.md");
+    pages.push((zh_file, zh_text));
+    pages.sort();
+    assert!(pages.len() >= 30, "{}", pages.len());
+
+    let parse_any = |file: &str, text: &str| -> Result<(), String> {
+        let name = file.rsplit('/').next().unwrap_or(file);
+        match name {
+            "data-structures.md" => parse::structures_page(file, text).map(drop),
+            "error-codes.md" => parse::errors_page(file, text, false).map(drop),
+            "common-errors.md" => parse::errors_page(file, text, true).map(drop),
+            _ => parse::action_page(file, text).map(drop),
+        }
+    };
+    let mut mutants = 0usize;
+    for (file, text) in &pages {
+        let lines: Vec<&str> = text.lines().collect();
+        let mut variants: Vec<String> = Vec::new();
+        for i in 0..lines.len() {
+            let mut without = lines.clone();
+            without.remove(i);
+            variants.push(without.join("\n"));
+            variants.push(lines[..=i].join("\n"));
+            for ch in ['|', '`', '{', '}', '[', ']', '"', ':'] {
+                if let Some(at) = lines[i].find(ch) {
+                    let mut removed = lines.clone();
+                    let mut changed = lines[i].to_string();
+                    changed.remove(at);
+                    removed[i] = &changed;
+                    variants.push(removed.join("\n"));
+                    let mut doubled_line = lines[i].to_string();
+                    doubled_line.insert(at, ch);
+                    let mut doubled = lines.clone();
+                    doubled[i] = &doubled_line;
+                    variants.push(doubled.join("\n"));
+                }
+            }
+        }
+        for v in variants {
+            mutants += 1;
+            let result = std::panic::catch_unwind(|| parse_any(file, &v));
+            match result {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => assert!(
+                    e.lines().all(|l| l.starts_with(&format!("{file}:"))),
+                    "error without {file}:line: {e}"
+                ),
+                Err(_) => panic!("parser panicked on a mutant of {file}:\n{v}"),
+            }
+        }
+    }
+    assert!(mutants > 10_000, "{mutants}");
+}
+
+#[test]
+fn rustfmt_failures_are_reported_clearly() {
+    let e = rustfmt_with("/nonexistent/rustfmt", "actions.rs", "fn main() {}").unwrap_err();
+    assert!(
+        e.starts_with(
+            "cannot run rustfmt (`/nonexistent/rustfmt`) to format generated actions.rs: "
+        ),
+        "{e}"
+    );
+    assert!(e.contains("rustup component add rustfmt"), "{e}");
+    // A rustfmt that rejects the input: the status and its stderr are shown.
+    let e = rustfmt_with("rustfmt", "schemas.rs", "fn main( {").unwrap_err();
+    assert!(
+        e.starts_with("rustfmt (`rustfmt`) failed on generated schemas.rs (exit status: "),
+        "{e}"
+    );
+    assert!(e.lines().count() > 1, "stderr is included: {e}");
+    // And a working one formats.
+    assert_eq!(
+        rustfmt_with("rustfmt", "mod.rs", "fn  f( ){}").unwrap(),
+        "fn f() {}\n"
+    );
+}
