@@ -153,13 +153,21 @@ fn is_hex(s: &str, len: usize) -> bool {
     s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-fn is_url(s: &str) -> bool {
-    let lower = s.get(..8).map(str::to_ascii_lowercase).unwrap_or_default();
-    let rest = if lower.starts_with("https://") {
-        &s[8..]
-    } else if lower.starts_with("http://") {
-        &s[7..]
+/// `s` without the ASCII prefix `prefix`, compared case-insensitively.
+fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.as_bytes().get(..prefix.len())?;
+    if head.eq_ignore_ascii_case(prefix.as_bytes()) {
+        // The matched bytes are ASCII, so `prefix.len()` is a char boundary.
+        s.get(prefix.len()..)
     } else {
+        None
+    }
+}
+
+fn is_url(s: &str) -> bool {
+    let Some(rest) =
+        strip_prefix_ignore_case(s, "https://").or_else(|| strip_prefix_ignore_case(s, "http://"))
+    else {
         return false;
     };
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
@@ -293,7 +301,11 @@ impl Ctx<'_> {
     fn check_string(&mut self, f: &FieldSchema, s: &str, path: &str) {
         let shown = show(&Value::String(s.to_string()));
         if s.is_empty() {
-            if f.required && !f.array && !f.has(|c| matches!(c, Constraint::AllowEmpty)) {
+            if f.array {
+                // An empty element of a list is still a value: it must be one of the enum's
+                // (`"ScanTypes": [""]` is not a scan type).
+                self.check_enum(f, s, path, &shown);
+            } else if f.required && !f.has(|c| matches!(c, Constraint::AllowEmpty)) {
                 self.push(path, "must not be empty");
             }
             return;

@@ -71,6 +71,21 @@ fn corpus() -> Vec<Case> {
             )],
         ),
         (
+            "empty_scan_type_is_not_a_scan_type",
+            "CreateScanInstances",
+            json!({"AppInfos": [app(MD5)], "ScanInfo": {"CallbackUrl": "http://e.com/cb", "ScanTypes": [""]}}),
+            vec![(
+                "ScanInfo.ScanTypes[0]",
+                r#"expected one of VULSCAN, VIRUSSCAN, ADSCAN, PLUGINSCAN, PERMISSION, SENSITIVE, got """#.into(),
+            )],
+        ),
+        (
+            "callback_scheme_with_non_ascii_after_it",
+            "CreateScanInstances",
+            json!({"AppInfos": [app(MD5)], "ScanInfo": {"CallbackUrl": "httpé://e.com/cb", "ScanTypes": ["ADSCAN"]}}),
+            vec![("ScanInfo.CallbackUrl", r#"expected an http(s) URL, got "httpé://e.com/cb""#.into())],
+        ),
+        (
             "callback_not_http",
             "CreateScanInstances",
             json!({"AppInfos": [app(MD5)], "ScanInfo": {"CallbackUrl": "ftp://e.com/cb", "ScanTypes": ["ADSCAN"]}}),
@@ -277,6 +292,13 @@ fn good_requests_pass() {
         (
             "CreateOrderInstance",
             json!({"PlatformType": 1, "OrderType": 2, "AppPkgNameList": "a.b,c.d"}),
+        ),
+        // Internationalized host names right after the scheme (a multi-byte character at
+        // byte 7 or 8), any case of the scheme.
+        (
+            "CreateScanInstances",
+            json!({"AppInfos": [{"AppUrl": "http://例子.测试/a.apk", "AppMd5": MD5}],
+                   "ScanInfo": {"CallbackUrl": "HTTPS://é.example/cb", "ScanTypes": ["VULSCAN"]}}),
         ),
     ];
     for (action, params) in ok {
