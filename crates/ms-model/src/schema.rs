@@ -125,4 +125,6 @@ pub enum Constraint {
     AllowEmpty,
     /// Deprecated; use the named member instead (documentation only).
     Deprecated(&'static str),
+    /// A credential (temporary secret key, session token): the generated `Debug` redacts it.
+    Secret,
 }

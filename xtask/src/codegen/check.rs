@@ -153,6 +153,11 @@ fn check_constraint(
                 return Err("`format`/`suffix` need a String type".into());
             }
         }
+        Constraint::Secret => {
+            if sc != Some(Scalar::String) {
+                return Err("`secret` needs a String type".into());
+            }
+        }
         Constraint::AllowEmpty => {
             if sc != Some(Scalar::String) || m.array {
                 return Err("`allow_empty` needs a String type".into());

@@ -130,6 +130,7 @@ fn constraint_text(c: &Constraint) -> String {
         Constraint::FilterNames(v) => format!("filter names `{}`", v.join("`, `")),
         Constraint::AllowEmpty => "may be empty".to_string(),
         Constraint::Deprecated(r) => format!("deprecated, use `{r}`"),
+        Constraint::Secret => "secret (redacted in `Debug`)".to_string(),
     }
 }
 
@@ -211,10 +212,39 @@ fn emit_struct(
     validate: bool,
 ) {
     doc(out, docs);
-    out.push_str("#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]\n");
+    let secret = |m: &Member| m.constraints.contains(&Constraint::Secret);
+    let has_secret = members.iter().any(secret);
+    if has_secret {
+        out.push_str("///\n/// `Debug` redacts the secret members.\n");
+        out.push_str("#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]\n");
+    } else {
+        out.push_str("#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]\n");
+    }
     let _ = writeln!(out, "pub struct {name} {{");
     emit_fields(out, members, mode);
     out.push_str("}\n\n");
+    if has_secret {
+        let _ = writeln!(
+            out,
+            "impl std::fmt::Debug for {name} {{ fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {{ f.debug_struct({})",
+            lit(name)
+        );
+        for m in members {
+            let field = field_ident(&m.name);
+            let plain = mode.plain_required && m.required;
+            let value = match (secret(m), plain) {
+                (false, _) => format!("&self.{field}"),
+                (true, true) => "&\"<redacted>\"".to_string(),
+                (true, false) => format!("&self.{field}.as_ref().map(|_| \"<redacted>\")"),
+            };
+            let _ = writeln!(
+                out,
+                ".field({}, {value})",
+                lit(field.trim_start_matches("r#"))
+            );
+        }
+        out.push_str(".finish() } }\n\n");
+    }
     let _ = writeln!(
         out,
         "impl HasSchema for {name} {{ const SCHEMA: &'static StructSchema = &schemas::{schema}; }}\n"
@@ -391,6 +421,7 @@ fn constraint_rs(c: &Constraint) -> String {
         Constraint::FilterNames(v) => format!("Constraint::FilterNames({})", list(v)),
         Constraint::AllowEmpty => "Constraint::AllowEmpty".into(),
         Constraint::Deprecated(r) => format!("Constraint::Deprecated({})", lit(r)),
+        Constraint::Secret => "Constraint::Secret".into(),
     }
 }
 

@@ -86,6 +86,8 @@ pub(crate) enum Constraint {
     FilterNames(Vec<String>),
     AllowEmpty,
     Deprecated(String),
+    /// A credential (temporary secret key, session token): redacted in the generated `Debug`.
+    Secret,
 }
 
 /// One member of a request, response or structure.

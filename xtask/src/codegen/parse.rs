@@ -474,6 +474,15 @@ fn parse_constraint(p: &Pos, text: &str) -> Result<Constraint> {
                 );
             }
         },
+        "secret" => match v {
+            "true" => Constraint::Secret,
+            _ => {
+                return err(
+                    p,
+                    format!("unparsable constraint `secret`: expected `true`, got `{v}`"),
+                );
+            }
+        },
         "allow_empty" => match v {
             "true" => Constraint::AllowEmpty,
             _ => {
@@ -505,7 +514,7 @@ fn parse_constraint(p: &Pos, text: &str) -> Result<Constraint> {
             return err(
                 p,
                 format!(
-                    "unparsable constraint: unknown key `{key}` (known: enum, max_items, min_items, max, min, default, exclusive_with, required_when, same_as, format, suffix, filter_names, allow_empty, deprecated)"
+                    "unparsable constraint: unknown key `{key}` (known: enum, max_items, min_items, max, min, default, exclusive_with, required_when, same_as, format, suffix, filter_names, allow_empty, deprecated, secret)"
                 ),
             );
         }

@@ -650,3 +650,49 @@ fn rustfmt_failures_are_reported_clearly() {
         "fn f() {}\n"
     );
 }
+
+#[test]
+fn secret_tag_parses_and_needs_a_string() {
+    let text = page(
+        "| Parameter | Required | Type | Description |\n|---|---|---|---|\n| Key | Yes | String | k `{secret: true}` |\n",
+    );
+    let a = parse::action_page("docs/api/x/1/Demo.md", &text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(a.input[0].constraints, vec![Constraint::Secret]);
+    let e = parse_err(&page(
+        "| Parameter | Required | Type | Description |\n|---|---|---|---|\n| Key | Yes | String | k `{secret: yes}` |\n",
+    ));
+    assert!(
+        e.starts_with(
+            "docs/api/x/1/Demo.md:11: unparsable constraint `secret`: expected `true`, got `yes`"
+        ),
+        "{e}"
+    );
+    let t = TempApi::new("secret");
+    t.edit(
+        "CreateCosSecKeyInstance.md",
+        "| ExpireTime | Integer | [uint64] Credential expiry time. |",
+        "| ExpireTime | Integer | [uint64] Credential expiry time. `{secret: true}` |",
+    );
+    let line = line_of(&t, "CreateCosSecKeyInstance.md", "| ExpireTime |");
+    let e = t.load().unwrap_err();
+    assert_eq!(
+        e,
+        format!(
+            "docs/api/ms/2018-04-08/CreateCosSecKeyInstance.md:{line}: member `ExpireTime` of CreateCosSecKeyInstance output: `secret` needs a String type"
+        )
+    );
+}
+
+#[test]
+fn temporary_cos_credentials_are_tagged_secret() {
+    let api = api();
+    let cos = api
+        .actions
+        .iter()
+        .find(|a| a.name == "CreateCosSecKeyInstance")
+        .unwrap();
+    for name in ["CosKey", "CosToken", "CosTocken"] {
+        let m = cos.output.iter().find(|m| m.name == name).unwrap();
+        assert!(m.constraints.contains(&Constraint::Secret), "{name}");
+    }
+}

@@ -163,7 +163,9 @@ impl Validate for CreateCosSecKeyInstanceRequest {
 }
 
 /// Response of `CreateCosSecKeyInstance` (the object inside `{"Response": ...}`). Every member is optional: the service may omit fields or return null.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+///
+/// `Debug` redacts the secret members.
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct CreateCosSecKeyInstanceResponse {
     /// AppId that owns the COS credentials.
     ///
@@ -196,12 +198,12 @@ pub struct CreateCosSecKeyInstanceResponse {
     pub cos_id: Option<String>,
     /// Temporary secret key.
     ///
-    /// Wire name `CosKey`; String.
+    /// Wire name `CosKey`; String; secret (redacted in `Debug`).
     #[serde(rename = "CosKey", default, skip_serializing_if = "Option::is_none")]
     pub cos_key: Option<String>,
     /// Session token (misspelled legacy name; superseded by CosToken).
     ///
-    /// Wire name `CosTocken`; String; deprecated, use `CosToken`.
+    /// Wire name `CosTocken`; String; deprecated, use `CosToken`; secret (redacted in `Debug`).
     #[serde(rename = "CosTocken", default, skip_serializing_if = "Option::is_none")]
     pub cos_tocken: Option<String>,
     /// Object-key prefix the credentials may operate on; e.g. CosPrefix=test/123/666 only allows objects under that prefix such as test/123/666/1.txt.
@@ -211,7 +213,7 @@ pub struct CreateCosSecKeyInstanceResponse {
     pub cos_prefix: Option<String>,
     /// Session token.
     ///
-    /// Wire name `CosToken`; String.
+    /// Wire name `CosToken`; String; secret (redacted in `Debug`).
     #[serde(rename = "CosToken", default, skip_serializing_if = "Option::is_none")]
     pub cos_token: Option<String>,
     /// Unique request ID, returned with every request; needed when troubleshooting.
@@ -219,6 +221,26 @@ pub struct CreateCosSecKeyInstanceResponse {
     /// Wire name `RequestId`; String.
     #[serde(rename = "RequestId", default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+}
+
+impl std::fmt::Debug for CreateCosSecKeyInstanceResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateCosSecKeyInstanceResponse")
+            .field("cos_appid", &self.cos_appid)
+            .field("cos_bucket", &self.cos_bucket)
+            .field("cos_region", &self.cos_region)
+            .field("expire_time", &self.expire_time)
+            .field("cos_id", &self.cos_id)
+            .field("cos_key", &self.cos_key.as_ref().map(|_| "<redacted>"))
+            .field(
+                "cos_tocken",
+                &self.cos_tocken.as_ref().map(|_| "<redacted>"),
+            )
+            .field("cos_prefix", &self.cos_prefix)
+            .field("cos_token", &self.cos_token.as_ref().map(|_| "<redacted>"))
+            .field("request_id", &self.request_id)
+            .finish()
+    }
 }
 
 impl HasSchema for CreateCosSecKeyInstanceResponse {

@@ -2738,7 +2738,7 @@ pub static CREATE_COS_SEC_KEY_INSTANCE_RESPONSE: StructSchema = StructSchema {
             kind: Kind::String,
             array: false,
             required: false,
-            constraints: &[],
+            constraints: &[Constraint::Secret],
             description: "Temporary secret key.",
         },
         FieldSchema {
@@ -2746,7 +2746,7 @@ pub static CREATE_COS_SEC_KEY_INSTANCE_RESPONSE: StructSchema = StructSchema {
             kind: Kind::String,
             array: false,
             required: false,
-            constraints: &[Constraint::Deprecated("CosToken")],
+            constraints: &[Constraint::Deprecated("CosToken"), Constraint::Secret],
             description: "Session token (misspelled legacy name; superseded by CosToken).",
         },
         FieldSchema {
@@ -2762,7 +2762,7 @@ pub static CREATE_COS_SEC_KEY_INSTANCE_RESPONSE: StructSchema = StructSchema {
             kind: Kind::String,
             array: false,
             required: false,
-            constraints: &[],
+            constraints: &[Constraint::Secret],
             description: "Session token.",
         },
         FieldSchema {
