@@ -112,16 +112,28 @@ pub enum DecodeError {
 
 /// Decodes a reply body: `Ok(Ok(T))` for a success, `Ok(Err(ServiceError))` for the error
 /// envelope, `Err(DecodeError)` for anything else.
+///
+/// Never panics, whatever the bytes. Errors show what was found: serde's message with the
+/// offending value and its line and column, or (for a wrong envelope) a short rendering of the
+/// value in place of the expected object.
 pub fn decode_response<T: DeserializeOwned>(
     body: &[u8],
 ) -> Result<Result<T, ServiceError>, DecodeError> {
     let v: Value = serde_json::from_slice(body).map_err(DecodeError::Json)?;
     let Value::Object(mut top) = v else {
-        return Err(DecodeError::Envelope("expected a JSON object".into()));
+        return Err(DecodeError::Envelope(format!(
+            "expected a JSON object, got {}",
+            crate::validate::show(&v)
+        )));
     };
     let inner = match top.remove("Response") {
         Some(Value::Object(inner)) => inner,
-        Some(_) => return Err(DecodeError::Envelope("`Response` is not an object".into())),
+        Some(other) => {
+            return Err(DecodeError::Envelope(format!(
+                "`Response` is not an object, got {}",
+                crate::validate::show(&other)
+            )));
+        }
         None => return Err(DecodeError::Envelope("missing `Response`".into())),
     };
     if let Some(err) = inner.get("Error") {
@@ -147,7 +159,16 @@ pub fn decode_response<T: DeserializeOwned>(
             request_id,
         }));
     }
-    T::deserialize(Value::Object(inner))
-        .map(Ok)
-        .map_err(DecodeError::Body)
+    match T::deserialize(Value::Object(inner)) {
+        Ok(t) => Ok(Ok(t)),
+        // Decoding from the tree loses the position; decode the bytes again (only on this
+        // error path) so the error says where the offending value is: `invalid type: string
+        // "soon", expected u64 at line 1 column 27`.
+        Err(e) => Err(DecodeError::Body(
+            serde_json::from_slice::<ResponseEnvelope<T>>(body)
+                .err()
+                .filter(|located| located.line() > 0)
+                .unwrap_or(e),
+        )),
+    }
 }

@@ -390,11 +390,14 @@ fn decode_response_success_and_error_envelopes() {
 fn decode_response_rejects_what_is_not_an_envelope() {
     let cases: [(&[u8], &str); 7] = [
         (b"not json", "response body is not valid JSON"),
-        (b"[]", "malformed response envelope: expected a JSON object"),
+        (
+            b"[]",
+            "malformed response envelope: expected a JSON object, got []",
+        ),
         (b"{}", "malformed response envelope: missing `Response`"),
         (
             br#"{"Response": 1}"#,
-            "malformed response envelope: `Response` is not an object",
+            "malformed response envelope: `Response` is not an object, got 1",
         ),
         (
             br#"{"Response": {"Error": {"Message": "m"}}}"#,
@@ -406,7 +409,7 @@ fn decode_response_rejects_what_is_not_an_envelope() {
         ),
         (
             br#"{"Response": {"Progress": "soon"}}"#,
-            "response does not match the expected type",
+            r#"response does not match the expected type: invalid type: string "soon", expected u64 at line 1 column 32"#,
         ),
     ];
     for (body, want) in cases {
@@ -555,4 +558,17 @@ fn secret_members_are_redacted_in_debug() {
         !shown.contains("temp-secret-key") && !shown.contains("temp-token"),
         "{shown}"
     );
+}
+
+#[test]
+fn every_known_code_round_trips_through_text_and_serde() {
+    assert!(ErrorCode::KNOWN.len() >= SERVICE_CODES.len() + GATEWAY_CODES.len());
+    assert_eq!(SERVICE_CODES.len(), 48);
+    for c in ErrorCode::KNOWN {
+        assert_eq!(&ErrorCode::parse(c.as_str()), c);
+        assert_eq!(&c.to_string().parse::<ErrorCode>().unwrap(), c);
+        let v = serde_json::to_value(c).unwrap();
+        assert_eq!(v, json!(c.as_str()));
+        assert_eq!(&serde_json::from_value::<ErrorCode>(v).unwrap(), c);
+    }
 }
