@@ -26,6 +26,20 @@ async fn keep_alive(c: &Client) -> hyper::client::conn::http1::SendRequest<Full<
     sender
 }
 
+/// Requests without Authorization: rejected before any signature or state work (the floor).
+async fn run_floor(c: &Client, n: usize) -> Duration {
+    let mut s = keep_alive(c).await;
+    let start = Instant::now();
+    for _ in 0..n {
+        s.ready().await.unwrap();
+        let mut req = c.tc3_post_request("DescribeScanInstances", "{}", c.now());
+        req.headers_mut().remove("authorization");
+        let resp = s.send_request(req).await.unwrap();
+        resp.into_body().collect().await.unwrap();
+    }
+    start.elapsed()
+}
+
 async fn run_seq(c: &Client, action: &str, body: &str, n: usize) -> Duration {
     let mut s = keep_alive(c).await;
     let start = Instant::now();
@@ -65,6 +79,8 @@ fn main() {
 
         run_seq(&c, "DescribeScanInstances", "{}", 200).await; // warm-up
         let n = 3000;
+        let d = run_floor(&c, n).await;
+        println!("rejected without Authorization (floor): {:.1} µs/request ({n} requests)", d.as_secs_f64() * 1e6 / n as f64);
         let d = run_seq(&c, "DescribeScanInstances", r#"{"Limit": 20}"#, n).await;
         println!("DescribeScanInstances sequential: {:.1} µs/request ({n} requests)", d.as_secs_f64() * 1e6 / n as f64);
         let n2 = 500;

@@ -372,6 +372,16 @@ fn scan_findings(task: Option<&Task>, scan: &Scan) -> findings::Findings {
     findings::findings(&scan.app.app_md5, types)
 }
 
+fn scan_summary(task: Option<&Task>, scan: &Scan) -> (u64, u64) {
+    if scan.status != ScanStatus::Completed {
+        return (0, 0);
+    }
+    let types = task
+        .map(|t| ScanTypes::from_names(&t.scan_types))
+        .unwrap_or_default();
+    findings::summary(&scan.app.app_md5, types)
+}
+
 fn describe_instances(
     core: &Core,
     params: &Value,
@@ -527,7 +537,7 @@ fn describe_instances(
             .skip(usize::try_from(offset).unwrap_or(usize::MAX))
             .take(usize::try_from(limit).unwrap_or(usize::MAX))
             .map(|(s, d)| {
-                let f = scan_findings(st.tasks.get(&s.item_id), s);
+                let (safe_type, vul_count) = scan_summary(st.tasks.get(&s.item_id), s);
                 let (code, _, _) = status_info(s.status);
                 json!({
                     "ItemId": s.item_id,
@@ -541,8 +551,8 @@ fn describe_instances(
                     "TaskTime": s.submitted_ms / 1000,
                     "AppIconUrl": d.app_icon_url,
                     "AppSid": s.app_sid,
-                    "SafeType": f.safe_type,
-                    "VulCount": f.vul_count,
+                    "SafeType": safe_type,
+                    "VulCount": vul_count,
                 })
             })
             .collect();

@@ -499,6 +499,20 @@ fn empty_ad_info() -> Value {
     Value::Object(m)
 }
 
+/// `(SafeType, VulCount)` of a finished scan, as [`findings`] reports them, without building
+/// the full result (for DescribeScanInstances listings).
+pub(crate) fn summary(md5: &str, types: ScanTypes) -> (u64, u64) {
+    let base = Prng::from_md5(md5).next_u64();
+    let mut r = Prng::from_seed(base ^ 0xA24B_AED4_963E_E407);
+    let vul_count = if types.vul { 1 + r.below(6) } else { 0 };
+    let safe_type = if types.virus {
+        virus_verdict(md5).0 as u64
+    } else {
+        0
+    };
+    (safe_type, vul_count)
+}
+
 pub(crate) fn findings(md5: &str, types: ScanTypes) -> Findings {
     let mut f = empty_findings();
     // Each finding family has its own stream, so asking for more scan types never changes
@@ -636,6 +650,24 @@ mod tests {
         assert!(safe[2] > 10 && safe[3] > 5, "{safe:?}");
         assert!(vul_counts.len() >= 5, "{vul_counts:?}");
         assert!(with_ads > 100 && with_ads < 300);
+    }
+
+    #[test]
+    fn summary_matches_findings() {
+        for i in 0..200 {
+            let m = md5(i);
+            for types in [
+                ALL,
+                ScanTypes {
+                    vul: true,
+                    ..Default::default()
+                },
+                ScanTypes::default(),
+            ] {
+                let f = findings(&m, types);
+                assert_eq!(summary(&m, types), (f.safe_type, f.vul_count));
+            }
+        }
     }
 
     #[test]
