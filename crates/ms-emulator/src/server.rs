@@ -78,8 +78,16 @@ impl Emulator {
                 .unwrap_or_default(),
             None => State::default(),
         };
+        if let Some(path) = &config.state_file {
+            // Fail now, not at the first change, if the file cannot be written.
+            let bytes = serde_json::to_vec_pretty(&state).unwrap_or_default();
+            state::write_atomic(path, &bytes).map_err(|e| Error::State {
+                path: path.clone(),
+                message: format!("cannot write: {e}"),
+            })?;
+        }
         let tls = if config.tls {
-            Some(tls::generate()?)
+            Some(tls::generate(Some(listen.ip()))?)
         } else {
             None
         };

@@ -1,5 +1,6 @@
 //! A certificate made at start: a self-signed CA and a server certificate for
-//! `127.0.0.1`, `::1` and `localhost` signed by it. Clients trust the CA PEM.
+//! `127.0.0.1`, `::1`, `localhost` (and a specific non-loopback listen address) signed by it.
+//! Clients trust the CA PEM.
 
 use std::sync::Arc;
 
@@ -18,7 +19,8 @@ fn tls_err(what: &str, e: impl std::fmt::Display) -> Error {
     Error::Tls(format!("{what}: {e}"))
 }
 
-pub(crate) fn generate() -> Result<TlsMaterial, Error> {
+/// `extra_ip`: a specific non-loopback listen address, added to the certificate's names.
+pub(crate) fn generate(extra_ip: Option<std::net::IpAddr>) -> Result<TlsMaterial, Error> {
     let ca_key = KeyPair::generate().map_err(|e| tls_err("CA key", e))?;
     let mut ca_params =
         CertificateParams::new(Vec::<String>::new()).map_err(|e| tls_err("CA params", e))?;
@@ -38,12 +40,15 @@ pub(crate) fn generate() -> Result<TlsMaterial, Error> {
     let issuer = Issuer::new(ca_params, ca_key);
 
     let leaf_key = KeyPair::generate().map_err(|e| tls_err("server key", e))?;
-    let mut leaf_params = CertificateParams::new(vec![
+    let mut names = vec![
         "127.0.0.1".to_owned(),
         "::1".to_owned(),
         "localhost".to_owned(),
-    ])
-    .map_err(|e| tls_err("server params", e))?;
+    ];
+    if let Some(ip) = extra_ip.filter(|ip| !ip.is_loopback() && !ip.is_unspecified()) {
+        names.push(ip.to_string());
+    }
+    let mut leaf_params = CertificateParams::new(names).map_err(|e| tls_err("server params", e))?;
     leaf_params
         .distinguished_name
         .push(DnType::CommonName, "localhost");

@@ -207,6 +207,15 @@ async fn state_survives_a_restart() {
     );
     emu.shutdown().await;
 
+    let missing_dir = dir.path().join("no/such/dir/state.json");
+    let err = Emulator::start(
+        config(&clock).with_state_file(&missing_dir),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("cannot write"), "{err}");
+
     std::fs::write(&path, b"{torn").unwrap();
     let err = Emulator::start(
         config(&clock).with_state_file(&path),
