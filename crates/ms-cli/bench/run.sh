@@ -14,15 +14,19 @@ VENV=${TCCLI_VENV:-/tmp/tccli-venv}
 RUNS=${RUNS:-30}
 APPS=${APPS:-100000}
 EMU_PID=
-cleanup() { [ -n "$EMU_PID" ] && kill "$EMU_PID" 2>/dev/null; rm -rf "$WORK"; }
+CERTIFI=
+cleanup() {
+  [ -n "$EMU_PID" ] && kill "$EMU_PID" 2>/dev/null
+  [ -n "$CERTIFI" ] && [ -f "$WORK/cacert.orig" ] && cp "$WORK/cacert.orig" "$CERTIFI"
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
 
 command -v hyperfine >/dev/null || { echo "hyperfine is missing: apt-get install -y hyperfine" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "/usr/bin/time is missing: apt-get install -y time" >&2; exit 1; }
-if [ ! -x "$VENV/bin/tccli" ]; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q tccli==3.0.860.1
-fi
+# tccli 3.0.860.1 accepts any newer SDK, but SDKs after 3.0.874 lack the scan models: pin both.
+[ -x "$VENV/bin/pip" ] || python3 -m venv "$VENV"
+"$VENV/bin/pip" install -q tccli==3.0.860.1 tencentcloud-sdk-python==3.0.860
 
 cargo build --release -q -p ms-cli
 MS=$ROOT/target/release/ms
@@ -39,8 +43,12 @@ URL=$(head -n1 "$WORK/emu.out")
 HOSTPORT=${URL#https://}
 echo "emulator: $URL"
 export TENCENTCLOUD_SECRET_ID=$ID TENCENTCLOUD_SECRET_KEY=$KEY
-export MS_ENDPOINT=$URL
-export REQUESTS_CA_BUNDLE=$WORK/emu.pem   # tccli (requests) trusts the emulator's certificate
+export MS_ENDPOINT=$URL MS_CALLBACK_URL=https://hooks.example.com/ms-scan
+# The SDK under tccli verifies against certifi's bundle only (no env override, no tccli
+# option): add the emulator's certificate to the benchmark venv's bundle for this run.
+CERTIFI=$("$VENV/bin/python" -c 'import certifi; print(certifi.where())')
+cp "$CERTIFI" "$WORK/cacert.orig"
+cat "$WORK/emu.pem" >> "$CERTIFI"
 
 ITEM=$("$MS" --ca-cert "$WORK/emu.pem" -o json scan submit --manifest examples/apps.json --wait --poll-interval 0.5 \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["Tasks"][0]["ItemId"])')

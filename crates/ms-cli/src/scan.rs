@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use ms_model::DescribeScanResultsRequest;
 use ms_transport::Client;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::context::transport_error;
 use crate::error::{CliError, CliResult};
@@ -25,6 +25,22 @@ pub struct TaskResults {
     pub scan_set: Vec<Value>,
     /// RequestId of the answer.
     pub request_id: Option<String>,
+}
+
+/// The stable JSON form: `{"ItemId", "TotalCount", "ScanSet", "RequestId"}` (streamed,
+/// without copying the results).
+impl serde::Serialize for TaskResults {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("ItemId", &self.item_id)?;
+        map.serialize_entry("TotalCount", &self.scan_set.len())?;
+        map.serialize_entry("ScanSet", &self.scan_set)?;
+        if let Some(id) = &self.request_id {
+            map.serialize_entry("RequestId", id)?;
+        }
+        map.end()
+    }
 }
 
 impl TaskResults {
@@ -71,14 +87,22 @@ pub async fn fetch_results(
             Some(md5s.to_vec())
         },
     };
-    let resp = send(client, &req).await.map_err(transport_error)?;
-    let value = serde_json::to_value(&resp)
-        .map_err(|e| CliError::remote(format!("cannot read the answer: {e}")))?;
-    let scan_set = value
-        .get("ScanSet")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    // The answer as JSON (decoded once, checked against the model by the transport):
+    // printing it needs no typed round trip.
+    let params = serde_json::to_value(&req)
+        .map_err(|e| CliError::usage(format!("cannot encode the request: {e}")))?;
+    let mut value = client
+        .send_json(
+            <DescribeScanResultsRequest as ms_model::Action>::NAME,
+            true,
+            &params,
+        )
+        .await
+        .map_err(transport_error)?;
+    let scan_set = match value.get_mut("ScanSet").map(Value::take) {
+        Some(Value::Array(list)) => list,
+        _ => Vec::new(),
+    };
     Ok(TaskResults {
         item_id: item_id.to_owned(),
         scan_set,
@@ -141,17 +165,12 @@ pub struct ResultsView<'a> {
 impl Render for ResultsView<'_> {
     fn json(&self) -> Value {
         if let [one] = self.tasks {
-            return json!({
-                "ItemId": one.item_id,
-                "TotalCount": one.scan_set.len(),
-                "ScanSet": one.scan_set,
-                "RequestId": one.request_id,
-            });
+            return serde_json::to_value(one).unwrap_or_default();
         }
         Value::Array(
             self.tasks
                 .iter()
-                .map(|t| json!({"ItemId": t.item_id, "TotalCount": t.scan_set.len(), "ScanSet": t.scan_set}))
+                .map(|t| serde_json::to_value(t).unwrap_or_default())
                 .collect(),
         )
     }

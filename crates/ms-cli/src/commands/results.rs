@@ -24,5 +24,8 @@ pub struct ResultsArgs {
 pub async fn exec(ctx: &mut Ctx, args: ResultsArgs) -> CliResult<()> {
     let client = ctx.client().await?;
     let results = fetch_results(&client, &args.item_id, &args.md5s).await?;
+    if ctx.printer.format() == crate::output::OutputFormat::Json {
+        return ctx.printer.print_serialize(&results);
+    }
     ctx.printer.print(&ResultsView { tasks: &[results] })
 }

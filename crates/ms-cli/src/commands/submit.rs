@@ -239,15 +239,13 @@ impl serde::Serialize for SubmitOutcome {
                 }))
             }
         }
-        // Keys in the same (sorted) order as the `serde_json::Value` form.
-        let mut map = serializer.serialize_map(Some(4))?;
+        let mut map = serializer.serialize_map(Some(6))?;
         map.serialize_entry("Apps", &self.apps)?;
-        map.serialize_entry("Failed", &self.failed_json())?;
-        map.serialize_entry(
-            "Submitted",
-            &self.chunks.iter().map(|c| c.app_md5s.len()).sum::<usize>(),
-        )?;
+        map.serialize_entry("Submitted", &self.submitted())?;
         map.serialize_entry("Tasks", &Tasks(&self.chunks))?;
+        map.serialize_entry("Failed", &self.failed_json())?;
+        map.serialize_entry("Unknown", &Self::chunks_json(&self.unknown))?;
+        map.serialize_entry("Invalid", &self.invalid_json())?;
         map.end()
     }
 }
@@ -286,14 +284,7 @@ impl SubmitOutcome {
 
 impl Render for SubmitOutcome {
     fn json(&self) -> Value {
-        json!({
-            "Apps": self.apps,
-            "Submitted": self.chunks.iter().map(|c| c.app_md5s.len()).sum::<usize>(),
-            "Tasks": self.chunks.iter().map(|c| json!({"ItemId": c.item_id, "AppMd5s": c.app_md5s})).collect::<Vec<_>>(),
-            "Failed": self.failed_json(),
-            "Invalid": self.invalid_json(),
-            "Unknown": Self::chunks_json(&self.unknown),
-        })
+        serde_json::to_value(self).unwrap_or_default()
     }
     fn table(&self) -> Table {
         let mut t = Table::new(["ITEM_ID", "APPS", "FIRST_MD5"]);
