@@ -155,7 +155,8 @@ async fn deliver(core: &Core, id: u64, stopping: &AtomicBool) {
             return;
         }
         tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(cfg.max_backoff.max(cfg.initial_backoff));
+        let cap = cfg.max_backoff.max(cfg.initial_backoff);
+        backoff = backoff.checked_mul(2).unwrap_or(cap).min(cap);
     }
 }
 

@@ -59,7 +59,8 @@ impl std::fmt::Debug for Emulator {
 }
 
 impl Emulator {
-    /// Starts an emulator listening on `listen` (use port 0 for any free port).
+    /// Starts an emulator listening on `listen` (use port 0 for any free port). Must be
+    /// called within a Tokio runtime (multi-threaded or current-thread).
     ///
     /// Restores the state file if configured, makes the TLS certificate if `tls` is set,
     /// and starts serving before returning.

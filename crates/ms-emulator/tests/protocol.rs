@@ -330,6 +330,16 @@ async fn legacy_v1_form_post_and_get() {
         .await
         .unwrap();
     assert_eq!(r.code().as_deref(), Some("AuthFailure.SignatureFailure"));
+    // Large v1 requests are refused as the gateway does, pointing to TC3.
+    let big = c.v1_request(
+        "POST",
+        "DescribeScanResults",
+        &json!({"ItemId": "a".repeat(1_100_000)}),
+        V1Method::HmacSha256,
+    );
+    let r = c.send(big).await.unwrap();
+    assert_eq!(r.code().as_deref(), Some("AuthFailure.SignatureFailure"));
+    assert!(r.message().contains("TC3-HMAC-SHA256"), "{}", r.message());
     // Missing Nonce.
     let body = format!(
         "Action=DescribeScanInstances&Version=2018-04-08&Timestamp={}&SecretId={ID}&Signature=x",
