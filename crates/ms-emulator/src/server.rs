@@ -286,14 +286,14 @@ async fn accept_loop(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(core.config.limits.header_read_timeout)
-        .max_headers(core.config.limits.max_headers)
-        .auto_date_header(false);
+        .max_headers(core.config.limits.max_headers);
     builder
         .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(64)
-        .max_header_list_size(64 * 1024)
-        .auto_date_header(false);
+        .max_header_list_size(64 * 1024);
+    // hyper's automatic `Date` only fills in replies it makes itself (400, 408, 431 ...);
+    // every emulator reply sets its own from the emulator clock.
     let builder = Arc::new(builder);
     loop {
         let (stream, peer) = tokio::select! {
