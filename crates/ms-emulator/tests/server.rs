@@ -468,6 +468,29 @@ async fn connection_limit_and_header_timeout() {
 }
 
 #[tokio::test]
+async fn malformed_http_gets_400_with_a_date() {
+    let clock = Arc::new(ManualClock::new(T0_MS));
+    let emu = start(config(&clock)).await;
+    let mut s = tokio::net::TcpStream::connect(emu.local_addr())
+        .await
+        .unwrap();
+    s.write_all(b"NOT HTTP AT ALL\r\n\r\n").await.unwrap();
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), s.read_to_end(&mut out))
+        .await
+        .unwrap()
+        .ok();
+    let text = String::from_utf8_lossy(&out).to_ascii_lowercase();
+    assert!(text.starts_with("http/1.1 400"), "{text}");
+    assert!(text.contains("\r\ndate: "), "{text}");
+    // The server is still fine.
+    Client::new(&emu, &clock)
+        .ok("DescribeScanInstances", &json!({}))
+        .await;
+    emu.shutdown().await;
+}
+
+#[tokio::test]
 async fn idle_http2_connections_are_closed() {
     let clock = Arc::new(ManualClock::new(T0_MS));
     let emu = start(
