@@ -325,6 +325,10 @@ pub struct FaultConfig {
     /// Share of (otherwise valid) requests answered with `RequestLimitExceeded`
     /// (a throttling storm).
     pub throttle: f64,
+    /// A throttling storm: the next N requests that pass authentication after these faults
+    /// are set (at start or with `Emulator::set_faults`) are answered `RequestLimitExceeded`,
+    /// then service resumes.
+    pub throttle_burst: u32,
     /// Offset added to the server clock, in seconds (may be negative): the `Date` header,
     /// the signature window and scan progress all see the shifted clock.
     pub clock_offset_secs: i64,
@@ -377,6 +381,12 @@ impl FaultConfig {
     /// Sets the seed of the fault generator.
     pub fn with_seed(mut self, seed: u64) -> Self {
         self.seed = seed;
+        self
+    }
+
+    /// Throttles the next `n` authenticated requests.
+    pub fn with_throttle_burst(mut self, n: u32) -> Self {
+        self.throttle_burst = n;
         self
     }
 

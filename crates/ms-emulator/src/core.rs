@@ -31,6 +31,7 @@ pub(crate) struct Core {
     faults: RwLock<FaultConfig>,
     pub limiter: RateLimiter,
     fault_counter: AtomicU64,
+    throttle_burst: AtomicU64,
     dirty: AtomicBool,
     pub persist_notify: Notify,
     callbacks_tx: mpsc::UnboundedSender<u64>,
@@ -51,6 +52,7 @@ impl Core {
         callbacks_tx: mpsc::UnboundedSender<u64>,
     ) -> Self {
         let accounts = config.accounts.iter().cloned().collect();
+        let burst = u64::from(config.faults.throttle_burst);
         Self {
             faults: RwLock::new(config.faults.clone()),
             config,
@@ -58,6 +60,7 @@ impl Core {
             state: Mutex::new(state),
             limiter: RateLimiter::default(),
             fault_counter: AtomicU64::new(0),
+            throttle_burst: AtomicU64::new(burst),
             dirty: AtomicBool::new(false),
             persist_notify: Notify::new(),
             callbacks_tx,
@@ -76,7 +79,16 @@ impl Core {
     }
 
     pub(crate) fn set_faults(&self, f: FaultConfig) {
+        self.throttle_burst
+            .store(u64::from(f.throttle_burst), Ordering::SeqCst);
         *self.faults.write().unwrap_or_else(|e| e.into_inner()) = f;
+    }
+
+    /// Takes one request of the current throttling storm, if any is left.
+    pub(crate) fn take_throttle_burst(&self) -> bool {
+        self.throttle_burst
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
     }
 
     /// The server's notion of now (clock + fault offset), Unix ms.

@@ -163,6 +163,9 @@ pub struct ServeArgs {
     /// Fault injection: share of requests answered RequestLimitExceeded (throttling storm).
     #[arg(long, value_name = "SHARE", default_value = "0", value_parser = share)]
     pub fault_throttle: f64,
+    /// Fault injection: answer the first N authenticated requests RequestLimitExceeded.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub fault_throttle_burst: u32,
     /// Fault injection: seconds added to the server clock (may be negative).
     #[arg(
         long,
@@ -197,6 +200,7 @@ impl Default for ServeArgs {
             fault_truncate: 0.0,
             fault_malformed: 0.0,
             fault_throttle: 0.0,
+            fault_throttle_burst: 0,
             clock_offset: 0,
             fault_seed: 0,
         }
@@ -224,6 +228,7 @@ impl ServeArgs {
                 truncate_body: self.fault_truncate,
                 malformed_body: self.fault_malformed,
                 throttle: self.fault_throttle,
+                throttle_burst: self.fault_throttle_burst,
                 clock_offset_secs: self.clock_offset,
                 seed: self.fault_seed,
             });

@@ -333,6 +333,17 @@ async fn injected_faults() {
         Some("RequestLimitExceeded")
     );
 
+    emu.set_faults(FaultConfig::none().with_throttle_burst(2));
+    assert_eq!(
+        c.send(req()).await.unwrap().code().as_deref(),
+        Some("RequestLimitExceeded")
+    );
+    assert_eq!(
+        c.send(req()).await.unwrap().code().as_deref(),
+        Some("RequestLimitExceeded")
+    );
+    assert_eq!(c.send(req()).await.unwrap().code(), None);
+
     emu.set_faults(FaultConfig::none().with_clock_offset(400));
     let r = c.send(req()).await.unwrap();
     assert_eq!(r.code().as_deref(), Some("AuthFailure.SignatureExpire"));
