@@ -55,6 +55,19 @@
 //! and limited to the requested scan types. Finished scans trigger callbacks (see
 //! [`CallbackDelivery`]) to loopback `http` URLs only.
 //!
+//! # Running, faults, limits
+//! The `ms-emulator` binary (and `ms emulator serve`, via [`serve::ServeArgs`]) prints its
+//! base URL as the first stdout line; `--tls --cert-out FILE` writes the CA to trust,
+//! `--state FILE` persists tasks, scans, quotas and deliveries (atomic writes, restored at
+//! start). Fault injection ([`FaultConfig`], also `--fault-*` flags, changeable at run time
+//! with [`Emulator::set_faults`]): added latency, a share of HTTP 502/503 replies, dropped
+//! connections, truncated bodies, malformed JSON bodies, a share of throttled requests or a
+//! burst of the next N, and a clock offset (seen in `Date`, the signature window and scan
+//! progress). Resource limits ([`Limits`]): simultaneous connections (extra ones are closed at
+//! once), body and GET sizes, header and TLS handshake timeout, idle connection timeout,
+//! header count, HTTP/2 streams per connection. Everything time-dependent reads the injectable
+//! [`Clock`], so tests use a [`ManualClock`] instead of sleeping.
+//!
 //! # Example
 //! ```no_run
 //! # async fn demo() -> Result<(), ms_emulator::Error> {
