@@ -3,7 +3,9 @@
 //! One module per subcommand:
 //! - `codegen` — parse the API tables under `docs/api/` and write `crates/ms-model/src/generated/`
 //!   (`cargo xtask codegen`, or `cargo xtask codegen --check` to verify the generated code is fresh).
+//! - `bench` — run every benchmark of the workspace in one go (`cargo xtask bench [--cli]`).
 
+mod bench;
 mod codegen;
 
 use std::path::PathBuf;
@@ -15,12 +17,15 @@ usage: cargo xtask <command>
 commands:
   codegen [--check]   regenerate crates/ms-model/src/generated/ from docs/api/
                       (--check: fail if a generated file is stale, write nothing)
+  bench [--cli]       run every benchmark (tc3-sign, ms-transport, ms-emulator);
+                      --cli adds the whole-process comparison with tccli
 ";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("codegen") => codegen::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
