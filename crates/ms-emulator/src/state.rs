@@ -148,13 +148,82 @@ impl Default for State {
     }
 }
 
+/// Largest `seq` accepted from a state file (leaves room for any number of new scans).
+const MAX_SEQ: u64 = u64::MAX / 2;
+
 /// Deliveries kept in the state (the oldest finished ones are dropped beyond this).
 const MAX_DELIVERIES: usize = 10_000;
 
 impl State {
     pub(crate) fn next_seq(&mut self) -> u64 {
-        self.seq += 1;
+        // `check` keeps a loaded `seq` far below the limit; saturate rather than wrap anyway.
+        self.seq = self.seq.saturating_add(1);
         self.seq
+    }
+
+    /// Checks the consistency of a state read from a file (which may have been edited or
+    /// damaged): what the emulator relies on must hold, or it refuses to start.
+    pub(crate) fn check(&self) -> Result<(), String> {
+        if self.seq > MAX_SEQ {
+            return Err(format!(
+                "seq: {} is out of range (at most {MAX_SEQ})",
+                self.seq
+            ));
+        }
+        for (key, task) in &self.tasks {
+            let at = format!("tasks[{key:?}]");
+            if &task.item_id != key {
+                return Err(format!(
+                    "{at}.item_id: {:?} differs from its key",
+                    task.item_id
+                ));
+            }
+            for (i, sid) in task.app_sids.iter().enumerate() {
+                match self.scans.get(sid) {
+                    None => return Err(format!("{at}.app_sids[{i}]: no scan {sid:?}")),
+                    Some(scan) if scan.item_id != task.item_id || scan.owner != task.owner => {
+                        return Err(format!(
+                            "{at}.app_sids[{i}]: scan {sid:?} belongs to another task or account"
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        for (key, scan) in &self.scans {
+            let at = format!("scans[{key:?}]");
+            if &scan.app_sid != key {
+                return Err(format!(
+                    "{at}.app_sid: {:?} differs from its key",
+                    scan.app_sid
+                ));
+            }
+            if !self
+                .tasks
+                .get(&scan.item_id)
+                .is_some_and(|t| t.app_sids.contains(key))
+            {
+                return Err(format!(
+                    "{at}.item_id: task {:?} does not list this scan",
+                    scan.item_id
+                ));
+            }
+            if !crate::api::is_md5(&scan.app.app_md5) {
+                return Err(format!("{at}.app.app_md5: not 32 hexadecimal digits"));
+            }
+            if scan.seq > self.seq {
+                return Err(format!("{at}.seq: {} is above seq {}", scan.seq, self.seq));
+            }
+        }
+        for (i, d) in self.deliveries.iter().enumerate() {
+            if d.id > self.seq {
+                return Err(format!(
+                    "deliveries[{i}].id: {} is above seq {}",
+                    d.id, self.seq
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The account's quota, created with `initial` scans valid for a year on first use.
@@ -220,6 +289,9 @@ pub(crate) fn load(path: &Path) -> Result<Option<State>, String> {
             state.version
         ));
     }
+    state
+        .check()
+        .map_err(|e| format!("inconsistent state file: {e}"))?;
     Ok(Some(state))
 }
 
@@ -280,6 +352,77 @@ mod tests {
         assert_eq!(load(&p).unwrap(), Some(s));
         std::fs::write(&p, b"{not json").unwrap();
         assert!(load(&p).unwrap_err().contains("not a valid state file"));
+    }
+
+    #[test]
+    fn load_rejects_inconsistent_states_without_panicking() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.json");
+        let app = SubmittedApp {
+            app_md5: "dd5b29a800246d7089febf228286d901".into(),
+            ..Default::default()
+        };
+        let mut good = State::default();
+        let seq = good.next_seq();
+        good.scans.insert(
+            "sid".into(),
+            Scan {
+                app_sid: "sid".into(),
+                item_id: "item".into(),
+                owner: "id".into(),
+                seq,
+                app,
+                submitted_ms: 0,
+                status: ScanStatus::Processing,
+                finished_ms: None,
+            },
+        );
+        good.tasks.insert(
+            "item".into(),
+            Task {
+                item_id: "item".into(),
+                owner: "id".into(),
+                created_ms: 0,
+                scan_types: vec!["VULSCAN".into()],
+                callback_url: String::new(),
+                app_sids: vec!["sid".into()],
+            },
+        );
+        let write = |s: &State| write_atomic(&p, &serde_json::to_vec(s).unwrap()).unwrap();
+        write(&good);
+        assert_eq!(load(&p).unwrap(), Some(good.clone()));
+
+        let cases: Vec<(Box<dyn Fn(&mut State)>, &str)> = vec![
+            (Box::new(|s| s.seq = u64::MAX), "seq"),
+            (
+                Box::new(|s| s.tasks.get_mut("item").unwrap().app_sids.push("x".into())),
+                "tasks[\"item\"].app_sids[1]",
+            ),
+            (
+                Box::new(|s| {
+                    s.tasks.clear();
+                }),
+                "scans[\"sid\"].item_id",
+            ),
+            (
+                Box::new(|s| s.scans.get_mut("sid").unwrap().app.app_md5 = "zz".into()),
+                "app_md5",
+            ),
+            (
+                Box::new(|s| s.scans.get_mut("sid").unwrap().seq = 99),
+                "scans[\"sid\"].seq",
+            ),
+        ];
+        for (mutate, field) in cases {
+            let mut s = good.clone();
+            mutate(&mut s);
+            write(&s);
+            let err = load(&p).unwrap_err();
+            assert!(
+                err.contains("inconsistent state file") && err.contains(field),
+                "{err}"
+            );
+        }
     }
 
     #[test]
