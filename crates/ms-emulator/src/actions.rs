@@ -1,6 +1,8 @@
 //! The emulated scan workflow: CreateScanInstances, DescribeScanInstances,
 //! DescribeScanResults, DeleteScanInstances.
 
+use std::collections::HashSet;
+
 use serde_json::{Map, Value, json};
 
 use crate::api::{ApiError, get_str, get_str_array, get_u64, is_md5, show};
@@ -20,6 +22,23 @@ pub(crate) const SCAN_ACTIONS: &[&str] = &[
 const MAX_APPS: usize = 20;
 /// Largest DescribeScanInstances Limit.
 const MAX_LIMIT: u64 = 100;
+/// Longest string accepted in an AppInfo member or `ScanInfo.CallbackUrl`, in bytes. The
+/// documentation gives no limit; the service stores these per scan, and so does the emulator,
+/// so without a bound a client could make it hold 10 MB per app.
+pub(crate) const MAX_STRING_BYTES: usize = 4096;
+
+fn check_len(field: &str, value: &str) -> Result<(), ApiError> {
+    if value.len() > MAX_STRING_BYTES {
+        return Err(ApiError::invalid_value(
+            field,
+            format!(
+                "at most {MAX_STRING_BYTES} bytes, got {} bytes",
+                value.len()
+            ),
+        ));
+    }
+    Ok(())
+}
 
 /// Runs one scan-workflow action for the account `owner`.
 pub(crate) fn dispatch(
@@ -175,6 +194,7 @@ fn create(core: &Core, params: &Value, owner: &str) -> Result<Map<String, Value>
                 ));
             }
         };
+        check_len(&field("AppUrl"), url)?;
         if parse_http_url(url).is_none() {
             return Err(ApiError::invalid_value(
                 &field("AppUrl"),
@@ -185,9 +205,14 @@ fn create(core: &Core, params: &Value, owner: &str) -> Result<Map<String, Value>
             ApiError::invalid_value(&field("AppSize"), "expected an unsigned integer")
         })?;
         let opt = |n: &str| -> Result<Option<String>, ApiError> {
-            get_str(info, n)
-                .map(|o| o.map(str::to_owned))
-                .map_err(|()| ApiError::invalid_value(&field(n), "expected a string"))
+            match get_str(info, n) {
+                Ok(Some(v)) => {
+                    check_len(&field(n), v)?;
+                    Ok(Some(v.to_owned()))
+                }
+                Ok(None) => Ok(None),
+                Err(()) => Err(ApiError::invalid_value(&field(n), "expected a string")),
+            }
         };
         apps.push(SubmittedApp {
             app_md5: md5.to_ascii_lowercase(),
@@ -240,6 +265,10 @@ fn create(core: &Core, params: &Value, owner: &str) -> Result<Map<String, Value>
             ));
         }
     }
+    // Stored once per task: duplicates are kept out (at most the six names).
+    let mut types = types;
+    let mut seen = HashSet::new();
+    types.retain(|t| seen.insert(t.clone()));
     let callback = match get_str(scan_info, "CallbackUrl") {
         Ok(Some(s)) => s.to_owned(),
         Ok(None) => return Err(ApiError::missing("ScanInfo.CallbackUrl")),
@@ -250,6 +279,7 @@ fn create(core: &Core, params: &Value, owner: &str) -> Result<Map<String, Value>
             ));
         }
     };
+    check_len("ScanInfo.CallbackUrl", &callback)?;
     if parse_http_url(&callback).is_none() {
         return Err(ApiError::invalid_value(
             "ScanInfo.CallbackUrl",
@@ -469,7 +499,14 @@ fn describe_instances(
             "ItemIds must hold at least one non-empty task ID.",
         ));
     }
-    let mut filters: Vec<(String, String)> = Vec::new();
+    // A set: the rows are matched against it under the state lock.
+    let item_ids: Option<HashSet<String>> = item_ids.map(|ids| ids.into_iter().collect());
+    // One required value per filter name (AppName, AppPkgName); the filters are ANDed, so two
+    // different values for one name match nothing. Kept this small on purpose: the rows are
+    // filtered under the state lock, which must not cost O(rows x filters).
+    let mut app_name: Option<String> = None;
+    let mut app_pkg_name: Option<String> = None;
+    let mut contradictory = false;
     if let Some(fs) = params.get("Filters").filter(|v| !v.is_null()) {
         let Some(arr) = fs.as_array() else {
             return Err(ApiError::new(
@@ -482,7 +519,16 @@ fn describe_instances(
             let value = get_str(f, "Value").ok().flatten();
             match (name, value) {
                 (Some(n @ ("AppName" | "AppPkgName")), Some(v)) => {
-                    filters.push((n.to_owned(), v.to_owned()));
+                    let slot = if n == "AppName" {
+                        &mut app_name
+                    } else {
+                        &mut app_pkg_name
+                    };
+                    match slot {
+                        Some(prev) if prev != v => contradictory = true,
+                        Some(_) => {}
+                        None => *slot = Some(v.to_owned()),
+                    }
                 }
                 (Some(n @ ("AppName" | "AppPkgName")), None) => {
                     return Err(ApiError::new(
@@ -517,14 +563,12 @@ fn describe_instances(
         let mut rows: Vec<(&Scan, findings::AppDetails)> = st
             .scans
             .values()
-            .filter(|s| s.owner == owner)
+            .filter(|s| !contradictory && s.owner == owner)
             .filter(|s| item_ids.as_ref().is_none_or(|ids| ids.contains(&s.item_id)))
             .map(|s| (s, findings::app_details(&s.app)))
             .filter(|(_, d)| {
-                filters.iter().all(|(n, v)| match n.as_str() {
-                    "AppName" => &d.app_name == v,
-                    _ => &d.app_pkg_name == v,
-                })
+                app_name.as_ref().is_none_or(|v| &d.app_name == v)
+                    && app_pkg_name.as_ref().is_none_or(|v| &d.app_pkg_name == v)
             })
             .collect();
         rows.sort_by_key(|(s, _)| (s.submitted_ms / 1000, s.seq));

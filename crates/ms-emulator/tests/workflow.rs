@@ -295,6 +295,34 @@ async fn create_validation_codes() {
     // Numeric strings are accepted, as the documentation's own example sends them.
     p["AppInfos"][0]["AppSize"] = json!("1024");
     c.ok("CreateScanInstances", &p).await;
+    // Strings are bounded (they are stored per scan): the field is named.
+    for (field, path) in [
+        ("AppName", "AppInfos.0.AppName"),
+        ("AppUrl", "AppInfos.0.AppUrl"),
+    ] {
+        let mut p = create_params(&[&md5("long")], cb);
+        p["AppInfos"][0][field] = json!(format!("https://example.com/{}", "a".repeat(5000)));
+        let r = c.call("CreateScanInstances", &p).await;
+        assert_eq!(r.code().as_deref(), Some("InvalidParameterValue"));
+        assert!(r.message().contains(path), "{}", r.message());
+    }
+    let long_cb = format!("http://127.0.0.1:9/{}", "c".repeat(5000));
+    let r = c
+        .call(
+            "CreateScanInstances",
+            &create_params(&[&md5("long")], &long_cb),
+        )
+        .await;
+    assert_eq!(r.code().as_deref(), Some("InvalidParameterValue"));
+    assert!(
+        r.message().contains("ScanInfo.CallbackUrl"),
+        "{}",
+        r.message()
+    );
+    // Repeated scan types are accepted (and count once).
+    let mut p = create_params(&[&md5("dup-types")], cb);
+    p["ScanInfo"]["ScanTypes"] = json!(vec!["VULSCAN"; 1000]);
+    c.ok("CreateScanInstances", &p).await;
     emu.shutdown().await;
 }
 
@@ -362,6 +390,38 @@ async fn describe_instances_filters_paging_and_ordering() {
         )
         .await;
     assert_eq!(by_ids["TotalCount"], 2);
+    // Many (repeated, unknown) ItemIds are matched as a set.
+    let mut many: Vec<String> = (0..20_000).map(|i| format!("unknown-{i}")).collect();
+    many.push(items[2].clone());
+    many.push(items[2].clone());
+    let by_many = c
+        .ok("DescribeScanInstances", &json!({"ItemIds": many}))
+        .await;
+    assert_eq!(by_many["TotalCount"], 1);
+    // Filters are ANDed: both names together; two values for one name match nothing; a
+    // repeated identical filter changes nothing.
+    let both = c
+        .ok(
+            "DescribeScanInstances",
+            &json!({"Filters": [
+                {"Name": "AppName", "Value": "Odd"},
+                {"Name": "AppPkgName", "Value": "com.example.p3"},
+                {"Name": "AppName", "Value": "Odd"},
+            ]}),
+        )
+        .await;
+    assert_eq!(both["TotalCount"], 1);
+    assert_eq!(both["ScanSet"][0]["ItemId"], items[3].as_str());
+    let contradictory = c
+        .ok(
+            "DescribeScanInstances",
+            &json!({"Filters": [
+                {"Name": "AppName", "Value": "Odd"},
+                {"Name": "AppName", "Value": "Even"},
+            ]}),
+        )
+        .await;
+    assert_eq!(contradictory["TotalCount"], 0);
 
     let codes = [
         (
