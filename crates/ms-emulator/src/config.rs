@@ -13,6 +13,37 @@ pub const DEMO_SECRET_ID: &str = "AKIDmsEmulatorDemoAccount000000000";
 /// SecretKey of the demo account (a published, local-only credential).
 pub const DEMO_SECRET_KEY: &str = "msEmulatorDemoSecretKey000000000";
 
+/// Checks one account's credentials; the message names what is wrong but never contains the
+/// key.
+///
+/// A SecretId must be visible ASCII without `/`, `,`, `;` or `=` (it is embedded in the TC3
+/// `Authorization` header, where those characters separate fields); a SecretKey must not be
+/// empty, have leading or trailing whitespace or contain control characters (the official SDK
+/// refuses such credentials, so no client could sign with them).
+pub(crate) fn check_account(secret_id: &str, secret_key: &str) -> Result<(), String> {
+    if secret_id.is_empty() {
+        return Err("the SecretId is empty".to_owned());
+    }
+    if let Some(c) = secret_id
+        .chars()
+        .find(|c| !c.is_ascii_graphic() || matches!(c, '/' | ',' | ';' | '='))
+    {
+        return Err(format!(
+            "the SecretId {secret_id:?} contains {c:?}: expected visible ASCII without '/', ',', ';' or '='"
+        ));
+    }
+    if secret_key.is_empty() {
+        return Err("the SecretKey is empty".to_owned());
+    }
+    if secret_key.trim() != secret_key {
+        return Err("the SecretKey has leading or trailing whitespace".to_owned());
+    }
+    if secret_key.chars().any(char::is_control) {
+        return Err("the SecretKey contains a control character".to_owned());
+    }
+    Ok(())
+}
+
 /// Everything the emulator can be told at start.
 ///
 /// Start from [`EmulatorConfig::demo`] (or `Default`) and adjust with the `with_*` setters

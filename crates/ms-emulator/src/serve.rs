@@ -44,10 +44,38 @@ impl FromStr for AccountArg {
                     .to_owned(),
             );
         }
+        crate::config::check_account(id, key)?;
         Ok(AccountArg {
             secret_id: id.to_owned(),
             secret_key: key.to_owned(),
         })
+    }
+}
+
+/// Parses `--account` values without echoing them in errors (clap's default parser error
+/// quotes the whole value, which holds the SecretKey).
+#[derive(Debug, Clone, Copy)]
+struct AccountParser;
+
+impl clap::builder::TypedValueParser for AccountParser {
+    type Value = AccountArg;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<AccountArg, clap::Error> {
+        let fail = |why: &str| {
+            let name = arg.map_or_else(|| "--account".to_owned(), |a| a.to_string());
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value for '{name}' (not shown: it holds a secret key): {why}\n"),
+            )
+            .with_cmd(cmd)
+        };
+        let s = value.to_str().ok_or_else(|| fail("not valid UTF-8"))?;
+        s.parse().map_err(|e: String| fail(&e))
     }
 }
 
@@ -119,7 +147,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE", requires = "tls")]
     pub cert_out: Option<PathBuf>,
     /// Accept these credentials (repeatable). Without it a demo account is created and printed.
-    #[arg(long = "account", value_name = "ID:KEY")]
+    #[arg(long = "account", value_name = "ID:KEY", value_parser = AccountParser)]
     pub accounts: Vec<AccountArg>,
     /// Simulated duration of one app's scan, in seconds (fractions allowed).
     #[arg(long, value_name = "N", default_value = "3", value_parser = seconds)]
@@ -381,6 +409,20 @@ mod tests {
     fn rejects_bad_values() {
         assert!(Cli::try_parse_from(["x", "--account", "nokey"]).is_err());
         assert!(Cli::try_parse_from(["x", "--account", ":k"]).is_err());
+        for bad in [
+            "AKID/x:topsecret",
+            "AKID x:topsecret",
+            "AKID,x:topsecret",
+            "AKIDx=topsecret",
+            "AKIDx:top\u{7}secret",
+        ] {
+            let Err(e) = Cli::try_parse_from(["x", "--account", bad]) else {
+                panic!("{bad:?} accepted");
+            };
+            let text = e.to_string();
+            assert!(text.contains("--account"), "{text}");
+            assert!(!text.contains("topsecret"), "the key is echoed: {text}");
+        }
         assert!(Cli::try_parse_from(["x", "--fault-drop", "1.5"]).is_err());
         assert!(Cli::try_parse_from(["x", "--cert-out", "f.pem"]).is_err());
         assert!(Cli::try_parse_from(["x", "--scan-seconds", "-1"]).is_err());

@@ -215,10 +215,13 @@ fn validate(config: &EmulatorConfig) -> Result<(), Error> {
     if config.accounts.is_empty() {
         return Err(Error::Config("at least one account is required".into()));
     }
+    let mut seen = std::collections::HashSet::new();
     for (i, (id, key)) in config.accounts.iter().enumerate() {
-        if id.trim().is_empty() || key.trim().is_empty() {
+        crate::config::check_account(id, key)
+            .map_err(|e| Error::Config(format!("accounts[{i}]: {e}")))?;
+        if !seen.insert(id.as_str()) {
             return Err(Error::Config(format!(
-                "accounts[{i}]: SecretId and SecretKey must not be empty"
+                "accounts[{i}]: the SecretId {id:?} is configured more than once"
             )));
         }
     }

@@ -586,3 +586,26 @@ fn binary_prints_the_url_first_writes_the_cert_and_stops_on_sigterm() {
     );
     assert!(dir.path().join("state.json").exists());
 }
+
+#[tokio::test]
+async fn invalid_accounts_are_refused_at_start_without_echoing_keys() {
+    let clock = Arc::new(ManualClock::new(T0_MS));
+    for (accounts, field) in [
+        (vec![(ID, "topsecret1"), (ID, "topsecret2")], "accounts[1]"),
+        (vec![("AKID/x", "topsecret1")], "accounts[0]"),
+        (vec![(ID, " topsecret1")], "accounts[0]"),
+        (vec![(ID, "")], "accounts[0]"),
+    ] {
+        let mut cfg = config(&clock);
+        cfg.accounts = accounts
+            .iter()
+            .map(|(i, k)| (i.to_string(), k.to_string()))
+            .collect();
+        let err = Emulator::start(cfg, "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(field), "{err}");
+        assert!(!err.contains("topsecret"), "{err}");
+    }
+}
