@@ -37,7 +37,13 @@ impl RateLimiter {
         if tats.len() > PRUNE_ABOVE {
             tats.retain(|_, tat| *tat > now);
         }
-        let tat = tats.get(key).copied().unwrap_or(now).max(now);
+        let mut tat = tats.get(key).copied().unwrap_or(now).max(now);
+        if tat - now > tolerance + interval {
+            // Further ahead than any run of requests can push it: the clock went back
+            // (a clock offset set at run time, a manual clock, a system clock step). Start
+            // this key afresh rather than refusing it for the time the clock jumped.
+            tat = now;
+        }
         if tat - now > tolerance {
             let wait_us = tat - now - tolerance;
             return Err(wait_us.div_ceil(1000));
@@ -77,6 +83,21 @@ mod tests {
         assert!(l.check(&k, 20, 1_050).is_err());
         // Other keys are independent.
         assert!(l.check(&key("B"), 20, 1_050).is_ok());
+    }
+
+    #[test]
+    fn a_clock_going_back_does_not_lock_a_key_out() {
+        let l = RateLimiter::default();
+        let k = key("A");
+        for _ in 0..20 {
+            assert!(l.check(&k, 20, 1_000_000).is_ok());
+        }
+        assert!(l.check(&k, 20, 1_000_000).is_err());
+        // 400 s earlier: a fresh burst, not 400 s of refusals.
+        for _ in 0..20 {
+            assert!(l.check(&k, 20, 600_000).is_ok());
+        }
+        assert!(l.check(&k, 20, 600_000).is_err());
     }
 
     #[test]
