@@ -30,6 +30,8 @@ pub(crate) struct Core {
     state: Mutex<State>,
     faults: RwLock<FaultConfig>,
     pub limiter: RateLimiter,
+    /// TC3 verification with a cache of derived keys (per key, UTC day and service).
+    pub signer: tc3_sign::Tc3Signer,
     fault_counter: AtomicU64,
     throttle_burst: AtomicU64,
     dirty: AtomicBool,
@@ -59,6 +61,7 @@ impl Core {
             accounts,
             state: Mutex::new(state),
             limiter: RateLimiter::default(),
+            signer: tc3_sign::Tc3Signer::new(),
             fault_counter: AtomicU64::new(0),
             throttle_burst: AtomicU64::new(burst),
             dirty: AtomicBool::new(false),

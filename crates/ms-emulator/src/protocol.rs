@@ -212,20 +212,21 @@ fn tc3(core: &Core, req: &Received<'_>, auth: &str, now_ms: u64) -> Result<Call,
     let parsed = tc3_sign::parse_authorization(auth).map_err(map_verify_error)?;
     let secret_id = parsed.secret_id.to_owned();
     let key = secret_key(core, &secret_id)?;
-    tc3_sign::verify_tc3(
-        &tc3_sign::ReceivedTc3 {
-            method: req.method,
-            path: req.path,
-            query: req.query,
-            headers: req.headers,
-            body: req.body,
-            timestamp,
-            authorization: auth,
-        },
-        key,
-        SERVICE,
-    )
-    .map_err(map_verify_error)?;
+    core.signer
+        .verify(
+            &tc3_sign::ReceivedTc3 {
+                method: req.method,
+                path: req.path,
+                query: req.query,
+                headers: req.headers,
+                body: req.body,
+                timestamp,
+                authorization: auth,
+            },
+            key,
+            SERVICE,
+        )
+        .map_err(map_verify_error)?;
     let params = if req.method == "POST" {
         let v: Value = serde_json::from_slice(req.body).map_err(|e| {
             ApiError::new(

@@ -406,3 +406,27 @@ async fn rate_limit_per_action_region_and_secret_id() {
     );
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn signatures_verify_on_both_sides_of_a_utc_midnight() {
+    // The emulator caches derived keys per UTC day: each day's requests must use that day's
+    // key, and a scope date that is not the timestamp's day fails.
+    let (emu, c, clock) = setup().await;
+    let midnight = T0_MS / 1000 + 86_400;
+    for ts in [midnight - 1, midnight, midnight - 2, midnight + 1] {
+        clock.set(ts * 1000);
+        let r = c
+            .send(c.tc3_post_request("DescribeScanInstances", "{}", ts))
+            .await
+            .unwrap();
+        assert_eq!(r.code(), None, "ts {ts}: {}", r.message());
+    }
+    // Signed for 23:59:59 but sent with the next second's X-TC-Timestamp: the scope's date is
+    // the previous day.
+    let mut req = c.tc3_post_request("DescribeScanInstances", "{}", midnight - 1);
+    req.headers_mut()
+        .insert("x-tc-timestamp", midnight.to_string().parse().unwrap());
+    let r = c.send(req).await.unwrap();
+    assert_eq!(r.code().as_deref(), Some("AuthFailure.SignatureFailure"));
+    emu.shutdown().await;
+}
