@@ -3,7 +3,8 @@
 //! One opaque [`Error`] with an [`ErrorKind`], the service's error code, message and
 //! RequestId when there is one, the HTTP status and a body snippet when relevant, and the
 //! retry classification. `Display` shows code, message and RequestId; no secret (SecretKey,
-//! session token, `Authorization` value) is ever stored in an error.
+//! session token, `Authorization` value, the temporary credentials of a reply) is ever stored
+//! in an error: body snippets go through [`crate::redact`].
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -90,10 +91,14 @@ struct Inner {
 /// Maximum characters of a body kept in an error.
 pub const SNIPPET_LEN: usize = 256;
 
-/// A printable prefix of a body: lossy UTF-8, control characters escaped, at most
-/// [`SNIPPET_LEN`] characters.
+/// A printable prefix of a body: secret members redacted ([`redact_secrets`]), lossy UTF-8,
+/// control characters escaped, at most [`SNIPPET_LEN`] characters.
+///
+/// [`redact_secrets`]: crate::redact::redact_secrets
 pub fn body_snippet(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(SNIPPET_LEN * 4)]);
+    let prefix = &body[..body.len().min(SNIPPET_LEN * 4)];
+    let redacted = crate::redact::redact_secrets(prefix);
+    let text = String::from_utf8_lossy(&redacted);
     let mut out = String::new();
     for (i, c) in text.chars().enumerate() {
         if i >= SNIPPET_LEN {
@@ -218,8 +223,11 @@ impl Error {
         Self::new(ErrorKind::Transport, msg, retry).with_source(source)
     }
 
-    /// The body could not be decoded. The request may have been processed.
+    /// The body could not be decoded. The request may have been processed. The values of
+    /// secret members of `body` are redacted from the snippet and from `message` (a decoder's
+    /// message may quote the offending value).
     pub fn decode(message: impl Into<String>, body: &[u8]) -> Self {
+        let message = crate::redact::scrub(&message.into(), &crate::redact::secret_values(body));
         let mut e = Self::new(ErrorKind::Decode, message, RetryClass::Transient);
         e.inner.snippet = Some(body_snippet(body));
         e

@@ -35,7 +35,9 @@
 //! Workflow helpers: [`scan::wait_for_task`], [`scan::submit_batch`] and [`paginate()`].
 //!
 //! Secrets never appear in `Debug`, `Display`, errors or logs: `Authorization` and
-//! `X-TC-Token` are redacted in every trace event.
+//! `X-TC-Token` are redacted in every trace event, and the secret members of replies (the
+//! temporary COS credentials of `CreateCosSecKeyInstance`) in every body snippet that goes
+//! into a trace event or an error ([`redact`]).
 #![warn(missing_docs)]
 
 pub mod client;
@@ -45,6 +47,7 @@ pub mod error;
 pub mod http;
 pub mod paginate;
 pub mod ratelimit;
+pub mod redact;
 pub mod retry;
 pub mod scan;
 pub mod skew;

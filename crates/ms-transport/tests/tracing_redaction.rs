@@ -14,6 +14,17 @@ use support::{Reply, TestServer, create_params};
 const ID: &str = "AKIDtracingtest";
 const KEY: &str = "tracing-secret-key-DO-NOT-LOG";
 const TOKEN: &str = "tracing-session-token-DO-NOT-LOG";
+/// Temporary COS credentials in `CreateCosSecKeyInstance` replies (secret-tagged members).
+const COS_KEY: &str = "cos-temporary-key-DO-NOT-LOG";
+const COS_TOKEN: &str = "cos-session-token-DO-NOT-LOG";
+const COS_TOCKEN: &str = "cos-legacy-token-DO-NOT-LOG";
+
+/// A `CreateCosSecKeyInstance` reply carrying the temporary credentials.
+fn cos_reply() -> String {
+    format!(
+        r#"{{"Response":{{"CosAppid":1,"CosBucket":"b","CosId":"AKIDcos","CosKey":"{COS_KEY}","CosTocken":"{COS_TOCKEN}","CosToken" : "{COS_TOKEN}","RequestId":"req-cos"}}}}"#
+    )
+}
 
 #[derive(Clone, Default)]
 struct Buffer(Arc<Mutex<Vec<u8>>>);
@@ -87,6 +98,41 @@ fn trace_output_of_a_whole_session_contains_no_secret() {
                 let _ = client.send_json("DeleteScanInstances", false, &json!({"AppSids": ["sid-1"]})).await;
                 let _ = client.send_json("DeleteScanInstances", false, &json!({"AppSids": ["sid-1"]})).await;
             }
+            // Temporary COS credentials in a reply: logged at TRACE as a body snippet, and put
+            // into errors (HTTP status, undecodable reply) — always redacted.
+            let cos = cos_reply();
+            server.push([
+                Reply::json(&cos),
+                Reply::Http(500, vec![], cos.clone().into_bytes()),
+                Reply::json(&format!("{cos} trailing garbage")),
+                Reply::json(&cos[..cos.len() - 40]),
+            ]);
+            let client = Client::builder()
+                .endpoint(&server.url())
+                .allow_http(true)
+                .proxy(Proxy::None)
+                .credentials(StaticProvider::from_parts(ID, KEY, Some(TOKEN)).expect("creds"))
+                .retry(RetryConfig::disabled())
+                .build()
+                .expect("client");
+            let mut errors = Vec::new();
+            for _ in 0..4 {
+                match client.send_json("CreateCosSecKeyInstance", false, &json!({})).await {
+                    Ok(reply) => assert_eq!(reply["CosKey"], COS_KEY, "the caller gets the key"),
+                    Err(e) => errors.push(e),
+                }
+            }
+            assert_eq!(errors.len(), 3, "{errors:?}");
+            for e in &errors {
+                for shown in [e.to_string(), format!("{e:?}"), e.body_snippet().unwrap_or("").to_owned()] {
+                    for secret in [COS_KEY, COS_TOKEN, COS_TOCKEN] {
+                        // The distinctive start, so a value cut off by truncation counts too.
+                        assert!(!shown.contains(&secret[..12]), "{secret} in error: {shown}");
+                    }
+                }
+            }
+            // Everything else of the reply is still shown.
+            assert!(errors[0].to_string().contains("AKIDcos"), "{}", errors[0]);
             server
                 .requests()
                 .iter()
@@ -102,11 +148,22 @@ fn trace_output_of_a_whole_session_contains_no_secret() {
             || out.contains("action=DescribeScanInstances"),
         "{out}"
     );
-    assert!(out.contains("request_id"), "request ids recorded");
-    assert!(out.contains("limiter_wait_ms"));
+    assert!(
+        out.contains("request_id=\"req-ok\"") && out.contains("request_id=\"req-cos\""),
+        "request ids recorded"
+    );
+    assert!(out.contains("attempt=2"), "attempt spans");
+    assert!(out.contains("limiter_wait_ms=") && out.contains("latency_ms="));
     assert!(out.contains("x-tc-token: <redacted>") && out.contains("authorization: <redacted>"));
     assert!(!out.contains(KEY), "secret key leaked");
     assert!(!out.contains(TOKEN), "token leaked");
+    for secret in [COS_KEY, COS_TOKEN, COS_TOCKEN] {
+        assert!(
+            !out.contains(&secret[..12]),
+            "{secret} leaked into the trace"
+        );
+    }
+    assert!(out.contains("AKIDcos"), "reply bodies are still traced");
     assert!(!signatures.is_empty());
     for sig in signatures {
         assert!(!out.contains(&sig), "signature leaked");
