@@ -609,3 +609,88 @@ async fn invalid_accounts_are_refused_at_start_without_echoing_keys() {
         assert!(!err.contains("topsecret"), "{err}");
     }
 }
+
+#[tokio::test]
+async fn disguised_callback_hosts_are_refused_and_never_connected() {
+    let clock = Arc::new(ManualClock::new(T0_MS));
+    let emu = start(fast_callbacks(&clock)).await;
+    let c = Client::new(&emu, &clock);
+    // One loopback receiver; every disguised URL below would reach it (or another host) if
+    // the emulator handed the host to a resolver or a lenient address parser.
+    let rx = receiver(vec![]).await;
+    let port = rx.url.split(':').nth(2).unwrap().split('/').next().unwrap();
+    let disguised = [
+        format!("http://0x7f.0.0.1:{port}/callback"),
+        format!("http://0x7f.1:{port}/callback"),
+        format!("http://2130706433:{port}/callback"),
+        format!("http://017700000001:{port}/callback"),
+        format!("http://127.1:{port}/callback"),
+        format!("http://localhost.:{port}/callback"),
+        format!("http://127.0.0.1.nip.io:{port}/callback"),
+        format!("http://127.0.0.1.evil.com:{port}/callback"),
+        format!("http://[::ffff:127.0.0.1]:{port}/callback"),
+        "http://[::ffff:10.0.0.1]/callback".to_owned(),
+        "http://[::]/callback".to_owned(),
+        "http://0.0.0.0/callback".to_owned(),
+        "http://169.254.169.254/latest/meta-data".to_owned(),
+        format!("https://127.0.0.1:{port}/callback"),
+    ];
+    for (i, url) in disguised.iter().enumerate() {
+        let r = c
+            .call(
+                "CreateScanInstances",
+                &create_params(&[&md5(&format!("disguised{i}"))], url),
+            )
+            .await;
+        assert_eq!(r.code(), None, "{url}: {}", r.message());
+    }
+    // Userinfo tricks are not valid callback URLs at all: refused at submission.
+    for url in [
+        "http://127.0.0.1@10.0.0.1/callback".to_owned(),
+        format!("http://127.0.0.1:{port}@evil.com/callback"),
+        format!("http://evil.com\\@127.0.0.1:{port}/callback"),
+    ] {
+        let r = c
+            .call("CreateScanInstances", &create_params(&[&md5(&url)], &url))
+            .await;
+        assert_eq!(r.code().as_deref(), Some("InvalidParameterValue"), "{url}");
+        assert!(
+            r.message().contains("ScanInfo.CallbackUrl"),
+            "{}",
+            r.message()
+        );
+    }
+    // The control: the receiver's real loopback URL is delivered to.
+    c.ok(
+        "CreateScanInstances",
+        &create_params(&[&md5("control")], &rx.url),
+    )
+    .await;
+    clock.advance(Duration::from_secs(1));
+    c.ok("DescribeScanInstances", &json!({})).await;
+    let ds = eventually(|| {
+        let ds = emu.deliveries();
+        async move {
+            ds.iter()
+                .all(|d| d.status != DeliveryStatus::Pending)
+                .then_some(ds)
+        }
+    })
+    .await;
+    assert_eq!(ds.len(), disguised.len() + 1);
+    for d in &ds {
+        if d.url == rx.url {
+            assert_eq!(d.status, DeliveryStatus::Delivered, "{d:?}");
+        } else {
+            assert_eq!(d.status, DeliveryStatus::Refused, "{d:?}");
+            assert_eq!(d.attempts, 0, "{d:?}");
+        }
+    }
+    assert_eq!(
+        rx.bodies.lock().unwrap().len(),
+        1,
+        "only the control reached it"
+    );
+    rx.task.abort();
+    emu.shutdown().await;
+}
