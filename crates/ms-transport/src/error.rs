@@ -233,7 +233,8 @@ impl Error {
         e
     }
 
-    /// The reply exceeded the configured size cap (not retried: it would not shrink).
+    /// The reply exceeded the configured size cap (not retried: it would not shrink). The
+    /// request was delivered and may have been processed ([`Error::is_outcome_unknown`]).
     pub fn response_too_large(limit: usize) -> Self {
         Self::new(
             ErrorKind::Decode,
@@ -378,10 +379,13 @@ impl Error {
     }
 
     /// Whether the request may or may not have been processed by the service (timeouts,
-    /// connection lost after sending, 5xx, `InternalError*`, unreadable reply). For a
-    /// non-idempotent action the outcome is unknown: check before resubmitting.
+    /// connection lost after sending, 5xx, `InternalError*`, an unreadable or oversized
+    /// reply). For a non-idempotent action the outcome is unknown: check before resubmitting.
+    ///
+    /// Every [`ErrorKind::Decode`] error counts, even the non-retryable oversized reply: a
+    /// reply arrived, so the service may well have acted on the request.
     pub fn is_outcome_unknown(&self) -> bool {
-        self.inner.retry == RetryClass::Transient
+        self.inner.retry == RetryClass::Transient || self.inner.kind == ErrorKind::Decode
     }
 
     /// Whether this is a throttling reply (`RequestLimitExceeded*` or HTTP 429).
@@ -501,6 +505,11 @@ mod tests {
         assert!(!Error::tls("bad cert").is_retryable());
         assert!(Error::transport("reset", false).is_safe_to_retry());
         assert!(Error::transport("reset", true).is_outcome_unknown());
+        let big = Error::response_too_large(10);
+        assert!(!big.is_retryable() && !big.is_safe_to_retry());
+        assert!(big.is_outcome_unknown(), "a reply came: maybe processed");
+        assert!(!Error::credentials("none").is_outcome_unknown());
+        assert!(!Error::http_status(404, b"").is_outcome_unknown());
     }
 
     #[test]

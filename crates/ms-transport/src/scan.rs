@@ -10,7 +10,8 @@
 //!   carried it, throttled until the retries ran out, rejected with a client error): safe to
 //!   submit again;
 //! - in [`BatchReport::unknown`] when the outcome is unknown (timeout, connection lost after
-//!   sending, 5xx, `InternalError`): `CreateScanInstances` is not idempotent, so such a chunk
+//!   sending, 5xx, `InternalError`, an unreadable or oversized reply, a reply without
+//!   `ItemId`): `CreateScanInstances` is not idempotent, so such a chunk
 //!   is *never* resubmitted automatically — check with `DescribeScanInstances` first;
 //! - in [`BatchReport::invalid`] when the app failed client-side validation (never sent).
 //!

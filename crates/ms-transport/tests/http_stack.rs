@@ -697,6 +697,14 @@ async fn oversized_replies_are_rejected_without_retry() {
     assert_eq!(e.kind(), ErrorKind::Decode);
     assert!(e.message().contains("1024"), "{e}");
     assert_eq!(server.requests().len(), 1);
+    // For a non-idempotent action the reply proves delivery: the outcome is unknown, so a
+    // batch reports the chunk as `unknown` (never "safe to resubmit").
+    let e = client
+        .send_json("CreateScanInstances", false, &create_params())
+        .await
+        .expect_err("too large");
+    assert!(e.is_outcome_unknown() && !e.is_safe_to_retry(), "{e:?}");
+    assert_eq!(server.requests().len(), 2);
 }
 
 /// A refreshing source (CVM role, STS) plugs in through the trait: the client asks before
