@@ -722,7 +722,7 @@ impl Client {
         let mut spent: u32 = 0;
         let span = Span::current();
         loop {
-            attempt += 1;
+            attempt = attempt.saturating_add(1);
             let attempt_span = tracing::debug_span!(
                 "ms.attempt",
                 attempt,
@@ -767,7 +767,7 @@ impl Client {
                             "clock skew detected; retrying with the server's time"
                         );
                         skew_retried = true;
-                        max_attempts += 1;
+                        max_attempts = max_attempts.saturating_add(1);
                         continue;
                     }
                     let class = error.retry_class();

@@ -112,8 +112,10 @@ pub fn paginate_pages<R: Paginated>(
                     items,
                     total_count: total,
                 };
-                st.offset += n;
-                st.done = n < st.limit || total.is_some_and(|t| st.offset >= t);
+                // A caller-chosen Offset near u64::MAX must not overflow (it ends the walk).
+                let next = st.offset.checked_add(n);
+                st.offset = next.unwrap_or(u64::MAX);
+                st.done = next.is_none() || n < st.limit || total.is_some_and(|t| st.offset >= t);
                 Some((Ok(page), st))
             }
             Err(e) => {

@@ -122,14 +122,18 @@ impl RetryConfig {
         base.saturating_mul(factor).min(self.max_backoff)
     }
 
-    /// Full-jitter backoff: `ceiling * unit` where `unit` is uniform in `[0, 1]`.
+    /// Full-jitter backoff: `ceiling * unit` where `unit` is uniform in `[0, 1]`. Never
+    /// panics, whatever the configured durations (`Duration::mul_f64` would overflow near
+    /// `Duration::MAX`); the result never exceeds the ceiling.
     pub fn backoff(&self, retry: u32, class: RetryClass, unit: f64) -> Duration {
         let unit = if unit.is_finite() {
             unit.clamp(0.0, 1.0)
         } else {
             1.0
         };
-        self.backoff_ceiling(retry, class).mul_f64(unit)
+        let ceiling = self.backoff_ceiling(retry, class);
+        Duration::try_from_secs_f64(ceiling.as_secs_f64() * unit)
+            .map_or(ceiling, |d| d.min(ceiling))
     }
 }
 
@@ -236,6 +240,24 @@ mod tests {
             c.backoff(3, RetryClass::Transient, f64::NAN),
             Duration::from_millis(400)
         );
+    }
+
+    #[test]
+    fn huge_configured_backoffs_do_not_overflow() {
+        let c = RetryConfig::default().with_backoff(Duration::MAX, Duration::MAX);
+        for class in [RetryClass::Transient, RetryClass::Throttling] {
+            for retry in [0, 1, 2, 40, u32::MAX] {
+                for unit in [0.0, 0.5, 1.0] {
+                    assert!(c.backoff(retry, class, unit) <= Duration::MAX);
+                }
+            }
+        }
+        assert_eq!(
+            c.backoff(1, RetryClass::Transient, 1.0),
+            Duration::MAX,
+            "rounding up past the ceiling is clamped"
+        );
+        assert_eq!(c.backoff(1, RetryClass::Transient, 0.0), Duration::ZERO);
     }
 
     #[test]

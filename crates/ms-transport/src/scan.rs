@@ -413,7 +413,7 @@ pub async fn wait_for_task(
         if p.total > 0 && p.finished == p.total {
             return Ok(apps);
         }
-        if p.elapsed + options.interval > options.timeout {
+        if p.elapsed.saturating_add(options.interval) > options.timeout {
             return Err(waiter_timeout(
                 "DescribeScanInstances",
                 item_id,
@@ -442,7 +442,7 @@ pub async fn wait_for_shield(
         if reply.task_status.is_some_and(task_status::is_final) {
             return Ok(reply);
         }
-        if started.elapsed() + options.interval > options.timeout {
+        if started.elapsed().saturating_add(options.interval) > options.timeout {
             return Err(waiter_timeout(
                 "DescribeShieldResult",
                 item_id,

@@ -743,3 +743,47 @@ async fn custom_refreshing_providers_plug_in() {
         .collect();
     assert_eq!(tokens, ["tok-0", "tok-1", "tok-2"]);
 }
+
+#[tokio::test]
+async fn paginator_started_near_the_end_of_u64_stops_instead_of_overflowing() {
+    let server = TestServer::start().await;
+    // Full pages and no TotalCount: only the offset arithmetic can end the walk.
+    server.set_default(Reply::ok(r#""ScanSet":[{"AppSid":"a"},{"AppSid":"b"}]"#));
+    let client = builder(&server).build().expect("client");
+    let pages: Vec<_> = futures_util::TryStreamExt::try_collect(ms_transport::paginate_pages(
+        &client,
+        ms_model::DescribeScanInstancesRequest {
+            offset: Some(u64::MAX - 1),
+            limit: Some(2),
+            ..Default::default()
+        },
+    ))
+    .await
+    .expect("pages");
+    assert_eq!(pages.len(), 1);
+    assert_eq!(pages[0].offset, u64::MAX - 1);
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn waiters_with_a_huge_interval_give_up_instead_of_overflowing() {
+    let server = TestServer::start().await;
+    server.set_default(Reply::ok(
+        r#""TotalCount":1,"ScanSet":[{"AppSid":"a","TaskStatus":2}],"TaskStatus":2"#,
+    ));
+    let client = builder(&server).build().expect("client");
+    let options = ms_transport::scan::WaitOptions {
+        interval: Duration::MAX,
+        timeout: Duration::from_secs(3600),
+    };
+    let mut polls = 0;
+    let e = ms_transport::scan::wait_for_task(&client, "item-1", &options, |_| polls += 1)
+        .await
+        .expect_err("cannot poll again within the timeout");
+    assert!(e.is_timeout(), "{e:?}");
+    assert_eq!(polls, 1);
+    let e = ms_transport::scan::wait_for_shield(&client, "item-1", &options, |_| {})
+        .await
+        .expect_err("cannot poll again within the timeout");
+    assert!(e.is_timeout(), "{e:?}");
+}
