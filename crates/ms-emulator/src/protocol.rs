@@ -33,6 +33,51 @@ const V1_COMMON: &[&str] = &[
     "RequestClient",
 ];
 
+/// Headers the gateway protocol reads (lower case).
+pub(crate) const PROTOCOL_HEADERS: &[&str] = &[
+    "authorization",
+    "content-type",
+    "host",
+    "x-tc-action",
+    "x-tc-version",
+    "x-tc-timestamp",
+    "x-tc-region",
+    "x-tc-content-sha256",
+    "x-tc-token",
+    "x-tc-language",
+];
+
+/// The error for a protocol header whose value is not visible ASCII.
+pub(crate) fn invalid_header(name: &str) -> ApiError {
+    let what = "contains bytes other than visible ASCII";
+    match name {
+        "authorization" => ApiError::new(
+            "AuthFailure.InvalidAuthorization",
+            format!("The Authorization header is invalid: it {what}."),
+        ),
+        "x-tc-timestamp" => ApiError::invalid_value("X-TC-Timestamp", what),
+        other => {
+            // The canonical spelling: X-TC-Action, Content-Type, Host ...
+            let shown = other
+                .split('-')
+                .map(|part| match part {
+                    "x" => "X".to_owned(),
+                    "tc" => "TC".to_owned(),
+                    "sha256" => "SHA256".to_owned(),
+                    p => {
+                        let mut c = p.chars();
+                        c.next()
+                            .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                            .unwrap_or_default()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("-");
+            ApiError::invalid_value(&shown, format!("the header {what}"))
+        }
+    }
+}
+
 /// A received request, reduced to what authentication needs.
 #[derive(Debug)]
 pub(crate) struct Received<'a> {

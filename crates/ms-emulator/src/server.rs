@@ -622,6 +622,17 @@ async fn process(
         .and_then(|v| v.to_str().ok())
         .or_else(|| parts.uri.authority().map(|a| a.as_str()))
         .unwrap_or("");
+    // A header the protocol reads whose value is not visible ASCII is answered as invalid
+    // (naming it), not as missing.
+    if let Some(name) = protocol::PROTOCOL_HEADERS.iter().find(|n| {
+        parts
+            .headers
+            .get_all(**n)
+            .iter()
+            .any(|v| v.to_str().is_err())
+    }) {
+        return (None, Err(protocol::invalid_header(name)));
+    }
     let mut headers: Vec<(&str, &str)> = parts
         .headers
         .iter()

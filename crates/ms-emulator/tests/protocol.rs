@@ -430,3 +430,87 @@ async fn signatures_verify_on_both_sides_of_a_utc_midnight() {
     assert_eq!(r.code().as_deref(), Some("AuthFailure.SignatureFailure"));
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn malformed_protocol_headers_are_named() {
+    let (emu, c, _) = setup().await;
+    let now = c.now();
+    let non_ascii = http::HeaderValue::from_bytes("caf\u{e9}".as_bytes()).unwrap();
+    let cases: Vec<(&str, http::HeaderValue, &str, &str)> = vec![
+        (
+            "x-tc-timestamp",
+            "-1".parse().unwrap(),
+            "InvalidParameterValue",
+            "X-TC-Timestamp",
+        ),
+        (
+            "x-tc-timestamp",
+            "99999999999999999999999".parse().unwrap(),
+            "InvalidParameterValue",
+            "X-TC-Timestamp",
+        ),
+        (
+            "x-tc-timestamp",
+            "1e9".parse().unwrap(),
+            "InvalidParameterValue",
+            "X-TC-Timestamp",
+        ),
+        (
+            "x-tc-timestamp",
+            non_ascii.clone(),
+            "InvalidParameterValue",
+            "X-TC-Timestamp",
+        ),
+        (
+            "x-tc-action",
+            non_ascii.clone(),
+            "InvalidParameterValue",
+            "X-TC-Action",
+        ),
+        (
+            "x-tc-version",
+            non_ascii.clone(),
+            "InvalidParameterValue",
+            "X-TC-Version",
+        ),
+        (
+            "authorization",
+            non_ascii.clone(),
+            "AuthFailure.InvalidAuthorization",
+            "Authorization",
+        ),
+        (
+            "authorization",
+            "TC3-HMAC-SHA256 Credential=x".parse().unwrap(),
+            "AuthFailure.InvalidAuthorization",
+            "Authorization",
+        ),
+        (
+            "content-type",
+            non_ascii,
+            "InvalidParameterValue",
+            "Content-Type",
+        ),
+        (
+            "x-tc-timestamp",
+            (now - 10_000).to_string().parse().unwrap(),
+            "AuthFailure.SignatureExpire",
+            "",
+        ),
+    ];
+    for (name, value, code, field) in cases {
+        let mut req = c.tc3_post_request("DescribeScanInstances", "{}", now);
+        req.headers_mut().insert(name, value.clone());
+        let r = c.send(req).await.unwrap();
+        assert_eq!(
+            r.code().as_deref(),
+            Some(code),
+            "{name}: {value:?}: {}",
+            r.message()
+        );
+        assert!(r.message().contains(field), "{name}: {}", r.message());
+        assert!(r.inner()["RequestId"].is_string());
+        assert!(r.headers.contains_key("date"));
+    }
+    emu.shutdown().await;
+}
