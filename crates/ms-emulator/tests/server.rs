@@ -694,3 +694,45 @@ async fn disguised_callback_hosts_are_refused_and_never_connected() {
     rx.task.abort();
     emu.shutdown().await;
 }
+
+#[test]
+fn binary_stops_cleanly_on_sigint_and_refuses_a_corrupt_state_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ms-emulator"))
+        .args(["--account", "AKIDsigint:key", "--state"])
+        .arg(&state)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = lines.next().unwrap().unwrap();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{:?}", out.status);
+    // With --account, no demo credentials are printed.
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("demo account"));
+
+    // A truncated state file: a clear error naming the file, exit status 1, no panic.
+    let full = std::fs::read(&state).unwrap();
+    std::fs::write(&state, &full[..full.len() / 2]).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ms-emulator"))
+        .arg("--state")
+        .arg(&state)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert!(
+        stderr.contains("state file") && stderr.contains("state.json"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
