@@ -392,7 +392,8 @@ mod tests {
         write(&good);
         assert_eq!(load(&p).unwrap(), Some(good.clone()));
 
-        let cases: Vec<(Box<dyn Fn(&mut State)>, &str)> = vec![
+        type Mutation = Box<dyn Fn(&mut State)>;
+        let cases: Vec<(Mutation, &str)> = vec![
             (Box::new(|s| s.seq = u64::MAX), "seq"),
             (
                 Box::new(|s| s.tasks.get_mut("item").unwrap().app_sids.push("x".into())),
