@@ -29,9 +29,13 @@ pub const DEFAULT_ENDPOINT: &str = "ms.tencentcloudapi.com";
 pub const DEFAULT_SERVICE: &str = "ms";
 /// The default API version.
 pub const DEFAULT_VERSION: &str = "2018-04-08";
-/// Default connect timeout.
+/// Default connect timeout: establishing the TCP connection to the endpoint, or to the proxy
+/// when one is used (split across the addresses when a name resolves to several). The TLS
+/// handshake and the proxy's `CONNECT` exchange count against the request timeout.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Default timeout of one attempt (sending the request and reading the whole reply).
+/// Default timeout of one attempt: from asking the pool for a connection (so including any
+/// connect, proxy `CONNECT` and TLS handshake) to the last byte of the reply. The rate
+/// limiter's wait and retry backoffs are not included; each attempt gets the full timeout.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default idle timeout of pooled connections: below the 60 s after which Tencent Cloud
 /// closes idle connections, so the client never picks a connection the server is closing.
@@ -328,13 +332,16 @@ impl ClientBuilder {
         self
     }
 
-    /// Connect timeout (TCP + proxy CONNECT). Default 10 s.
+    /// Connect timeout: the TCP connection to the endpoint or the proxy. Default 10 s
+    /// ([`DEFAULT_CONNECT_TIMEOUT`]).
     pub fn connect_timeout(mut self, t: Duration) -> Self {
         self.connect_timeout = t;
         self
     }
 
-    /// Timeout of one attempt from sending to the end of the reply body. Default 60 s.
+    /// Timeout of one attempt, connection set-up included, to the end of the reply body.
+    /// Default 60 s ([`DEFAULT_REQUEST_TIMEOUT`]). A timed-out attempt may have been
+    /// processed, so it is retried for idempotent actions only.
     pub fn request_timeout(mut self, t: Duration) -> Self {
         self.request_timeout = t;
         self
@@ -410,6 +417,20 @@ impl ClientBuilder {
     /// Builds the client (no I/O; requests must then be sent from within a tokio runtime).
     pub fn build(self) -> Result<Client, Error> {
         let endpoint = Endpoint::parse(&self.endpoint)?;
+        for (field, value) in [
+            ("region", self.region.as_deref().unwrap_or("")),
+            ("service", self.service.as_str()),
+            ("version", self.version.as_str()),
+        ] {
+            if HeaderValue::from_str(value).is_err() || value.trim() != value {
+                return Err(Error::config(format!(
+                    "{field} {value:?}: not usable in a header (control characters or surrounding spaces)"
+                )));
+            }
+        }
+        if self.service.is_empty() || self.version.is_empty() {
+            return Err(Error::config("service and version must not be empty"));
+        }
         if !endpoint.is_https() && !self.allow_http {
             return Err(Error::config(format!(
                 "endpoint {}: plain http:// requires allow_http(true)",
@@ -420,7 +441,7 @@ impl ClientBuilder {
             .base_url()
             .parse()
             .map_err(|e| Error::config(format!("endpoint: {e}")))?;
-        let proxy = resolve_proxy(&self.proxy, self.no_proxy.as_deref(), &uri);
+        let proxy = resolve_proxy(&self.proxy, self.no_proxy.as_deref(), &uri)?;
         let tls = tls_config(&self.tls)?;
         let http = HttpClient::build(
             tls,
@@ -1075,6 +1096,51 @@ mod tests {
             d.contains("ms.tencentcloudapi.com") && !d.contains("\"k\""),
             "{d}"
         );
+    }
+
+    #[test]
+    fn unusable_region_service_or_version_is_a_config_error_naming_it() {
+        let base = || {
+            Client::builder()
+                .proxy(Proxy::None)
+                .credentials(crate::StaticProvider::from_parts("AKIDx", "k", None).expect("creds"))
+        };
+        let e = base().region("ap-\nguangzhou").build().expect_err("region");
+        assert!(e.message().starts_with("region "), "{e}");
+        let e = base()
+            .service("ms", "2018-04-08\r")
+            .build()
+            .expect_err("version");
+        assert!(e.message().starts_with("version "), "{e}");
+        let e = base()
+            .service("", "2018-04-08")
+            .build()
+            .expect_err("service");
+        assert!(e.message().contains("service"), "{e}");
+        assert!(
+            base().region(" ap-guangzhou ").build().is_ok(),
+            "region is trimmed"
+        );
+    }
+
+    #[test]
+    fn clones_share_one_rate_limiter_quota() {
+        let clock = crate::FakeClock::new(1_700_000_000);
+        let c = Client::builder()
+            .proxy(Proxy::None)
+            .clock(Arc::new(clock))
+            .credentials(crate::StaticProvider::from_parts("AKIDx", "k", None).expect("creds"))
+            .build()
+            .expect("client");
+        let clone = c.clone();
+        let key = LimiterKey::new("CreateScanInstances", "", "AKIDx");
+        assert_eq!(c.rate_limiter().reserve(&key), Duration::ZERO);
+        assert_eq!(
+            clone.rate_limiter().reserve(&key),
+            Duration::from_millis(50),
+            "the clone waits for the slot after the original's"
+        );
+        assert_eq!(c.rate_limiter().reserve(&key), Duration::from_millis(100));
     }
 
     #[test]
