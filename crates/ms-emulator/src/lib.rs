@@ -29,6 +29,7 @@
 //! | JSON POST without `Authorization`; malformed `Authorization`, wrong algorithm, unsigned `content-type`/`host` | `AuthFailure.InvalidAuthorization` |
 //! | unknown SecretId | `AuthFailure.SecretIdNotFound` |
 //! | signature, scope date or service mismatch | `AuthFailure.SignatureFailure` |
+//! | a protocol header (`X-TC-*`, `Content-Type`, `Host`) that is not visible ASCII | `InvalidParameterValue` naming it (`AuthFailure.InvalidAuthorization` for `Authorization`) |
 //! | body not a JSON object, malformed query, conflicting flattened names | `InvalidParameter` |
 //! | more than the rate limit per (action, region, SecretId) | `RequestLimitExceeded` |
 //! | an ms action other than the four scan actions | `UnsupportedOperation` ("not emulated") |
@@ -53,7 +54,13 @@
 //! (completed) — or 3 (error, `ScanCode` 1000) for MD5s beginning with `bad0`, 4 (timeout,
 //! `ScanCode` 99) for MD5s beginning with `bad1`. Findings are deterministic from the MD5
 //! and limited to the requested scan types. Finished scans trigger callbacks (see
-//! [`CallbackDelivery`]) to loopback `http` URLs only.
+//! [`CallbackDelivery`]) to loopback `http` URLs only: the host must be `localhost` or a
+//! literal loopback IP (`127.0.0.0/8`, `[::1]`); nothing is ever resolved, so names, short or
+//! hexadecimal IPv4 forms and v4-mapped IPv6 addresses are refused, and URLs with userinfo are
+//! rejected at submission (`InvalidParameterValue`).
+//!
+//! `DescribeScanInstances` ANDs its `Filters` (`AppName`, `AppPkgName`, exact match; two
+//! different values for one name match nothing) and matches `ItemIds` as a set.
 //!
 //! # Running, faults, limits
 //! The `ms-emulator` binary (and `ms emulator serve`, via [`serve::ServeArgs`]) prints its
@@ -65,7 +72,11 @@
 //! burst of the next N, and a clock offset (seen in `Date`, the signature window and scan
 //! progress). Resource limits ([`Limits`]): simultaneous connections (extra ones are closed at
 //! once), body and GET sizes, header and TLS handshake timeout, idle connection timeout,
-//! header count, HTTP/2 streams per connection. Everything time-dependent reads the injectable
+//! header count, HTTP/2 streams per connection. Stored data is bounded too: scans by each
+//! account's quota, every `AppInfo` string and `CallbackUrl` by 4096 bytes, the delivery list
+//! by 10 000 entries (oldest finished ones dropped), callback attempts by 16 at a time. Accounts
+//! are checked at start (no duplicate SecretIds, SecretIds usable in an `Authorization`
+//! header) and a state file is checked for consistency before it is used. Everything time-dependent reads the injectable
 //! [`Clock`], so tests use a [`ManualClock`] instead of sleeping.
 //!
 //! # Example
