@@ -13,7 +13,15 @@
 //! reserved them (first come, first served), nobody spins, and the sleeps do not accumulate
 //! error: the schedule is absolute, so a late wake-up never pushes later slots back.
 //!
-//! A reserved slot is consumed even if the caller is dropped before it is reached.
+//! Cancellation: a caller of [`RateLimiter::acquire`] that is dropped while it waits gives its
+//! slot back when nobody reserved after it (the TAT is rolled back with one compare-and-swap),
+//! so a loop that keeps starting and abandoning a call cannot push the schedule ever further
+//! out. A dropped waiter with later reservations behind it cannot give its slot back (GCRA
+//! keeps a single TAT, not a queue): that slot stays unused. This only ever *lowers* the rate
+//! actually sent, never raises it above the quota, and the loss is bounded by the number of
+//! abandoned waiters (e.g. a cancelled batch of 16 in-flight calls at 20/s costs 0.8 s once).
+//! [`RateLimiter::reserve`] on its own never gives a slot back.
+//!
 //! The state lives behind one [`Arc`], so every clone of a client shares the same quota
 //! (cloning never multiplies it).
 
@@ -235,8 +243,12 @@ impl RateLimiter {
     /// Reserves the next slot for `key` and returns how long the caller must wait for it
     /// (zero when it may go now). Never blocks. Always `Duration::ZERO` when disabled.
     pub fn reserve(&self, key: &LimiterKey) -> Duration {
+        self.reserve_slot(key).map_or(Duration::ZERO, |r| r.wait)
+    }
+
+    fn reserve_slot(&self, key: &LimiterKey) -> Option<Reservation> {
         if !self.inner.config.enabled {
-            return Duration::ZERO;
+            return None;
         }
         let state = self.state(key);
         let now = nanos(self.inner.clock.monotonic());
@@ -249,7 +261,12 @@ impl RateLimiter {
             {
                 Ok(_) => {
                     let slot = tat.saturating_sub(state.tau);
-                    return Duration::from_nanos(slot.saturating_sub(now));
+                    return Some(Reservation {
+                        wait: Duration::from_nanos(slot.saturating_sub(now)),
+                        previous_tat: tat,
+                        new_tat,
+                        state,
+                    });
                 }
                 Err(current) => tat = current,
             }
@@ -257,12 +274,46 @@ impl RateLimiter {
     }
 
     /// Reserves a slot and sleeps until it (asynchronously). Returns the time waited.
+    ///
+    /// Dropping the future while it sleeps gives the slot back if no later reservation was
+    /// made for the key (see the module docs).
     pub async fn acquire(&self, key: &LimiterKey) -> Duration {
-        let wait = self.reserve(key);
+        let Some(reservation) = self.reserve_slot(key) else {
+            return Duration::ZERO;
+        };
+        let wait = reservation.wait;
         if !wait.is_zero() {
+            let mut pending = PendingSlot(Some(reservation));
             tokio::time::sleep(wait).await;
+            pending.0 = None;
         }
         wait
+    }
+}
+
+/// A granted slot: how long to wait, and what to roll back if the waiter goes away.
+struct Reservation {
+    wait: Duration,
+    previous_tat: u64,
+    new_tat: u64,
+    state: Arc<KeyState>,
+}
+
+/// Gives a slot back when the waiter is dropped before reaching it, provided it is still the
+/// latest reservation of its key (the TAT is unchanged since). Rolling back to the TAT seen
+/// before the reservation is then exact: the limiter is as if the reservation never happened.
+struct PendingSlot(Option<Reservation>);
+
+impl Drop for PendingSlot {
+    fn drop(&mut self) {
+        if let Some(r) = self.0.take() {
+            let _ = r.state.tat.compare_exchange(
+                r.new_tat,
+                r.previous_tat,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
+        }
     }
 }
 
@@ -453,6 +504,59 @@ mod tests {
             assert_eq!(*i, pos as u64, "served in arrival order");
             assert_eq!(*at, Duration::from_millis(50 * i), "each at its own slot");
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_waiter_dropped_at_the_tail_gives_its_slot_back() {
+        use futures_util::FutureExt;
+        let (l, _clock) = limiter(RateLimitConfig::ms_defaults());
+        let k = key("Dropped");
+        assert_eq!(l.acquire(&k).now_or_never(), Some(Duration::ZERO));
+        // Reserves the 50 ms slot, then is dropped while sleeping.
+        assert!(l.acquire(&k).now_or_never().is_none());
+        assert_eq!(
+            l.reserve(&k),
+            Duration::from_millis(50),
+            "the abandoned slot is handed out again"
+        );
+        // Abandoning again and again does not push the schedule out.
+        for _ in 0..100 {
+            assert!(l.acquire(&k).now_or_never().is_none());
+        }
+        assert_eq!(l.reserve(&k), Duration::from_millis(100));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_waiter_dropped_mid_queue_leaves_its_slot_unused_but_never_exceeds_the_quota() {
+        use futures_util::FutureExt;
+        let (l, _clock) = limiter(RateLimitConfig::ms_defaults());
+        let k = key("Mid");
+        assert_eq!(l.reserve(&k), Duration::ZERO);
+        let mut first = Box::pin(l.acquire(&k)); // slot 50 ms
+        assert!((&mut first).now_or_never().is_none());
+        let mut second = Box::pin(l.acquire(&k)); // slot 100 ms
+        assert!((&mut second).now_or_never().is_none());
+        drop(first);
+        assert_eq!(
+            l.reserve(&k),
+            Duration::from_millis(150),
+            "not the tail: the 50 ms slot stays used (documented)"
+        );
+        drop(second);
+        assert_eq!(l.reserve(&k), Duration::from_millis(200));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_completed_wait_keeps_its_slot() {
+        let l = RateLimiter::with_clock(
+            RateLimitConfig::ms_defaults(),
+            Arc::new(crate::clock::TokioClock::new()),
+        );
+        let k = key("Done");
+        assert_eq!(l.acquire(&k).await, Duration::ZERO);
+        assert_eq!(l.acquire(&k).await, Duration::from_millis(50));
+        // 50 ms have passed; the next slot is at 100 ms.
+        assert_eq!(l.reserve(&k), Duration::from_millis(50));
     }
 
     mod props {
