@@ -139,13 +139,14 @@ async fn emulator_throttles_an_unlimited_client_but_not_a_limited_one() {
         .build()
         .expect("client");
     let request = DescribeScanInstancesRequest::default();
-    let calls = (0..40).map(|_| unlimited.send(&request));
+    // 100 concurrent calls: a 20/s quota (burst 20) throttles some unless they took over 4 s.
+    let calls = (0..100).map(|_| unlimited.send(&request));
     let results = futures_util::future::join_all(calls).await;
     let throttled = results
         .iter()
         .filter(|r| r.as_ref().is_err_and(|e| e.is_throttling()))
         .count();
-    assert!(throttled > 0, "40 back-to-back calls exceed a 20/s quota");
+    assert!(throttled > 0, "100 back-to-back calls exceed a 20/s quota");
 
     // Another region (its own quota key) through the client-side limiter: never throttled.
     let limited = client_for(&emu)

@@ -628,8 +628,12 @@ async fn requests_go_through_a_connect_proxy_unless_no_proxy_matches() {
 #[tokio::test]
 async fn idle_pooled_connections_expire_after_the_idle_timeout() {
     let server = TestServer::start().await;
+    // No rate limiter (its 50 ms spacing would eat into the idle timeout between the first
+    // two calls), and wide margins: the assertions hold however slow the machine is, as long
+    // as two back-to-back local calls are less than 250 ms apart.
     let client = builder(&server)
-        .pool_idle_timeout(Duration::from_millis(100))
+        .disable_rate_limit()
+        .pool_idle_timeout(Duration::from_millis(250))
         .build()
         .expect("client");
     client
@@ -640,7 +644,7 @@ async fn idle_pooled_connections_expire_after_the_idle_timeout() {
         .send_json("DescribeScanInstances", true, &json!({}))
         .await
         .expect("reused");
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
     client
         .send_json("DescribeScanInstances", true, &json!({}))
         .await
