@@ -791,3 +791,51 @@ async fn waiters_with_a_huge_interval_give_up_instead_of_overflowing() {
         .expect_err("cannot poll again within the timeout");
     assert!(e.is_timeout(), "{e:?}");
 }
+
+#[tokio::test]
+async fn batch_submission_pulls_apps_lazily_with_bounded_chunks_in_flight() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let server = TestServer::start().await;
+    server.set_default(Reply::ok(r#""ItemId":"item""#));
+    let client = builder(&server)
+        .disable_rate_limit()
+        .build()
+        .expect("client");
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&pulled);
+    let apps = (0..1000).map(move |i| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        ms_model::AppInfo {
+            app_url: format!("https://apps.example.com/{i}.apk"),
+            app_md5: format!("{i:032x}"),
+            ..Default::default()
+        }
+    });
+    let options = ms_transport::scan::BatchOptions {
+        chunk_size: 20,
+        concurrency: 2,
+    };
+    let mut most_ahead = 0usize;
+    let report = ms_transport::scan::submit_batch(
+        &client,
+        apps,
+        ms_model::ScanInfo {
+            callback_url: "https://example.com/cb".into(),
+            scan_types: vec!["VULSCAN".into()],
+        },
+        &options,
+        |p| {
+            // Apps taken from the iterator but not yet reported: at most the chunks in flight.
+            let ahead = pulled.load(Ordering::SeqCst) - p.apps_done();
+            most_ahead = most_ahead.max(ahead);
+        },
+    )
+    .await;
+    assert!(
+        most_ahead <= options.concurrency * options.chunk_size,
+        "{most_ahead} apps held ahead of the reports"
+    );
+    assert_eq!(report.total_apps(), 1000);
+    assert_eq!(report.item_ids().len(), 50);
+    assert_eq!(server.requests().len(), 50);
+}
