@@ -48,8 +48,8 @@ impl Ctx {
     async fn build_client(&mut self) -> CliResult<Client> {
         let g = &self.global;
         let mut builder = Client::builder().request_timeout(Duration::from_secs_f64(g.timeout));
-        if let Some(region) = &g.region {
-            builder = builder.region(region.clone());
+        if let Some(region) = g.region.clone().or_else(|| profile_region(&g.profile)) {
+            builder = builder.region(region);
         }
         if let Some(rate) = g.rate_limit {
             builder = builder.default_rate_limit(ms_transport::RateLimit::per_second(rate));
@@ -97,6 +97,15 @@ impl Ctx {
             e.shutdown().await;
         }
     }
+}
+
+/// The `region` key of the profile written by `ms configure`, if any.
+fn profile_region(profile: &str) -> Option<String> {
+    let path = crate::commands::configure::credentials_path().ok()?;
+    let text = std::fs::read_to_string(path).ok()?;
+    let ini = ini::Ini::load_from_str(&text).ok()?;
+    let region = ini.section(Some(profile))?.get("region")?.trim();
+    (!region.is_empty()).then(|| region.to_owned())
 }
 
 /// Maps a transport error to a CLI error with the right exit code and a hint.

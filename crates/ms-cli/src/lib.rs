@@ -92,17 +92,19 @@ fn report(result: Result<(), CliError>) -> u8 {
 
 fn init_tracing(verbose: u8) {
     use tracing_subscriber::EnvFilter;
-    let default = match verbose {
-        0 => "warn",
-        1 => "info,ms_transport=debug,ms_cli=debug",
-        2 => "info,ms_transport=trace,ms_cli=trace,ms_emulator=debug",
+    let filter = match verbose {
+        // Quiet by default: errors reach the user as CliError; MS_LOG opts in to logs.
+        0 => match std::env::var_os("MS_LOG") {
+            Some(_) => match EnvFilter::try_from_env("MS_LOG") {
+                Ok(f) => f,
+                Err(_) => return,
+            },
+            None => return,
+        },
+        1 => EnvFilter::new("info,ms_transport=debug,ms_cli=debug"),
+        2 => EnvFilter::new("info,ms_transport=trace,ms_cli=trace,ms_emulator=debug"),
         // Other crates stay at debug: their trace output is not vetted for secrets.
-        _ => "debug,ms_transport=trace,ms_cli=trace,ms_emulator=trace",
-    };
-    let filter = if verbose == 0 {
-        EnvFilter::try_from_env("MS_LOG").unwrap_or_else(|_| EnvFilter::new(default))
-    } else {
-        EnvFilter::new(default)
+        _ => EnvFilter::new("debug,ms_transport=trace,ms_cli=trace,ms_emulator=trace"),
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
