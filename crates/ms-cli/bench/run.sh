@@ -64,10 +64,19 @@ assert len(a["ScanSet"]) == len(b["ScanSet"]) == b["TotalCount"], (len(a["ScanSe
 print(f"both tools returned {len(a['ScanSet'])} apps")
 PY
 
-hyperfine -N --warmup 3 --runs "$RUNS" --export-markdown "$WORK/hyperfine.md" \
+hyperfine -N --warmup 3 --runs "$RUNS" --export-markdown "$WORK/hyperfine.md" --export-json "$WORK/hyperfine.json" \
   -n "ms scan results" "$MS --ca-cert $WORK/emu.pem -o json scan results $ITEM" \
   -n "tccli ms DescribeScanResults" "$VENV/bin/tccli ms DescribeScanResults --region ap-guangzhou --endpoint $HOSTPORT --ItemId $ITEM"
 cat "$WORK/hyperfine.md"
+python3 - "$WORK/hyperfine.json" <<'PY'
+import json, sys
+r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
+ms, tc = r["ms scan results"], r["tccli ms DescribeScanResults"]
+cpu = lambda x: (x["user"] + x["system"]) * 1000
+print(f"wall: ms {ms['mean']*1000:.2f} ms (median {ms['median']*1000:.2f}), tccli {tc['mean']*1000:.1f} ms (median {tc['median']*1000:.1f}): "
+      f"{tc['mean']/ms['mean']:.1f}x (medians {tc['median']/ms['median']:.1f}x)")
+print(f"cpu (user+sys): ms {cpu(ms):.2f} ms, tccli {cpu(tc):.1f} ms: {cpu(tc)/cpu(ms):.1f}x")
+PY
 
 # Peak memory of a 100,000-app submission (streamed manifest).
 python3 - "$WORK/big.json" "$APPS" <<'PY'
