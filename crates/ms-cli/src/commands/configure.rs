@@ -81,6 +81,16 @@ fn ask(
     }
 }
 
+/// Turns terminal echo on or off with `stty`; false when that is not possible.
+fn set_echo(on: bool) -> bool {
+    std::process::Command::new("stty")
+        .arg(if on { "echo" } else { "-echo" })
+        .stdin(std::process::Stdio::inherit())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// Writes the profile.
 pub fn exec(ctx: &mut Ctx, args: ConfigureArgs) -> CliResult<()> {
     let profile = ctx.global.profile.trim().to_owned();
@@ -98,7 +108,16 @@ pub fn exec(ctx: &mut Ctx, args: ConfigureArgs) -> CliResult<()> {
     };
     let secret_key = match args.secret_key {
         Some(v) => Some(v.trim().to_owned()),
-        None => ask("SecretKey", &mut lines, tty)?,
+        None => {
+            // Do not echo the key on a terminal.
+            let hidden = tty && set_echo(false);
+            let key = ask("SecretKey", &mut lines, tty);
+            if hidden {
+                set_echo(true);
+                eprintln!();
+            }
+            key?
+        }
     };
     let secret_id = secret_id.filter(|v| !v.is_empty()).ok_or_else(|| {
         CliError::usage("no SecretId given")
