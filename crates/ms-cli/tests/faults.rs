@@ -86,3 +86,33 @@ fn a_bad_entry_in_a_streamed_manifest_stops_after_the_apps_before_it() {
     );
     assert_eq!(out.json()["Submitted"], 30);
 }
+
+#[test]
+fn a_wait_that_times_out_still_prints_the_item_ids() {
+    let emu = TestEmulator::with_config(
+        EmulatorConfig::demo().with_scan_duration(Duration::from_secs(3600)),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let m = manifest(dir.path(), 3);
+    let out = emu
+        .ms()
+        .run([
+            "scan",
+            "submit",
+            "--manifest",
+            m.to_str().unwrap(),
+            "--wait",
+            "--poll-interval",
+            "0.1",
+            "--wait-timeout",
+            "0.3",
+            "-o",
+            "json",
+        ])
+        .expect_code(1);
+    assert!(out.stderr.contains("still scanning"), "{}", out.stderr);
+    assert!(out.stderr.contains("ms scan wait"), "{}", out.stderr);
+    let v = out.json();
+    assert_eq!(v["Submitted"], 3);
+    assert!(v["Tasks"][0]["ItemId"].is_string());
+}

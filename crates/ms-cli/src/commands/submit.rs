@@ -515,15 +515,24 @@ pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
         )
         .await;
         bar.finish_and_clear();
-        let results: Vec<TaskResults> = results?;
+        let results: Vec<TaskResults> = match results {
+            Ok(r) => r,
+            Err(e) => {
+                // The ItemIds must not be lost when waiting fails.
+                if ctx.printer.format() == OutputFormat::Json {
+                    ctx.printer.print_serialize(&outcome)?;
+                }
+                return Err(e);
+            }
+        };
         let view = ResultsView { tasks: &results };
         match ctx.printer.format() {
             OutputFormat::Json => {
                 let mut v = outcome.json();
-                v["Results"] = view.json();
-                if !v["Results"].is_array() {
-                    v["Results"] = Value::Array(vec![v["Results"].take()]);
-                }
+                v["Results"] = results
+                    .iter()
+                    .map(|t| serde_json::to_value(t).unwrap_or_default())
+                    .collect();
                 ctx.printer.print_json(&v)?;
             }
             _ => {
