@@ -2096,8 +2096,8 @@ pub static SCAN_INFO: StructSchema = StructSchema {
             kind: Kind::String,
             array: false,
             required: true,
-            constraints: &[Constraint::Format(Format::Url)],
-            description: "Callback URL notified when processing finishes; with a batch submission it is called once per app as each app's scan completes. The notification is a POST whose body carries the ItemId (the package text is truncated after `post info {ItemId:`).",
+            constraints: &[Constraint::Format(Format::Url), Constraint::AllowEmpty],
+            description: "Callback URL notified when processing finishes; with a batch submission it is called once per app as each app's scan completes. The notification is a POST whose body carries the ItemId (the package text is truncated after `post info {ItemId:`). An empty string means no notification (inferred from the documented ServiceInfo.CallbackUrl of the same product; the scan page does not say).",
         },
         FieldSchema {
             name: "ScanTypes",

@@ -2169,9 +2169,9 @@ impl Validate for SDKResult {
 /// Wire structure `ScanInfo`, used in requests.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ScanInfo {
-    /// Callback URL notified when processing finishes; with a batch submission it is called once per app as each app's scan completes. The notification is a POST whose body carries the ItemId (the package text is truncated after `post info {ItemId:`).
+    /// Callback URL notified when processing finishes; with a batch submission it is called once per app as each app's scan completes. The notification is a POST whose body carries the ItemId (the package text is truncated after `post info {ItemId:`). An empty string means no notification (inferred from the documented ServiceInfo.CallbackUrl of the same product; the scan page does not say).
     ///
-    /// Wire name `CallbackUrl`; String; required; format url.
+    /// Wire name `CallbackUrl`; String; required; format url; may be empty.
     #[serde(rename = "CallbackUrl")]
     pub callback_url: String,
     /// Scan types, freely combinable: VULSCAN = vulnerability scan, VIRUSSCAN = virus scan, ADSCAN = ad scan, PLUGINSCAN = plugin scan, PERMISSION = system permissions, SENSITIVE = sensitive words.
