@@ -7,6 +7,7 @@
 
 mod bench;
 mod codegen;
+mod tidy;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,0 +1,172 @@
+//! Repository hygiene, checked by `cargo test` (after rust-analyzer's `tidy` tests).
+//!
+//! - Layering: a crate's normal `[dependencies]` name only crates of lower layers
+//!   (`tc3-sign` < `ms-model` < `ms-transport`, `ms-emulator` < `ms-cli`). Dev-dependencies
+//!   may reach sideways for tests (ms-transport's tests run against ms-emulator).
+//! - Every crate opts into the workspace lints (`[lints] workspace = true`).
+//! - Every library crate root asks for documentation of public items (`missing_docs`).
+//! - No leftover placeholder macros (`todo`, `unimplemented`, `dbg`) in source.
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+    use std::path::{Path, PathBuf};
+
+    use crate::project_root;
+
+    /// The project's crates, lowest layer first, with the layer number.
+    const LAYERS: &[(&str, u8)] = &[
+        ("tc3-sign", 0),
+        ("ms-model", 1),
+        ("ms-transport", 2),
+        ("ms-emulator", 2),
+        ("ms-cli", 3),
+    ];
+
+    fn layer_of(name: &str) -> Option<u8> {
+        LAYERS.iter().find(|(n, _)| *n == name).map(|(_, l)| *l)
+    }
+
+    fn manifest(krate: &str) -> (PathBuf, String) {
+        let path = project_root().join("crates").join(krate).join("Cargo.toml");
+        let text = fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        (path, text)
+    }
+
+    /// Names listed in one `[section]` of a Cargo manifest (`name = ...` or `name.workspace = ...`).
+    fn section_keys(text: &str, section: &str) -> Vec<String> {
+        let mut inside = false;
+        let mut keys = Vec::new();
+        for line in text.lines() {
+            let line = line.trim();
+            if line.starts_with('[') {
+                inside = line == format!("[{section}]");
+                continue;
+            }
+            if !inside || line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if let Some((key, _)) = line.split_once('=') {
+                let key = key.trim();
+                let key = key.strip_suffix(".workspace").unwrap_or(key).trim();
+                keys.push(key.to_owned());
+            }
+        }
+        keys
+    }
+
+    #[test]
+    fn section_keys_reads_both_spellings() {
+        let text = "[package]\nname = \"x\"\n[dependencies]\nms-model = { workspace = true }\ntc3-sign.workspace = true\n# comment\n[dev-dependencies]\nms-cli = { path = \"..\" }\n";
+        assert_eq!(section_keys(text, "dependencies"), ["ms-model", "tc3-sign"]);
+        assert_eq!(section_keys(text, "dev-dependencies"), ["ms-cli"]);
+    }
+
+    #[test]
+    fn lower_layers_never_depend_on_higher_ones() {
+        let mut violations = Vec::new();
+        for (krate, layer) in LAYERS {
+            let (path, text) = manifest(krate);
+            for dep in section_keys(&text, "dependencies") {
+                if let Some(dep_layer) = layer_of(&dep)
+                    && dep_layer >= *layer
+                {
+                    violations.push(format!(
+                        "{}: `{krate}` (layer {layer}) depends on `{dep}` (layer {dep_layer})",
+                        path.display()
+                    ));
+                }
+            }
+        }
+        assert!(
+            violations.is_empty(),
+            "layering violated:\n{}",
+            violations.join("\n")
+        );
+    }
+
+    #[test]
+    fn every_crate_uses_the_workspace_lints() {
+        let mut missing = Vec::new();
+        let mut manifests: Vec<(PathBuf, String)> =
+            LAYERS.iter().map(|(k, _)| manifest(k)).collect();
+        let xtask = project_root().join("xtask").join("Cargo.toml");
+        let xtask_text = fs::read_to_string(&xtask).expect("xtask/Cargo.toml");
+        manifests.push((xtask, xtask_text));
+        for (path, text) in manifests {
+            if section_keys(&text, "lints") != ["workspace"] {
+                missing.push(path.display().to_string());
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "missing `[lints] workspace = true`: {missing:?}"
+        );
+    }
+
+    #[test]
+    fn every_library_documents_its_public_items() {
+        for (krate, _) in LAYERS {
+            let lib = project_root()
+                .join("crates")
+                .join(krate)
+                .join("src")
+                .join("lib.rs");
+            let Ok(text) = fs::read_to_string(&lib) else {
+                continue; // a binary-only crate
+            };
+            assert!(
+                text.contains("missing_docs"),
+                "{} does not enable the `missing_docs` lint",
+                lib.display()
+            );
+        }
+    }
+
+    fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    #[test]
+    fn no_placeholders_left_in_source() {
+        let mut files = Vec::new();
+        for (krate, _) in LAYERS {
+            rust_files(
+                &project_root().join("crates").join(krate).join("src"),
+                &mut files,
+            );
+        }
+        rust_files(&project_root().join("xtask").join("src"), &mut files);
+        // Spelled in two halves so this file does not match itself.
+        let needles = [
+            concat!("todo", "!("),
+            concat!("unimplemented", "!("),
+            concat!("dbg", "!("),
+        ];
+        let mut hits = Vec::new();
+        for file in files {
+            let text = fs::read_to_string(&file).unwrap_or_default();
+            for (n, line) in text.lines().enumerate() {
+                if needles.iter().any(|needle| line.contains(needle)) {
+                    hits.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+                }
+            }
+        }
+        assert!(
+            hits.is_empty(),
+            "placeholders left in source:\n{}",
+            hits.join("\n")
+        );
+    }
+}
