@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use crate::api::{ApiError, get_str, get_str_array, get_u64, is_md5, show};
 use crate::core::Core;
 use crate::findings::{self, SCAN_TYPE_NAMES, ScanTypes, SubmittedApp};
-use crate::state::{Scan, ScanStatus, State, Task};
+use crate::state::{Scan, ScanStatus, State, Task, list_key};
 
 /// The actions the emulator implements.
 pub(crate) const SCAN_ACTIONS: &[&str] = &[
@@ -280,7 +280,8 @@ fn create(core: &Core, params: &Value, owner: &str) -> Result<Map<String, Value>
         }
     };
     check_len("ScanInfo.CallbackUrl", &callback)?;
-    if parse_http_url(&callback).is_none() {
+    // An empty CallbackUrl means no notification (docs/api): no delivery is ever created.
+    if !callback.is_empty() && parse_http_url(&callback).is_none() {
         return Err(ApiError::invalid_value(
             "ScanInfo.CallbackUrl",
             format!("expected an http(s) URL, got {}", show(&callback)),
@@ -311,19 +312,16 @@ fn create(core: &Core, params: &Value, owner: &str) -> Result<Map<String, Value>
             let sid = uuid::Uuid::new_v4().simple().to_string();
             let seq = st.next_seq();
             md5s.push(Value::String(app.app_md5.clone()));
-            st.scans.insert(
-                sid.clone(),
-                Scan {
-                    app_sid: sid.clone(),
-                    item_id: item_id.clone(),
-                    owner: owner.to_owned(),
-                    seq,
-                    app,
-                    submitted_ms: now,
-                    status: ScanStatus::Processing,
-                    finished_ms: None,
-                },
-            );
+            st.insert_scan(Scan {
+                app_sid: sid.clone(),
+                item_id: item_id.clone(),
+                owner: owner.to_owned(),
+                seq,
+                app,
+                submitted_ms: now,
+                status: ScanStatus::Processing,
+                finished_ms: None,
+            });
             sids.push(sid);
         }
         st.tasks.insert(
@@ -560,26 +558,79 @@ fn describe_instances(
     let (out, pending) = {
         let mut st = core.lock_state();
         let pending = core.advance_locked(&mut st, now);
-        let mut rows: Vec<(&Scan, findings::AppDetails)> = st
-            .scans
-            .values()
-            .filter(|s| !contradictory && s.owner == owner)
-            .filter(|s| item_ids.as_ref().is_none_or(|ids| ids.contains(&s.item_id)))
-            .map(|s| (s, findings::app_details(&s.app)))
-            .filter(|(_, d)| {
-                app_name.as_ref().is_none_or(|v| &d.app_name == v)
-                    && app_pkg_name.as_ref().is_none_or(|v| &d.app_pkg_name == v)
-            })
-            .collect();
-        rows.sort_by_key(|(s, _)| (s.submitted_ms / 1000, s.seq));
-        if !ascending {
-            rows.reverse();
-        }
-        let total = rows.len();
+        let off = usize::try_from(offset).unwrap_or(usize::MAX);
+        let lim = usize::try_from(limit).unwrap_or(usize::MAX);
+        let matches = |d: &findings::AppDetails| {
+            app_name.as_ref().is_none_or(|v| &d.app_name == v)
+                && app_pkg_name.as_ref().is_none_or(|v| &d.app_pkg_name == v)
+        };
+        let filtered = app_name.is_some() || app_pkg_name.is_some();
+        // Every path visits only the rows it returns, except a filtered listing, which has
+        // to test each of the account's rows (never other accounts' rows).
+        let (total, rows): (usize, Vec<(&Scan, findings::AppDetails)>) = if contradictory {
+            (0, Vec::new())
+        } else if let Some(ids) = &item_ids {
+            let mut rows: Vec<(&Scan, findings::AppDetails)> = ids
+                .iter()
+                .filter_map(|id| st.tasks.get(id))
+                .filter(|t| t.owner == owner)
+                .flat_map(|t| t.app_sids.iter())
+                .filter_map(|sid| st.scans.get(sid))
+                .map(|s| (s, findings::app_details(&s.app)))
+                .filter(|(_, d)| matches(d))
+                .collect();
+            rows.sort_by_key(|(s, _)| list_key(s));
+            if !ascending {
+                rows.reverse();
+            }
+            let total = rows.len();
+            (total, rows.into_iter().skip(off).take(lim).collect())
+        } else if let Some(list) = st.owner_scans(owner) {
+            let scan = |(_, sid): &(crate::state::ListKey, String)| st.scans.get(sid);
+            if filtered {
+                let ordered: Box<dyn Iterator<Item = _>> = if ascending {
+                    Box::new(list.iter())
+                } else {
+                    Box::new(list.iter().rev())
+                };
+                let mut total = 0;
+                let mut rows = Vec::new();
+                for s in ordered.filter_map(scan) {
+                    let d = findings::app_details(&s.app);
+                    if matches(&d) {
+                        if total >= off && rows.len() < lim {
+                            rows.push((s, d));
+                        }
+                        total += 1;
+                    }
+                }
+                (total, rows)
+            } else {
+                let total = list.len();
+                let (start, end) = if ascending {
+                    (off, off.saturating_add(lim))
+                } else {
+                    (
+                        total.saturating_sub(off.saturating_add(lim)),
+                        total.saturating_sub(off),
+                    )
+                };
+                let mut rows: Vec<(&Scan, findings::AppDetails)> = list
+                    .range(start, end)
+                    .into_iter()
+                    .filter_map(scan)
+                    .map(|s| (s, findings::app_details(&s.app)))
+                    .collect();
+                if !ascending {
+                    rows.reverse();
+                }
+                (total, rows)
+            }
+        } else {
+            (0, Vec::new())
+        };
         let set: Vec<Value> = rows
             .iter()
-            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-            .take(usize::try_from(limit).unwrap_or(usize::MAX))
             .map(|(s, d)| {
                 let (safe_type, vul_count) = scan_summary(st.tasks.get(&s.item_id), s);
                 let (code, _, _) = status_info(s.status);
@@ -729,7 +780,7 @@ fn delete(core: &Core, params: &Value, owner: &str) -> Result<Map<String, Value>
             ))
         } else {
             for sid in &sids {
-                if let Some(scan) = st.scans.remove(sid) {
+                if let Some(scan) = st.remove_scan(sid) {
                     let empty = match st.tasks.get_mut(&scan.item_id) {
                         Some(task) => {
                             task.app_sids.retain(|s| s != sid);

@@ -93,7 +93,7 @@ async fn deliver(core: &Core, id: u64, stopping: &AtomicBool) {
         }
         let (url, body, attempts) = {
             let st = core.lock_state();
-            match st.deliveries.iter().find(|d| d.id == id) {
+            match st.delivery_index(id).map(|i| &st.deliveries[i]) {
                 Some(d) if d.status == DeliveryStatus::Pending => {
                     (d.url.clone(), d.body.clone(), d.attempts)
                 }
@@ -118,9 +118,10 @@ async fn deliver(core: &Core, id: u64, stopping: &AtomicBool) {
         let now = core.now_ms();
         let done = {
             let mut st = core.lock_state();
-            let Some(d) = st.deliveries.iter_mut().find(|d| d.id == id) else {
+            let Some(i) = st.delivery_index(id) else {
                 return;
             };
+            let d = &mut st.deliveries[i];
             d.attempts += 1;
             match &outcome {
                 Ok(()) => {
@@ -163,7 +164,8 @@ async fn deliver(core: &Core, id: u64, stopping: &AtomicBool) {
 fn finish(core: &Core, id: u64, status: DeliveryStatus, err: Option<String>) {
     {
         let mut st = core.lock_state();
-        if let Some(d) = st.deliveries.iter_mut().find(|d| d.id == id) {
+        if let Some(i) = st.delivery_index(id) {
+            let d = &mut st.deliveries[i];
             d.status = status;
             if err.is_some() {
                 d.last_error = err;

@@ -130,13 +130,14 @@ impl Core {
         self.dirty.store(true, Ordering::SeqCst);
         let mut to_send = Vec::new();
         for sid in finished {
-            let Some(scan) = st.scans.get(&sid).cloned() else {
+            let Some(scan) = st.scans.get(&sid) else {
                 continue;
             };
             let Some(task) = st.tasks.get(&scan.item_id) else {
                 continue;
             };
             if task.callback_url.is_empty() {
+                // No CallbackUrl: no notification, no delivery record.
                 continue;
             }
             let url = task.callback_url.clone();
@@ -154,6 +155,7 @@ impl Core {
                 "TaskTime": scan.submitted_ms / 1000,
             }})
             .to_string();
+            let (item_id, app_md5) = (scan.item_id.clone(), scan.app.app_md5.clone());
             let (status, last_error) = match loopback_target(&url) {
                 Ok(_) => (DeliveryStatus::Pending, None),
                 Err(e) => (DeliveryStatus::Refused, Some(e)),
@@ -164,9 +166,9 @@ impl Core {
             }
             st.deliveries.push(CallbackDelivery {
                 id,
-                item_id: scan.item_id.clone(),
-                app_sid: scan.app_sid.clone(),
-                app_md5: scan.app.app_md5.clone(),
+                item_id,
+                app_sid: sid,
+                app_md5,
                 url,
                 body,
                 status,

@@ -81,7 +81,7 @@ impl Emulator {
         };
         if let Some(path) = &config.state_file {
             // Fail now, not at the first change, if the file cannot be written.
-            let bytes = serde_json::to_vec_pretty(&state).unwrap_or_default();
+            let bytes = serde_json::to_vec(&state).unwrap_or_default();
             state::write_atomic(path, &bytes).map_err(|e| Error::State {
                 path: path.clone(),
                 message: format!("cannot write: {e}"),
@@ -250,17 +250,32 @@ async fn ticker(core: Arc<Core>, mut shutdown: watch::Receiver<bool>) {
     }
 }
 
+/// Shortest time between two state-file writes while running. A write serializes the whole
+/// state under the state lock, O(stored scans); spacing them keeps that cost per second, not
+/// per request, however many requests change the state. Shutdown always writes.
+const PERSIST_INTERVAL: Duration = Duration::from_secs(1);
+
 async fn persister(core: Arc<Core>, mut shutdown: watch::Receiver<bool>) {
     let Some(path) = core.config.state_file.clone() else {
         return;
     };
+    let mut last_write: Option<tokio::time::Instant> = None;
     loop {
-        let stop = tokio::select! {
+        let mut stop = tokio::select! {
             _ = shutdown.changed() => true,
             _ = core.persist_notify.notified() => false,
         };
+        if let Some(at) = last_write
+            && !stop
+        {
+            tokio::select! {
+                _ = shutdown.changed() => stop = true,
+                _ = tokio::time::sleep_until(at + PERSIST_INTERVAL) => {}
+            }
+        }
         if core.take_dirty() || stop {
-            let bytes = serde_json::to_vec_pretty(&*core.lock_state()).unwrap_or_default();
+            let bytes = serde_json::to_vec(&*core.lock_state()).unwrap_or_default();
+            last_write = Some(tokio::time::Instant::now());
             let p = path.clone();
             match tokio::task::spawn_blocking(move || state::write_atomic(&p, &bytes)).await {
                 Ok(Ok(())) => {}

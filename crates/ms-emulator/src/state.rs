@@ -1,6 +1,6 @@
 //! The emulator's state (tasks, scans, quotas, callback deliveries) and its persistence.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -132,7 +132,13 @@ pub(crate) struct State {
     pub accounts: BTreeMap<String, AccountState>,
     pub tasks: BTreeMap<String, Task>,
     pub scans: BTreeMap<String, Scan>,
+    /// Oldest first, ids increasing (kept so by `push_delivery`, sorted on load).
     pub deliveries: Vec<CallbackDelivery>,
+    /// Derived from `scans`, not persisted: rebuilt by [`State::rebuild_index`] on load and
+    /// kept up to date by [`State::insert_scan`] / [`State::remove_scan`], so that no request
+    /// walks every stored scan.
+    #[serde(skip)]
+    index: ScanIndex,
 }
 
 impl Default for State {
@@ -144,7 +150,116 @@ impl Default for State {
             tasks: BTreeMap::new(),
             scans: BTreeMap::new(),
             deliveries: Vec::new(),
+            index: ScanIndex::default(),
         }
+    }
+}
+
+/// Listing order of a scan: (TaskTime in seconds, creation order), as DescribeScanInstances
+/// sorts.
+pub(crate) type ListKey = (u64, u64);
+
+/// Indices over the scans.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct ScanIndex {
+    /// Scans still processing, by (submission time in ms, seq): the ones due to finish are at
+    /// the front, whatever the number of stored scans.
+    processing: BTreeMap<(u64, u64), String>,
+    /// Each account's scans in listing order, with rank access for Offset.
+    by_owner: HashMap<String, RankedList>,
+}
+
+/// Entries per chunk of a [`RankedList`] (a chunk is split at twice this).
+const CHUNK: usize = 512;
+
+/// A sorted list of (key, AppSid) with insertion, removal and access by rank in
+/// O(log n + n / CHUNK + CHUNK): chunks of at most `2 * CHUNK` sorted entries. For 1,000,000
+/// scans that is about 2,000 chunk lengths summed to find an offset, against a walk through
+/// the whole list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct RankedList {
+    chunks: Vec<Vec<(ListKey, String)>>,
+    len: usize,
+}
+
+impl RankedList {
+    /// Index of the chunk that holds (or would hold) `key`; `None` if there is no chunk.
+    fn chunk_for(&self, key: ListKey) -> Option<usize> {
+        if self.chunks.is_empty() {
+            return None;
+        }
+        // Chunks are never empty: the first whose last key is >= key, else the last one.
+        let i = self
+            .chunks
+            .partition_point(|c| c.last().is_some_and(|(k, _)| *k < key));
+        Some(i.min(self.chunks.len() - 1))
+    }
+
+    pub(crate) fn insert(&mut self, key: ListKey, sid: String) {
+        let Some(ci) = self.chunk_for(key) else {
+            self.chunks.push(vec![(key, sid)]);
+            self.len = 1;
+            return;
+        };
+        let chunk = &mut self.chunks[ci];
+        let pos = chunk.partition_point(|(k, _)| *k < key);
+        chunk.insert(pos, (key, sid));
+        if chunk.len() > 2 * CHUNK {
+            let tail = chunk.split_off(CHUNK);
+            self.chunks.insert(ci + 1, tail);
+        }
+        self.len += 1;
+    }
+
+    pub(crate) fn remove(&mut self, key: ListKey) -> bool {
+        let Some(ci) = self.chunk_for(key) else {
+            return false;
+        };
+        let chunk = &mut self.chunks[ci];
+        let Ok(pos) = chunk.binary_search_by(|(k, _)| k.cmp(&key)) else {
+            return false;
+        };
+        chunk.remove(pos);
+        if chunk.is_empty() {
+            self.chunks.remove(ci);
+        }
+        self.len -= 1;
+        true
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The entries in ascending order.
+    pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = &(ListKey, String)> {
+        self.chunks.iter().flatten()
+    }
+
+    /// The entries of ranks `start..end` (ascending order, clamped to the length).
+    pub(crate) fn range(&self, start: usize, end: usize) -> Vec<&(ListKey, String)> {
+        let end = end.min(self.len);
+        let mut out = Vec::with_capacity(end.saturating_sub(start));
+        if start >= end {
+            return out;
+        }
+        let mut skip = start;
+        let mut ci = 0;
+        while ci < self.chunks.len() && skip >= self.chunks[ci].len() {
+            skip -= self.chunks[ci].len();
+            ci += 1;
+        }
+        let want = end - start;
+        for chunk in &self.chunks[ci..] {
+            for e in &chunk[skip..] {
+                if out.len() == want {
+                    return out;
+                }
+                out.push(e);
+            }
+            skip = 0;
+        }
+        out
     }
 }
 
@@ -154,7 +269,49 @@ const MAX_SEQ: u64 = u64::MAX / 2;
 /// Deliveries kept in the state (the oldest finished ones are dropped beyond this).
 const MAX_DELIVERIES: usize = 10_000;
 
+/// Listing key of a scan.
+pub(crate) fn list_key(scan: &Scan) -> ListKey {
+    (scan.submitted_ms / 1000, scan.seq)
+}
+
 impl State {
+    /// Rebuilds the indices from `scans` (after loading) and puts the deliveries in id order.
+    pub(crate) fn rebuild_index(&mut self) {
+        let mut index = ScanIndex::default();
+        for scan in self.scans.values() {
+            index_scan(&mut index, scan);
+        }
+        self.index = index;
+        self.deliveries.sort_by_key(|d| d.id);
+    }
+
+    /// Stores a new scan (its task is stored by the caller).
+    pub(crate) fn insert_scan(&mut self, scan: Scan) {
+        // AppSids are fresh UUIDs; should one ever repeat, the replaced scan is unindexed.
+        if let Some(old) = self.scans.remove(&scan.app_sid) {
+            unindex_scan(&mut self.index, &old);
+        }
+        index_scan(&mut self.index, &scan);
+        self.scans.insert(scan.app_sid.clone(), scan);
+    }
+
+    /// Removes a scan (not from its task's list: the caller does that).
+    pub(crate) fn remove_scan(&mut self, sid: &str) -> Option<Scan> {
+        let scan = self.scans.remove(sid)?;
+        unindex_scan(&mut self.index, &scan);
+        Some(scan)
+    }
+
+    /// The account's scans in listing order (`None` if it has none).
+    pub(crate) fn owner_scans(&self, owner: &str) -> Option<&RankedList> {
+        self.index.by_owner.get(owner)
+    }
+
+    /// Index of the delivery with this id.
+    pub(crate) fn delivery_index(&self, id: u64) -> Option<usize> {
+        self.deliveries.binary_search_by_key(&id, |d| d.id).ok()
+    }
+
     pub(crate) fn next_seq(&mut self) -> u64 {
         // `check` keeps a loaded `seq` far below the limit; saturate rather than wrap anyway.
         self.seq = self.seq.saturating_add(1);
@@ -190,8 +347,12 @@ impl State {
                 }
             }
         }
+        let mut seqs = std::collections::HashSet::with_capacity(self.scans.len());
         for (key, scan) in &self.scans {
             let at = format!("scans[{key:?}]");
+            if !seqs.insert(scan.seq) {
+                return Err(format!("{at}.seq: {} is used by another scan", scan.seq));
+            }
             if &scan.app_sid != key {
                 return Err(format!(
                     "{at}.app_sid: {:?} differs from its key",
@@ -241,27 +402,37 @@ impl State {
             })
     }
 
-    /// Marks scans whose simulated time is over as finished; returns their AppSids.
+    /// Marks scans whose simulated time is over as finished; returns their AppSids, in
+    /// submission order. Only the scans due are visited (the processing index is ordered by
+    /// submission time), not every stored scan.
     pub(crate) fn advance(&mut self, now_ms: u64, scan_ms: u64) -> Vec<String> {
         let mut done = Vec::new();
-        for scan in self.scans.values_mut() {
-            if scan.status == ScanStatus::Processing
-                && now_ms >= scan.submitted_ms.saturating_add(scan_ms)
+        while let Some(entry) = self.index.processing.first_entry() {
+            let (submitted_ms, _) = *entry.key();
+            let finished_ms = submitted_ms.saturating_add(scan_ms);
+            if now_ms < finished_ms {
+                break;
+            }
+            let sid = entry.remove();
+            if let Some(scan) = self.scans.get_mut(&sid)
+                && scan.status == ScanStatus::Processing
             {
                 scan.status = ScanStatus::outcome_for(&scan.app.app_md5);
-                scan.finished_ms = Some(scan.submitted_ms.saturating_add(scan_ms));
-                done.push(scan.app_sid.clone());
+                scan.finished_ms = Some(finished_ms);
+                done.push(sid);
             }
         }
         done
     }
 
-    /// Keeps the delivery list bounded, dropping the oldest finished deliveries.
+    /// Keeps the delivery list bounded, dropping the oldest finished deliveries. Beyond
+    /// `MAX_DELIVERIES`, it trims down to 90 % of it, so the list is compacted once per
+    /// thousand new deliveries rather than on every one.
     pub(crate) fn trim_deliveries(&mut self) {
         if self.deliveries.len() <= MAX_DELIVERIES {
             return;
         }
-        let excess = self.deliveries.len() - MAX_DELIVERIES;
+        let excess = self.deliveries.len() - MAX_DELIVERIES * 9 / 10;
         let mut dropped = 0;
         self.deliveries.retain(|d| {
             if dropped < excess && d.status != DeliveryStatus::Pending {
@@ -274,6 +445,29 @@ impl State {
     }
 }
 
+fn index_scan(index: &mut ScanIndex, scan: &Scan) {
+    if scan.status == ScanStatus::Processing {
+        index
+            .processing
+            .insert((scan.submitted_ms, scan.seq), scan.app_sid.clone());
+    }
+    index
+        .by_owner
+        .entry(scan.owner.clone())
+        .or_default()
+        .insert(list_key(scan), scan.app_sid.clone());
+}
+
+fn unindex_scan(index: &mut ScanIndex, scan: &Scan) {
+    index.processing.remove(&(scan.submitted_ms, scan.seq));
+    if let Some(list) = index.by_owner.get_mut(&scan.owner) {
+        list.remove(list_key(scan));
+        if list.len() == 0 {
+            index.by_owner.remove(&scan.owner);
+        }
+    }
+}
+
 /// Reads the state file; `Ok(None)` if it does not exist.
 pub(crate) fn load(path: &Path) -> Result<Option<State>, String> {
     let bytes = match std::fs::read(path) {
@@ -281,7 +475,7 @@ pub(crate) fn load(path: &Path) -> Result<Option<State>, String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("cannot read: {e}")),
     };
-    let state: State =
+    let mut state: State =
         serde_json::from_slice(&bytes).map_err(|e| format!("not a valid state file: {e}"))?;
     if state.version != STATE_VERSION {
         return Err(format!(
@@ -292,6 +486,7 @@ pub(crate) fn load(path: &Path) -> Result<Option<State>, String> {
     state
         .check()
         .map_err(|e| format!("inconsistent state file: {e}"))?;
+    state.rebuild_index();
     Ok(Some(state))
 }
 
@@ -364,19 +559,16 @@ mod tests {
         };
         let mut good = State::default();
         let seq = good.next_seq();
-        good.scans.insert(
-            "sid".into(),
-            Scan {
-                app_sid: "sid".into(),
-                item_id: "item".into(),
-                owner: "id".into(),
-                seq,
-                app,
-                submitted_ms: 0,
-                status: ScanStatus::Processing,
-                finished_ms: None,
-            },
-        );
+        good.insert_scan(Scan {
+            app_sid: "sid".into(),
+            item_id: "item".into(),
+            owner: "id".into(),
+            seq,
+            app,
+            submitted_ms: 0,
+            status: ScanStatus::Processing,
+            finished_ms: None,
+        });
         good.tasks.insert(
             "item".into(),
             Task {
@@ -424,6 +616,84 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// The chunked list answers like a sorted vector, across chunk splits and removals.
+        #[test]
+        fn ranked_list_matches_a_sorted_vec(
+            ops in proptest::collection::vec((0u64..50, 0u64..3000, proptest::bool::weighted(0.2)), 0..3000),
+            windows in proptest::collection::vec((0usize..3200, 0usize..150), 1..20),
+        ) {
+            let mut list = RankedList::default();
+            let mut model = std::collections::BTreeSet::new();
+            for (sec, seq, remove) in ops {
+                let key = (sec, seq);
+                if remove {
+                    proptest::prop_assert_eq!(list.remove(key), model.remove(&key));
+                } else if model.insert(key) {
+                    list.insert(key, format!("{sec}-{seq}"));
+                }
+            }
+            proptest::prop_assert_eq!(list.len(), model.len());
+            let all: Vec<ListKey> = model.iter().copied().collect();
+            let got: Vec<ListKey> = list.iter().map(|(k, _)| *k).collect();
+            proptest::prop_assert_eq!(&got, &all);
+            for (start, n) in windows {
+                let got: Vec<ListKey> = list.range(start, start + n).into_iter().map(|(k, _)| *k).collect();
+                let want: Vec<ListKey> = all.iter().skip(start).take(n).copied().collect();
+                proptest::prop_assert_eq!(got, want);
+            }
+        }
+    }
+
+    fn scan(sid: &str, owner: &str, seq: u64, submitted_ms: u64) -> Scan {
+        Scan {
+            app_sid: sid.into(),
+            item_id: "item".into(),
+            owner: owner.into(),
+            seq,
+            app: SubmittedApp {
+                app_md5: "dd5b29a800246d7089febf228286d901".into(),
+                ..Default::default()
+            },
+            submitted_ms,
+            status: ScanStatus::Processing,
+            finished_ms: None,
+        }
+    }
+
+    #[test]
+    fn advance_finishes_due_scans_in_submission_order_and_forgets_deleted_ones() {
+        let mut s = State::default();
+        s.insert_scan(scan("c", "id", 3, 3_000));
+        s.insert_scan(scan("a", "id", 1, 1_000));
+        s.insert_scan(scan("b", "other", 2, 2_000));
+        s.insert_scan(scan("d", "id", 4, 2_500));
+        assert_eq!(s.advance(1_999, 1_000), Vec::<String>::new());
+        assert_eq!(s.advance(2_000, 1_000), vec!["a".to_owned()]);
+        assert_eq!(s.advance(2_000, 1_000), Vec::<String>::new());
+        assert_eq!(s.remove_scan("d").map(|x| x.seq), Some(4));
+        assert_eq!(
+            s.advance(10_000, 1_000),
+            vec!["b".to_owned(), "c".to_owned()]
+        );
+        assert_eq!(s.scans["c"].finished_ms, Some(4_000));
+        assert_eq!(s.scans["c"].status, ScanStatus::Completed);
+        let listed: Vec<&str> = s
+            .owner_scans("id")
+            .unwrap()
+            .iter()
+            .map(|(_, sid)| sid.as_str())
+            .collect();
+        assert_eq!(listed, ["a", "c"]);
+        s.remove_scan("b");
+        assert!(s.owner_scans("other").is_none());
+        // A reloaded state has the same indices.
+        let mut reloaded: State = serde_json::from_slice(&serde_json::to_vec(&s).unwrap()).unwrap();
+        reloaded.rebuild_index();
+        assert_eq!(reloaded, s);
     }
 
     #[test]

@@ -736,3 +736,154 @@ fn binary_stops_cleanly_on_sigint_and_refuses_a_corrupt_state_file() {
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[tokio::test]
+async fn an_empty_callback_url_schedules_no_delivery() {
+    let clock = Arc::new(ManualClock::new(T0_MS));
+    let emu = start(fast_callbacks(&clock)).await;
+    let c = Client::new(&emu, &clock);
+    let item = c
+        .ok(
+            "CreateScanInstances",
+            &create_params(&[&md5("quiet1"), &md5("quiet2")], ""),
+        )
+        .await["ItemId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    clock.advance(Duration::from_secs(2));
+    // The scans finish (a request advances them) ...
+    let results = c.ok("DescribeScanResults", &json!({"ItemId": item})).await;
+    assert_eq!(results["ScanSet"][0]["TaskStatus"], 1);
+    assert_eq!(results["ScanSet"][1]["TaskStatus"], 1);
+    // ... and nothing is recorded or attempted for them, now or later.
+    assert!(emu.deliveries().is_empty(), "{:?}", emu.deliveries());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    c.ok("DescribeScanInstances", &json!({})).await;
+    assert!(emu.deliveries().is_empty(), "{:?}", emu.deliveries());
+    emu.shutdown().await;
+}
+
+/// Listing goes through per-account indices (not a walk over every stored scan): with more
+/// scans than one index chunk holds, across two accounts and after deletions, every page in
+/// both orders is what sorting all of the account's scans gives, and scans finish in order.
+#[tokio::test]
+async fn listing_many_scans_pages_like_a_full_sort() {
+    let clock = Arc::new(ManualClock::new(T0_MS));
+    let emu = start(
+        config(&clock)
+            .with_rate_limit(0)
+            .with_initial_quota(100_000),
+    )
+    .await;
+    let c = Client::new(&emu, &clock);
+    let other = Client::new(&emu, &clock).with_creds(ID2, KEY2);
+    let mut items = Vec::new();
+    for i in 0..60 {
+        let md5s: Vec<String> = (0..20).map(|j| md5(&format!("many-{i}-{j}"))).collect();
+        let refs: Vec<&str> = md5s.iter().map(String::as_str).collect();
+        let v = c.ok("CreateScanInstances", &create_params(&refs, "")).await;
+        items.push(v["ItemId"].as_str().unwrap().to_owned());
+        if i % 10 == 0 {
+            other
+                .ok("CreateScanInstances", &create_params(&refs[..3], ""))
+                .await;
+            // Several tasks share a TaskTime second; creation order breaks the ties.
+            clock.advance(Duration::from_millis(700));
+        }
+    }
+    // Everything submitted before the last 700 ms step is finished; the rest is processing.
+    let all_asc = |v: &Value| -> Vec<(String, u64)> {
+        v["ScanSet"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["AppSid"].as_str().unwrap().to_owned(),
+                    r["TaskStatus"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let mut full = Vec::new();
+    for offset in (0..1200).step_by(100) {
+        let page = c
+            .ok(
+                "DescribeScanInstances",
+                &json!({"Offset": offset, "Limit": 100, "OrderDirection": "asc"}),
+            )
+            .await;
+        assert_eq!(page["TotalCount"], 1200);
+        full.extend(all_asc(&page));
+    }
+    assert_eq!(full.len(), 1200);
+    let sids: std::collections::HashSet<&String> = full.iter().map(|(s, _)| s).collect();
+    assert_eq!(sids.len(), 1200, "no row twice");
+    // Ascending order = creation order here; finished scans come first.
+    let first_processing = full.iter().position(|(_, st)| *st == 2).unwrap();
+    assert!(full[first_processing..].iter().all(|(_, st)| *st == 2));
+    assert!(full[..first_processing].iter().all(|(_, st)| *st == 1));
+    // Delete 20 scans spread over the list, then compare pages in both orders.
+    let doomed: Vec<String> = full.iter().step_by(60).map(|(s, _)| s.clone()).collect();
+    c.ok("DeleteScanInstances", &json!({"AppSids": doomed}))
+        .await;
+    let expected: Vec<&(String, u64)> = full.iter().filter(|(s, _)| !doomed.contains(s)).collect();
+    for (offset, limit) in [
+        (0, 7),
+        (95, 100),
+        (513, 100),
+        (1023, 3),
+        (1175, 100),
+        (1180, 5),
+    ] {
+        for asc in [true, false] {
+            let page = c
+                .ok(
+                    "DescribeScanInstances",
+                    &json!({"Offset": offset, "Limit": limit,
+                            "OrderDirection": if asc { "asc" } else { "desc" }}),
+                )
+                .await;
+            assert_eq!(page["TotalCount"], 1180);
+            let mut want: Vec<&(String, u64)> = expected.clone();
+            if !asc {
+                want.reverse();
+            }
+            let want: Vec<String> = want
+                .iter()
+                .skip(offset)
+                .take(limit)
+                .map(|(s, _)| s.clone())
+                .collect();
+            let got: Vec<String> = all_asc(&page).into_iter().map(|(s, _)| s).collect();
+            assert_eq!(got, want, "offset {offset} limit {limit} asc {asc}");
+        }
+    }
+    // ItemIds: only the named tasks' rows.
+    let page = c
+        .ok(
+            "DescribeScanInstances",
+            &json!({"ItemIds": [items[59], items[0]], "Limit": 100}),
+        )
+        .await;
+    assert_eq!(
+        page["TotalCount"], 39,
+        "task 0 lost one scan to the deletion"
+    );
+    // The other account sees its own 18 scans only.
+    let page = other
+        .ok("DescribeScanInstances", &json!({"Limit": 100}))
+        .await;
+    assert_eq!(page["TotalCount"], 18);
+    // All scans finish once their time is up.
+    clock.advance(Duration::from_secs(2));
+    let page = c
+        .ok(
+            "DescribeScanInstances",
+            &json!({"Offset": 1100, "Limit": 100}),
+        )
+        .await;
+    assert!(all_asc(&page).iter().all(|(_, st)| *st == 1));
+    emu.shutdown().await;
+}
