@@ -71,6 +71,9 @@ impl Ctx {
             builder = builder
                 .endpoint(emulator.base_url())
                 .allow_http(true)
+                // In-process loopback: a proxy from the environment (or a broken one)
+                // must not get in the way of the demo.
+                .proxy(ms_transport::Proxy::None)
                 .credentials(StaticProvider::from_parts(&id, &key, None).map_err(transport_error)?);
             self.emulator = Some(emulator);
         } else {
@@ -87,7 +90,15 @@ impl Ctx {
             }
             builder = builder.credentials(DefaultChain::new().profile(g.profile.as_str()));
         }
-        builder.build().map_err(transport_error)
+        let ca_cert = if g.emulator {
+            None
+        } else {
+            g.ca_cert.as_deref()
+        };
+        builder.build().map_err(|e| match e.kind() {
+            ms_transport::ErrorKind::Config => config_error(e.message(), ca_cert),
+            _ => transport_error(e),
+        })
     }
 
     /// Stops the embedded emulator, if one was started.
@@ -108,9 +119,55 @@ fn profile_region(profile: &str) -> Option<String> {
     (!region.is_empty()).then(|| region.to_owned())
 }
 
+/// Proxy variables the transport reads, as named in its configuration errors.
+const PROXY_VARS: [&str; 8] = [
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+];
+
+/// A configuration error of the client (exit code 2), reworded to name the option or
+/// environment variable the user set and how to fix it.
+fn config_error(message: &str, ca_cert: Option<&std::path::Path>) -> CliError {
+    if let Some(var) = PROXY_VARS
+        .iter()
+        .find(|v| message.starts_with(&format!("{v}:")))
+    {
+        return CliError::usage(format!("proxy setting {message}")).with_hint(format!(
+            "fix or unset {var}: only http://host:port proxies are supported (NO_PROXY lists hosts to reach directly)"
+        ));
+    }
+    if let Some(rest) = message.strip_prefix("root certificate #0") {
+        let file = ca_cert
+            .map(|p| format!(" {}", p.display()))
+            .unwrap_or_default();
+        return CliError::usage(format!("--ca-cert{file}{rest}"))
+            .with_hint("pass a PEM file with a CERTIFICATE block, e.g. the one written by `ms emulator serve --tls --cert-out FILE`");
+    }
+    if message.starts_with("endpoint") {
+        return CliError::usage(format!("--endpoint/MS_ENDPOINT: {message}")).with_hint(
+            "give a host (ms.tencentcloudapi.com), host:port, or a base URL such as https://127.0.0.1:8443",
+        );
+    }
+    if message.starts_with("region") {
+        return CliError::usage(format!("--region/TENCENTCLOUD_REGION: {message}")).with_hint(
+            "use a region name such as ap-guangzhou (or leave it out: the scan actions need none)",
+        );
+    }
+    CliError::usage(format!("client configuration: {message}"))
+}
+
 /// Maps a transport error to a CLI error with the right exit code and a hint.
 pub fn transport_error(e: ms_transport::Error) -> CliError {
     use ms_transport::ErrorKind as K;
+    if e.kind() == K::Config {
+        return config_error(e.message(), None);
+    }
     let message = e.message().to_owned();
     let code = e.code().map(|c| c.as_str().to_owned());
     let request_id = e.request_id().map(str::to_owned);

@@ -428,3 +428,44 @@ fn broken_pipe_exits_quietly() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.is_empty(), "quiet: {stderr}");
 }
+
+#[test]
+fn unusable_proxy_or_ca_settings_exit_2_naming_the_setting() {
+    let creds = |ms: Ms| {
+        ms.env("TENCENTCLOUD_SECRET_ID", "AKIDtest")
+            .env("TENCENTCLOUD_SECRET_KEY", "secret-value")
+    };
+    for (var, value) in [
+        ("HTTPS_PROXY", "socks5://127.0.0.1:1080"),
+        ("https_proxy", "http://[::1"),
+        ("ALL_PROXY", "https://proxy.example.com:8443"),
+    ] {
+        let out = creds(Ms::new()).env(var, value).run(["scan", "list"]);
+        assert_eq!(out.code, 2, "{var}={value}: {}", out.stderr);
+        assert!(out.stderr.starts_with("error: "), "{}", out.stderr);
+        assert!(out.stderr.contains(var), "names {var}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("unset"),
+            "says how to fix: {}",
+            out.stderr
+        );
+        assert!(out.stderr.lines().count() <= 2, "{}", out.stderr);
+    }
+    // The embedded emulator is reached directly: a broken proxy setting does not matter.
+    creds(Ms::new())
+        .env("HTTP_PROXY", "socks5://127.0.0.1:1080")
+        .env("ALL_PROXY", "socks5://127.0.0.1:1080")
+        .run(["--emulator", "scan", "list"])
+        .ok();
+
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("not-a-cert.pem");
+    std::fs::write(&pem, "hello\n").unwrap();
+    let out = creds(Ms::new()).run(["--ca-cert", pem.to_str().unwrap(), "scan", "list"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!("--ca-cert {}", pem.display())),
+        "{}",
+        out.stderr
+    );
+}
