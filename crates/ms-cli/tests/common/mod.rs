@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use ms_emulator::{Emulator, EmulatorConfig};
@@ -61,10 +61,15 @@ impl Drop for TestEmulator {
     }
 }
 
+/// How long one run of `ms` may take before the test kills it and fails (a bound so a
+/// hang fails the test instead of blocking the run; not a performance assertion).
+pub const RUN_LIMIT: Duration = Duration::from_secs(300);
+
 /// A command line for the `ms` binary with a clean environment.
 pub struct Ms {
     cmd: Command,
     stdin: Option<Vec<u8>>,
+    limit: Duration,
     _home: tempfile::TempDir,
 }
 
@@ -124,6 +129,7 @@ impl Ms {
         Ms {
             cmd,
             stdin: None,
+            limit: RUN_LIMIT,
             _home: home,
         }
     }
@@ -151,12 +157,20 @@ impl Ms {
         self
     }
 
-    /// Runs with these arguments.
+    /// Changes the bound on the run's duration (default [`RUN_LIMIT`]).
+    pub fn limit(mut self, limit: Duration) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// Runs with these arguments; kills the process and fails the test if it is still
+    /// running after the limit.
     pub fn run<I, S>(mut self, args: I) -> Run
     where
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
+        use std::io::Read;
         self.cmd.args(args);
         self.cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         self.cmd.stdin(if self.stdin.is_some() {
@@ -172,11 +186,38 @@ impl Ms {
                 let _ = stdin.write_all(&data);
             });
         }
-        let Output {
-            status,
-            stdout,
-            stderr,
-        } = child.wait_with_output().unwrap();
+        let drain = |mut r: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let _ = r.read_to_end(&mut buf);
+                buf
+            })
+        };
+        let stdout = drain(Box::new(child.stdout.take().unwrap()));
+        let stderr = drain(Box::new(child.stderr.take().unwrap()));
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if started.elapsed() > self.limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let stdout = stdout.join().unwrap_or_default();
+        let stderr = stderr.join().unwrap_or_default();
+        let Some(status) = status else {
+            // Only the arguments: the environment holds the test credentials.
+            let args: Vec<_> = self.cmd.get_args().collect();
+            panic!(
+                "ms {args:?} still running after {:?}; killed. stderr:\n{}",
+                self.limit,
+                String::from_utf8_lossy(&stderr)
+            );
+        };
         Run {
             code: status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
