@@ -50,7 +50,6 @@ fn serve_with_tls_then_use_it_with_ca_cert() {
         Ms::new()
             .env("TENCENTCLOUD_SECRET_ID", ID)
             .env("TENCENTCLOUD_SECRET_KEY", KEY)
-            .env("MS_CALLBACK_URL", "https://hooks.example.com/ms")
             .run(args)
     };
     let pem = pem.to_str().unwrap();

@@ -346,3 +346,58 @@ fn manifest_csv_and_stdin() {
         .ok();
     assert_eq!(out.json()["Apps"], 5);
 }
+
+#[test]
+fn no_callback_url_by_default_and_the_given_one_otherwise() {
+    let emu = TestEmulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let m = manifest(dir.path(), 2);
+    let m = m.to_str().unwrap();
+
+    // Nothing given: ScanInfo.CallbackUrl is empty (no notification), not an invented URL.
+    let out = emu
+        .ms()
+        .run(["scan", "submit", "--manifest", m, "--dry-run", "-o", "json"])
+        .ok();
+    assert_eq!(out.json()["CallbackUrl"], "");
+    emu.ms()
+        .run([
+            "scan",
+            "submit",
+            "--manifest",
+            m,
+            "--wait",
+            "--poll-interval",
+            "0.2",
+            "-o",
+            "json",
+        ])
+        .ok();
+    assert!(emu.deliveries().is_empty(), "{:?}", emu.deliveries());
+
+    // Given (here through the environment): used for every app.
+    let hook = "http://127.0.0.1:9/ms-hook";
+    let out = emu
+        .ms()
+        .env("MS_CALLBACK_URL", hook)
+        .run(["scan", "submit", "--manifest", m, "--dry-run", "-o", "json"])
+        .ok();
+    assert_eq!(out.json()["CallbackUrl"], hook);
+    emu.ms()
+        .env("MS_CALLBACK_URL", hook)
+        .run([
+            "scan",
+            "submit",
+            "--manifest",
+            m,
+            "--wait",
+            "--poll-interval",
+            "0.2",
+            "-o",
+            "json",
+        ])
+        .ok();
+    let deliveries = emu.deliveries();
+    assert_eq!(deliveries.len(), 2, "{deliveries:?}");
+    assert!(deliveries.iter().all(|d| d.url == hook));
+}

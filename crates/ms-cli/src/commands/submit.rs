@@ -132,8 +132,7 @@ pub struct SubmitArgs {
     /// Scan types, comma-separated [default: all six]
     #[arg(long, value_enum, value_delimiter = ',', value_name = "TYPES")]
     pub scan_types: Vec<ScanType>,
-    /// URL the service notifies as each app's scan finishes (required by the service;
-    /// with --emulator it defaults to a URL that is never contacted)
+    /// URL the service notifies (POST) as each app's scan finishes [default: none]
     #[arg(long, value_name = "URL", env = "MS_CALLBACK_URL")]
     pub callback_url: Option<String>,
     /// Apps per request (at most 20)
@@ -156,10 +155,6 @@ pub struct SubmitArgs {
     #[arg(long, default_value_t = 3600.0, value_name = "SECS", value_parser = crate::commands::wait::parse_secs)]
     pub wait_timeout: f64,
 }
-
-/// Callback URL used with `--emulator` when none is given (a reserved `.invalid` host:
-/// the emulator delivers callbacks to loopback addresses only, so it is never contacted).
-pub const EMULATOR_CALLBACK_URL: &str = "http://callback.invalid/ms-scan";
 
 /// Parses an MD5 argument (32 hex digits, returned in lowercase).
 pub fn parse_md5(s: &str) -> Result<String, String> {
@@ -426,17 +421,15 @@ pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
         v
     };
     let (total, input) = open_input(&args)?;
-    let callback_url = match &args.callback_url {
-        Some(url) if url.starts_with("http://") || url.starts_with("https://") => url.clone(),
+    // ScanInfo.CallbackUrl: an empty string means no notification.
+    let callback_url = match args.callback_url.as_deref().map(str::trim) {
+        None | Some("") => String::new(),
+        Some(url) if url.starts_with("http://") || url.starts_with("https://") => url.to_owned(),
         Some(url) => {
             return Err(CliError::usage(format!(
-                "--callback-url: expected an http:// or https:// URL, got {url:?}"
-            )));
-        }
-        None if ctx.global.emulator || args.dry_run => EMULATOR_CALLBACK_URL.to_owned(),
-        None => {
-            return Err(CliError::usage("--callback-url is required: the service notifies it as each app's scan finishes (ScanInfo.CallbackUrl)")
-                .with_hint("pass --callback-url https://your.host/path (any URL you control)"));
+                "--callback-url (or MS_CALLBACK_URL): expected an http:// or https:// URL, got {url:?}"
+            ))
+            .with_hint("leave it out for no notification"));
         }
     };
     let error_slot = Arc::new(Mutex::new(None));
@@ -478,6 +471,7 @@ pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
                 "Apps": count,
                 "Requests": count.div_ceil(args.chunk_size),
                 "ScanTypes": scan_types,
+                "CallbackUrl": callback_url,
             }))?;
         }
         return Ok(());

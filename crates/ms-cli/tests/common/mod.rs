@@ -43,13 +43,17 @@ impl TestEmulator {
         }
     }
 
+    /// Callback deliveries the emulator recorded.
+    pub fn deliveries(&self) -> Vec<ms_emulator::CallbackDelivery> {
+        self.emulator.as_ref().unwrap().deliveries()
+    }
+
     /// `ms` with this emulator's endpoint and credentials in the environment.
     pub fn ms(&self) -> Ms {
         Ms::new()
             .env("MS_ENDPOINT", &self.url)
             .env("TENCENTCLOUD_SECRET_ID", &self.secret_id)
             .env("TENCENTCLOUD_SECRET_KEY", &self.secret_key)
-            .env("MS_CALLBACK_URL", "https://hooks.example.com/ms-scan")
     }
 }
 
