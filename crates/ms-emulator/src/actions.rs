@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value, json};
 
-use crate::api::{ApiError, get_str, get_str_array, get_u64, is_md5, show};
+use crate::api::{ApiError, Output, get_str, get_str_array, get_u64, is_md5, show};
 use crate::core::Core;
 use crate::findings::{self, SCAN_TYPE_NAMES, ScanTypes, SubmittedApp};
 use crate::state::{Scan, ScanStatus, State, Task, list_key};
@@ -46,17 +46,17 @@ pub(crate) fn dispatch(
     action: &str,
     params: &Value,
     owner: &str,
-) -> Result<Map<String, Value>, ApiError> {
+) -> Result<Output, ApiError> {
     if !params.is_object() {
         return Err(ApiError::invalid_param(
             "The request parameters must be a JSON object.",
         ));
     }
     match action {
-        "CreateScanInstances" => create(core, params, owner),
-        "DescribeScanInstances" => describe_instances(core, params, owner),
-        "DescribeScanResults" => describe_results(core, params, owner),
-        "DeleteScanInstances" => delete(core, params, owner),
+        "CreateScanInstances" => create(core, params, owner).map(Output::Map),
+        "DescribeScanInstances" => describe_instances(core, params, owner).map(Output::Map),
+        "DescribeScanResults" => describe_results(core, params, owner).map(Output::Raw),
+        "DeleteScanInstances" => delete(core, params, owner).map(Output::Map),
         other => Err(ApiError::new(
             "UnsupportedOperation",
             format!(
@@ -390,16 +390,6 @@ fn status_info(status: ScanStatus) -> (u64, &'static str, &'static str) {
     }
 }
 
-fn scan_findings(task: Option<&Task>, scan: &Scan) -> findings::Findings {
-    if scan.status != ScanStatus::Completed {
-        return findings::empty_findings();
-    }
-    let types = task
-        .map(|t| ScanTypes::from_names(&t.scan_types))
-        .unwrap_or_default();
-    findings::findings(&scan.app.app_md5, types)
-}
-
 fn scan_summary(task: Option<&Task>, scan: &Scan) -> (u64, u64) {
     if scan.status != ScanStatus::Completed {
         return (0, 0);
@@ -660,11 +650,7 @@ fn describe_instances(
     Ok(out)
 }
 
-fn describe_results(
-    core: &Core,
-    params: &Value,
-    owner: &str,
-) -> Result<Map<String, Value>, ApiError> {
+fn describe_results(core: &Core, params: &Value, owner: &str) -> Result<String, ApiError> {
     const A: &str = "DescribeScanResults";
     let item_id = match get_str(params, "ItemId") {
         Ok(Some(s)) if !s.is_empty() => s.to_owned(),
@@ -702,41 +688,29 @@ fn describe_results(
                 format!("The task ItemId {} does not exist.", show(&item_id)),
             )),
             Some(task) => {
-                let set: Vec<Value> = task
+                let types = ScanTypes::from_names(&task.scan_types);
+                let mut out = String::with_capacity(task.app_sids.len() * 4096 + 32);
+                out.push_str("\"ScanSet\":[");
+                let mut n = 0usize;
+                for s in task
                     .app_sids
                     .iter()
                     .filter_map(|sid| st.scans.get(sid))
                     .filter(|s| md5s.as_ref().is_none_or(|l| l.contains(&s.app.app_md5)))
-                    .map(|s| {
-                        let d = findings::app_details(&s.app);
-                        let f = scan_findings(Some(task), s);
-                        let (code, desc, reference) = status_info(s.status);
-                        json!({
-                            "TaskStatus": s.status.code(),
-                            "AppDetailInfo": {
-                                "AppName": d.app_name,
-                                "AppPkgName": d.app_pkg_name,
-                                "AppVersion": d.app_version,
-                                "AppSize": d.app_size,
-                                "AppMd5": d.app_md5,
-                                "AppIconUrl": d.app_icon_url,
-                                "FileName": d.file_name,
-                            },
-                            "VirusInfo": f.virus_info,
-                            "VulInfo": f.vul_info,
-                            "AdInfo": f.ad_info,
-                            "TaskTime": s.submitted_ms / 1000,
-                            "StatusCode": code,
-                            "StatusDesc": desc,
-                            "StatusRef": reference,
-                            "PermissionInfo": f.permission_info,
-                            "SensitiveInfo": f.sensitive_info,
-                        })
-                    })
-                    .collect();
-                let mut out = Map::new();
-                out.insert("ScanSet".into(), json!(set));
-                out.insert("TotalCount".into(), json!(set.len()));
+                {
+                    if n > 0 {
+                        out.push(',');
+                    }
+                    let f = if s.status == ScanStatus::Completed {
+                        core.findings_json(&s.app.app_md5, types)
+                    } else {
+                        core.empty_findings_json()
+                    };
+                    write_result(&mut out, s, &f);
+                    n += 1;
+                }
+                out.push_str("],\"TotalCount\":");
+                out.push_str(&n.to_string());
                 Ok(out)
             }
         };
@@ -744,6 +718,48 @@ fn describe_results(
     };
     core.after_mutation(pending);
     result
+}
+
+/// One `ScanSet` entry of DescribeScanResults (an `AppScanSet`), appended as JSON text: the
+/// per-scan members serialized here, the findings (deterministic per MD5 and scan types)
+/// embedded from their cached serialization.
+fn write_result(out: &mut String, s: &Scan, f: &findings::FindingsJson) {
+    let d = findings::app_details(&s.app);
+    let (code, desc, reference) = status_info(s.status);
+    let details = json!({
+        "AppName": d.app_name,
+        "AppPkgName": d.app_pkg_name,
+        "AppVersion": d.app_version,
+        "AppSize": d.app_size,
+        "AppMd5": d.app_md5,
+        "AppIconUrl": d.app_icon_url,
+        "FileName": d.file_name,
+    });
+    let text = |v: &str| Value::String(v.to_owned()).to_string();
+    // Members in the order the documented structure lists them (and earlier versions sent).
+    out.push_str("{\"TaskStatus\":");
+    out.push_str(&s.status.code().to_string());
+    out.push_str(",\"AppDetailInfo\":");
+    out.push_str(&details.to_string());
+    out.push_str(",\"VirusInfo\":");
+    out.push_str(&f.virus_info);
+    out.push_str(",\"VulInfo\":");
+    out.push_str(&f.vul_info);
+    out.push_str(",\"AdInfo\":");
+    out.push_str(&f.ad_info);
+    out.push_str(",\"TaskTime\":");
+    out.push_str(&(s.submitted_ms / 1000).to_string());
+    out.push_str(",\"StatusCode\":");
+    out.push_str(&code.to_string());
+    out.push_str(",\"StatusDesc\":");
+    out.push_str(&text(desc));
+    out.push_str(",\"StatusRef\":");
+    out.push_str(&text(reference));
+    out.push_str(",\"PermissionInfo\":");
+    out.push_str(&f.permission_info);
+    out.push_str(",\"SensitiveInfo\":");
+    out.push_str(&f.sensitive_info);
+    out.push('}');
 }
 
 fn delete(core: &Core, params: &Value, owner: &str) -> Result<Map<String, Value>, ApiError> {
@@ -824,6 +840,75 @@ mod tests {
             let _ = findings::findings(&s, ScanTypes::from_names(&names));
             let _ = findings::app_details(&SubmittedApp { app_md5: s, ..Default::default() });
         }
+    }
+
+    /// The hand-assembled DescribeScanResults entry is byte for byte what serializing the
+    /// whole `AppScanSet` object gives, for finished, failed and processing scans.
+    #[test]
+    fn assembled_results_equal_the_serialized_structure() {
+        let names: Vec<String> = SCAN_TYPE_NAMES.iter().map(|s| s.to_string()).collect();
+        for (md5, status) in [
+            ("dd5b29a800246d7089febf228286d901", ScanStatus::Completed),
+            ("bad0a800246d7089febf228286d90100", ScanStatus::Error),
+            ("0123456789abcdef0123456789abcdef", ScanStatus::Processing),
+        ] {
+            for types in [
+                ScanTypes::from_names(&names),
+                ScanTypes::from_names(&names[..2]),
+            ] {
+                let scan = Scan {
+                    app_sid: "sid".into(),
+                    item_id: "item".into(),
+                    owner: "id".into(),
+                    seq: 1,
+                    app: SubmittedApp {
+                        app_md5: md5.into(),
+                        app_url: "https://example.com/a.apk".into(),
+                        app_name: Some("Name \"quoted\" \u{e9}".into()),
+                        ..Default::default()
+                    },
+                    submitted_ms: 1_767_225_600_123,
+                    status,
+                    finished_ms: None,
+                };
+                let f = if status == ScanStatus::Completed {
+                    findings::findings(md5, types)
+                } else {
+                    findings::empty_findings()
+                };
+                let d = findings::app_details(&scan.app);
+                let (code, desc, reference) = status_info(status);
+                let expected = json!({
+                    "TaskStatus": status.code(),
+                    "AppDetailInfo": {
+                        "AppName": d.app_name,
+                        "AppPkgName": d.app_pkg_name,
+                        "AppVersion": d.app_version,
+                        "AppSize": d.app_size,
+                        "AppMd5": d.app_md5,
+                        "AppIconUrl": d.app_icon_url,
+                        "FileName": d.file_name,
+                    },
+                    "VirusInfo": f.virus_info,
+                    "VulInfo": f.vul_info,
+                    "AdInfo": f.ad_info,
+                    "TaskTime": scan.submitted_ms / 1000,
+                    "StatusCode": code,
+                    "StatusDesc": desc,
+                    "StatusRef": reference,
+                    "PermissionInfo": f.permission_info,
+                    "SensitiveInfo": f.sensitive_info,
+                });
+                let mut got = String::new();
+                write_result(&mut got, &scan, &findings::FindingsJson::from(&f));
+                assert_eq!(got, expected.to_string());
+            }
+        }
+        let body = crate::api::success_body(Output::Raw("\"TotalCount\":0".into()), "r\"id");
+        assert_eq!(
+            serde_json::from_slice::<Value>(&body).unwrap(),
+            json!({"Response": {"TotalCount": 0, "RequestId": "r\"id"}})
+        );
     }
 
     #[test]

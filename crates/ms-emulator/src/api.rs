@@ -45,12 +45,43 @@ pub(crate) fn error_body(err: &ApiError, request_id: &str) -> Vec<u8> {
     serde_json::to_vec(&v).unwrap_or_default()
 }
 
+/// The output members of a successful action.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Output {
+    /// Members as a JSON object.
+    Map(Map<String, Value>),
+    /// Members already serialized: the text between the braces of a JSON object, non-empty
+    /// (`"ScanSet":[...],"TotalCount":2`). Lets large answers embed cached fragments instead
+    /// of rebuilding and re-serializing them.
+    Raw(String),
+}
+
+impl From<Map<String, Value>> for Output {
+    fn from(m: Map<String, Value>) -> Self {
+        Output::Map(m)
+    }
+}
+
 /// Serialises a success envelope: the action's output members plus `RequestId`.
-pub(crate) fn success_body(mut inner: Map<String, Value>, request_id: &str) -> Vec<u8> {
-    inner.insert("RequestId".to_owned(), Value::String(request_id.to_owned()));
-    let mut outer = Map::new();
-    outer.insert("Response".to_owned(), Value::Object(inner));
-    serde_json::to_vec(&Value::Object(outer)).unwrap_or_default()
+pub(crate) fn success_body(inner: Output, request_id: &str) -> Vec<u8> {
+    match inner {
+        Output::Map(mut inner) => {
+            inner.insert("RequestId".to_owned(), Value::String(request_id.to_owned()));
+            let mut outer = Map::new();
+            outer.insert("Response".to_owned(), Value::Object(inner));
+            serde_json::to_vec(&Value::Object(outer)).unwrap_or_default()
+        }
+        Output::Raw(members) => {
+            let mut out = Vec::with_capacity(members.len() + request_id.len() + 40);
+            out.extend_from_slice(b"{\"Response\":{");
+            out.extend_from_slice(members.as_bytes());
+            out.extend_from_slice(b",\"RequestId\":");
+            // A JSON string (request ids are UUIDs; escaped anyway).
+            let _ = serde_json::to_writer(&mut out, request_id);
+            out.extend_from_slice(b"}}");
+            out
+        }
+    }
 }
 
 /// Deepest nesting accepted in flattened parameter names.

@@ -3,14 +3,14 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 
 use serde_json::json;
 use tokio::sync::{Notify, mpsc};
 
 use crate::callbacks::loopback_target;
 use crate::config::{EmulatorConfig, FaultConfig};
-use crate::findings::Prng;
+use crate::findings::{self, FindingsJson, Prng, ScanTypes};
 use crate::ratelimit::RateLimiter;
 use crate::state::{CallbackDelivery, DeliveryStatus, State};
 
@@ -37,7 +37,15 @@ pub(crate) struct Core {
     dirty: AtomicBool,
     pub persist_notify: Notify,
     callbacks_tx: mpsc::UnboundedSender<u64>,
+    /// Serialized findings per (MD5, scan types): they are deterministic, so repeated
+    /// DescribeScanResults calls embed them instead of generating and serializing them again.
+    findings_cache: Mutex<HashMap<(String, ScanTypes), Arc<FindingsJson>>>,
+    empty_findings: OnceLock<Arc<FindingsJson>>,
 }
+
+/// Findings kept in the cache (about 4 KB each: at most ≈ 8 MB); when full it is emptied and
+/// refilled by use.
+const FINDINGS_CACHE_ENTRIES: usize = 2048;
 
 impl std::fmt::Debug for Core {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -67,7 +75,39 @@ impl Core {
             dirty: AtomicBool::new(false),
             persist_notify: Notify::new(),
             callbacks_tx,
+            findings_cache: Mutex::new(HashMap::new()),
+            empty_findings: OnceLock::new(),
         }
+    }
+
+    /// The serialized findings of a finished scan of `md5` with these scan types (cached).
+    pub(crate) fn findings_json(&self, md5: &str, types: ScanTypes) -> Arc<FindingsJson> {
+        let key = (md5.to_owned(), types);
+        if let Some(f) = self
+            .findings_cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return f.clone();
+        }
+        let f = Arc::new(FindingsJson::from(&findings::findings(md5, types)));
+        let mut cache = self
+            .findings_cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= FINDINGS_CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(key, f.clone());
+        f
+    }
+
+    /// The serialized findings of a scan that is not (successfully) finished.
+    pub(crate) fn empty_findings_json(&self) -> Arc<FindingsJson> {
+        self.empty_findings
+            .get_or_init(|| Arc::new(FindingsJson::from(&findings::empty_findings())))
+            .clone()
     }
 
     pub(crate) fn lock_state(&self) -> MutexGuard<'_, State> {

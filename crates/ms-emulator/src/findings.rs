@@ -428,7 +428,7 @@ fn virus_verdict(md5: &str) -> (i64, &'static str, &'static str) {
 }
 
 /// The scan types a task asked for.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub(crate) struct ScanTypes {
     pub vul: bool,
     pub virus: bool,
@@ -476,6 +476,28 @@ pub(crate) struct Findings {
     pub ad_info: Value,
     pub permission_info: Value,
     pub sensitive_info: Value,
+}
+
+/// [`Findings`] serialized, member by member (what DescribeScanResults embeds).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct FindingsJson {
+    pub vul_info: String,
+    pub virus_info: String,
+    pub ad_info: String,
+    pub permission_info: String,
+    pub sensitive_info: String,
+}
+
+impl From<&Findings> for FindingsJson {
+    fn from(f: &Findings) -> Self {
+        Self {
+            vul_info: f.vul_info.to_string(),
+            virus_info: f.virus_info.to_string(),
+            ad_info: f.ad_info.to_string(),
+            permission_info: f.permission_info.to_string(),
+            sensitive_info: f.sensitive_info.to_string(),
+        }
+    }
 }
 
 /// Empty findings (scan not finished, or failed).

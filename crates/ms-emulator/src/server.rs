@@ -14,12 +14,11 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use serde_json::{Map, Value};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::api::{ApiError, error_body, success_body};
+use crate::api::{ApiError, Output, error_body, success_body};
 use crate::clock::http_date;
 use crate::config::{EmulatorConfig, FaultConfig};
 use crate::core::Core;
@@ -556,7 +555,7 @@ async fn process(
     req: Request<Incoming>,
     now: u64,
     throttle: bool,
-) -> (Option<String>, Result<Map<String, Value>, ApiError>) {
+) -> (Option<String>, Result<Output, ApiError>) {
     let (parts, body) = req.into_parts();
     let method = parts.method.as_str();
     if method != "GET" && method != "POST" {
