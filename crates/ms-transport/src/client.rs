@@ -592,6 +592,25 @@ pub fn extract_request_id(body: &[u8]) -> Option<String> {
     (!id.is_empty() && id.len() <= 128).then(|| id.to_owned())
 }
 
+/// Turns a reply body into the answer or the service's error.
+type Decoder<T> = fn(&[u8]) -> Result<Result<T, ms_model::ServiceError>, ms_model::DecodeError>;
+
+/// [`ms_model::decode_response`] for an untyped answer, without its second copy: the
+/// success case parses the body once and returns the `Response` object itself (the generic
+/// version rebuilds it through `Value`'s `Deserialize`, a full copy of a reply that can be
+/// megabytes). Errors and malformed envelopes go to `decode_response`, so they read the same.
+fn decode_value(
+    body: &[u8],
+) -> Result<Result<serde_json::Value, ms_model::ServiceError>, ms_model::DecodeError> {
+    if let Ok(serde_json::Value::Object(mut top)) = serde_json::from_slice(body)
+        && let Some(serde_json::Value::Object(inner)) = top.remove("Response")
+        && !inner.contains_key("Error")
+    {
+        return Ok(Ok(serde_json::Value::Object(inner)));
+    }
+    ms_model::decode_response::<serde_json::Value>(body)
+}
+
 fn header(name: &'static str, value: &str) -> Result<(HeaderName, HeaderValue), Error> {
     let v = HeaderValue::from_str(value)
         .map_err(|_| Error::signing(format!("header {name}: invalid value")))?;
@@ -652,7 +671,8 @@ impl Client {
             action: A::NAME,
             idempotent: A::IDEMPOTENT,
         };
-        self.execute::<A::Response>(op, params).await
+        self.execute::<A::Response>(op, params, ms_model::decode_response::<A::Response>)
+            .await
     }
 
     /// Sends an action by name with JSON parameters (the CLI's `ms call`), using the
@@ -707,13 +727,15 @@ impl Client {
             )),
             _ => Params::Value(params.clone()),
         };
-        self.execute::<serde_json::Value>(op, params).await
+        self.execute::<serde_json::Value>(op, params, decode_value)
+            .await
     }
 
     async fn execute<T: DeserializeOwned>(
         &self,
         op: Operation<'_>,
         params: Params,
+        decode: Decoder<T>,
     ) -> Result<T, Error> {
         let span = info_span!(
             "ms.call",
@@ -726,13 +748,16 @@ impl Client {
             limiter_wait_ms = field::Empty,
             outcome = field::Empty,
         );
-        self.execute_inner(op, params).instrument(span).await
+        self.execute_inner(op, params, decode)
+            .instrument(span)
+            .await
     }
 
     async fn execute_inner<T: DeserializeOwned>(
         &self,
         op: Operation<'_>,
         params: Params,
+        decode: Decoder<T>,
     ) -> Result<T, Error> {
         let inner = &self.inner;
         let started = Instant::now();
@@ -751,7 +776,7 @@ impl Client {
                 status = field::Empty
             );
             let result = self
-                .attempt::<T>(op, &params, &mut waited)
+                .attempt::<T>(op, &params, &mut waited, decode)
                 .instrument(attempt_span)
                 .await;
             span.record("attempts", attempt);
@@ -823,6 +848,7 @@ impl Client {
         op: Operation<'_>,
         params: &Params,
         waited: &mut Duration,
+        decode: Decoder<T>,
     ) -> Result<(T, Option<String>), AttemptFailure> {
         let inner = &self.inner;
         let creds = inner.credentials.provide_credentials().await?;
@@ -873,7 +899,7 @@ impl Client {
                 date,
             });
         }
-        match ms_model::decode_response::<T>(&body) {
+        match decode(&body) {
             Ok(Ok(value)) => Ok((value, request_id)),
             Ok(Err(service_error)) => Err(AttemptFailure {
                 error: Error::api(
@@ -1043,6 +1069,29 @@ pub fn is_signature_expired(code: &ErrorCode) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decode_value_answers_as_decode_response() {
+        let bodies: [&[u8]; 7] = [
+            br#"{"Response":{"ScanSet":[{"A":1}],"TotalCount":1,"RequestId":"r"}}"#,
+            br#"{"Response":{"Error":{"Code":"InvalidAction","Message":"m"},"RequestId":"r"}}"#,
+            br#"{"Response":{"Error":{"Message":"no code"}}}"#,
+            br#"{"Response":[]}"#,
+            br#"{"Other":{}}"#,
+            br#"[1]"#,
+            b"not json",
+        ];
+        for body in bodies {
+            let fast = decode_value(body);
+            let slow = ms_model::decode_response::<serde_json::Value>(body);
+            assert_eq!(
+                format!("{fast:?}"),
+                format!("{slow:?}"),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
 
     #[test]
     fn endpoints_parse() {
