@@ -28,3 +28,28 @@ pub fn bar(len: u64, message: &'static str) -> ProgressBar {
     pb.enable_steady_tick(std::time::Duration::from_millis(200));
     pb
 }
+
+/// A progress display for waiting on `tasks` scan tasks (see [`show_wait`]), on stderr
+/// only when stderr is a terminal.
+pub fn wait_bar(tasks: usize) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(0);
+    pb.set_draw_target(ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} scanning [{bar:30}] {pos}/{len} apps, {msg} [{elapsed}]",
+    ) {
+        pb.set_style(style.progress_chars("=> "));
+    }
+    pb.set_message(format!("0/{tasks} tasks done"));
+    pb.enable_steady_tick(std::time::Duration::from_millis(200));
+    pb
+}
+
+/// Shows the progress of a wait on a bar made by [`wait_bar`].
+pub fn show_wait(pb: &ProgressBar, p: &crate::scan::WaitProgress) {
+    pb.set_length(p.apps as u64);
+    pb.set_position(p.apps_done as u64);
+    pb.set_message(format!("{}/{} tasks done", p.tasks_done, p.tasks));
+}

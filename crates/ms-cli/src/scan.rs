@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use ms_model::DescribeScanResultsRequest;
+use ms_model::{DescribeScanInstancesRequest, DescribeScanResultsRequest};
 use ms_transport::Client;
 use serde_json::Value;
 
@@ -12,9 +12,6 @@ use crate::context::transport_error;
 use crate::error::{CliError, CliResult};
 use crate::output::{Render, Table, field, safe_type, task_status, u64_field};
 use crate::report::AppFindings;
-
-/// TaskStatus of a scan still in progress.
-pub const STATUS_SCANNING: u64 = 2;
 
 /// The results of one task: the `DescribeScanResults` response as JSON (API names).
 #[derive(Debug, Clone)]
@@ -40,28 +37,6 @@ impl serde::Serialize for TaskResults {
             map.serialize_entry("RequestId", id)?;
         }
         map.end()
-    }
-}
-
-impl TaskResults {
-    /// True when no app of the task is still being scanned.
-    pub fn finished(&self) -> bool {
-        self.scan_set
-            .iter()
-            .all(|s| u64_field(s, "TaskStatus") != Some(STATUS_SCANNING))
-    }
-
-    /// Number of apps per TaskStatus: (done, scanning, failed).
-    pub fn counts(&self) -> (usize, usize, usize) {
-        let mut c = (0, 0, 0);
-        for s in &self.scan_set {
-            match u64_field(s, "TaskStatus") {
-                Some(1) => c.0 += 1,
-                Some(STATUS_SCANNING) => c.1 += 1,
-                _ => c.2 += 1,
-            }
-        }
-        c
     }
 }
 
@@ -113,43 +88,228 @@ pub async fn fetch_results(
     })
 }
 
-/// Polls each task with `DescribeScanResults` until none of its apps is still scanning,
-/// a few tasks at a time; `on_done` is called as each task finishes.
+/// Where one task stands, from the `DescribeScanInstances` listing of its apps.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskWait {
+    /// The task.
+    pub item_id: String,
+    /// Apps listed for the task.
+    pub apps: usize,
+    /// Apps scanned successfully (TaskStatus 1).
+    pub completed: usize,
+    /// Apps whose scan ended in error or timeout (TaskStatus 3 or 4).
+    pub failed: usize,
+}
+
+impl TaskWait {
+    /// True when every app of the task is in a final state.
+    pub fn finished(&self) -> bool {
+        self.apps > 0 && self.completed + self.failed == self.apps
+    }
+}
+
+/// Progress of [`wait_for_tasks`], after each round of polls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WaitProgress {
+    /// Tasks waited for.
+    pub tasks: usize,
+    /// Tasks whose apps are all in a final state.
+    pub tasks_done: usize,
+    /// Apps of the tasks (as listed so far).
+    pub apps: usize,
+    /// Apps in a final state.
+    pub apps_done: usize,
+}
+
+/// Most apps one `DescribeScanInstances` page returns (its `Limit` maximum).
+const PAGE_APPS: usize = 100;
+
+/// Most ItemIds put in one `DescribeScanInstances` request.
+const MAX_IDS_PER_POLL: usize = 100;
+
+/// Requests of one polling round in flight at once (the client's rate limiter paces them).
+const POLL_CONCURRENCY: usize = 4;
+
+/// Waits until every app of the tasks is in a final state (TaskStatus 1, 3 or 4).
+///
+/// Cheap for thousands of tasks: each round lists the apps of many unfinished tasks per
+/// `DescribeScanInstances` call (`ItemIds`, packed by their known app counts into pages of
+/// 100 apps; a task has at most 20), paced by the client's rate limiter; finished tasks
+/// are not polled again. An ItemId that lists no apps is checked once with
+/// `DescribeScanResults`, so an unknown task fails at once with the service's error
+/// instead of waiting for the timeout. `on_progress` is called after each round.
 pub async fn wait_for_tasks(
     client: &Client,
     item_ids: &[String],
     poll: Duration,
     timeout: Duration,
-    mut on_done: impl FnMut(&TaskResults),
-) -> CliResult<Vec<TaskResults>> {
+    mut on_progress: impl FnMut(&WaitProgress),
+) -> CliResult<Vec<TaskWait>> {
     let deadline = Instant::now() + timeout;
-    let mut stream = futures_util::stream::iter(item_ids.iter().cloned().enumerate())
-        .map(|(i, id)| {
-            let client = client.clone();
-            async move {
-                loop {
-                    let r = fetch_results(&client, &id, &[]).await?;
-                    if r.finished() {
-                        return Ok::<_, CliError>((i, r));
-                    }
-                    if Instant::now() + poll > deadline {
-                        return Err(CliError::remote(format!(
-                            "task {id} is still scanning after {} s",
-                            timeout.as_secs()
-                        ))
-                        .with_hint(format!(
-                            "wait longer with `ms scan wait {id} --wait-timeout SECS`"
-                        )));
-                    }
-                    tokio::time::sleep(poll).await;
+    let mut tasks: Vec<TaskWait> = item_ids
+        .iter()
+        .map(|id| TaskWait {
+            item_id: id.clone(),
+            ..TaskWait::default()
+        })
+        .collect();
+    // The same ItemId given twice is polled once.
+    let mut index: std::collections::HashMap<String, Vec<usize>> = Default::default();
+    for (i, id) in item_ids.iter().enumerate() {
+        index.entry(id.clone()).or_default().push(i);
+    }
+    let mut unique = std::collections::HashSet::new();
+    let mut pending: Vec<String> = item_ids
+        .iter()
+        .filter(|id| unique.insert(id.as_str()))
+        .cloned()
+        .collect();
+    let mut checked_empty = std::collections::HashSet::new();
+    loop {
+        // Pack the pending tasks into requests of at most a page of apps.
+        let mut groups: Vec<Vec<String>> = Vec::new();
+        let mut room = 0usize;
+        for id in &pending {
+            let apps = index
+                .get(id)
+                .map(|v| tasks[v[0]].apps)
+                .filter(|n| *n > 0)
+                .unwrap_or(ms_transport::scan::MAX_APPS_PER_CALL)
+                .min(PAGE_APPS);
+            match groups.last_mut() {
+                Some(g) if apps <= room && g.len() < MAX_IDS_PER_POLL => {
+                    g.push(id.clone());
+                    room -= apps;
+                }
+                _ => {
+                    groups.push(vec![id.clone()]);
+                    room = PAGE_APPS - apps;
                 }
             }
+        }
+        let mut polls = futures_util::stream::iter(groups)
+            .map(|ids| list_task_apps(client, ids))
+            .buffer_unordered(POLL_CONCURRENCY);
+        let mut seen: std::collections::HashMap<String, TaskWait> = Default::default();
+        while let Some(page) = polls.next().await {
+            for (id, w) in page? {
+                seen.insert(id, w);
+            }
+        }
+        drop(polls);
+        let mut still = Vec::with_capacity(pending.len());
+        for id in std::mem::take(&mut pending) {
+            let w = seen.remove(&id).unwrap_or_else(|| TaskWait {
+                item_id: id.clone(),
+                ..TaskWait::default()
+            });
+            if w.apps == 0 && checked_empty.insert(id.clone()) {
+                // Unknown (or deleted) task: let the service say so.
+                let r = fetch_results(client, &id, &[]).await?;
+                if r.scan_set.is_empty() {
+                    return Err(CliError::remote(format!("task {id} has no apps"))
+                        .with_hint("check the ItemId; `ms scan list` shows the submitted tasks"));
+                }
+            }
+            let finished = w.finished();
+            for &i in index.get(&id).map(Vec::as_slice).unwrap_or_default() {
+                tasks[i] = w.clone();
+            }
+            if !finished {
+                still.push(id);
+            }
+        }
+        pending = still;
+        let mut p = WaitProgress {
+            tasks: tasks.len(),
+            ..WaitProgress::default()
+        };
+        for t in &tasks {
+            p.tasks_done += usize::from(t.finished());
+            p.apps += t.apps;
+            p.apps_done += t.completed + t.failed;
+        }
+        on_progress(&p);
+        if pending.is_empty() {
+            return Ok(tasks);
+        }
+        if Instant::now() + poll > deadline {
+            let first = &pending[0];
+            let what = if pending.len() == 1 {
+                format!("task {first} is")
+            } else {
+                format!("{} tasks (first: {first}) are", pending.len())
+            };
+            return Err(CliError::remote(format!(
+                "{what} still scanning after {} s",
+                timeout.as_secs_f64()
+            ))
+            .with_hint(format!(
+                "wait longer with `ms scan wait {} --wait-timeout SECS`",
+                if pending.len() == 1 {
+                    first.as_str()
+                } else {
+                    "ITEM_ID..."
+                }
+            )));
+        }
+        tokio::time::sleep(poll).await;
+    }
+}
+
+/// Lists the apps of the given tasks (`DescribeScanInstances` with `ItemIds`, every
+/// page) and tallies their statuses per task.
+async fn list_task_apps(client: &Client, ids: Vec<String>) -> CliResult<Vec<(String, TaskWait)>> {
+    let request = DescribeScanInstancesRequest {
+        item_ids: Some(ids.clone()),
+        limit: Some(PAGE_APPS as u64),
+        offset: Some(0),
+        ..DescribeScanInstancesRequest::default()
+    };
+    let mut out: Vec<(String, TaskWait)> = ids
+        .into_iter()
+        .map(|id| {
+            let w = TaskWait {
+                item_id: id.clone(),
+                ..TaskWait::default()
+            };
+            (id, w)
         })
+        .collect();
+    let mut apps = std::pin::pin!(ms_transport::paginate(client, request));
+    while let Some(app) = apps.next().await {
+        let app = app.map_err(transport_error)?;
+        let Some(slot) = out
+            .iter_mut()
+            .find(|(id, _)| Some(id.as_str()) == app.item_id.as_deref())
+        else {
+            continue;
+        };
+        let w = &mut slot.1;
+        w.apps += 1;
+        match app.task_status {
+            Some(1) => w.completed += 1,
+            Some(3 | 4) => w.failed += 1,
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Fetches the results of each task (`DescribeScanResults`, a few at a time), in the
+/// given order; `on_done` is called as each arrives.
+pub async fn fetch_all_results(
+    client: &Client,
+    item_ids: &[String],
+    mut on_done: impl FnMut(),
+) -> CliResult<Vec<TaskResults>> {
+    let mut stream = futures_util::stream::iter(item_ids.iter().enumerate())
+        .map(|(i, id)| async move { fetch_results(client, id, &[]).await.map(|r| (i, r)) })
         .buffer_unordered(8);
     let mut out: Vec<Option<TaskResults>> = vec![None; item_ids.len()];
     while let Some(res) = stream.next().await {
         let (i, r) = res?;
-        on_done(&r);
+        on_done();
         out[i] = Some(r);
     }
     Ok(out.into_iter().flatten().collect())

@@ -401,3 +401,100 @@ fn no_callback_url_by_default_and_the_given_one_otherwise() {
     assert_eq!(deliveries.len(), 2, "{deliveries:?}");
     assert!(deliveries.iter().all(|d| d.url == hook));
 }
+
+/// Client-side calls of `action` in `-v` logs.
+fn calls(stderr: &str, action: &str) -> usize {
+    stderr
+        .lines()
+        .filter(|l| l.contains(&format!("ms.call{{action=\"{action}\"")))
+        .count()
+}
+
+#[test]
+fn wait_lists_many_tasks_per_request_and_fails_fast_on_an_unknown_item_id() {
+    // No rate limits to wait on: this test counts requests.
+    let emu = TestEmulator::with_config(
+        ms_emulator::EmulatorConfig::demo()
+            .with_scan_duration(std::time::Duration::from_millis(300))
+            .with_rate_limit(0),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let m = manifest(dir.path(), 60);
+    // One app per task: 60 tasks.
+    let out = emu
+        .ms()
+        .run([
+            "--rate-limit",
+            "10000",
+            "scan",
+            "submit",
+            "--manifest",
+            m.to_str().unwrap(),
+            "--chunk-size",
+            "1",
+            "-o",
+            "json",
+        ])
+        .ok();
+    let mut ids: Vec<String> = out.json()["Tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["ItemId"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 60);
+    let wait = |ids: &[String]| {
+        let mut args = vec![
+            "-v",
+            "--rate-limit",
+            "10000",
+            "-o",
+            "json",
+            "scan",
+            "wait",
+            "--poll-interval",
+            "0.1",
+        ];
+        args.extend(ids.iter().map(String::as_str));
+        emu.ms().run(&args)
+    };
+    wait(&ids).ok();
+
+    // All finished now: one round, the 60 ItemIds listed 5 per request (a task holds up
+    // to 20 apps, a page 100), never one DescribeScanResults call per task.
+    ids.push(ids[0].clone());
+    let out = wait(&ids).ok();
+    assert_eq!(
+        calls(&out.stderr, "DescribeScanInstances"),
+        12,
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        calls(&out.stderr, "DescribeScanResults"),
+        0,
+        "{}",
+        out.stderr
+    );
+    let v = out.json();
+    let tasks = v.as_array().unwrap();
+    assert_eq!(tasks.len(), 61, "one line per ItemId given");
+    assert!(tasks.iter().all(|t| t["Apps"] == 1 && t["Completed"] == 1));
+    assert_eq!(tasks[60]["ItemId"], ids[0].as_str());
+
+    // An unknown ItemId: the service's error at once, not a wait until the timeout.
+    let out = emu
+        .ms()
+        .limit(std::time::Duration::from_secs(60))
+        .run([
+            "scan",
+            "wait",
+            &ids[1],
+            "no-such-item",
+            "--wait-timeout",
+            "3600",
+        ])
+        .expect_code(1);
+    assert!(out.stderr.contains("ItemIdNotFound"), "{}", out.stderr);
+    assert!(out.stderr.contains("no-such-item"), "{}", out.stderr);
+}

@@ -14,7 +14,7 @@ use crate::context::{Ctx, transport_error};
 use crate::error::{CliError, CliResult};
 use crate::manifest::{ManifestApp, ManifestError, ManifestFormat, ManifestSource, is_md5};
 use crate::output::{OutputFormat, Render, Table};
-use crate::scan::{ResultsView, TaskResults, wait_for_tasks};
+use crate::scan::{ResultsView, TaskResults, fetch_all_results, wait_for_tasks};
 
 /// A scan type (ScanInfo.ScanTypes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -148,7 +148,7 @@ pub struct SubmitArgs {
     /// Wait for the scans to finish, then show the results
     #[arg(long)]
     pub wait: bool,
-    /// With --wait: seconds between two polls of a task
+    /// With --wait: seconds between two rounds of polls
     #[arg(long, default_value_t = 2.0, value_name = "SECS", value_parser = crate::commands::wait::parse_secs)]
     pub poll_interval: f64,
     /// With --wait: give up after this many seconds
@@ -499,16 +499,25 @@ pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
                 ids.len()
             );
         }
-        let bar = crate::progress::bar(ids.len() as u64, "scanning");
-        let results = wait_for_tasks(
+        let bar = crate::progress::wait_bar(ids.len());
+        let waited = wait_for_tasks(
             &client,
             &ids,
             Duration::from_secs_f64(args.poll_interval),
             Duration::from_secs_f64(args.wait_timeout),
-            |_| bar.inc(1),
+            |p| crate::progress::show_wait(&bar, p),
         )
         .await;
         bar.finish_and_clear();
+        let results = match waited {
+            Ok(_) => {
+                let bar = crate::progress::bar(ids.len() as u64, "results");
+                let results = fetch_all_results(&client, &ids, || bar.inc(1)).await;
+                bar.finish_and_clear();
+                results
+            }
+            Err(e) => Err(e),
+        };
         let results: Vec<TaskResults> = match results {
             Ok(r) => r,
             Err(e) => {

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::output::{Render, Table};
-use crate::scan::{TaskResults, wait_for_tasks};
+use crate::scan::{TaskWait, wait_for_tasks};
 
 /// Arguments of `ms scan wait`.
 #[derive(Debug, Clone, Args)]
@@ -16,7 +16,8 @@ pub struct WaitArgs {
     /// The tasks' ItemIds
     #[arg(value_name = "ITEM_ID", required = true)]
     pub item_ids: Vec<String>,
-    /// Seconds between two polls of a task
+    /// Seconds between two rounds of polls (each round lists the apps of up to 100
+    /// unfinished tasks per request, at the rate limit)
     #[arg(long, default_value_t = 2.0, value_name = "SECS", value_parser = parse_secs)]
     pub poll_interval: f64,
     /// Give up after this many seconds (exit code 1)
@@ -38,7 +39,8 @@ pub fn parse_secs(s: &str) -> Result<f64, String> {
 }
 
 /// Per-task summary.
-pub struct WaitView<'a>(pub &'a [TaskResults]);
+#[derive(Debug)]
+pub struct WaitView<'a>(pub &'a [TaskWait]);
 
 impl Render for WaitView<'_> {
     fn json(&self) -> Value {
@@ -46,8 +48,7 @@ impl Render for WaitView<'_> {
             self.0
                 .iter()
                 .map(|t| {
-                    let (done, _, failed) = t.counts();
-                    json!({"ItemId": t.item_id, "Apps": t.scan_set.len(), "Completed": done, "Failed": failed})
+                    json!({"ItemId": t.item_id, "Apps": t.apps, "Completed": t.completed, "Failed": t.failed})
                 })
                 .collect(),
         )
@@ -55,12 +56,11 @@ impl Render for WaitView<'_> {
     fn table(&self) -> Table {
         let mut table = Table::new(["ITEM_ID", "APPS", "COMPLETED", "FAILED"]);
         for t in self.0 {
-            let (done, _, failed) = t.counts();
             table.push([
                 t.item_id.clone(),
-                t.scan_set.len().to_string(),
-                done.to_string(),
-                failed.to_string(),
+                t.apps.to_string(),
+                t.completed.to_string(),
+                t.failed.to_string(),
             ]);
         }
         table
@@ -70,19 +70,19 @@ impl Render for WaitView<'_> {
 /// Waits for the tasks.
 pub async fn exec(ctx: &mut Ctx, args: WaitArgs) -> CliResult<()> {
     let client = ctx.client().await?;
-    let bar = crate::progress::bar(args.item_ids.len() as u64, "waiting");
+    let bar = crate::progress::wait_bar(args.item_ids.len());
     let results = wait_for_tasks(
         &client,
         &args.item_ids,
         Duration::from_secs_f64(args.poll_interval),
         Duration::from_secs_f64(args.wait_timeout),
-        |_| bar.inc(1),
+        |p| crate::progress::show_wait(&bar, p),
     )
     .await;
     bar.finish_and_clear();
     let results = results?;
     ctx.printer.print(&WaitView(&results))?;
-    let failed: usize = results.iter().map(|t| t.counts().2).sum();
+    let failed: usize = results.iter().map(|t| t.failed).sum();
     if failed > 0 {
         return Err(
             CliError::remote(format!("{failed} app(s) could not be scanned"))
