@@ -77,8 +77,9 @@ pub struct GlobalArgs {
     pub ca_cert: Option<PathBuf>,
 
     /// Output format: json (stable, for programs), table (for people), text (tab-separated)
-    #[arg(short, long, global = true, value_enum, default_value_t = OutputFormat::Table, value_name = "FORMAT")]
-    pub output: OutputFormat,
+    /// [default: table; json for `ms call`]
+    #[arg(short, long, global = true, value_enum, value_name = "FORMAT")]
+    pub output: Option<OutputFormat>,
 
     /// Timeout of each HTTP request, in seconds
     #[arg(long, global = true, value_name = "SECS", default_value_t = 60.0, value_parser = parse_timeout)]

@@ -26,7 +26,7 @@ pub struct Ctx {
 impl Ctx {
     /// A context for the given options.
     pub fn new(global: GlobalArgs) -> Self {
-        let printer = Printer::new(global.output);
+        let printer = Printer::new(global.output.unwrap_or_default());
         Ctx {
             global,
             printer,

@@ -214,6 +214,135 @@ pub fn scalar(value: &Value) -> String {
     }
 }
 
+/// Flattens any JSON value into `(path, value)` pairs, paths in the API's flattened
+/// form (`ScanSet.0.AppDetailInfo.AppName`); empty objects and arrays appear as `{}`
+/// and `[]`, null as an empty value.
+pub fn flatten_json(value: &Value) -> Vec<(String, String)> {
+    fn walk(prefix: &mut String, v: &Value, out: &mut Vec<(String, String)>) {
+        let mut child = |prefix: &mut String, key: &str, v: &Value| {
+            let len = prefix.len();
+            if !prefix.is_empty() {
+                prefix.push('.');
+            }
+            prefix.push_str(key);
+            walk(prefix, v, out);
+            prefix.truncate(len);
+        };
+        match v {
+            Value::Object(m) if !m.is_empty() => {
+                for (k, v) in m {
+                    child(prefix, k, v);
+                }
+            }
+            Value::Array(a) if !a.is_empty() => {
+                for (i, v) in a.iter().enumerate() {
+                    child(prefix, &i.to_string(), v);
+                }
+            }
+            Value::Object(_) => out.push((prefix.clone(), "{}".to_owned())),
+            Value::Array(_) => out.push((prefix.clone(), "[]".to_owned())),
+            other => out.push((prefix.clone(), scalar(other))),
+        }
+    }
+    let mut out = Vec::new();
+    walk(&mut String::new(), value, &mut out);
+    out
+}
+
+/// Longest cell of a table made by [`json_tables`] (longer text is cut with `…`).
+const JSON_CELL_MAX: usize = 60;
+
+/// A JSON value as a table cell: scalars as text, arrays of scalars joined with `, `,
+/// other arrays as their length (`[3]`), objects as `{…}`; cut to a readable width.
+fn json_cell(v: &Value) -> String {
+    let text = match v {
+        Value::Array(a) if a.is_empty() => "(none)".to_owned(),
+        Value::Array(a) if a.iter().all(|x| !x.is_object() && !x.is_array()) => {
+            a.iter().map(scalar).collect::<Vec<_>>().join(", ")
+        }
+        Value::Array(a) => format!("[{}]", a.len()),
+        Value::Object(m) if m.is_empty() => "{}".to_owned(),
+        Value::Object(_) => "{…}".to_owned(),
+        other => scalar(other),
+    };
+    let text = text.replace(['\n', '\r', '\t'], " ");
+    if text.chars().count() > JSON_CELL_MAX {
+        let mut cut: String = text.chars().take(JSON_CELL_MAX - 1).collect();
+        cut.push('…');
+        cut
+    } else {
+        text
+    }
+}
+
+/// Any JSON answer as tables for people: its scalar members (and arrays of scalars) as a
+/// FIELD/VALUE table, then, for each member that is an array of objects, a table with a
+/// row per element and a column per member (nested objects flattened one level, as
+/// `AppDetailInfo.AppName`).
+pub fn json_tables(value: &Value) -> Vec<(Option<String>, Table)> {
+    let Value::Object(map) = value else {
+        let mut t = Table::new(["VALUE"]);
+        t.push([json_cell(value)]);
+        return vec![(None, t)];
+    };
+    let is_rows = |v: &Value| {
+        v.as_array()
+            .is_some_and(|a| !a.is_empty() && a.iter().all(Value::is_object))
+    };
+    let mut fields = Table::new(["FIELD", "VALUE"]);
+    let mut tables = Vec::new();
+    for (k, v) in map {
+        if is_rows(v) {
+            continue;
+        }
+        match v {
+            Value::Object(inner) if !inner.is_empty() => {
+                for (ik, iv) in inner {
+                    fields.push([format!("{k}.{ik}"), json_cell(iv)]);
+                }
+            }
+            _ => fields.push([k.clone(), json_cell(v)]),
+        }
+    }
+    if !fields.rows.is_empty() {
+        tables.push((None, fields));
+    }
+    for (k, v) in map {
+        let Some(rows) = v.as_array().filter(|_| is_rows(v)) else {
+            continue;
+        };
+        // Columns in order of first appearance.
+        let mut columns: Vec<String> = Vec::new();
+        let mut cells: Vec<std::collections::HashMap<String, String>> = Vec::new();
+        for row in rows {
+            let mut r = std::collections::HashMap::new();
+            for (ck, cv) in row.as_object().into_iter().flatten() {
+                let mut put = |name: String, cell: String| {
+                    if !columns.contains(&name) {
+                        columns.push(name.clone());
+                    }
+                    r.insert(name, cell);
+                };
+                match cv {
+                    Value::Object(inner) if !inner.is_empty() => {
+                        for (ik, iv) in inner {
+                            put(format!("{ck}.{ik}"), json_cell(iv));
+                        }
+                    }
+                    _ => put(ck.clone(), json_cell(cv)),
+                }
+            }
+            cells.push(r);
+        }
+        let mut t = Table::new(columns.iter().cloned());
+        for mut r in cells {
+            t.push(columns.iter().map(|c| r.remove(c).unwrap_or_default()));
+        }
+        tables.push((Some(k.clone()), t));
+    }
+    tables
+}
+
 /// Human-readable size: `1.5 MiB`.
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -321,6 +450,54 @@ mod tests {
         assert_eq!(unix_time(Some(1546511829)), "2019-01-03 10:37:09");
         assert_eq!(unix_time(Some(0)), "");
         assert_eq!(unix_time(Some(951_782_400)), "2000-02-29 00:00:00");
+    }
+
+    #[test]
+    fn any_json_flattens_to_api_paths() {
+        let v = serde_json::json!({"ScanSet": [{"AppDetailInfo": {"AppName": "A"}, "Tags": []}], "TotalCount": 1, "X": null});
+        assert_eq!(
+            flatten_json(&v),
+            [
+                ("ScanSet.0.AppDetailInfo.AppName".to_owned(), "A".to_owned()),
+                ("ScanSet.0.Tags".to_owned(), "[]".to_owned()),
+                ("TotalCount".to_owned(), "1".to_owned()),
+                ("X".to_owned(), String::new()),
+            ]
+        );
+    }
+
+    #[test]
+    fn any_json_as_tables_fields_then_a_table_per_array_of_objects() {
+        let long = "x".repeat(100);
+        let v = serde_json::json!({
+            "RequestId": "r-1",
+            "AppMd5s": ["a", "b"],
+            "ScanSet": [
+                {"AppDetailInfo": {"AppName": "A", "AppMd5": "m1"}, "VulList": [{"Id": 1}], "Desc": long},
+                {"AppDetailInfo": {"AppName": "B"}, "Extra": true}
+            ]
+        });
+        let tables = json_tables(&v);
+        assert_eq!(tables.len(), 2);
+        let (name, fields) = &tables[0];
+        assert!(name.is_none());
+        assert_eq!(fields.rows, [["RequestId", "r-1"], ["AppMd5s", "a, b"]]);
+        let (name, t) = &tables[1];
+        assert_eq!(name.as_deref(), Some("ScanSet"));
+        assert_eq!(
+            t.headers,
+            [
+                "AppDetailInfo.AppName",
+                "AppDetailInfo.AppMd5",
+                "VulList",
+                "Desc",
+                "Extra"
+            ]
+        );
+        assert_eq!(t.rows[0][2], "[1]");
+        assert_eq!(t.rows[0][3].chars().count(), 60);
+        assert!(t.rows[0][3].ends_with('…'));
+        assert_eq!(t.rows[1], ["B", "", "", "", "true"]);
     }
 
     #[test]

@@ -94,6 +94,56 @@ fn call_a_scan_action_and_parse_the_answer() {
     let v = out.json();
     assert_eq!(v["TotalCount"], 1);
     assert_eq!(v["ScanSet"][0]["ItemId"], item_id);
+
+    // For people and scripts: the same answer as a table, and as flattened text lines.
+    let params = format!(r#"{{"ItemIds": ["{item_id}"]}}"#);
+    let out = emu
+        .ms()
+        .run([
+            "call",
+            "DescribeScanInstances",
+            "--json",
+            &params,
+            "-o",
+            "table",
+        ])
+        .ok();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["FIELD", "VALUE"]
+    );
+    assert!(
+        lines[1].starts_with("TotalCount") && lines[1].ends_with(" 1"),
+        "{}",
+        out.stdout
+    );
+    let at = lines.iter().position(|l| *l == "ScanSet (1):").unwrap();
+    assert!(lines[at + 1].starts_with("ItemId "), "{}", out.stdout);
+    assert!(lines[at + 2].starts_with(item_id), "{}", out.stdout);
+    let out = emu
+        .ms()
+        .run([
+            "call",
+            "DescribeScanInstances",
+            "--json",
+            &params,
+            "-o",
+            "text",
+        ])
+        .ok();
+    assert!(
+        out.stdout.lines().any(|l| l == "TotalCount\t1"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l == format!("ScanSet.0.ItemId\t{item_id}")),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]

@@ -19,7 +19,9 @@ Examples:
   ms call DescribeScanResults --json '{\"ItemId\": \"...\"}'
   echo '{\"Limit\": 5}' | ms call DescribeScanInstances --input-json -
 
-The answer is the API's Response object, printed as JSON.")]
+The answer is the API's Response object, printed as JSON (the default for `ms call`);
+-o table shows its fields and a table per list; -o text prints one `Path.To.Field<TAB>value`
+line per value.")]
 pub struct CallArgs {
     /// The action, e.g. DescribeScanInstances (see --list)
     #[arg(value_name = "ACTION", required_unless_present = "list")]
@@ -174,9 +176,34 @@ pub async fn exec(ctx: &mut Ctx, args: CallArgs) -> CliResult<()> {
         .send_json(action.name, action.idempotent, &params)
         .await
         .map_err(transport_error)?;
-    match ctx.printer.format() {
-        OutputFormat::Json | OutputFormat::Table | OutputFormat::Text => {
-            ctx.printer.print_json(&response)
+    print_answer(ctx, &response)
+}
+
+/// Prints an answer: JSON as-is, text as `Path.To.Field<TAB>value` lines (the API's
+/// flattened names), table as a FIELD/VALUE table plus a table per array of objects.
+fn print_answer(ctx: &mut Ctx, response: &Value) -> CliResult<()> {
+    // The answer is JSON unless another format was asked for.
+    match ctx.global.output.unwrap_or(OutputFormat::Json) {
+        OutputFormat::Json => ctx.printer.print_json(response),
+        OutputFormat::Text => {
+            for (path, value) in crate::output::flatten_json(response) {
+                let value = value.replace(['\t', '\n', '\r'], " ");
+                ctx.printer.line(&format!("{path}\t{value}"))?;
+            }
+            ctx.printer.flush()
+        }
+        OutputFormat::Table => {
+            let mut text = String::new();
+            for (i, (name, table)) in crate::output::json_tables(response).into_iter().enumerate() {
+                if i > 0 {
+                    text.push('\n');
+                }
+                if let Some(name) = name {
+                    text.push_str(&format!("{name} ({}):\n", table.rows.len()));
+                }
+                text.push_str(&table.render());
+            }
+            ctx.printer.write_str(&text)
         }
     }
 }
