@@ -364,8 +364,31 @@ pub fn render(format: ReportFormat, title: &str, apps: &[AppFindings]) -> String
     }
 }
 
+/// Service-provided text as literal Markdown: on one line, with every character that
+/// Markdown or inline HTML would interpret backslash-escaped (so an app named
+/// `<script>` or `*x*` shows as written, also inside table cells).
 fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\n', '\r'], " ")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' | '\r' | '\t' => out.push(' '),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '~' | '#' | '&' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text as a Markdown code span, or as escaped text when it holds a backtick.
+fn md_code(s: &str) -> String {
+    if s.contains(['`', '\n', '\r']) {
+        md_cell(s)
+    } else {
+        format!("`{s}`")
+    }
 }
 
 /// Markdown report.
@@ -401,16 +424,17 @@ pub fn markdown(title: &str, apps: &[AppFindings]) -> String {
     }
     let _ = writeln!(
         o,
-        "| App | Package | Version | Verdict | High | Medium | Low | Ads |\n|---|---|---|---|---:|---:|---:|---:|"
+        "| App | Package | Version | Verdict | Virus scan | High | Medium | Low | Ads |\n|---|---|---|---|---|---:|---:|---:|---:|"
     );
     for a in apps {
         let _ = writeln!(
             o,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             md_cell(&a.name),
             md_cell(&a.package),
             md_cell(&a.version),
             a.verdict().label(),
+            virus_word(a),
             a.count_risk(3),
             a.count_risk(2),
             a.count_risk(1),
@@ -421,12 +445,12 @@ pub fn markdown(title: &str, apps: &[AppFindings]) -> String {
         let _ = writeln!(o, "\n## {} — {}\n", md_cell(&a.name), a.verdict().label());
         let mut facts = Vec::new();
         if !a.package.is_empty() {
-            facts.push(format!("package `{}`", a.package));
+            facts.push(format!("package {}", md_code(&a.package)));
         }
         if !a.version.is_empty() {
-            facts.push(format!("version {}", a.version));
+            facts.push(format!("version {}", md_cell(&a.version)));
         }
-        facts.push(format!("MD5 `{}`", a.md5));
+        facts.push(format!("MD5 {}", md_code(&a.md5)));
         if let Some(size) = a.size {
             facts.push(human_size(size));
         }
@@ -434,7 +458,7 @@ pub fn markdown(title: &str, apps: &[AppFindings]) -> String {
         if let Some(status) = &a.status {
             let _ = writeln!(o, "**Scan status:** {}\n", md_cell(status));
         }
-        let _ = writeln!(o, "**Virus scan:** {}", virus_text(a));
+        let _ = writeln!(o, "**Virus scan:** {}", md_cell(&virus_text(a)));
         let _ = writeln!(o);
         if a.vulnerabilities.is_empty() {
             let _ = writeln!(o, "**Vulnerabilities:** none found.\n");
@@ -475,9 +499,9 @@ pub fn markdown(title: &str, apps: &[AppFindings]) -> String {
                 let desc = if ad.description.is_empty() {
                     String::new()
                 } else {
-                    format!(" — {}", ad.description)
+                    format!(" — {}", md_cell(&ad.description))
                 };
-                let _ = writeln!(o, "- {} ({}){}", ad.name, ad.kind, desc);
+                let _ = writeln!(o, "- {} ({}){}", md_cell(&ad.name), ad.kind, desc);
             }
             o.push('\n');
         }
@@ -490,7 +514,7 @@ pub fn markdown(title: &str, apps: &[AppFindings]) -> String {
                 a.permissions.len(),
                 a.permissions
                     .iter()
-                    .map(|p| format!("`{p}`"))
+                    .map(|p| md_code(p))
                     .collect::<Vec<_>>()
                     .join(", ")
             );
@@ -500,21 +524,26 @@ pub fn markdown(title: &str, apps: &[AppFindings]) -> String {
         } else {
             let _ = writeln!(o, "**Sensitive words:**\n");
             for (file, words) in &a.sensitive {
-                let _ = writeln!(o, "- `{}`: {}", file, words.join(", "));
+                let _ = writeln!(o, "- {}: {}", md_code(file), md_cell(&words.join(", ")));
             }
         }
     }
     o
 }
 
-fn virus_text(a: &AppFindings) -> String {
-    let base = match a.safe_type {
+/// The virus verdict in a word.
+fn virus_word(a: &AppFindings) -> &'static str {
+    match a.safe_type {
         Some(1) => "safe",
         Some(2) => "risky",
         Some(3) => "VIRUS",
         Some(_) => "unknown",
         None => "not scanned",
-    };
+    }
+}
+
+fn virus_text(a: &AppFindings) -> String {
+    let base = virus_word(a);
     match &a.virus {
         Some((name, desc)) if !desc.is_empty() => format!("{base} — {name}: {desc}"),
         Some((name, _)) => format!("{base} — {name}"),
@@ -538,11 +567,11 @@ pub fn html_escape(s: &str) -> String {
     out
 }
 
-const CSS: &str = "body{font:15px/1.5 system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:70em;padding:0 1em;color:#1f2328}\
-h1{font-size:1.6em}h2{margin-top:2em;border-bottom:1px solid #d0d7de;padding-bottom:.2em}\
+const CSS: &str = "body{font:15px/1.5 system-ui,-apple-system,'Segoe UI','PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif;margin:2em auto;max-width:70em;padding:0 1em;color:#1f2328}\
+h1{font-size:1.6em}h2{margin-top:2em;border-bottom:1px solid #d0d7de;padding-bottom:.2em}h3{margin:1.4em 0 .3em;font-size:1.05em}\
 table{border-collapse:collapse;margin:.6em 0}th,td{border:1px solid #d0d7de;padding:.25em .6em;text-align:left;vertical-align:top}\
-th{background:#f6f8fa}td.n{text-align:right}code{background:#f6f8fa;padding:0 .2em;border-radius:3px}\
-.badge{display:inline-block;border-radius:1em;padding:0 .7em;font-size:.85em;font-weight:600;color:#fff}\
+th{background:#f6f8fa;white-space:nowrap}td.n{text-align:right}code{background:#f6f8fa;padding:0 .2em;border-radius:3px}\
+.badge{display:inline-block;white-space:nowrap;border-radius:1em;padding:0 .7em;font-size:.85em;font-weight:600;color:#fff}\
 .virus{background:#8b0000}.high{background:#cf222e}.medium{background:#bc4c00}.low{background:#9a6700}.clean{background:#1a7f37}.incomplete{background:#6e7781}\
 .cards{display:flex;gap:1em;flex-wrap:wrap}.card{border:1px solid #d0d7de;border-radius:6px;padding:.5em 1em;min-width:8em}.card b{font-size:1.5em;display:block}\
 details{margin:.3em 0}summary{cursor:pointer}.muted{color:#656d76}";
@@ -582,7 +611,7 @@ pub fn html(title: &str, apps: &[AppFindings]) -> String {
     if !summary.top_vulnerabilities.is_empty() {
         let _ = writeln!(
             o,
-            "<table><tr><th>Most common vulnerabilities</th><th>Risk</th><th>Apps</th></tr>"
+            "<h3>Most common vulnerabilities</h3>\n<table><tr><th>Vulnerability</th><th>Risk</th><th>Apps</th></tr>"
         );
         for (name, risk, n) in &summary.top_vulnerabilities {
             let _ = writeln!(
@@ -596,18 +625,19 @@ pub fn html(title: &str, apps: &[AppFindings]) -> String {
     }
     let _ = writeln!(
         o,
-        "<table><tr><th>App</th><th>Package</th><th>Version</th><th>Verdict</th><th>High</th><th>Medium</th><th>Low</th><th>Ads</th></tr>"
+        "<h3>Apps</h3>\n<table><tr><th>App</th><th>Package</th><th>Version</th><th>Verdict</th><th>Virus scan</th><th>High</th><th>Medium</th><th>Low</th><th>Ads</th></tr>"
     );
     for (i, a) in apps.iter().enumerate() {
         let v = a.verdict();
         let _ = writeln!(
             o,
-            "<tr><td><a href=\"#app-{i}\">{}</a></td><td>{}</td><td>{}</td><td><span class=\"badge {}\">{}</span></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            "<tr><td><a href=\"#app-{i}\">{}</a></td><td>{}</td><td>{}</td><td><span class=\"badge {}\">{}</span></td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             e(&a.name),
             e(&a.package),
             e(&a.version),
             v.css(),
             v.label(),
+            virus_word(a),
             a.count_risk(3),
             a.count_risk(2),
             a.count_risk(1),
@@ -773,6 +803,86 @@ mod tests {
         assert!(page.contains("<style>"));
     }
 
+    /// A scan result whose every service-provided string tries to break out of the page.
+    fn hostile() -> Value {
+        let evil = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>'&amp;*x*`|";
+        let mut v = sample();
+        v["AppDetailInfo"]["AppName"] = json!(evil);
+        v["AppDetailInfo"]["AppPkgName"] = json!(evil);
+        v["AppDetailInfo"]["AppVersion"] = json!(evil);
+        v["VirusInfo"] = json!({"SafeType": 3, "VirusName": evil, "VirusDesc": evil});
+        v["VulInfo"]["VulList"][0]["VulName"] = json!(evil);
+        v["VulInfo"]["VulList"][0]["VulDesc"] = json!(evil);
+        v["VulInfo"]["VulList"][0]["VulSolution"] = json!(evil);
+        v["VulInfo"]["VulList"][0]["VulFilepath"] = json!(evil);
+        v["AdInfo"]["Banners"][0]["PluginName"] = json!(evil);
+        v["AdInfo"]["Banners"][0]["PluginDesc"] = json!(evil);
+        v["PermissionInfo"]["PermissionList"][0]["Permission"] = json!(evil);
+        v["SensitiveInfo"]["SensitiveList"][0]["FilePath"] = json!(evil);
+        v["SensitiveInfo"]["SensitiveList"][0]["WordList"] = json!([evil]);
+        v
+    }
+
+    #[test]
+    fn html_escapes_every_service_provided_string() {
+        let page = html("Report", &[AppFindings::from_json(&hostile())]);
+        assert!(!page.contains("<script"), "{page}");
+        assert!(!page.contains("<img"), "{page}");
+        assert!(!page.contains("&amp;*"), "the & is escaped too: {page}");
+        assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;&lt;img"));
+        // Every tag in the page is one of ours.
+        let allowed = [
+            "!DOCTYPE", "html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "div",
+            "b", "span", "p", "table", "tr", "th", "td", "a", "code", "details", "summary", "ul",
+            "li", "br",
+        ];
+        for tag in page.split('<').skip(1) {
+            let name: String = tag
+                .trim_start_matches('/')
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '!')
+                .collect();
+            assert!(allowed.contains(&name.as_str()), "unexpected tag <{name}");
+        }
+    }
+
+    #[test]
+    fn markdown_shows_service_strings_literally() {
+        let md = markdown("Report", &[AppFindings::from_json(&hostile())]);
+        // No raw HTML and no unescaped Markdown emphasis from the service's strings
+        // (outside code spans; our own table pipes and bold labels aside).
+        for line in md.lines() {
+            let (mut escaped, mut in_code) = (false, false);
+            for c in line.chars() {
+                if escaped {
+                    escaped = false;
+                    continue;
+                }
+                match c {
+                    '\\' if !in_code => escaped = true,
+                    '`' => in_code = !in_code,
+                    '<' | '>' | '&' if !in_code => panic!("unescaped {c:?} in {line:?}"),
+                    '*' if !in_code && !line.starts_with("**") => {
+                        panic!("unescaped {c:?} in {line:?}")
+                    }
+                    '|' if !in_code && !line.starts_with('|') => {
+                        panic!("unescaped {c:?} in {line:?}")
+                    }
+                    _ => {}
+                }
+            }
+        }
+        assert!(md.contains("\\<script\\>alert(1)\\</script\\>"), "{md}");
+        // Table rows keep their column count.
+        for line in md.lines().filter(|l| l.starts_with("| ")) {
+            let cells = line.replace("\\|", "").matches('|').count();
+            assert!(
+                cells == 5 || cells == 4 || cells == 10 || cells == 3,
+                "{line}"
+            );
+        }
+    }
+
     #[test]
     fn markdown_has_summary_and_sections() {
         let a = AppFindings::from_json(&sample());
@@ -783,7 +893,7 @@ mod tests {
         assert!(md.contains("2 app(s) scanned."));
         assert!(md.contains("| high risk | 1 |"));
         assert!(md.contains("| low risk | 1 |") || md.contains("| clean | 1 |"));
-        assert!(md.contains("## Demo <b> — high risk"));
+        assert!(md.contains("## Demo \\<b\\> — high risk"), "{md}");
         assert!(md.contains("| high | Debuggable |"));
         assert!(md.contains("AdMob (banner)"));
     }
