@@ -117,8 +117,12 @@ fn cell_text(cell: &str) -> String {
 pub trait Render {
     /// The stable JSON value (API field names).
     fn json(&self) -> Value;
-    /// The table for people (and, without its header, the `text` output).
+    /// The table (without its header, the `text` output: keep its columns stable).
     fn table(&self) -> Table;
+    /// The `table` output for people; by default [`table`](Self::table), aligned.
+    fn people(&self) -> String {
+        self.table().render()
+    }
 }
 
 /// Writes command output to stdout in the chosen format.
@@ -146,7 +150,7 @@ impl Printer {
     pub fn print(&mut self, value: &dyn Render) -> CliResult<()> {
         let text = match self.format {
             OutputFormat::Json => json_string(&value.json()),
-            OutputFormat::Table => value.table().render(),
+            OutputFormat::Table => value.people(),
             OutputFormat::Text => value.table().render_text(),
         };
         self.write_str(&text)

@@ -361,6 +361,53 @@ impl Render for ResultsView<'_> {
         }
         t
     }
+
+    fn people(&self) -> String {
+        let mut out = String::new();
+        for (i, task) in self.tasks.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            out.push_str(&format!(
+                "ItemId {} ({} app(s))\n",
+                task.item_id,
+                task.scan_set.len()
+            ));
+            out.push_str(&Self::people_table(task).render());
+        }
+        out
+    }
+}
+
+impl ResultsView<'_> {
+    /// The per-app rows for people: one section per task (its ItemId as a heading), and
+    /// the columns that matter to decide what to look at first.
+    fn people_table(task: &TaskResults) -> Table {
+        let mut t = Table::new([
+            "APP", "VERSION", "VERDICT", "VIRUS", "HIGH", "MED", "LOW", "ADS", "PERMS",
+        ]);
+        for s in &task.scan_set {
+            let f = AppFindings::from_json(s);
+            let verdict = match f.verdict() {
+                crate::report::Verdict::Incomplete => {
+                    format!("incomplete ({})", task_status(f.task_status))
+                }
+                v => v.label().to_owned(),
+            };
+            t.push([
+                f.name.clone(),
+                f.version.clone(),
+                verdict,
+                safe_type(f.safe_type).to_owned(),
+                f.count_risk(3).to_string(),
+                f.count_risk(2).to_string(),
+                f.count_risk(1).to_string(),
+                f.ads.len().to_string(),
+                f.permissions.len().to_string(),
+            ]);
+        }
+        t
+    }
 }
 
 /// Scanned apps (`AppScanSet` objects) as a table.

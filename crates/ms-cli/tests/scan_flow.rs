@@ -92,11 +92,31 @@ fn submit_wait_results_report_list_delete() {
     assert_eq!(v["ScanSet"].as_array().unwrap().len(), 1);
     assert_eq!(v["ScanSet"][0]["AppDetailInfo"]["AppMd5"], md5.as_str());
 
-    // results as a table, for people
+    // results as a table, for people: the task, then a row per app with its verdict
     let out = emu.ms().run(["scan", "results", &item_id]).ok();
-    assert!(out.stdout.starts_with("ITEM_ID"), "{}", out.stdout);
-    assert!(out.stdout.contains("VERDICT"));
-    assert_eq!(out.stdout.lines().count(), 4);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!("ItemId {item_id} (3 app(s))"),
+        "{}",
+        out.stdout
+    );
+    assert!(lines[1].starts_with("APP ") && lines[1].contains("VERDICT"));
+    assert_eq!(lines.len(), 5, "{}", out.stdout);
+    assert!(lines[2].starts_with("App 0 "), "{}", out.stdout);
+    // and as text, for scripts: every column, one line per app, no header
+    let out = emu
+        .ms()
+        .run(["scan", "results", &item_id, "-o", "text"])
+        .ok();
+    assert_eq!(out.stdout.lines().count(), 3, "{}", out.stdout);
+    assert!(
+        out.stdout
+            .lines()
+            .all(|l| l.starts_with(&item_id) && l.split('\t').count() == 12),
+        "{}",
+        out.stdout
+    );
 
     // report: markdown to stdout, HTML to a file
     let out = emu
