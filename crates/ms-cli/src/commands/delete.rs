@@ -79,9 +79,15 @@ pub async fn exec(ctx: &mut Ctx, args: DeleteArgs) -> CliResult<()> {
             let err = transport_error(e);
             if done > 0 {
                 let msg = format!("{} (after {done} record(s) were deleted)", err.message());
-                CliError::new(err.kind(), msg)
-                    .with_request_id(err.request_id().map(str::to_owned))
-                    .with_code(err.code().unwrap_or("").to_owned())
+                let mut e = CliError::new(err.kind(), msg)
+                    .with_request_id(err.request_id().map(str::to_owned));
+                if let Some(code) = err.code() {
+                    e = e.with_code(code.to_owned());
+                }
+                match err.hint() {
+                    Some(hint) => e.with_hint(hint.to_owned()),
+                    None => e,
+                }
             } else {
                 err
             }
