@@ -132,11 +132,12 @@ async fn fill() {
     )
     .await;
     let c = Client::new(&emu, &clock);
-    let mut s = keep_alive(&c).await;
     let mut last_item = String::new();
     let mut n = 0u64;
     for round in 1..=rounds {
         let requests = apps.div_ceil(20);
+        // A fresh connection per round (the previous one may have idled out meanwhile).
+        let mut s = keep_alive(&c).await;
         let start = Instant::now();
         for _ in 0..requests {
             let md5s: Vec<String> = (0..20)
