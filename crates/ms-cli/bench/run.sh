@@ -3,7 +3,9 @@
 #   1. one `ms scan results ITEM_ID` process against a running emulator, next to the same
 #      call through the official tccli 3.0.860.1 (the last release with the scan actions),
 #      with hyperfine (warm-up + repeated runs);
-#   2. peak memory (max RSS, /usr/bin/time -v) of submitting a 100,000-app manifest.
+#   2. peak memory (max RSS, /usr/bin/time -v) of submitting a 100,000-app manifest, then the
+#      same submission again to the same emulator (its per-request cost must not grow with
+#      the scans it stores), with the emulator's resident memory after each.
 # Usage: crates/ms-cli/bench/run.sh   (from anywhere; needs python3 with venv, hyperfine, GNU time)
 # Env: TCCLI_VENV (default /tmp/tccli-venv), RUNS (default 30), APPS (default 100000).
 set -euo pipefail
@@ -91,8 +93,14 @@ with open(path, "w") as f:
     f.write("]\n")
 PY
 ls -l "$WORK/big.json"
-/usr/bin/time -v "$MS" --ca-cert "$WORK/emu.pem" --rate-limit 100000 -o json scan submit --manifest "$WORK/big.json" \
-  --concurrency 16 > "$WORK/big.out" 2> "$WORK/time.txt"
-python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); print("submitted", v["Submitted"], "apps in", len(v["Tasks"]), "tasks")' "$WORK/big.out"
-grep -E "Maximum resident set size|Elapsed \(wall clock\)" "$WORK/time.txt"
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -sr)"
+emu_rss() { grep VmRSS "/proc/$EMU_PID/status" | awk '{print $2 " kB"}'; }
+echo "emulator resident memory before the submissions: $(emu_rss)"
+for round in 1 2; do
+  /usr/bin/time -v "$MS" --ca-cert "$WORK/emu.pem" --rate-limit 100000 -o json scan submit --manifest "$WORK/big.json" \
+    --concurrency 16 > "$WORK/big.out" 2> "$WORK/time.txt"
+  echo "submission $round:"
+  python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); print("  submitted", v["Submitted"], "apps in", len(v["Tasks"]), "tasks")' "$WORK/big.out"
+  grep -E "Maximum resident set size|Elapsed \(wall clock\)" "$WORK/time.txt" | sed 's/^\s*/  /'
+  echo "  emulator resident memory after it: $(emu_rss)"
+done
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -sr), load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%dT%H:%MZ)"
