@@ -35,7 +35,8 @@ pub enum Verdict {
     LowRisk,
     /// Nothing found.
     Clean,
-    /// The scan did not complete (error, timeout or still running).
+    /// The scan did not complete (error, timeout or still running), or the service did not
+    /// say that it did: a result without `TaskStatus` is never reported as clean.
     Incomplete,
 }
 
@@ -278,7 +279,7 @@ impl AppFindings {
 
     /// The overall verdict.
     pub fn verdict(&self) -> Verdict {
-        if self.task_status.is_some_and(|s| s != 1) || self.status.is_some() {
+        if self.task_status != Some(1) || self.status.is_some() {
             return Verdict::Incomplete;
         }
         if self.safe_type == Some(3) {
@@ -789,7 +790,21 @@ mod tests {
         assert_eq!(AppFindings::from_json(&v).verdict(), Verdict::Virus);
         v["TaskStatus"] = json!(3);
         assert_eq!(AppFindings::from_json(&v).verdict(), Verdict::Incomplete);
-        assert_eq!(AppFindings::from_json(&json!({})).verdict(), Verdict::Clean);
+        // No TaskStatus at all: the service did not say the scan finished, so not "clean".
+        assert_eq!(
+            AppFindings::from_json(&json!({})).verdict(),
+            Verdict::Incomplete
+        );
+        let mut finished_empty = json!({"TaskStatus": 1});
+        assert_eq!(
+            AppFindings::from_json(&finished_empty).verdict(),
+            Verdict::Clean
+        );
+        finished_empty["TaskStatus"] = json!(2);
+        assert_eq!(
+            AppFindings::from_json(&finished_empty).verdict(),
+            Verdict::Incomplete
+        );
     }
 
     #[test]
