@@ -10,6 +10,24 @@
 //! 3 network or transport error (see [`error`]).
 #![warn(missing_docs)]
 
+/// `eprintln!` that never panics: a closed stderr (`ms ... 2>&1 | head`) is ignored.
+macro_rules! errln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `eprint!` that never panics (see [`errln!`]); flushes so a prompt shows at once.
+macro_rules! errp {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let mut err = std::io::stderr();
+        let _ = write!(err, $($arg)*);
+        let _ = err.flush();
+    }};
+}
+
 pub mod apk;
 pub mod cli;
 pub mod commands;
@@ -60,7 +78,7 @@ where
     let runtime = match runtime {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            errln!("error: cannot start the async runtime: {e}");
             return 3;
         }
     };
@@ -84,7 +102,7 @@ fn report(result: Result<(), CliError>) -> u8 {
         Ok(()) => 0,
         Err(e) if e.kind() == ErrorKind::BrokenPipe => 0,
         Err(e) => {
-            eprintln!("{e}");
+            errln!("{e}");
             e.exit_code()
         }
     }

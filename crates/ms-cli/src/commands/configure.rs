@@ -69,7 +69,7 @@ fn ask(
     tty: bool,
 ) -> CliResult<Option<String>> {
     if tty {
-        eprint!("{label}: ");
+        errp!("{label}: ");
         let _ = std::io::stderr().flush();
     }
     match lines.next() {
@@ -114,7 +114,7 @@ pub fn exec(ctx: &mut Ctx, args: ConfigureArgs) -> CliResult<()> {
             let key = ask("SecretKey", &mut lines, tty);
             if hidden {
                 set_echo(true);
-                eprintln!();
+                errln!();
             }
             key?
         }

@@ -43,7 +43,7 @@ fn confirm(count: usize) -> CliResult<bool> {
         ))
         .with_hint("pass --yes to delete without asking"));
     }
-    eprint!("Delete {count} scan record(s)? This cannot be undone. [y/N] ");
+    errp!("Delete {count} scan record(s)? This cannot be undone. [y/N] ");
     let _ = std::io::stderr().flush();
     let mut line = String::new();
     stdin

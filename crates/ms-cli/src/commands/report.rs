@@ -81,7 +81,7 @@ pub async fn exec(ctx: &mut Ctx, args: ReportArgs) -> CliResult<()> {
     match &args.out {
         Some(path) => {
             std::fs::write(path, text).map_err(|e| CliError::file(path, "write", &e))?;
-            eprintln!("wrote {} ({} app(s))", path.display(), apps.len());
+            errln!("wrote {} ({} app(s))", path.display(), apps.len());
             Ok(())
         }
         None => ctx.printer.write_str(&text),

@@ -494,7 +494,7 @@ pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
         if ctx.printer.format() != OutputFormat::Json {
             ctx.printer
                 .write_str(&outcome.table().render_with(ctx.printer.format()))?;
-            eprintln!(
+            errln!(
                 "submitted {submitted} app(s) in {} task(s); waiting for the scans...",
                 ids.len()
             );
@@ -541,7 +541,7 @@ pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
             _ => {
                 ctx.printer.write_str("\n")?;
                 ctx.printer.print(&view)?;
-                eprintln!("{}", verdict_summary(&results));
+                errln!("{}", verdict_summary(&results));
             }
         }
     } else if ctx.printer.format() == OutputFormat::Json {
@@ -596,7 +596,7 @@ pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
         return Err(err);
     }
     if !args.wait {
-        eprintln!(
+        errln!(
             "submitted {submitted} app(s) in {} task(s)",
             outcome.chunks.len()
         );
