@@ -273,8 +273,19 @@ async fn persister(core: Arc<Core>, mut shutdown: watch::Receiver<bool>) {
             }
         }
         if core.take_dirty() || stop {
-            let bytes = serde_json::to_vec(&*core.lock_state()).unwrap_or_default();
             last_write = Some(tokio::time::Instant::now());
+            // Never replace a good state file with an empty one: on a (theoretical)
+            // serialization failure keep the previous file and say so.
+            let bytes = match serde_json::to_vec(&*core.lock_state()) {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot serialize the state; keeping the previous file");
+                    if stop {
+                        return;
+                    }
+                    continue;
+                }
+            };
             let p = path.clone();
             match tokio::task::spawn_blocking(move || state::write_atomic(&p, &bytes)).await {
                 Ok(Ok(())) => {}
