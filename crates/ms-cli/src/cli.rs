@@ -103,7 +103,9 @@ fn parse_timeout(s: &str) -> Result<f64, String> {
         .parse()
         .map_err(|_| format!("expected a number of seconds, got {s:?}"))?;
     if !(v > 0.0 && v <= 3600.0) {
-        return Err(format!("expected between 0 and 3600 seconds, got {s}"));
+        return Err(format!(
+            "expected more than 0 and at most 3600 seconds, got {s}"
+        ));
     }
     Ok(v)
 }

@@ -85,31 +85,59 @@ pub struct ManifestApp {
     pub icon_url: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum SizeField {
-    Num(u64),
-    Str(String),
-    Neg(i64),
-    Float(f64),
+/// `size`: a JSON number or numeric string, or a CSV field; empty or null means absent. Every
+/// error names the field (a custom visitor, as an untagged enum would lose the field name for
+/// numbers beyond 64 bits).
+struct SizeVisitor;
+
+fn bad_size<E: serde::de::Error>(got: impl fmt::Display) -> E {
+    E::custom(format!("size: expected a whole number of bytes, got {got}"))
+}
+
+impl<'de> serde::de::Visitor<'de> for SizeVisitor {
+    type Value = Option<u64>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a whole number of bytes for size")
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Self::Value, E> {
+        Ok(Some(n))
+    }
+    fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Self::Value, E> {
+        u64::try_from(n).map(Some).map_err(|_| bad_size(n))
+    }
+    fn visit_u128<E: serde::de::Error>(self, n: u128) -> Result<Self::Value, E> {
+        u64::try_from(n).map(Some).map_err(|_| bad_size(n))
+    }
+    fn visit_i128<E: serde::de::Error>(self, n: i128) -> Result<Self::Value, E> {
+        u64::try_from(n).map(Some).map_err(|_| bad_size(n))
+    }
+    fn visit_f64<E: serde::de::Error>(self, f: f64) -> Result<Self::Value, E> {
+        Err(bad_size(f))
+    }
+    fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<Self::Value, E> {
+        Err(bad_size(b))
+    }
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
+        let t = s.trim();
+        if t.is_empty() {
+            return Ok(None);
+        }
+        t.parse::<u64>().map(Some).map_err(|_| bad_size(shorten(s)))
+    }
 }
 
 fn de_size<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    use serde::de::Error;
-    match Option::<SizeField>::deserialize(d)? {
-        None => Ok(None),
-        Some(SizeField::Num(n)) => Ok(Some(n)),
-        Some(SizeField::Str(s)) if s.trim().is_empty() => Ok(None),
-        Some(SizeField::Str(s)) => s.trim().parse::<u64>().map(Some).map_err(|_| {
-            D::Error::custom(format!("size: expected a whole number of bytes, got {s:?}"))
-        }),
-        Some(SizeField::Neg(n)) => Err(D::Error::custom(format!(
-            "size: expected a whole number of bytes, got {n}"
-        ))),
-        Some(SizeField::Float(f)) => Err(D::Error::custom(format!(
-            "size: expected a whole number of bytes, got {f}"
-        ))),
-    }
+    d.deserialize_option(SizeVisitor)
 }
 
 fn de_opt_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -135,10 +163,16 @@ impl ManifestApp {
         if self.url.is_empty() {
             return Err("url (AppUrl) is missing".to_owned());
         }
-        if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
+        let scheme_ok = |p: &str| {
+            self.url
+                .as_bytes()
+                .get(..p.len())
+                .is_some_and(|h| h.eq_ignore_ascii_case(p.as_bytes()))
+        };
+        if !(scheme_ok("http://") || scheme_ok("https://")) {
             return Err(format!(
-                "url (AppUrl): expected an http:// or https:// download URL, got {:?}",
-                self.url
+                "url (AppUrl): expected an http:// or https:// download URL, got {}",
+                shorten(&self.url)
             ));
         }
         if self.md5.is_empty() {
@@ -146,11 +180,20 @@ impl ManifestApp {
         }
         if !is_md5(&self.md5) {
             return Err(format!(
-                "md5 (AppMd5): expected 32 hex digits, got {:?}",
-                self.md5
+                "md5 (AppMd5): expected 32 hex digits, got {}",
+                shorten(&self.md5)
             ));
         }
         Ok(self)
+    }
+}
+
+/// `s` quoted for an error message, cut after 80 characters (a manifest line can be huge).
+fn shorten(s: &str) -> String {
+    const MAX: usize = 80;
+    match s.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{:?}... ({} bytes)", &s[..i], s.len()),
+        None => format!("{s:?}"),
     }
 }
 
@@ -728,6 +771,38 @@ mod tests {
         assert_eq!(apps[0].version.as_deref(), Some("1.0"));
         assert_eq!(apps[1].size, None);
         assert_eq!(apps[1].name, None);
+    }
+
+    #[test]
+    fn sizes_beyond_64_bits_name_the_field() {
+        let text = format!("url,md5,size\nhttps://e/a.apk,{MD5},99999999999999999999999\n");
+        let res = read_all(ManifestFormat::Csv, &text);
+        let err = res[0].as_ref().unwrap_err();
+        assert!(
+            err.message.contains("size: expected a whole number"),
+            "{err}"
+        );
+        let text = format!(r#"[{{"url":"https://e/a.apk","md5":"{MD5}","size":true}}]"#);
+        let res = read_all(ManifestFormat::Json, &text);
+        let err = res[0].as_ref().unwrap_err();
+        assert!(err.message.contains("size"), "{err}");
+    }
+
+    #[test]
+    fn a_huge_bad_value_is_not_echoed_whole() {
+        let url = "x".repeat(1_000_000);
+        let text = format!(r#"[{{"url":"{url}","md5":"{MD5}"}}]"#);
+        let res = read_all(ManifestFormat::Json, &text);
+        let err = res[0].as_ref().unwrap_err();
+        assert!(err.message.contains("url (AppUrl)"), "{err}");
+        assert!(err.message.len() < 300, "{} bytes", err.message.len());
+    }
+
+    #[test]
+    fn the_url_scheme_is_case_insensitive_as_in_the_model() {
+        let text = format!(r#"[{{"url":"HTTPS://e/a.apk","md5":"{MD5}"}}]"#);
+        let res = read_all(ManifestFormat::Json, &text);
+        assert!(res[0].is_ok(), "{:?}", res[0]);
     }
 
     #[test]

@@ -568,8 +568,8 @@ pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
         return Err(CliError::new(
             e.kind(),
             format!(
-                "the outcome of {apps} app(s) is unknown (first at app #{}): {}",
-                first.first_app,
+                "the outcome of {apps} app(s) is unknown (first in {}): {}",
+                app_range(first.first_app, first.app_md5s.len()),
                 e.message()
             ),
         )
@@ -582,9 +582,9 @@ pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
         let mut err = CliError::new(
             e.kind(),
             format!(
-                "{failed_apps} of {} app(s) were not submitted; first failure at app #{}: {}",
+                "{failed_apps} of {} app(s) were not submitted; first failure in {}: {}",
                 outcome.apps,
-                first.first_app,
+                app_range(first.first_app, first.app_md5s.len()),
                 e.message()
             ),
         )
@@ -605,6 +605,15 @@ pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
 }
 
 /// One line: how many apps got each verdict.
+/// "app #7" or "apps #1-#20": the apps of one chunk (a rejected chunk fails as a whole, so
+/// the failing app may be any of them; the error message names it by `AppInfos.N`).
+fn app_range(first: u64, len: usize) -> String {
+    match len as u64 {
+        0 | 1 => format!("app #{first}"),
+        n => format!("apps #{first}-#{}", first + n - 1),
+    }
+}
+
 fn verdict_summary(results: &[TaskResults]) -> String {
     let apps: Vec<crate::report::AppFindings> = results
         .iter()
