@@ -170,8 +170,33 @@ fn is_url(s: &str) -> bool {
     else {
         return false;
     };
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    !host.is_empty() && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    is_authority(authority) && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// `host`, `host:port` or `[v6]`/`[v6]:port`, without user info: the same rule as the
+/// ms-emulator's URL check, so a URL accepted here is not rejected remotely (which would fail
+/// its whole chunk of 20 apps).
+fn is_authority(authority: &str) -> bool {
+    if authority.contains('@') {
+        return false;
+    }
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let Some((h, after)) = v6.split_once(']') else {
+            return false;
+        };
+        match after.strip_prefix(':') {
+            Some(p) => (h, Some(p)),
+            None if after.is_empty() => (h, None),
+            None => return false,
+        }
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    !host.is_empty() && port.is_none_or(|p| p.parse::<u16>().is_ok())
 }
 
 fn plural(n: u64, word: &str) -> String {

@@ -98,6 +98,24 @@ fn corpus() -> Vec<Case> {
             vec![("AppInfos[0].AppUrl", r#"expected an http(s) URL, got "https://""#.into())],
         ),
         (
+            "app_url_port_not_a_number",
+            "CreateScanInstances",
+            scan(vec![json!({"AppUrl": "https://e.com:notaport/a.apk", "AppMd5": MD5})]),
+            vec![("AppInfos[0].AppUrl", r#"expected an http(s) URL, got "https://e.com:notaport/a.apk""#.into())],
+        ),
+        (
+            "app_url_with_user_info",
+            "CreateScanInstances",
+            scan(vec![json!({"AppUrl": "https://user@e.com/a.apk", "AppMd5": MD5})]),
+            vec![("AppInfos[0].AppUrl", r#"expected an http(s) URL, got "https://user@e.com/a.apk""#.into())],
+        ),
+        (
+            "app_url_unclosed_ipv6_bracket",
+            "CreateScanInstances",
+            scan(vec![json!({"AppUrl": "http://[::1", "AppMd5": MD5})]),
+            vec![("AppInfos[0].AppUrl", r#"expected an http(s) URL, got "http://[::1""#.into())],
+        ),
+        (
             "app_size_not_numeric",
             "CreateScanInstances",
             scan(vec![json!({"AppUrl": "http://e.com/a", "AppMd5": MD5, "AppSize": "12a"})]),
@@ -356,4 +374,23 @@ fn typed_required_strings_must_not_be_empty() {
     let req = DescribeShieldResultRequest::default();
     let e = req.validate().unwrap_err();
     assert_eq!(e.to_string(), "ItemId: must not be empty");
+}
+
+#[test]
+fn urls_with_ports_and_ipv6_hosts_pass() {
+    for url in [
+        "https://e.com:8443/a.apk",
+        "http://127.0.0.1:8080/a.apk?x=1",
+        "HTTPS://E.COM/a.apk",
+        "http://[::1]/a.apk",
+        "http://[::1]:9000",
+        "https://e.com/a@b.apk",
+    ] {
+        let params = scan(vec![json!({"AppUrl": url, "AppMd5": MD5})]);
+        assert_eq!(
+            validate_json("CreateScanInstances", &params),
+            Ok(()),
+            "{url}"
+        );
+    }
 }
