@@ -169,6 +169,18 @@ fn bad_arguments_give_a_message_and_exit_code() {
                 "submit",
                 "--manifest",
                 &d("good.json"),
+                "--callback-url",
+                "http://example.com:port/hook",
+            ],
+            2,
+            "ScanInfo.CallbackUrl: expected an http(s) URL",
+        ),
+        case(
+            &[
+                "scan",
+                "submit",
+                "--manifest",
+                &d("good.json"),
                 "--url",
                 "https://x/a.apk",
             ],

@@ -480,6 +480,19 @@ pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
         callback_url,
         scan_types,
     };
+    // Checked once here with the model's rules, not per chunk: a bad callback URL would
+    // otherwise fail every chunk of 20 (100,000 apps: 5,000 identical errors).
+    if let Err(errors) = ms_model::Validate::validate(&scan_info) {
+        let shown: Vec<String> = errors
+            .0
+            .iter()
+            .map(|v| format!("ScanInfo.{}: {}", v.path, v.message))
+            .collect();
+        return Err(
+            CliError::usage(format!("--callback-url/--scan-types: {}", shown.join("; ")))
+                .with_hint("fix the option (or leave --callback-url out for no notification)"),
+        );
+    }
     let client = ctx.client().await?;
     let bar = crate::progress::bar(total.unwrap_or(0), "submitting");
     let mut outcome = submit_apps(&client, apps, scan_info, &args, &bar).await;
