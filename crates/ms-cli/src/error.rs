@@ -158,11 +158,19 @@ impl CliError {
 
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "error: {}", self.message)?;
+        // Message, code and RequestId can come from the remote service (or whatever answers
+        // at --endpoint): terminal control sequences are shown escaped, never sent raw to the
+        // terminal, and a code or RequestId is cut to a sane length.
+        write!(f, "error: {}", Printable(&self.message, usize::MAX))?;
         match (&self.code, &self.request_id) {
-            (Some(code), Some(id)) => write!(f, " [{code}, RequestId {id}]")?,
-            (Some(code), None) => write!(f, " [{code}]")?,
-            (None, Some(id)) => write!(f, " [RequestId {id}]")?,
+            (Some(code), Some(id)) => write!(
+                f,
+                " [{}, RequestId {}]",
+                Printable(code, SHORT_FIELD),
+                Printable(id, SHORT_FIELD)
+            )?,
+            (Some(code), None) => write!(f, " [{}]", Printable(code, SHORT_FIELD))?,
+            (None, Some(id)) => write!(f, " [RequestId {}]", Printable(id, SHORT_FIELD))?,
             (None, None) => {}
         }
         if let Some(hint) = &self.hint {
@@ -174,12 +182,53 @@ impl fmt::Display for CliError {
 
 impl std::error::Error for CliError {}
 
+/// Longest error code or RequestId shown (real ones are under 80 characters).
+const SHORT_FIELD: usize = 128;
+
+/// Text for a terminal: control characters other than newline and tab, and Unicode
+/// bidirectional overrides, are written escaped (`\u{1b}`); at most `max` characters.
+struct Printable<'a>(&'a str, usize);
+
+impl fmt::Display for Printable<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, c) in self.0.chars().enumerate() {
+            if i >= self.1 {
+                return f.write_str("…");
+            }
+            let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+            if (c.is_control() && c != '\n' && c != '\t') || bidi {
+                write!(f, "{}", c.escape_unicode())?;
+            } else {
+                write!(f, "{c}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Result type of the command implementations.
 pub type CliResult<T> = Result<T, CliError>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remote_text_cannot_drive_the_terminal() {
+        let e = CliError::remote("\u{1b}[31mred\u{7}\u{202e}x\nline")
+            .with_code(format!("Bad\u{1b}[2J{}", "A".repeat(1000)));
+        let shown = e.to_string();
+        assert!(
+            !shown.contains('\u{1b}') && !shown.contains('\u{7}'),
+            "{shown:?}"
+        );
+        assert!(!shown.contains('\u{202e}'), "{shown:?}");
+        assert!(
+            shown.contains("\\u{1b}[31mred") && shown.contains("x\nline"),
+            "{shown}"
+        );
+        assert!(shown.len() < 300, "{}", shown.len());
+    }
 
     #[test]
     fn exit_codes_follow_the_documented_table() {
