@@ -93,10 +93,7 @@ impl Table {
     pub fn render_text(&self) -> String {
         let mut out = String::new();
         for row in &self.rows {
-            let cells: Vec<String> = row
-                .iter()
-                .map(|c| c.replace(['\t', '\n', '\r'], " "))
-                .collect();
+            let cells: Vec<String> = row.iter().map(|c| cell_text(c)).collect();
             out.push_str(&cells.join("\t"));
             out.push('\n');
         }
@@ -104,13 +101,23 @@ impl Table {
     }
 }
 
-/// Table cells are single-line.
+/// Table cells are single-line, and a value from the service cannot drive the terminal:
+/// newline, carriage return and tab become a space; other control characters and Unicode
+/// bidirectional overrides are shown escaped (`\u{1b}`).
 fn cell_text(cell: &str) -> String {
-    if cell.contains(['\n', '\r', '\t']) {
-        cell.replace(['\n', '\r', '\t'], " ")
-    } else {
-        cell.to_owned()
+    let bidi = |c: char| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if !cell.chars().any(|c| c.is_control() || bidi(c)) {
+        return cell.to_owned();
     }
+    let mut out = String::with_capacity(cell.len());
+    for c in cell.chars() {
+        match c {
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() || bidi(c) => out.extend(c.escape_unicode()),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Something a command prints: the JSON form and the table form of the same data.
@@ -447,6 +454,17 @@ mod tests {
         let mut t = Table::new(["A", "B"]);
         t.push(["1", "two\twords"]);
         assert_eq!(t.render_text(), "1\ttwo words\n");
+    }
+
+    #[test]
+    fn cells_cannot_drive_the_terminal() {
+        let mut t = Table::new(["A", "B"]);
+        t.push(["i\u{1b}[31m", "\u{1b}]0;pwn\u{7}x\u{202e}"]);
+        for out in [t.render(), t.render_text()] {
+            assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
+            assert!(!out.contains('\u{202e}'), "{out:?}");
+            assert!(out.contains("i\\u{1b}[31m"), "{out}");
+        }
     }
 
     #[test]
