@@ -181,7 +181,15 @@ pub fn transport_error(e: ms_transport::Error) -> CliError {
         err = err.with_code(code.clone());
     }
     err = err.with_request_id(request_id);
+    // A Create/Delete/Update call that may have been processed must not be blindly resent:
+    // the service may already hold the task (nothing submitted twice).
+    let maybe_processed_write = e.is_outcome_unknown()
+        && e.action()
+            .is_none_or(|a| ms_model::action_info(a).is_none_or(|info| !info.idempotent));
     let hint = match (e.kind(), code.as_deref()) {
+        _ if maybe_processed_write => Some(
+            "the request may have reached the service: check `ms scan list` (or the matching Describe action) before sending it again",
+        ),
         (K::Credentials, _) => Some(
             "set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY, run `ms configure`, or try `ms --emulator ...`",
         ),
@@ -218,5 +226,32 @@ pub fn transport_error(e: ms_transport::Error) -> CliError {
     match hint {
         Some(h) => err.with_hint(h),
         None => err,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::transport_error;
+    use std::time::Duration;
+
+    #[test]
+    fn timeout_hint_depends_on_whether_the_action_may_have_been_processed() {
+        let hint = |action: &str| {
+            let e = transport_error(
+                ms_transport::Error::timeout(Duration::from_secs(1)).with_action(action),
+            );
+            assert_eq!(e.exit_code(), 3);
+            e.hint().unwrap_or_default().to_owned()
+        };
+        // A write that may have been processed: check before resending (never "try again").
+        let create = hint("CreateScanInstances");
+        assert!(create.contains("may have reached the service"), "{create}");
+        assert!(!create.contains("try again"), "{create}");
+        // A read is safe to repeat.
+        let describe = hint("DescribeScanInstances");
+        assert!(
+            describe.contains("raise --timeout or try again"),
+            "{describe}"
+        );
     }
 }

@@ -285,7 +285,8 @@ impl Error {
         self
     }
 
-    pub(crate) fn with_action(mut self, action: &str) -> Self {
+    /// Records the action that failed, unless one is already recorded (the first wins).
+    pub fn with_action(mut self, action: &str) -> Self {
         if self.inner.action.is_none() {
             self.inner.action = Some(action.to_owned());
         }
