@@ -531,8 +531,23 @@ impl fmt::Debug for Client {
 enum Params {
     /// TC3 POST: the exact JSON body.
     Json(Bytes),
-    /// GET / legacy: the JSON value to flatten.
-    Value(serde_json::Value),
+    /// TC3 GET / legacy v1: the flattened parameters (`AppInfos.0.AppUrl`).
+    Pairs(Vec<(String, String)>),
+}
+
+impl Params {
+    /// Encodes `params` the way `method` sends them.
+    fn new<S: serde::Serialize + ?Sized>(method: SignMethod, params: &S) -> Result<Self, Error> {
+        let serialize = |e: serde_json::Error| Error::signing(format!("serialize: {e}"));
+        Ok(match method {
+            SignMethod::Tc3Post => {
+                Params::Json(Bytes::from(serde_json::to_vec(params).map_err(serialize)?))
+            }
+            _ => Params::Pairs(tc3_sign::flatten_params(
+                &serde_json::to_value(params).map_err(serialize)?,
+            )),
+        })
+    }
 }
 
 struct AttemptFailure {
@@ -654,17 +669,8 @@ impl Client {
         request
             .validate()
             .map_err(|e| Error::validation(e).with_action(A::NAME))?;
-        let params = match self.inner.sign_method {
-            SignMethod::Tc3Post => {
-                Params::Json(Bytes::from(serde_json::to_vec(request).map_err(|e| {
-                    Error::signing(format!("serialize: {e}")).with_action(A::NAME)
-                })?))
-            }
-            _ => Params::Value(
-                serde_json::to_value(request)
-                    .map_err(|e| Error::signing(format!("serialize: {e}")).with_action(A::NAME))?,
-            ),
-        };
+        let params =
+            Params::new(self.inner.sign_method, request).map_err(|e| e.with_action(A::NAME))?;
         let op = Operation {
             service: A::SERVICE,
             version: A::VERSION,
@@ -720,13 +726,7 @@ impl Client {
         if !params.is_object() {
             return Err(Error::config("params: expected a JSON object").with_action(op.action));
         }
-        let params = match self.inner.sign_method {
-            SignMethod::Tc3Post => Params::Json(Bytes::from(
-                serde_json::to_vec(params)
-                    .map_err(|e| Error::signing(format!("serialize: {e}")))?,
-            )),
-            _ => Params::Value(params.clone()),
-        };
+        let params = Params::new(self.inner.sign_method, params)?;
         self.execute::<serde_json::Value>(op, params, decode_value)
             .await
     }
@@ -930,35 +930,16 @@ impl Client {
         headers.push(header("x-tc-traceid", &trace_id)?);
         let (uri, body) = match inner.sign_method {
             SignMethod::Tc3Post | SignMethod::Tc3Get => {
-                let (method, content_type, query, body): (&str, &str, String, Bytes) =
-                    match (inner.sign_method, params) {
-                        (SignMethod::Tc3Post, Params::Json(b)) => {
-                            ("POST", "application/json", String::new(), b.clone())
-                        }
-                        (SignMethod::Tc3Post, Params::Value(v)) => (
-                            "POST",
-                            "application/json",
-                            String::new(),
-                            Bytes::from(
-                                serde_json::to_vec(v)
-                                    .map_err(|e| Error::signing(format!("serialize: {e}")))?,
-                            ),
-                        ),
-                        (_, p) => {
-                            let value = match p {
-                                Params::Value(v) => v.clone(),
-                                Params::Json(b) => serde_json::from_slice(b)
-                                    .map_err(|e| Error::signing(format!("serialize: {e}")))?,
-                            };
-                            let query = tc3_sign::form_urlencode(&tc3_sign::flatten_params(&value));
-                            (
-                                "GET",
-                                "application/x-www-form-urlencoded",
-                                query,
-                                Bytes::new(),
-                            )
-                        }
-                    };
+                let (method, content_type, query, body): (&str, &str, String, Bytes) = match params
+                {
+                    Params::Json(b) => ("POST", "application/json", String::new(), b.clone()),
+                    Params::Pairs(p) => (
+                        "GET",
+                        "application/x-www-form-urlencoded",
+                        tc3_sign::form_urlencode(p),
+                        Bytes::new(),
+                    ),
+                };
                 let signature = inner
                     .signer
                     .sign(
@@ -1008,12 +989,13 @@ impl Client {
                 } else {
                     V1Method::HmacSha256
                 };
-                let value = match params {
-                    Params::Value(v) => v.clone(),
-                    Params::Json(b) => serde_json::from_slice(b)
-                        .map_err(|e| Error::signing(format!("serialize: {e}")))?,
+                let mut pairs = match params {
+                    Params::Pairs(p) => p.clone(),
+                    Params::Json(b) => tc3_sign::flatten_params(
+                        &serde_json::from_slice(b)
+                            .map_err(|e| Error::signing(format!("serialize: {e}")))?,
+                    ),
                 };
-                let mut pairs = tc3_sign::flatten_params(&value);
                 let nonce: u64 = rand::random::<u64>() % (i64::MAX as u64) + 1;
                 pairs.push(("Action".into(), op.action.to_owned()));
                 pairs.push((
