@@ -75,6 +75,26 @@ pub trait Action:
         + Send
         + Sync
         + 'static;
+
+    /// Validates `value`, the JSON serialization of a request of this action
+    /// (`serde_json::to_value(&request)`): the same checks and violations as
+    /// [`Validate::validate`], for callers that serialize once and reuse the value.
+    ///
+    /// # Errors
+    /// The violations, as from [`Validate::validate`]; an unknown [`Action::NAME`] is a
+    /// violation at `Action`.
+    fn validate_value(value: &serde_json::Value) -> Result<(), ValidationErrors>
+    where
+        Self: Sized,
+    {
+        match action_info(Self::NAME) {
+            Some(info) => validate::check_request_value(info.request, value),
+            None => Err(ValidationErrors(vec![Violation::new(
+                "Action",
+                format!("unknown action `{}`", Self::NAME),
+            )])),
+        }
+    }
 }
 
 /// Metadata of one action, from its page.

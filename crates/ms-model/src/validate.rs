@@ -531,7 +531,15 @@ pub(crate) fn validate_typed<T: Serialize>(
             )]));
         }
     };
-    let out = check_value(schema, &v, Direction::Request, &[]);
+    check_request_value(schema, &v)
+}
+
+/// The request checks of [`validate_typed`] on an already serialized value.
+pub(crate) fn check_request_value(
+    schema: &StructSchema,
+    v: &Value,
+) -> Result<(), ValidationErrors> {
+    let out = check_value(schema, v, Direction::Request, &[]);
     if out.is_empty() {
         Ok(())
     } else {

@@ -357,8 +357,15 @@ fn typed_validate_reports_the_same_paths() {
         r#"2 invalid parameters: AppInfos[3].AppMd5: expected 32 hex digits, got "xyz"; AppInfos: expected at most 20 items, got 21"#
     );
     assert!(e.at("AppInfos").is_some());
+    // The same checks on the serialized value (serialize once, validate and send it).
+    let v = serde_json::to_value(&req).unwrap();
+    assert_eq!(
+        CreateScanInstancesRequest::validate_value(&v).unwrap_err(),
+        e
+    );
     req.app_infos.truncate(3);
     req.validate().unwrap();
+    CreateScanInstancesRequest::validate_value(&serde_json::to_value(&req).unwrap()).unwrap();
     // Structures validate on their own too.
     AppInfo {
         app_url: "x".into(),
