@@ -17,10 +17,10 @@ pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 /// The signed headers the official SDK always uses.
 pub const SIGNED_HEADERS: &str = "content-type;host";
 /// `sha256("UNSIGNED-PAYLOAD")` in lower-case hex.
-const UNSIGNED_PAYLOAD_SHA256: &str =
+pub(crate) const UNSIGNED_PAYLOAD_SHA256: &str =
     "438d4109ef0d676b8c2c7ed13cdfcb418e494d53b843d4634ce3b1085f07bb96";
 /// Credential scope terminator.
-const TERMINATOR: &str = "tc3_request";
+pub(crate) const TERMINATOR: &str = "tc3_request";
 /// `"\n\n" + SIGNED_HEADERS + "\n"`: the end of the canonical headers and the signed headers.
 const CR_SIGNED_HEADERS_LINES: &str = "\n\ncontent-type;host\n";
 /// `ALGORITHM + "\n"`.

@@ -5,7 +5,9 @@ use subtle::ConstantTimeEq;
 
 use crate::crypto::{HmacSha256, hex_str, hex32, hmac_sha256, sha256};
 use crate::error::echo;
-use crate::tc3::{ALGORITHM, UNSIGNED_PAYLOAD, derive_key_chain};
+use crate::tc3::{
+    ALGORITHM, TERMINATOR, UNSIGNED_PAYLOAD, UNSIGNED_PAYLOAD_SHA256, derive_key_chain,
+};
 use crate::{Tc3Signer, VerifyError, utc_date};
 
 /// The fields of a TC3 `Authorization` header, borrowed from it.
@@ -248,14 +250,17 @@ fn verify_with(
     }
 
     let unsigned = header(req.headers, "x-tc-content-sha256") == Some(UNSIGNED_PAYLOAD);
+    let body_hash;
     let payload_hash = if unsigned {
-        hex32(&sha256(UNSIGNED_PAYLOAD.as_bytes()))
+        UNSIGNED_PAYLOAD_SHA256
     } else {
-        hex32(&sha256(req.body))
+        body_hash = hex32(&sha256(req.body));
+        hex_str(&body_hash)
     };
 
     let mac = signing_mac(auth.date.as_bytes());
-    let scope = format!("{}/{}/tc3_request", auth.date, auth.service);
+    let scope = format!("{}/{}/{TERMINATOR}", auth.date, auth.service);
+    let timestamp = req.timestamp.to_string();
     let sign = |normalize: bool| -> [u8; 64] {
         let mut cr = String::with_capacity(256 + req.query.len());
         cr.push_str(req.method);
@@ -277,13 +282,13 @@ fn verify_with(
         cr.push('\n');
         cr.push_str(auth.signed_headers);
         cr.push('\n');
-        cr.push_str(hex_str(&payload_hash));
+        cr.push_str(payload_hash);
         let cr_hex = hex32(&sha256(cr.as_bytes()));
         let mut mac = mac.clone();
         for part in [
             ALGORITHM,
             "\n",
-            &req.timestamp.to_string(),
+            &timestamp,
             "\n",
             &scope,
             "\n",
