@@ -91,6 +91,16 @@ fn model_check(action: &str, params: &Value) -> Result<(), ApiError> {
     }
 }
 
+/// The string member `name` of `v`: missing (or null) is `MissingParameter`, another type
+/// `InvalidParameterValue`, both naming `path`.
+fn required_str<'a>(v: &'a Value, name: &str, path: &str) -> Result<&'a str, ApiError> {
+    match get_str(v, name) {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => Err(ApiError::missing(path)),
+        Err(()) => Err(ApiError::invalid_value(path, "expected a string")),
+    }
+}
+
 /// (scheme, host, port, path) of an http(s) URL, or `None`.
 pub(crate) fn parse_http_url(url: &str) -> Option<(&str, String, u16, String)> {
     let (scheme, rest) = url.split_once("://")?;
@@ -168,32 +178,14 @@ fn create(core: &Core, params: &Value, owner: &str) -> Result<Map<String, Value>
             )));
         }
         let field = |n: &str| format!("AppInfos.{i}.{n}");
-        let md5 = match get_str(info, "AppMd5") {
-            Ok(Some(s)) => s,
-            Ok(None) => return Err(ApiError::missing(&field("AppMd5"))),
-            Err(()) => {
-                return Err(ApiError::invalid_value(
-                    &field("AppMd5"),
-                    "expected a string",
-                ));
-            }
-        };
+        let md5 = required_str(info, "AppMd5", &field("AppMd5"))?;
         if !is_md5(md5) {
             return Err(ApiError::invalid_value(
                 &field("AppMd5"),
                 format!("expected 32 hexadecimal digits, got {}", show(md5)),
             ));
         }
-        let url = match get_str(info, "AppUrl") {
-            Ok(Some(s)) => s,
-            Ok(None) => return Err(ApiError::missing(&field("AppUrl"))),
-            Err(()) => {
-                return Err(ApiError::invalid_value(
-                    &field("AppUrl"),
-                    "expected a string",
-                ));
-            }
-        };
+        let url = required_str(info, "AppUrl", &field("AppUrl"))?;
         check_len(&field("AppUrl"), url)?;
         if parse_http_url(url).is_none() {
             return Err(ApiError::invalid_value(
@@ -269,16 +261,7 @@ fn create(core: &Core, params: &Value, owner: &str) -> Result<Map<String, Value>
     let mut types = types;
     let mut seen = HashSet::new();
     types.retain(|t| seen.insert(t.clone()));
-    let callback = match get_str(scan_info, "CallbackUrl") {
-        Ok(Some(s)) => s.to_owned(),
-        Ok(None) => return Err(ApiError::missing("ScanInfo.CallbackUrl")),
-        Err(()) => {
-            return Err(ApiError::invalid_value(
-                "ScanInfo.CallbackUrl",
-                "expected a string",
-            ));
-        }
-    };
+    let callback = required_str(scan_info, "CallbackUrl", "ScanInfo.CallbackUrl")?.to_owned();
     check_len("ScanInfo.CallbackUrl", &callback)?;
     // An empty CallbackUrl means no notification (docs/api): no delivery is ever created.
     if !callback.is_empty() && parse_http_url(&callback).is_none() {
