@@ -362,21 +362,7 @@ impl Ctx<'_> {
                     }
                     let n = items.len() as u64;
                     for c in f.constraints {
-                        match c {
-                            Constraint::MaxItems(max) if n > *max => {
-                                self.push(
-                                    path,
-                                    format!("expected at most {}, got {n}", plural(*max, "value")),
-                                );
-                            }
-                            Constraint::MinItems(min) if n < *min => {
-                                self.push(
-                                    path,
-                                    format!("expected at least {}, got {n}", plural(*min, "value")),
-                                );
-                            }
-                            _ => {}
-                        }
+                        self.check_count(c, n, path, "value");
                     }
                 }
                 Constraint::Suffix(suffix) if !s.ends_with(suffix) => {
@@ -387,6 +373,25 @@ impl Ctx<'_> {
                 }
                 _ => {}
             }
+        }
+    }
+
+    /// A `MaxItems`/`MinItems` constraint against a count of `noun`s; other constraints pass.
+    fn check_count(&mut self, c: &Constraint, n: u64, path: &str, noun: &str) {
+        match c {
+            Constraint::MaxItems(max) if n > *max => {
+                self.push(
+                    path,
+                    format!("expected at most {}, got {n}", plural(*max, noun)),
+                );
+            }
+            Constraint::MinItems(min) if n < *min => {
+                self.push(
+                    path,
+                    format!("expected at least {}, got {n}", plural(*min, noun)),
+                );
+            }
+            _ => {}
         }
     }
 
@@ -417,24 +422,9 @@ impl Ctx<'_> {
     ) {
         for c in f.constraints {
             match c {
-                Constraint::MaxItems(max) | Constraint::MinItems(max) if f.array => {
-                    let Some(n) = value.as_array().map(|a| a.len() as u64) else {
-                        continue;
-                    };
-                    match c {
-                        Constraint::MaxItems(_) if n > *max => {
-                            self.push(
-                                path,
-                                format!("expected at most {}, got {n}", plural(*max, "item")),
-                            );
-                        }
-                        Constraint::MinItems(_) if n < *max => {
-                            self.push(
-                                path,
-                                format!("expected at least {}, got {n}", plural(*max, "item")),
-                            );
-                        }
-                        _ => {}
+                Constraint::MaxItems(_) | Constraint::MinItems(_) if f.array => {
+                    if let Some(items) = value.as_array() {
+                        self.check_count(c, items.len() as u64, path, "item");
                     }
                 }
                 Constraint::ExclusiveWith(other) => {
