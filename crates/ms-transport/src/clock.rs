@@ -46,11 +46,16 @@ impl Clock for SystemClock {
     }
 
     fn unix_seconds(&self) -> u64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
+        wall_clock_seconds()
     }
+}
+
+/// Seconds since the Unix epoch from [`SystemTime`] (0 before the epoch).
+fn wall_clock_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// Monotonic time from [`tokio::time::Instant`] (which follows tokio's paused test time), wall
@@ -82,7 +87,7 @@ impl Clock for TokioClock {
     }
 
     fn unix_seconds(&self) -> u64 {
-        SystemClock::new().unix_seconds()
+        wall_clock_seconds()
     }
 }
 
