@@ -422,16 +422,29 @@ pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
     };
     let (total, input) = open_input(&args)?;
     // ScanInfo.CallbackUrl: an empty string means no notification.
-    let callback_url = match args.callback_url.as_deref().map(str::trim) {
-        None | Some("") => String::new(),
-        Some(url) if url.starts_with("http://") || url.starts_with("https://") => url.to_owned(),
-        Some(url) => {
-            return Err(CliError::usage(format!(
-                "--callback-url (or MS_CALLBACK_URL): expected an http:// or https:// URL, got {url:?}"
-            ))
-            .with_hint("leave it out for no notification"));
-        }
+    let scan_info = ms_model::ScanInfo {
+        callback_url: args
+            .callback_url
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or_default()
+            .to_owned(),
+        scan_types,
     };
+    // Checked once here with the model's rules, not per chunk: a bad callback URL would
+    // otherwise fail every chunk of 20 (100,000 apps: 5,000 identical errors).
+    if let Err(errors) = ms_model::Validate::validate(&scan_info) {
+        let shown: Vec<String> = errors
+            .0
+            .iter()
+            .map(|v| format!("ScanInfo.{}: {}", v.path, v.message))
+            .collect();
+        return Err(CliError::usage(format!(
+            "--callback-url (or MS_CALLBACK_URL)/--scan-types: {}",
+            shown.join("; ")
+        ))
+        .with_hint("fix the option (or leave --callback-url out for no notification)"));
+    }
     let error_slot = Arc::new(Mutex::new(None));
     let read = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let apps = AppStream {
@@ -470,28 +483,11 @@ pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
             ctx.printer.print_json(&json!({
                 "Apps": count,
                 "Requests": count.div_ceil(args.chunk_size),
-                "ScanTypes": scan_types,
-                "CallbackUrl": callback_url,
+                "ScanTypes": scan_info.scan_types,
+                "CallbackUrl": scan_info.callback_url,
             }))?;
         }
         return Ok(());
-    }
-    let scan_info = ms_model::ScanInfo {
-        callback_url,
-        scan_types,
-    };
-    // Checked once here with the model's rules, not per chunk: a bad callback URL would
-    // otherwise fail every chunk of 20 (100,000 apps: 5,000 identical errors).
-    if let Err(errors) = ms_model::Validate::validate(&scan_info) {
-        let shown: Vec<String> = errors
-            .0
-            .iter()
-            .map(|v| format!("ScanInfo.{}: {}", v.path, v.message))
-            .collect();
-        return Err(
-            CliError::usage(format!("--callback-url/--scan-types: {}", shown.join("; ")))
-                .with_hint("fix the option (or leave --callback-url out for no notification)"),
-        );
     }
     let client = ctx.client().await?;
     let bar = crate::progress::bar(total.unwrap_or(0), "submitting");
