@@ -154,28 +154,28 @@ pub trait ActionVisitor {
     fn visit<A: Action + serde::de::DeserializeOwned>(self) -> Self::Output;
 }
 
-struct DecodeRequest(serde_json::Value);
+struct DecodeRequest<'a>(&'a serde_json::Value);
 
-impl ActionVisitor for DecodeRequest {
+impl ActionVisitor for DecodeRequest<'_> {
     type Output = Result<(), serde_json::Error>;
     fn visit<A: Action + serde::de::DeserializeOwned>(self) -> Self::Output {
-        serde_json::from_value::<A>(self.0).map(drop)
+        <A as serde::Deserialize>::deserialize(self.0).map(drop)
     }
 }
 
-struct DecodeResponse(serde_json::Value);
+struct DecodeResponse<'a>(&'a serde_json::Value);
 
-impl ActionVisitor for DecodeResponse {
+impl ActionVisitor for DecodeResponse<'_> {
     type Output = Result<(), serde_json::Error>;
     fn visit<A: Action + serde::de::DeserializeOwned>(self) -> Self::Output {
-        serde_json::from_value::<A::Response>(self.0).map(drop)
+        <A::Response as serde::Deserialize>::deserialize(self.0).map(drop)
     }
 }
 
 /// Decodes `value` as the typed request of `action`; `None` for an unknown action.
 pub(crate) fn decode_request(
     action: &str,
-    value: serde_json::Value,
+    value: &serde_json::Value,
 ) -> Option<Result<(), serde_json::Error>> {
     visit_action(action, DecodeRequest(value))
 }
@@ -183,7 +183,7 @@ pub(crate) fn decode_request(
 /// Decodes `value` as the typed response of `action`; `None` for an unknown action.
 pub(crate) fn decode_response_of(
     action: &str,
-    value: serde_json::Value,
+    value: &serde_json::Value,
 ) -> Option<Result<(), serde_json::Error>> {
     visit_action(action, DecodeResponse(value))
 }

@@ -1,5 +1,6 @@
 //! Validation: every violation with its path, driven by the generated schemas.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::Serialize;
@@ -567,11 +568,15 @@ pub fn validate_json(action: &str, params: &Value) -> Result<(), ValidationError
     };
     let mut out = check_value(info.request, params, Direction::Request, COMMON_PARAMS);
     if out.is_empty() {
-        let mut stripped = params.clone();
-        if let Some(o) = stripped.as_object_mut() {
-            o.retain(|k, _| !COMMON_PARAMS.contains(&k.as_str()));
+        // Decode the action's own members: copy the parameters only to drop common ones.
+        let is_common = |k: &String| COMMON_PARAMS.contains(&k.as_str());
+        let mut own = Cow::Borrowed(params);
+        if params.as_object().is_some_and(|o| o.keys().any(is_common))
+            && let Some(o) = own.to_mut().as_object_mut()
+        {
+            o.retain(|k, _| !is_common(k));
         }
-        if let Some(Err(e)) = crate::decode_request(action, stripped) {
+        if let Some(Err(e)) = crate::decode_request(action, &own) {
             out.push(Violation::new("", e.to_string()));
         }
     }
@@ -622,7 +627,7 @@ pub fn check_response_json(action: &str, body: &Value) -> Result<(), String> {
                 .map(ToString::to_string),
         );
         if problems.is_empty()
-            && let Some(Err(e)) = crate::decode_response_of(action, inner.clone())
+            && let Some(Err(e)) = crate::decode_response_of(action, inner)
         {
             problems.push(e.to_string());
         }
