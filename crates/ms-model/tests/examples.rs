@@ -24,8 +24,14 @@ fn roundtrip<A: Action + DeserializeOwned>(ex: &Example) -> Result<(), String> {
     req.validate().map_err(|e| format!("validate(): {e}"))?;
     validate_json(A::NAME, &req_json).map_err(|e| format!("validate_json: {e}"))?;
     // Numbers serialize as numbers and decode again to the same value.
-    let again: A = serde_json::from_value(back).map_err(|e| format!("second decode: {e}"))?;
-    let _ = again;
+    let again: A =
+        serde_json::from_value(back.clone()).map_err(|e| format!("second decode: {e}"))?;
+    let again = serde_json::to_value(&again).map_err(|e| e.to_string())?;
+    if again != back {
+        return Err(format!(
+            "request decoded again differently:\n{back}\n{again}"
+        ));
+    }
 
     let resp_json: Value =
         serde_json::from_str(ex.response).map_err(|e| format!("response JSON: {e}"))?;
