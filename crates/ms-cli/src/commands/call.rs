@@ -75,7 +75,7 @@ impl Render for ActionList {
 
 /// The action named `name` (case-insensitive), or a usage error suggesting the closest.
 pub fn find_action(name: &str) -> CliResult<&'static ms_model::ActionInfo> {
-    if let Some(a) = ms_model::ACTIONS.iter().find(|a| a.name == name) {
+    if let Some(a) = ms_model::action_info(name) {
         return Ok(a);
     }
     if let Some(a) = ms_model::ACTIONS
