@@ -11,8 +11,8 @@ use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::output::{Render, Table};
 
-/// Arguments of `ms configure`.
-#[derive(Debug, Clone, Args)]
+/// Arguments of `ms configure`. Debug shows the SecretId only; key and token are redacted.
+#[derive(Clone, Args)]
 #[command(after_help = "\
 The profile is chosen with the global --profile (default: default).
 Values not given as options are asked for on the terminal, or read one per line from
@@ -31,6 +31,18 @@ pub struct ConfigureArgs {
     /// Default region stored with the profile
     #[arg(long = "default-region", value_name = "REGION")]
     pub default_region: Option<String>,
+}
+
+impl std::fmt::Debug for ConfigureArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
+        f.debug_struct("ConfigureArgs")
+            .field("secret_id", &self.secret_id)
+            .field("secret_key", &redacted(&self.secret_key))
+            .field("token", &redacted(&self.token))
+            .field("default_region", &self.default_region)
+            .finish()
+    }
 }
 
 /// The credentials file: `TENCENTCLOUD_CREDENTIALS_FILE`, else `$HOME/.tencentcloud/credentials`.
@@ -201,4 +213,27 @@ pub fn write_private(path: &Path, contents: &[u8]) -> CliResult<()> {
         let _ = std::fs::remove_file(&tmp);
         CliError::file(path, "write", &e)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    #[test]
+    fn debug_of_the_parsed_command_line_hides_key_and_token() {
+        let cli = crate::cli::Cli::try_parse_from([
+            "ms",
+            "configure",
+            "--secret-id",
+            "AKIDvisible",
+            "--secret-key",
+            "key-must-not-show",
+            "--token",
+            "token-must-not-show",
+        ])
+        .unwrap();
+        let shown = format!("{cli:?}");
+        assert!(shown.contains("AKIDvisible"), "{shown}");
+        assert!(!shown.contains("must-not-show"), "{shown}");
+    }
 }
