@@ -287,9 +287,10 @@ async fn list_task_apps(client: &Client, ids: Vec<String>) -> CliResult<Vec<(Str
         };
         let w = &mut slot.1;
         w.apps += 1;
+        use ms_transport::scan::task_status::{COMPLETED, ERROR, TIMEOUT};
         match app.task_status {
-            Some(1) => w.completed += 1,
-            Some(3 | 4) => w.failed += 1,
+            Some(COMPLETED) => w.completed += 1,
+            Some(ERROR | TIMEOUT) => w.failed += 1,
             _ => {}
         }
     }
