@@ -238,7 +238,7 @@ impl serde::Serialize for SubmitOutcome {
         map.serialize_entry("Apps", &self.apps)?;
         map.serialize_entry("Submitted", &self.submitted())?;
         map.serialize_entry("Tasks", &Tasks(&self.chunks))?;
-        map.serialize_entry("Failed", &self.failed_json())?;
+        map.serialize_entry("Failed", &Self::chunks_json(&self.failed))?;
         map.serialize_entry("Unknown", &Self::chunks_json(&self.unknown))?;
         map.serialize_entry("Invalid", &self.invalid_json())?;
         map.end()
@@ -256,10 +256,6 @@ impl SubmitOutcome {
             .iter()
             .map(|(md5, problem)| json!({"AppMd5": md5, "Problem": problem}))
             .collect()
-    }
-
-    fn failed_json(&self) -> Value {
-        Self::chunks_json(&self.failed)
     }
 
     fn chunks_json(list: &[FailedChunk]) -> Value {
