@@ -355,13 +355,6 @@ impl fmt::Debug for ManifestReader {
     }
 }
 
-impl ManifestReader {
-    /// Number of apps read so far.
-    pub fn count(&self) -> u64 {
-        self.count
-    }
-}
-
 impl Iterator for ManifestReader {
     type Item = Result<ManifestApp, ManifestError>;
 
