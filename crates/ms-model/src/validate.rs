@@ -311,46 +311,51 @@ impl Ctx<'_> {
         }
     }
 
-    fn check_enum(&mut self, f: &FieldSchema, text: &str, path: &str, shown: &str) {
+    /// `shown` renders the value for a message (only called for a violation).
+    fn check_enum(&mut self, f: &FieldSchema, text: &str, path: &str, shown: impl Fn() -> String) {
         for c in f.constraints {
             if let Constraint::Enum(vals) = c
                 && !vals.contains(&text)
             {
                 self.push(
                     path,
-                    format!("expected one of {}, got {shown}", vals.join(", ")),
+                    format!("expected one of {}, got {}", vals.join(", "), shown()),
                 );
             }
         }
     }
 
     fn check_string(&mut self, f: &FieldSchema, s: &str, path: &str) {
-        let shown = show(&Value::String(s.to_string()));
+        // Rendered only for a message: valid strings are not copied.
+        let shown = || show(&Value::String(s.to_owned()));
         if s.is_empty() {
             if f.array {
                 // An empty element of a list is still a value: it must be one of the enum's
                 // (`"ScanTypes": [""]` is not a scan type).
-                self.check_enum(f, s, path, &shown);
+                self.check_enum(f, s, path, shown);
             } else if f.required && !f.has(|c| matches!(c, Constraint::AllowEmpty)) {
                 self.push(path, "must not be empty");
             }
             return;
         }
-        self.check_enum(f, s, path, &shown);
+        self.check_enum(f, s, path, shown);
         for c in f.constraints {
             match c {
                 Constraint::Format(Format::Md5) if !is_hex(s, 32) => {
-                    self.push(path, format!("expected 32 hex digits, got {shown}"));
+                    self.push(path, format!("expected 32 hex digits, got {}", shown()));
                 }
                 Constraint::Format(Format::Sha1) if !is_hex(s, 40) => {
-                    self.push(path, format!("expected 40 hex digits, got {shown}"));
+                    self.push(path, format!("expected 40 hex digits, got {}", shown()));
                 }
                 Constraint::Format(Format::Url) if !is_url(s) => {
-                    self.push(path, format!("expected an http(s) URL, got {shown}"));
+                    self.push(path, format!("expected an http(s) URL, got {}", shown()));
                 }
                 Constraint::Format(Format::Json) => {
                     if let Err(e) = serde_json::from_str::<Value>(s) {
-                        self.push(path, format!("expected a JSON document, got {shown} ({e})"));
+                        self.push(
+                            path,
+                            format!("expected a JSON document, got {} ({e})", shown()),
+                        );
                     }
                 }
                 Constraint::Format(Format::Csv) => {
@@ -358,7 +363,7 @@ impl Ctx<'_> {
                     if items.iter().any(|i| i.trim().is_empty()) {
                         self.push(
                             path,
-                            format!("expected comma-separated non-empty values, got {shown}"),
+                            format!("expected comma-separated non-empty values, got {}", shown()),
                         );
                     }
                     let n = items.len() as u64;
@@ -369,7 +374,7 @@ impl Ctx<'_> {
                 Constraint::Suffix(suffix) if !s.ends_with(suffix) => {
                     self.push(
                         path,
-                        format!("expected a value ending in \"{suffix}\", got {shown}"),
+                        format!("expected a value ending in \"{suffix}\", got {}", shown()),
                     );
                 }
                 _ => {}
@@ -397,7 +402,8 @@ impl Ctx<'_> {
     }
 
     fn check_int(&mut self, f: &FieldSchema, n: i128, path: &str) {
-        self.check_enum(f, &n.to_string(), path, &n.to_string());
+        let text = n.to_string();
+        self.check_enum(f, &text, path, || text.clone());
         for c in f.constraints {
             match c {
                 Constraint::Max(max) if n > *max => {
