@@ -365,6 +365,23 @@ pub fn render(format: ReportFormat, title: &str, apps: &[AppFindings]) -> String
     }
 }
 
+/// The line under an app's heading: package, version, MD5 and size, joined with ` · `;
+/// `text` escapes plain values and `code` renders identifiers for the output format.
+fn facts(a: &AppFindings, text: impl Fn(&str) -> String, code: impl Fn(&str) -> String) -> String {
+    let mut facts = Vec::new();
+    if !a.package.is_empty() {
+        facts.push(format!("package {}", code(&a.package)));
+    }
+    if !a.version.is_empty() {
+        facts.push(format!("version {}", text(&a.version)));
+    }
+    facts.push(format!("MD5 {}", code(&a.md5)));
+    if let Some(size) = a.size {
+        facts.push(human_size(size));
+    }
+    facts.join(" · ")
+}
+
 /// Service-provided text as literal Markdown: on one line, with every character that
 /// Markdown or inline HTML would interpret backslash-escaped (so an app named
 /// `<script>` or `*x*` shows as written, also inside table cells).
@@ -444,18 +461,7 @@ pub fn markdown(title: &str, apps: &[AppFindings]) -> String {
     }
     for a in apps {
         let _ = writeln!(o, "\n## {} — {}\n", md_cell(&a.name), a.verdict().label());
-        let mut facts = Vec::new();
-        if !a.package.is_empty() {
-            facts.push(format!("package {}", md_code(&a.package)));
-        }
-        if !a.version.is_empty() {
-            facts.push(format!("version {}", md_cell(&a.version)));
-        }
-        facts.push(format!("MD5 {}", md_code(&a.md5)));
-        if let Some(size) = a.size {
-            facts.push(human_size(size));
-        }
-        let _ = writeln!(o, "{}\n", facts.join(" · "));
+        let _ = writeln!(o, "{}\n", facts(a, md_cell, md_code));
         if let Some(status) = &a.status {
             let _ = writeln!(o, "**Scan status:** {}\n", md_cell(status));
         }
@@ -655,18 +661,8 @@ pub fn html(title: &str, apps: &[AppFindings]) -> String {
             v.css(),
             v.label()
         );
-        let mut facts = Vec::new();
-        if !a.package.is_empty() {
-            facts.push(format!("package <code>{}</code>", e(&a.package)));
-        }
-        if !a.version.is_empty() {
-            facts.push(format!("version {}", e(&a.version)));
-        }
-        facts.push(format!("MD5 <code>{}</code>", e(&a.md5)));
-        if let Some(size) = a.size {
-            facts.push(human_size(size));
-        }
-        let _ = writeln!(o, "<p class=\"muted\">{}</p>", facts.join(" · "));
+        let code = |s: &str| format!("<code>{}</code>", e(s));
+        let _ = writeln!(o, "<p class=\"muted\">{}</p>", facts(a, e, code));
         if let Some(status) = &a.status {
             let _ = writeln!(o, "<p><b>Scan status:</b> {}</p>", e(status));
         }
@@ -769,6 +765,27 @@ mod tests {
             "PermissionInfo": {"PermissionList": [{"Permission": "android.permission.INTERNET"}]},
             "SensitiveInfo": {"SensitiveList": [{"FilePath": "resources.arsc", "FileSha": "35", "WordList": ["手槍"]}]}
         })
+    }
+
+    #[test]
+    fn the_facts_line_is_the_same_in_markdown_and_html() {
+        let f = AppFindings::from_json(&sample());
+        let md = render(ReportFormat::Md, "t", std::slice::from_ref(&f));
+        assert!(
+            md.contains(&format!(
+                "package `com.demo` · version 1.2 · MD5 `bc80057cf4323db8579e011f8a5f1402` · {}",
+                human_size(484980)
+            )),
+            "{md}"
+        );
+        let html = render(ReportFormat::Html, "t", &[f]);
+        assert!(
+            html.contains(&format!(
+                "package <code>com.demo</code> · version 1.2 · MD5 <code>bc80057cf4323db8579e011f8a5f1402</code> · {}",
+                human_size(484980)
+            )),
+            "{html}"
+        );
     }
 
     #[test]
