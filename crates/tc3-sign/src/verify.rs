@@ -202,10 +202,11 @@ impl Tc3Signer {
         secret_key: &str,
         expected_service: &str,
     ) -> Result<(), VerifyError> {
-        let fingerprint = crate::credentials::key_fingerprint(secret_key);
         // verify_with only asks for the key once the scope date equals the timestamp's
-        // UTC date, so the key of the timestamp's day is the right one.
+        // UTC date, so the key of the timestamp's day is the right one (and a request
+        // rejected before that costs no fingerprint hash).
         verify_with(req, expected_service, |_date| {
+            let fingerprint = crate::credentials::key_fingerprint(secret_key);
             self.day_key(&fingerprint, secret_key, req.timestamp, expected_service)
                 .mac
         })
