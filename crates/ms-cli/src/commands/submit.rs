@@ -497,8 +497,7 @@ pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
     if args.wait && !outcome.chunks.is_empty() {
         let ids: Vec<String> = outcome.chunks.iter().map(|c| c.item_id.clone()).collect();
         if ctx.printer.format() != OutputFormat::Json {
-            ctx.printer
-                .write_str(&outcome.table().render_with(ctx.printer.format()))?;
+            ctx.printer.print(&outcome)?;
             errln!(
                 "submitted {submitted} app(s) in {} task(s); waiting for the scans...",
                 ids.len()
@@ -631,19 +630,6 @@ fn verdict_summary(results: &[TaskResults]) -> String {
         .map(|(v, n)| format!("{n} {}", v.label()))
         .collect();
     format!("scanned {} app(s): {}", summary.apps, parts.join(", "))
-}
-
-trait RenderWith {
-    fn render_with(&self, format: OutputFormat) -> String;
-}
-
-impl RenderWith for Table {
-    fn render_with(&self, format: OutputFormat) -> String {
-        match format {
-            OutputFormat::Text => self.render_text(),
-            _ => self.render(),
-        }
-    }
 }
 
 /// Apps handed to the transport's batch helper at a time: bounds memory (the helper's
