@@ -5,25 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{TestEmulator, md5_of};
+use common::{TestEmulator, manifest, md5_of};
 use ms_emulator::{EmulatorConfig, FaultConfig};
-
-fn manifest(dir: &std::path::Path, n: u64) -> std::path::PathBuf {
-    let mut text = String::from("[");
-    for i in 0..n {
-        if i > 0 {
-            text.push(',');
-        }
-        text.push_str(&format!(
-            "{{\"url\":\"https://e.com/{i}.apk\",\"md5\":\"{}\"}}",
-            md5_of(i)
-        ));
-    }
-    text.push(']');
-    let path = dir.join("apps.json");
-    std::fs::write(&path, text).unwrap();
-    path
-}
 
 #[test]
 fn server_errors_after_sending_are_reported_as_unknown_not_resubmitted() {

@@ -3,26 +3,8 @@
 
 mod common;
 
-use common::{TestEmulator, md5_of};
+use common::{TestEmulator, manifest, md5_of};
 use serde_json::Value;
-
-fn manifest(dir: &std::path::Path, n: u64) -> std::path::PathBuf {
-    let apps: Vec<Value> = (0..n)
-        .map(|i| {
-            serde_json::json!({
-                "url": format!("https://cdn.example.com/app{i}.apk"),
-                "md5": md5_of(i + 1),
-                "size": 1000 + i,
-                "name": format!("App {i}"),
-                "package": format!("com.example.app{i}"),
-                "version": "1.0",
-            })
-        })
-        .collect();
-    let path = dir.join("apps.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&apps).unwrap()).unwrap();
-    path
-}
 
 #[test]
 fn submit_wait_results_report_list_delete() {

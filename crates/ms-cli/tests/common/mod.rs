@@ -247,3 +247,23 @@ pub fn workspace_root() -> PathBuf {
 pub fn md5_of(i: u64) -> String {
     format!("{:016x}{:016x}", i.wrapping_mul(0x9e37_79b9_7f4a_7c15), i)
 }
+
+/// Writes `dir/apps.json`: a JSON manifest of `n` apps (MD5s `md5_of(1..=n)`, names
+/// `App 0`..., sizes from 1000), and returns its path.
+pub fn manifest(dir: &Path, n: u64) -> PathBuf {
+    let apps: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            serde_json::json!({
+                "url": format!("https://cdn.example.com/app{i}.apk"),
+                "md5": md5_of(i + 1),
+                "size": 1000 + i,
+                "name": format!("App {i}"),
+                "package": format!("com.example.app{i}"),
+                "version": "1.0",
+            })
+        })
+        .collect();
+    let path = dir.join("apps.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&apps).unwrap()).unwrap();
+    path
+}
