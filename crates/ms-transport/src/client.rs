@@ -536,16 +536,15 @@ enum Params {
 }
 
 impl Params {
-    /// Encodes `params` the way `method` sends them.
-    fn new<S: serde::Serialize + ?Sized>(method: SignMethod, params: &S) -> Result<Self, Error> {
-        let serialize = |e: serde_json::Error| Error::signing(format!("serialize: {e}"));
+    /// Encodes `params` the way `method` sends them. The value is serialized once: a JSON
+    /// body for TC3 POST, flattened pairs otherwise (no intermediate copy of the value).
+    fn new(method: SignMethod, params: &serde_json::Value) -> Result<Self, Error> {
         Ok(match method {
-            SignMethod::Tc3Post => {
-                Params::Json(Bytes::from(serde_json::to_vec(params).map_err(serialize)?))
-            }
-            _ => Params::Pairs(tc3_sign::flatten_params(
-                &serde_json::to_value(params).map_err(serialize)?,
+            SignMethod::Tc3Post => Params::Json(Bytes::from(
+                serde_json::to_vec(params)
+                    .map_err(|e| Error::signing(format!("serialize: {e}")))?,
             )),
+            _ => Params::Pairs(tc3_sign::flatten_params(params)),
         })
     }
 }
@@ -666,11 +665,13 @@ impl Client {
     /// Sends a typed request: validates it (nothing is sent when invalid), signs, sends,
     /// retries safely, and decodes the typed response.
     pub async fn send<A: Action>(&self, request: &A) -> Result<A::Response, Error> {
-        request
-            .validate()
-            .map_err(|e| Error::validation(e).with_action(A::NAME))?;
+        // One serialization serves validation and the wire encoding (validate_value gives
+        // exactly the violations of validate(), without serializing again).
+        let value = serde_json::to_value(request)
+            .map_err(|e| Error::signing(format!("serialize: {e}")).with_action(A::NAME))?;
+        A::validate_value(&value).map_err(|e| Error::validation(e).with_action(A::NAME))?;
         let params =
-            Params::new(self.inner.sign_method, request).map_err(|e| e.with_action(A::NAME))?;
+            Params::new(self.inner.sign_method, &value).map_err(|e| e.with_action(A::NAME))?;
         let op = Operation {
             service: A::SERVICE,
             version: A::VERSION,
