@@ -81,6 +81,12 @@ impl CliError {
         }
     }
 
+    /// The same error (kind, hint, code, RequestId) with another message.
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
     /// Adds a second line telling the user how to fix the problem.
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
@@ -212,6 +218,20 @@ pub type CliResult<T> = Result<T, CliError>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn with_message_keeps_kind_code_request_id_and_hint() {
+        let e = CliError::remote("boom")
+            .with_code("InternalError")
+            .with_request_id(Some("req-1"))
+            .with_hint("h")
+            .with_message("boom (after 20 record(s) were deleted)");
+        assert_eq!(e.message(), "boom (after 20 record(s) were deleted)");
+        assert_eq!(e.kind(), CliError::remote("x").kind());
+        assert_eq!(e.code(), Some("InternalError"));
+        assert_eq!(e.request_id(), Some("req-1"));
+        assert_eq!(e.hint(), Some("h"));
+    }
 
     #[test]
     fn remote_text_cannot_drive_the_terminal() {

@@ -79,15 +79,7 @@ pub async fn exec(ctx: &mut Ctx, args: DeleteArgs) -> CliResult<()> {
             let err = transport_error(e);
             if done > 0 {
                 let msg = format!("{} (after {done} record(s) were deleted)", err.message());
-                let mut e = CliError::new(err.kind(), msg)
-                    .with_request_id(err.request_id().map(str::to_owned));
-                if let Some(code) = err.code() {
-                    e = e.with_code(code.to_owned());
-                }
-                match err.hint() {
-                    Some(hint) => e.with_hint(hint.to_owned()),
-                    None => e,
-                }
+                err.with_message(msg)
             } else {
                 err
             }

@@ -583,21 +583,15 @@ pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
     if let Some(first) = outcome.failed.first() {
         let failed_apps: usize = outcome.failed.iter().map(|f| f.app_md5s.len()).sum();
         let e = &first.error;
-        let mut err = CliError::new(
-            e.kind(),
-            format!(
+        return Err(e
+            .clone()
+            .with_message(format!(
                 "{failed_apps} of {} app(s) were not submitted; first failure in {}: {}",
                 outcome.apps,
                 app_range(first.first_app, first.app_md5s.len()),
                 e.message()
-            ),
-        )
-        .with_request_id(e.request_id().map(str::to_owned))
-        .with_hint("the ItemIds printed were accepted; submit only the failed apps again (-o json, field Failed)");
-        if let Some(code) = e.code() {
-            err = err.with_code(code.to_owned());
-        }
-        return Err(err);
+            ))
+            .with_hint("the ItemIds printed were accepted; submit only the failed apps again (-o json, field Failed)"));
     }
     if !args.wait {
         errln!(
