@@ -40,14 +40,6 @@ impl serde::Serialize for TaskResults {
     }
 }
 
-/// Sends a typed request and decodes the typed answer.
-pub async fn send<A: ms_model::Action>(
-    client: &Client,
-    request: &A,
-) -> Result<A::Response, ms_transport::Error> {
-    client.send(request).await
-}
-
 /// Calls `DescribeScanResults` for one task.
 pub async fn fetch_results(
     client: &Client,

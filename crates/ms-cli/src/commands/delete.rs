@@ -74,7 +74,7 @@ pub async fn exec(ctx: &mut Ctx, args: DeleteArgs) -> CliResult<()> {
         let req = DeleteScanInstancesRequest {
             app_sids: chunk.to_vec(),
         };
-        crate::scan::send(&client, &req).await.map_err(|e| {
+        client.send(&req).await.map_err(|e| {
             let done = deleted.len();
             let err = transport_error(e);
             if done > 0 {

@@ -98,9 +98,7 @@ pub async fn exec(ctx: &mut Ctx, args: ListArgs) -> CliResult<()> {
                 Order::Desc => "desc".to_owned(),
             }),
         };
-        let resp = crate::scan::send(&client, &req)
-            .await
-            .map_err(transport_error)?;
+        let resp = client.send(&req).await.map_err(transport_error)?;
         let value = serde_json::to_value(&resp)
             .map_err(|e| CliError::remote(format!("cannot read the answer: {e}")))?;
         view.total = value.get("TotalCount").and_then(Value::as_u64).unwrap_or(0);
