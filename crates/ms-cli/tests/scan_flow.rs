@@ -500,3 +500,34 @@ fn wait_lists_many_tasks_per_request_and_fails_fast_on_an_unknown_item_id() {
     assert!(out.stderr.contains("ItemIdNotFound"), "{}", out.stderr);
     assert!(out.stderr.contains("no-such-item"), "{}", out.stderr);
 }
+
+#[test]
+fn list_all_walks_every_page_from_the_offset() {
+    let emu = TestEmulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let m = manifest(dir.path(), 130);
+    emu.ms()
+        .run(["scan", "submit", "--manifest", m.to_str().unwrap()])
+        .ok();
+    // 130 apps: two pages of at most 100.
+    let v = emu
+        .ms()
+        .run(["scan", "list", "--all", "-o", "json"])
+        .ok()
+        .json();
+    assert_eq!(v["TotalCount"], 130);
+    let md5s: std::collections::BTreeSet<String> = v["ScanSet"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["AppMd5"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(md5s.len(), 130);
+    assert!((1..=130).all(|i| md5s.contains(&md5_of(i))));
+    let v = emu
+        .ms()
+        .run(["scan", "list", "--all", "--offset", "25", "-o", "json"])
+        .ok()
+        .json();
+    assert_eq!(v["ScanSet"].as_array().unwrap().len(), 105);
+}

@@ -1,6 +1,7 @@
 //! `ms scan list`: scanned apps (DescribeScanInstances), filtered, one page or all.
 
 use clap::Args;
+use futures_util::StreamExt;
 use ms_model::{DescribeScanInstancesRequest, Filter};
 use serde_json::{Value, json};
 
@@ -79,47 +80,49 @@ pub async fn exec(ctx: &mut Ctx, args: ListArgs) -> CliResult<()> {
         });
     }
     let client = ctx.client().await?;
-    let limit = if args.all { 100 } else { args.limit };
-    let mut offset = args.offset;
+    let req = DescribeScanInstancesRequest {
+        filters: (!filters.is_empty()).then_some(filters),
+        offset: Some(args.offset),
+        limit: Some(if args.all { 100 } else { args.limit }),
+        item_ids: (!args.item_ids.is_empty()).then(|| args.item_ids.clone()),
+        order_field: args.order.map(|_| "TaskTime".to_owned()),
+        order_direction: args.order.map(|o| match o {
+            Order::Asc => "asc".to_owned(),
+            Order::Desc => "desc".to_owned(),
+        }),
+    };
     let mut view = ListView {
         total: 0,
         scan_set: Vec::new(),
         request_id: None,
     };
-    loop {
-        let req = DescribeScanInstancesRequest {
-            filters: (!filters.is_empty()).then(|| filters.clone()),
-            offset: Some(offset),
-            limit: Some(limit),
-            item_ids: (!args.item_ids.is_empty()).then(|| args.item_ids.clone()),
-            order_field: args.order.map(|_| "TaskTime".to_owned()),
-            order_direction: args.order.map(|o| match o {
-                Order::Asc => "asc".to_owned(),
-                Order::Desc => "desc".to_owned(),
-            }),
-        };
-        let resp = client.send(&req).await.map_err(transport_error)?;
-        let value = serde_json::to_value(&resp)
-            .map_err(|e| CliError::remote(format!("cannot read the answer: {e}")))?;
+    if args.all {
+        // Every page from --offset on, 100 apps per request.
+        let mut pages = std::pin::pin!(ms_transport::paginate_pages(&client, req));
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(transport_error)?;
+            view.total = page.total_count.unwrap_or(0);
+            for app in page.items {
+                view.scan_set.push(answer_json(&app)?);
+            }
+        }
+    } else {
+        let value = answer_json(&client.send(&req).await.map_err(transport_error)?)?;
         view.total = value.get("TotalCount").and_then(Value::as_u64).unwrap_or(0);
-        let page = value
+        view.scan_set = value
             .get("ScanSet")
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        let got = page.len() as u64;
-        view.scan_set.extend(page);
-        if !args.all {
-            view.request_id = value
-                .get("RequestId")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            break;
-        }
-        offset += got;
-        if got == 0 || offset >= view.total {
-            break;
-        }
+        view.request_id = value
+            .get("RequestId")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
     }
     ctx.printer.print(&view)
+}
+
+fn answer_json(value: &impl serde::Serialize) -> CliResult<Value> {
+    serde_json::to_value(value)
+        .map_err(|e| CliError::remote(format!("cannot read the answer: {e}")))
 }
