@@ -361,14 +361,10 @@ fn open_input(args: &SubmitArgs) -> CliResult<(Option<u64>, AppSource)> {
     }
     let path = args.manifest.clone().unwrap_or_else(|| PathBuf::from("-"));
     let source = ManifestSource::from_arg(&path);
+    // Opening fails only when the file cannot be read (entries are checked as they stream).
     let open = |s: &ManifestSource| {
         s.open(args.manifest_format).map_err(|e| {
-            if e.message.starts_with("cannot read") {
-                CliError::usage(format!("manifest {e}"))
-                    .with_hint("check the path given to --manifest")
-            } else {
-                manifest_error(e)
-            }
+            CliError::usage(format!("manifest {e}")).with_hint("check the path given to --manifest")
         })
     };
     let mut total = None;
