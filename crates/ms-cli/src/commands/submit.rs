@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use clap::Args;
 use serde_json::{Value, json};
@@ -14,7 +13,7 @@ use crate::context::{Ctx, transport_error};
 use crate::error::{CliError, CliResult};
 use crate::manifest::{ManifestApp, ManifestError, ManifestFormat, ManifestSource, is_md5};
 use crate::output::{OutputFormat, Render, Table};
-use crate::scan::{ResultsView, TaskResults, fetch_all_results, wait_for_tasks};
+use crate::scan::{ResultsView, TaskResults, fetch_all_results};
 
 /// A scan type (ScanInfo.ScanTypes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -499,16 +498,13 @@ pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
                 ids.len()
             );
         }
-        let bar = crate::progress::wait_bar(ids.len());
-        let waited = wait_for_tasks(
+        let waited = crate::commands::wait::wait_with_progress(
             &client,
             &ids,
-            Duration::from_secs_f64(args.poll_interval),
-            Duration::from_secs_f64(args.wait_timeout),
-            |p| crate::progress::show_wait(&bar, p),
+            args.poll_interval,
+            args.wait_timeout,
         )
         .await;
-        bar.finish_and_clear();
         let results = match waited {
             Ok(_) => {
                 let bar = crate::progress::bar(ids.len() as u64, "results");

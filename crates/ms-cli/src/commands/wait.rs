@@ -67,20 +67,36 @@ impl Render for WaitView<'_> {
     }
 }
 
-/// Waits for the tasks.
-pub async fn exec(ctx: &mut Ctx, args: WaitArgs) -> CliResult<()> {
-    let client = ctx.client().await?;
-    let bar = crate::progress::wait_bar(args.item_ids.len());
-    let results = wait_for_tasks(
-        &client,
-        &args.item_ids,
-        Duration::from_secs_f64(args.poll_interval),
-        Duration::from_secs_f64(args.wait_timeout),
+/// [`wait_for_tasks`] with a progress bar on stderr (`ms scan wait`, `ms scan submit --wait`).
+pub async fn wait_with_progress(
+    client: &ms_transport::Client,
+    item_ids: &[String],
+    poll_secs: f64,
+    timeout_secs: f64,
+) -> CliResult<Vec<TaskWait>> {
+    let bar = crate::progress::wait_bar(item_ids.len());
+    let waited = wait_for_tasks(
+        client,
+        item_ids,
+        Duration::from_secs_f64(poll_secs),
+        Duration::from_secs_f64(timeout_secs),
         |p| crate::progress::show_wait(&bar, p),
     )
     .await;
     bar.finish_and_clear();
-    let results = results?;
+    waited
+}
+
+/// Waits for the tasks.
+pub async fn exec(ctx: &mut Ctx, args: WaitArgs) -> CliResult<()> {
+    let client = ctx.client().await?;
+    let results = wait_with_progress(
+        &client,
+        &args.item_ids,
+        args.poll_interval,
+        args.wait_timeout,
+    )
+    .await?;
     ctx.printer.print(&WaitView(&results))?;
     let failed: usize = results.iter().map(|t| t.failed).sum();
     if failed > 0 {
