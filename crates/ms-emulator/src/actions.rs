@@ -1,6 +1,7 @@
 //! The emulated scan workflow: CreateScanInstances, DescribeScanInstances,
 //! DescribeScanResults, DeleteScanInstances.
 
+use ms_model::ErrorCode;
 use std::collections::HashSet;
 
 use serde_json::{Map, Value, json};
@@ -58,7 +59,7 @@ pub(crate) fn dispatch(
         "DescribeScanResults" => describe_results(core, params, owner).map(Output::Raw),
         "DeleteScanInstances" => delete(core, params, owner).map(Output::Map),
         other => Err(ApiError::new(
-            "UnsupportedOperation",
+            ErrorCode::UnsupportedOperation,
             format!(
                 "The action `{other}` is not emulated by ms-emulator (only the scan workflow is)."
             ),
@@ -79,7 +80,7 @@ fn model_check(action: &str, params: &Value) -> Result<(), ApiError> {
             let path = v.path.replace('[', ".").replace(']', "");
             if msg.contains("unknown field") || msg.contains("unknown parameter") {
                 Err(ApiError::new(
-                    "UnknownParameter",
+                    ErrorCode::UnknownParameter,
                     format!("The parameter `{path}` is not recognized: {}", v.message),
                 ))
             } else if msg.contains("missing") || msg.contains("required") {
@@ -143,11 +144,11 @@ pub(crate) fn parse_http_url(url: &str) -> Option<(&str, String, u16, String)> {
 }
 
 fn create(core: &Core, params: &Value, owner: &str) -> Result<Map<String, Value>, ApiError> {
-    const A: &str = "CreateScanInstances";
+    const ACTION: &str = "CreateScanInstances";
     let infos = match params.get("AppInfos") {
         None | Some(Value::Null) => {
             return Err(ApiError::new(
-                "MissingParameter.MissingAppInfo",
+                ErrorCode::MissingParameterMissingAppInfo,
                 "The AppInfos parameter (AppInfo structures) is missing.",
             ));
         }
@@ -160,7 +161,7 @@ fn create(core: &Core, params: &Value, owner: &str) -> Result<Map<String, Value>
     };
     if infos.is_empty() {
         return Err(ApiError::new(
-            "MissingParameter.MissingAppInfo",
+            ErrorCode::MissingParameterMissingAppInfo,
             "AppInfos is empty: at least one AppInfo is required.",
         ));
     }
@@ -270,7 +271,7 @@ fn create(core: &Core, params: &Value, owner: &str) -> Result<Map<String, Value>
             format!("expected an http(s) URL, got {}", show(&callback)),
         ));
     }
-    model_check(A, params)?;
+    model_check(ACTION, params)?;
 
     let now = core.now_ms();
     let item_id = uuid::Uuid::new_v4().simple().to_string();
@@ -282,7 +283,7 @@ fn create(core: &Core, params: &Value, owner: &str) -> Result<Map<String, Value>
             drop(st);
             core.after_mutation(pending);
             return Err(ApiError::new(
-                "LimitExceeded",
+                ErrorCode::LimitExceeded,
                 "The scan quota (LimitCount) of this account is used up.",
             ));
         }
@@ -388,24 +389,24 @@ fn describe_instances(
     params: &Value,
     owner: &str,
 ) -> Result<Map<String, Value>, ApiError> {
-    const A: &str = "DescribeScanInstances";
+    const ACTION: &str = "DescribeScanInstances";
     let has_filters = !matches!(params.get("Filters"), None | Some(Value::Null));
     let has_items = !matches!(params.get("ItemIds"), None | Some(Value::Null));
     if has_filters && has_items {
         return Err(ApiError::new(
-            "InvalidParameterValue.InvalidCoexistItemIdsFilters",
+            ErrorCode::InvalidParameterValueInvalidCoexistItemIdsFilters,
             "ItemIds and Filters cannot be specified together.",
         ));
     }
     let offset = get_u64(params, "Offset").map_err(|()| {
         ApiError::new(
-            "InvalidParameterValue.InvalidOffset",
+            ErrorCode::InvalidParameterValueInvalidOffset,
             "Offset must be a non-negative integer.",
         )
     })?;
     let limit = get_u64(params, "Limit").map_err(|()| {
         ApiError::new(
-            "InvalidParameterValue.InvalidLimit",
+            ErrorCode::InvalidParameterValueInvalidLimit,
             "Limit must be a non-negative integer.",
         )
     })?;
@@ -413,7 +414,7 @@ fn describe_instances(
         && l > MAX_LIMIT
     {
         return Err(ApiError::new(
-            "InvalidParameterValue.InvalidLimit",
+            ErrorCode::InvalidParameterValueInvalidLimit,
             format!("Limit must be at most {MAX_LIMIT}, got {l}."),
         ));
     }
@@ -426,13 +427,13 @@ fn describe_instances(
         Ok(None) | Ok(Some("TaskTime")) => {}
         Ok(Some(other)) => {
             return Err(ApiError::new(
-                "InvalidParameterValue.InvalidOrderField",
+                ErrorCode::InvalidParameterValueInvalidOrderField,
                 format!("OrderField must be `TaskTime`, got {}.", show(other)),
             ));
         }
         Err(()) => {
             return Err(ApiError::new(
-                "InvalidParameterValue.InvalidOrderField",
+                ErrorCode::InvalidParameterValueInvalidOrderField,
                 "OrderField must be a string.",
             ));
         }
@@ -442,7 +443,7 @@ fn describe_instances(
         Ok(Some("asc")) => true,
         Ok(Some(other)) => {
             return Err(ApiError::new(
-                "InvalidParameterValue.InvalidOrderDirection",
+                ErrorCode::InvalidParameterValueInvalidOrderDirection,
                 format!(
                     "OrderDirection must be `asc` or `desc`, got {}.",
                     show(other)
@@ -451,14 +452,14 @@ fn describe_instances(
         }
         Err(()) => {
             return Err(ApiError::new(
-                "InvalidParameterValue.InvalidOrderDirection",
+                ErrorCode::InvalidParameterValueInvalidOrderDirection,
                 "OrderDirection must be a string.",
             ));
         }
     };
     let item_ids = get_str_array(params, "ItemIds").map_err(|()| {
         ApiError::new(
-            "InvalidParameterValue.InvalidItemIds",
+            ErrorCode::InvalidParameterValueInvalidItemIds,
             "ItemIds must be an array of strings.",
         )
     })?;
@@ -466,7 +467,7 @@ fn describe_instances(
         && (ids.is_empty() || ids.iter().any(|s| s.trim().is_empty()))
     {
         return Err(ApiError::new(
-            "InvalidParameterValue.InvalidItemIds",
+            ErrorCode::InvalidParameterValueInvalidItemIds,
             "ItemIds must hold at least one non-empty task ID.",
         ));
     }
@@ -481,7 +482,7 @@ fn describe_instances(
     if let Some(fs) = params.get("Filters").filter(|v| !v.is_null()) {
         let Some(arr) = fs.as_array() else {
             return Err(ApiError::new(
-                "InvalidParameterValue.InvalidFilter",
+                ErrorCode::InvalidParameterValueInvalidFilter,
                 "Filters must be an array of Filter.",
             ));
         };
@@ -503,13 +504,13 @@ fn describe_instances(
                 }
                 (Some(n @ ("AppName" | "AppPkgName")), None) => {
                     return Err(ApiError::new(
-                        "InvalidParameterValue.InvalidFilter",
+                        ErrorCode::InvalidParameterValueInvalidFilter,
                         format!("Filters.{i}.Value is required for the filter `{n}`."),
                     ));
                 }
                 (Some(n), _) => {
                     return Err(ApiError::new(
-                        "InvalidParameterValue.InvalidFilter",
+                        ErrorCode::InvalidParameterValueInvalidFilter,
                         format!(
                             "Filters.{i}.Name must be `AppName` or `AppPkgName`, got {}.",
                             show(n)
@@ -518,14 +519,14 @@ fn describe_instances(
                 }
                 (None, _) => {
                     return Err(ApiError::new(
-                        "InvalidParameterValue.InvalidFilter",
+                        ErrorCode::InvalidParameterValueInvalidFilter,
                         format!("Filters.{i}.Name is required."),
                     ));
                 }
             }
         }
     }
-    model_check(A, params)?;
+    model_check(ACTION, params)?;
 
     let now = core.now_ms();
     let (out, pending) = {
@@ -634,12 +635,12 @@ fn describe_instances(
 }
 
 fn describe_results(core: &Core, params: &Value, owner: &str) -> Result<String, ApiError> {
-    const A: &str = "DescribeScanResults";
+    const ACTION: &str = "DescribeScanResults";
     let item_id = match get_str(params, "ItemId") {
         Ok(Some(s)) if !s.is_empty() => s.to_owned(),
         Ok(_) => {
             return Err(ApiError::new(
-                "MissingParameter.MissingItemId",
+                ErrorCode::MissingParameterMissingItemId,
                 "ItemId is missing.",
             ));
         }
@@ -659,7 +660,7 @@ fn describe_results(core: &Core, params: &Value, owner: &str) -> Result<String, 
     }
     let md5s: Option<Vec<String>> =
         md5s.map(|l| l.into_iter().map(|m| m.to_ascii_lowercase()).collect());
-    model_check(A, params)?;
+    model_check(ACTION, params)?;
 
     let now = core.now_ms();
     let (result, pending) = {
@@ -667,7 +668,7 @@ fn describe_results(core: &Core, params: &Value, owner: &str) -> Result<String, 
         let pending = core.advance_locked(&mut st, now);
         let result = match st.tasks.get(&item_id).filter(|t| t.owner == owner) {
             None => Err(ApiError::new(
-                "ResourceNotFound.ItemIdNotFound",
+                ErrorCode::ResourceNotFoundItemIdNotFound,
                 format!("The task ItemId {} does not exist.", show(&item_id)),
             )),
             Some(task) => {
@@ -746,7 +747,7 @@ fn write_result(out: &mut String, s: &Scan, f: &findings::FindingsJson) {
 }
 
 fn delete(core: &Core, params: &Value, owner: &str) -> Result<Map<String, Value>, ApiError> {
-    const A: &str = "DeleteScanInstances";
+    const ACTION: &str = "DeleteScanInstances";
     let sids = match get_str_array(params, "AppSids") {
         Ok(Some(s)) if !s.is_empty() => s,
         Ok(_) => return Err(ApiError::missing("AppSids")),
@@ -763,7 +764,7 @@ fn delete(core: &Core, params: &Value, owner: &str) -> Result<Map<String, Value>
             format!("at most {MAX_APPS} AppSids per request, got {}", sids.len()),
         ));
     }
-    model_check(A, params)?;
+    model_check(ACTION, params)?;
     let now = core.now_ms();
     let (result, pending) = {
         let mut st = core.lock_state();

@@ -1,41 +1,40 @@
 //! API errors, the response envelope and request-parameter helpers.
 
-use std::borrow::Cow;
-
+use ms_model::ErrorCode;
 use serde_json::{Map, Value, json};
 
 /// An error answered in the official envelope
 /// `{"Response":{"Error":{"Code","Message"},"RequestId"}}` (HTTP 200).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ApiError {
-    pub code: Cow<'static, str>,
+    pub code: ErrorCode,
     pub message: String,
 }
 
 impl ApiError {
-    pub(crate) fn new(code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            code: code.into(),
+            code,
             message: message.into(),
         }
     }
 
     pub(crate) fn missing(param: &str) -> Self {
         Self::new(
-            "MissingParameter",
+            ErrorCode::MissingParameter,
             format!("The request is missing a required parameter `{param}`."),
         )
     }
 
     pub(crate) fn invalid_value(param: &str, detail: impl std::fmt::Display) -> Self {
         Self::new(
-            "InvalidParameterValue",
+            ErrorCode::InvalidParameterValue,
             format!("The value of parameter `{param}` is invalid: {detail}."),
         )
     }
 
     pub(crate) fn invalid_param(detail: impl Into<String>) -> Self {
-        Self::new("InvalidParameter", detail)
+        Self::new(ErrorCode::InvalidParameter, detail)
     }
 }
 

@@ -8,6 +8,7 @@
 //!   including `Action`, `Version`, `Timestamp`, `Nonce`, `SecretId`, `SignatureMethod` and
 //!   `Signature`, as a form-encoded POST body or in the GET query.
 
+use ms_model::ErrorCode;
 use serde_json::Value;
 
 use crate::api::{ApiError, show, unflatten};
@@ -52,7 +53,7 @@ pub(crate) fn invalid_header(name: &str) -> ApiError {
     let what = "contains bytes other than visible ASCII";
     match name {
         "authorization" => ApiError::new(
-            "AuthFailure.InvalidAuthorization",
+            ErrorCode::AuthFailureInvalidAuthorization,
             format!("The Authorization header is invalid: it {what}."),
         ),
         "x-tc-timestamp" => ApiError::invalid_value("X-TC-Timestamp", what),
@@ -114,7 +115,7 @@ fn check_action(action: &str) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::new(
-            "InvalidAction",
+            ErrorCode::InvalidAction,
             format!(
                 "The action {} is invalid or not found for service ms version {VERSION}.",
                 show(action)
@@ -128,7 +129,7 @@ fn check_version(version: &str) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::new(
-            "NoSuchVersion",
+            ErrorCode::NoSuchVersion,
             // The gateway's wording (seen in the wild for other services).
             format!(
                 "The specified api version=`{}` does not exist in service=`{SERVICE}` (supported: {VERSION}).",
@@ -152,7 +153,7 @@ fn check_timestamp(
     let window = core.config.signature_window.as_secs();
     if ts.abs_diff(now) > window {
         return Err(ApiError::new(
-            "AuthFailure.SignatureExpire",
+            ErrorCode::AuthFailureSignatureExpire,
             format!(
                 "Signature expired: the request timestamp {ts} is more than {window} seconds from the server time {now}."
             ),
@@ -167,7 +168,7 @@ fn secret_key<'c>(core: &'c Core, secret_id: &str) -> Result<&'c str, ApiError> 
         .map(String::as_str)
         .ok_or_else(|| {
             ApiError::new(
-                "AuthFailure.SecretIdNotFound",
+                ErrorCode::AuthFailureSecretIdNotFound,
                 "The SecretId is not found, please ensure that your SecretId is correct.",
             )
         })
@@ -178,17 +179,17 @@ fn map_verify_error(e: tc3_sign::VerifyError) -> ApiError {
     match e {
         V::MalformedAuthorization(_) | V::UnsupportedAlgorithm(_) | V::MissingSignedHeader(_) => {
             ApiError::new(
-                "AuthFailure.InvalidAuthorization",
+                ErrorCode::AuthFailureInvalidAuthorization,
                 format!("The Authorization header is invalid: {e}."),
             )
         }
         V::MissingParameter(p) => ApiError::missing(&p),
         V::SignatureMismatch => ApiError::new(
-            "AuthFailure.SignatureFailure",
+            ErrorCode::AuthFailureSignatureFailure,
             "The provided credentials could not be validated. Please check your signature is correct.",
         ),
         other => ApiError::new(
-            "AuthFailure.SignatureFailure",
+            ErrorCode::AuthFailureSignatureFailure,
             format!("The provided credentials could not be validated: {other}."),
         ),
     }
@@ -212,7 +213,7 @@ pub(crate) fn authenticate(core: &Core, req: &Received<'_>, now_ms: u64) -> Resu
     if req.method == "POST" && ct != "application/x-www-form-urlencoded" {
         if ct == "application/json" || ct == "multipart/form-data" {
             return Err(ApiError::new(
-                "AuthFailure.InvalidAuthorization",
+                ErrorCode::AuthFailureInvalidAuthorization,
                 "The Authorization header is missing: TC3-HMAC-SHA256 requests must carry it.",
             ));
         }
@@ -223,7 +224,7 @@ pub(crate) fn authenticate(core: &Core, req: &Received<'_>, now_ms: u64) -> Resu
 
 fn unsupported_content_type(ct: Option<&str>) -> ApiError {
     ApiError::new(
-        "UnsupportedProtocol",
+        ErrorCode::UnsupportedProtocol,
         format!(
             "The Content-Type {} is not supported: use application/json (TC3 POST) or application/x-www-form-urlencoded (GET, v1).",
             ct.map(show).unwrap_or_else(|| "(none)".to_owned())
@@ -246,7 +247,7 @@ fn tc3(core: &Core, req: &Received<'_>, auth: &str, now_ms: u64) -> Result<Call,
             "application/json" => {}
             "multipart/form-data" => {
                 return Err(ApiError::new(
-                    "UnsupportedProtocol",
+                    ErrorCode::UnsupportedProtocol,
                     "multipart/form-data bodies are not accepted by the ms scan actions; send application/json.",
                 ));
             }
@@ -275,13 +276,13 @@ fn tc3(core: &Core, req: &Received<'_>, auth: &str, now_ms: u64) -> Result<Call,
     let params = if req.method == "POST" {
         let v: Value = serde_json::from_slice(req.body).map_err(|e| {
             ApiError::new(
-                "InvalidParameter",
+                ErrorCode::InvalidParameter,
                 format!("The request body is not valid JSON: {e}."),
             )
         })?;
         if !v.is_object() {
             return Err(ApiError::new(
-                "InvalidParameter",
+                ErrorCode::InvalidParameter,
                 "The request body must be a JSON object.",
             ));
         }
@@ -289,7 +290,7 @@ fn tc3(core: &Core, req: &Received<'_>, auth: &str, now_ms: u64) -> Result<Call,
     } else {
         let pairs = tc3_sign::form_urldecode(req.query).map_err(|e| {
             ApiError::new(
-                "InvalidParameter",
+                ErrorCode::InvalidParameter,
                 format!("The query string is malformed: {e}."),
             )
         })?;
@@ -305,14 +306,18 @@ fn tc3(core: &Core, req: &Received<'_>, auth: &str, now_ms: u64) -> Result<Call,
 
 fn v1(core: &Core, req: &Received<'_>, now_ms: u64) -> Result<Call, ApiError> {
     let raw = if req.method == "POST" {
-        std::str::from_utf8(req.body)
-            .map_err(|_| ApiError::new("InvalidParameter", "The form body is not valid UTF-8."))?
+        std::str::from_utf8(req.body).map_err(|_| {
+            ApiError::new(
+                ErrorCode::InvalidParameter,
+                "The form body is not valid UTF-8.",
+            )
+        })?
     } else {
         req.query
     };
     let pairs = tc3_sign::form_urldecode(raw).map_err(|e| {
         ApiError::new(
-            "InvalidParameter",
+            ErrorCode::InvalidParameter,
             format!("The form parameters are malformed: {e}."),
         )
     })?;
@@ -352,7 +357,7 @@ fn v1(core: &Core, req: &Received<'_>, now_ms: u64) -> Result<Call, ApiError> {
     let key = secret_key(core, secret_id)?;
     if req.method == "POST" && req.body.len() > core.config.limits.max_v1_body_bytes {
         return Err(ApiError::new(
-            "AuthFailure.SignatureFailure",
+            ErrorCode::AuthFailureSignatureFailure,
             "The request is exceeding request size limit, please use new signature method `TC3-HMAC-SHA256`.",
         ));
     }

@@ -1,6 +1,7 @@
 //! The running emulator: listener, TLS, connection limits, request handling, background
 //! tasks (scan ticker, callback worker, persister) and graceful shutdown.
 
+use ms_model::ErrorCode;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -573,7 +574,7 @@ async fn process(
         return (
             None,
             Err(ApiError::new(
-                "UnsupportedProtocol",
+                ErrorCode::UnsupportedProtocol,
                 format!("The HTTP method {method} is not supported: use GET or POST."),
             )),
         );
@@ -584,7 +585,7 @@ async fn process(
         return (
             None,
             Err(ApiError::new(
-                "RequestSizeLimitExceeded",
+                ErrorCode::RequestSizeLimitExceeded,
                 format!(
                     "The GET request is {} bytes; GET requests are limited to {} bytes (use POST).",
                     query.len(),
@@ -600,7 +601,7 @@ async fn process(
         .and_then(|v| v.parse::<u64>().ok());
     let too_big = || {
         ApiError::new(
-            "RequestSizeLimitExceeded",
+            ErrorCode::RequestSizeLimitExceeded,
             format!(
                 "The request body exceeds the limit of {} bytes.",
                 limits.max_body_bytes
@@ -626,7 +627,7 @@ async fn process(
             return (
                 None,
                 Err(ApiError::new(
-                    "InvalidRequest",
+                    ErrorCode::InvalidRequest,
                     "The request body could not be read.",
                 )),
             );
@@ -635,7 +636,7 @@ async fn process(
             return (
                 None,
                 Err(ApiError::new(
-                    "InvalidRequest",
+                    ErrorCode::InvalidRequest,
                     "Timed out reading the request body.",
                 )),
             );
@@ -690,7 +691,7 @@ async fn process(
         return (
             action,
             Err(ApiError::new(
-                "RequestLimitExceeded",
+                ErrorCode::RequestLimitExceeded,
                 format!(
                     "Your current request times exceed the frequency limit of {rate} requests per second for action {}; please reduce the frequency of calls.",
                     call.action
@@ -702,7 +703,7 @@ async fn process(
         actions::dispatch(core, &call.action, &call.params, &call.secret_id)
     } else {
         Err(ApiError::new(
-            "UnsupportedOperation",
+            ErrorCode::UnsupportedOperation,
             format!(
                 "The action {} is not emulated: ms-emulator implements only the scan workflow ({}).",
                 call.action,
