@@ -31,6 +31,8 @@
 //! | signature, scope date or service mismatch | `AuthFailure.SignatureFailure` |
 //! | a protocol header (`X-TC-*`, `Content-Type`, `Host`) that is not visible ASCII | `InvalidParameterValue` naming it (`AuthFailure.InvalidAuthorization` for `Authorization`) |
 //! | body not a JSON object, malformed query, conflicting flattened names | `InvalidParameter` |
+//! | a region that is not one of the documented regions (`X-TC-Region` / `Region`) | `InvalidParameterValue` (the gateway's wording), checked before the rate limit |
+//! | no region for an action whose page marks it required | `MissingParameter` |
 //! | more than the rate limit per (action, region, SecretId) | `RequestLimitExceeded` |
 //! | an ms action other than the four scan actions | `UnsupportedOperation` ("not emulated") |
 //!
@@ -44,7 +46,8 @@
 //!
 //! Not emulated: session tokens (`X-TC-Token` / `Token` are accepted and ignored; the
 //! configured accounts are long-term keys), multipart and octet-stream bodies, `Nonce`
-//! replay detection, regions (any `X-TC-Region` is accepted; it only keys the rate limit).
+//! replay detection, per-region deployments (every documented region serves the same state;
+//! the region only keys the rate limit, as the service documents).
 //!
 //! # Scan workflow
 //! `CreateScanInstances` creates a task (`ItemId`) with one scan (`AppSid`) per app,
@@ -99,6 +102,7 @@ mod core;
 mod findings;
 mod protocol;
 mod ratelimit;
+mod regions;
 pub mod serve;
 mod server;
 mod state;

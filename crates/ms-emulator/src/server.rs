@@ -681,6 +681,10 @@ async fn process(
         Err(e) => return (None, Err(e)),
     };
     let action = Some(call.action.clone());
+    // Before the limiter: an invented region would otherwise open a fresh bucket.
+    if let Err(e) = crate::regions::check(&call.action, &call.region) {
+        return (action, Err(e));
+    }
     let rate = core.config.rate_limits.for_action(&call.action);
     let key = Key {
         action: call.action.clone(),

@@ -407,6 +407,57 @@ async fn rate_limit_per_action_region_and_secret_id() {
     emu.shutdown().await;
 }
 
+/// Any `X-TC-Region` used to open a fresh 20/s bucket; only the documented regions are
+/// accepted now (the gateway's `InvalidParameterValue` for others, TC3 and v1 alike), so the
+/// limit cannot be sidestepped by inventing region names.
+#[tokio::test]
+async fn invented_regions_are_refused_before_the_rate_limit() {
+    let clock = Arc::new(ManualClock::new(T0_MS));
+    let emu = start(config(&clock).with_rate_limit(2)).await;
+    let c = Client::new(&emu, &clock);
+    for _ in 0..2 {
+        c.ok("DescribeScanInstances", &json!({})).await;
+    }
+    assert_eq!(
+        c.err("DescribeScanInstances", &json!({})).await,
+        "RequestLimitExceeded"
+    );
+    for region in ["ap-guangzhou-x1", "gz", "AP-GUANGZHOU", "x"] {
+        let mut invented = c.clone();
+        invented.region = region.into();
+        let r = invented.call("DescribeScanInstances", &json!({})).await;
+        assert_eq!(
+            r.code().as_deref(),
+            Some("InvalidParameterValue"),
+            "{region}"
+        );
+        assert!(r.message().contains("`Region`"), "{}", r.message());
+        let r = invented
+            .send(invented.v1_request(
+                "POST",
+                "DescribeScanInstances",
+                &json!({}),
+                V1Method::HmacSha256,
+            ))
+            .await
+            .unwrap();
+        assert_eq!(
+            r.code().as_deref(),
+            Some("InvalidParameterValue"),
+            "v1 {region}"
+        );
+    }
+    // A documented region has its own bucket, as the service documents; no region at all is
+    // accepted (the scan actions need none).
+    let mut listed = c.clone();
+    listed.region = "ap-singapore".into();
+    listed.ok("DescribeScanInstances", &json!({})).await;
+    let mut none = c.clone();
+    none.region = String::new();
+    none.ok("DescribeScanInstances", &json!({})).await;
+    emu.shutdown().await;
+}
+
 #[tokio::test]
 async fn signatures_verify_on_both_sides_of_a_utc_midnight() {
     // The emulator caches derived keys per UTC day: each day's requests must use that day's
