@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use ms_model::{ErrorCode, ValidationErrors};
 
-use crate::retry::RetryClass;
+use crate::retry::{RetryClass, classify_code, classify_status};
 
 type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
@@ -112,29 +112,6 @@ pub fn body_snippet(body: &[u8]) -> String {
         }
     }
     out
-}
-
-/// Retry class of a service error code.
-pub fn classify_code(code: &str) -> RetryClass {
-    if code.starts_with("RequestLimitExceeded") {
-        RetryClass::Throttling
-    } else if code == "InternalError"
-        || code.starts_with("InternalError.")
-        || code == "ServiceUnavailable"
-    {
-        RetryClass::Transient
-    } else {
-        RetryClass::Never
-    }
-}
-
-/// Retry class of a non-200 HTTP status.
-pub fn classify_status(status: u16) -> RetryClass {
-    match status {
-        429 => RetryClass::Throttling,
-        500..=599 => RetryClass::Transient,
-        _ => RetryClass::Never,
-    }
 }
 
 impl Error {

@@ -40,28 +40,37 @@
 //! into a trace event or an error ([`redact`]).
 #![warn(missing_docs)]
 
+pub mod builder;
+mod call;
 pub mod client;
 pub mod clock;
+pub mod connect;
 pub mod credentials;
+pub mod decode;
+pub mod endpoint;
 pub mod error;
-pub mod http;
 pub mod paginate;
+pub mod proxy;
 pub mod ratelimit;
 pub mod redact;
+pub mod request;
 pub mod retry;
 pub mod scan;
 pub mod skew;
 
-pub use client::{Client, ClientBuilder, Endpoint, Language, Operation, SignMethod};
+pub use builder::ClientBuilder;
+pub use client::{Client, Operation};
 pub use clock::{Clock, FakeClock, SystemClock, TokioClock};
 pub use credentials::{
     CredentialsFuture, DefaultChain, EnvironmentProvider, ProfileProvider, ProvideCredentials,
     StaticProvider,
 };
+pub use endpoint::Endpoint;
 pub use error::{Error, ErrorKind};
-pub use http::Proxy;
 pub use paginate::{Page, Paginated, paginate, paginate_pages};
+pub use proxy::Proxy;
 pub use ratelimit::{LimiterKey, RateLimit, RateLimitConfig, RateLimiter};
-pub use retry::{RetryBudget, RetryClass, RetryConfig};
+pub use request::{Language, SignMethod};
+pub use retry::{RetryBudget, RetryClass, RetryConfig, RetryDecision, RetryStrategy, StopReason};
 pub use skew::SkewStore;
 pub use tc3_sign::Credentials;

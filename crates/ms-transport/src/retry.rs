@@ -1,4 +1,5 @@
-//! Retry policy: which failures are retried, how long to back off, and a retry budget.
+//! Retry policy: how failures are classified ([`RetryClass`]), and the one decision taken
+//! after a failed attempt ([`RetryStrategy::decide`]: retry after a backoff, or stop).
 //!
 //! Modelled on the smithy-rs standard retry strategy: exponential backoff with *full jitter*
 //! (`sleep = random(0, min(max_backoff, initial * 2^(attempt-1)))`), a cap on attempts, and a
@@ -11,6 +12,8 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
+
+use crate::error::Error;
 
 /// How a failed attempt may be retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +41,127 @@ impl RetryClass {
             RetryClass::Transient => idempotent,
             RetryClass::Never => false,
         }
+    }
+}
+
+/// Retry class of a service error code.
+pub fn classify_code(code: &str) -> RetryClass {
+    if code.starts_with("RequestLimitExceeded") {
+        RetryClass::Throttling
+    } else if code == "InternalError"
+        || code.starts_with("InternalError.")
+        || code == "ServiceUnavailable"
+    {
+        RetryClass::Transient
+    } else {
+        RetryClass::Never
+    }
+}
+
+/// Retry class of a non-200 HTTP status.
+pub fn classify_status(status: u16) -> RetryClass {
+    match status {
+        429 => RetryClass::Throttling,
+        500..=599 => RetryClass::Transient,
+        _ => RetryClass::Never,
+    }
+}
+
+/// What to do after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryDecision {
+    /// Sleep `backoff`, then attempt again; the retry took `cost` tokens from the budget.
+    RetryAfter {
+        /// The full-jitter sleep before the next attempt.
+        backoff: Duration,
+        /// Tokens taken from the retry budget (given back when the call succeeds).
+        cost: u32,
+    },
+    /// Give up and report the error.
+    Stop(StopReason),
+}
+
+/// Why a failed call is not retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StopReason {
+    /// The failure's class does not allow a retry for this action (see [`RetryClass::allows`]).
+    NotRetryable,
+    /// The configured number of attempts was made.
+    AttemptsExhausted,
+    /// The retry budget shared by the client's clones is empty.
+    BudgetExhausted,
+}
+
+/// The standard retry strategy: the [`RetryConfig`] and the [`RetryBudget`] every clone of a
+/// client shares, and the one decision taken after each failed attempt.
+#[derive(Debug, Clone)]
+pub struct RetryStrategy {
+    config: RetryConfig,
+    budget: RetryBudget,
+}
+
+impl RetryStrategy {
+    /// A strategy with a full budget of `config.budget_capacity` tokens.
+    pub fn new(config: RetryConfig) -> Self {
+        let budget = RetryBudget::new(config.budget_capacity);
+        Self { config, budget }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &RetryConfig {
+        &self.config
+    }
+
+    /// The shared retry budget.
+    pub fn budget(&self) -> &RetryBudget {
+        &self.budget
+    }
+
+    /// Whether to retry after attempt number `attempt` (1-based) of an action with the given
+    /// idempotency failed with `error`, and after which backoff. In order: the error's
+    /// [`RetryClass`] must allow a retry for this action (a non-idempotent action is retried
+    /// only when the request provably was not processed), attempts must remain, and the
+    /// retry budget must cover the retry (a timeout costs more). Taking the tokens is part
+    /// of the decision: a `RetryAfter` has already paid.
+    pub fn decide(&self, error: &Error, attempt: u32, idempotent: bool) -> RetryDecision {
+        self.decide_with_jitter(error, attempt, idempotent, rand::random::<f64>())
+    }
+
+    /// [`decide`](Self::decide) with the jitter given (`unit` in `[0, 1]` scales the backoff
+    /// ceiling), for deterministic tests.
+    pub fn decide_with_jitter(
+        &self,
+        error: &Error,
+        attempt: u32,
+        idempotent: bool,
+        unit: f64,
+    ) -> RetryDecision {
+        let class = error.retry_class();
+        if !class.allows(idempotent) {
+            return RetryDecision::Stop(StopReason::NotRetryable);
+        }
+        if attempt >= self.config.max_attempts.max(1) {
+            return RetryDecision::Stop(StopReason::AttemptsExhausted);
+        }
+        let cost = if error.is_timeout() {
+            self.config.timeout_retry_cost
+        } else {
+            self.config.retry_cost
+        };
+        if !self.budget.try_acquire(cost) {
+            return RetryDecision::Stop(StopReason::BudgetExhausted);
+        }
+        RetryDecision::RetryAfter {
+            backoff: self.config.backoff(attempt, class, unit),
+            cost,
+        }
+    }
+
+    /// A call succeeded after its retries took `spent` tokens: they go back to the budget
+    /// (one token when there was no retry, so a healthy service refills it).
+    pub fn on_success(&self, spent: u32) {
+        self.budget.refund(if spent > 0 { spent } else { 1 });
     }
 }
 
@@ -202,6 +326,70 @@ mod tests {
         assert!(!RetryClass::Transient.allows(false));
         assert!(RetryClass::Transient.allows(true));
         assert!(!RetryClass::Never.allows(true));
+    }
+
+    #[test]
+    fn the_decision_weighs_class_idempotency_attempts_and_budget() {
+        let s = RetryStrategy::new(RetryConfig::default().with_budget(20));
+        let throttled = Error::api(
+            ms_model::ErrorCode::parse("RequestLimitExceeded"),
+            "slow down",
+            None,
+        );
+        let server = Error::http_status(503, b"");
+        let timeout = Error::timeout(Duration::from_secs(1));
+        let refused = Error::connect("refused");
+        let denied = Error::http_status(403, b"");
+        // Class and idempotency.
+        assert_eq!(
+            s.decide_with_jitter(&server, 1, false, 0.5),
+            RetryDecision::Stop(StopReason::NotRetryable),
+            "a 5xx may have been processed: not retried for a write"
+        );
+        assert_eq!(
+            s.decide_with_jitter(&denied, 1, true, 0.5),
+            RetryDecision::Stop(StopReason::NotRetryable)
+        );
+        assert_eq!(
+            s.decide_with_jitter(&throttled, 1, false, 1.0),
+            RetryDecision::RetryAfter {
+                backoff: Duration::from_millis(500),
+                cost: 5
+            },
+            "throttled requests were not processed: retried for a write, with the throttling backoff"
+        );
+        assert_eq!(
+            s.decide_with_jitter(&refused, 2, false, 0.5),
+            RetryDecision::RetryAfter {
+                backoff: Duration::from_millis(100),
+                cost: 5
+            }
+        );
+        // Attempts.
+        assert_eq!(
+            s.decide_with_jitter(&server, 3, true, 0.5),
+            RetryDecision::Stop(StopReason::AttemptsExhausted)
+        );
+        // Budget: 20 - 5 - 5 = 10 left; a timeout costs 10, then nothing is left.
+        assert_eq!(
+            s.decide_with_jitter(&timeout, 1, true, 0.0),
+            RetryDecision::RetryAfter {
+                backoff: Duration::ZERO,
+                cost: 10
+            }
+        );
+        assert_eq!(
+            s.decide_with_jitter(&server, 1, true, 0.0),
+            RetryDecision::Stop(StopReason::BudgetExhausted)
+        );
+        s.on_success(10);
+        assert_eq!(s.budget().available(), 10);
+        s.on_success(0);
+        assert_eq!(
+            s.budget().available(),
+            11,
+            "a success without retry refills one token"
+        );
     }
 
     #[test]

@@ -10,6 +10,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::UNIX_EPOCH;
 
+use ms_model::ErrorCode;
+
+/// Whether a service error code reports an expired signature (`AuthFailure.SignatureExpire`:
+/// the local clock is off).
+pub fn is_signature_expired(code: &ErrorCode) -> bool {
+    code.as_str() == "AuthFailure.SignatureExpire"
+}
+
 /// Per-endpoint clock offsets, shared by every clone (and by clients given the same store).
 #[derive(Debug, Clone, Default)]
 pub struct SkewStore {

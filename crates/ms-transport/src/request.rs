@@ -1,0 +1,347 @@
+//! Building the HTTP request of one attempt: the wire encoding of the parameters
+//! ([`Params`]), the common `X-TC-*` headers, and the signature (TC3-HMAC-SHA256 as a JSON
+//! `POST` or a `GET`, or the legacy v1 form `POST`).
+
+use std::fmt;
+
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http_body_util::Full;
+use tc3_sign::{Credentials, Payload, Tc3Request, Tc3Signer, V1Method};
+
+use crate::client::Operation;
+use crate::endpoint::Endpoint;
+use crate::error::Error;
+
+/// The `X-TC-RequestClient` value identifying this client.
+pub const REQUEST_CLIENT: &str = concat!("SDK_RUST_MS_TRANSPORT_", env!("CARGO_PKG_VERSION"));
+
+/// Header names whose values are never logged.
+pub const REDACTED_HEADERS: [&str; 2] = ["authorization", "x-tc-token"];
+
+/// The `Content-Type` of a TC3 `POST`.
+const JSON: &str = "application/json";
+/// The `Content-Type` of a TC3 `GET` and of a legacy v1 `POST`.
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// How requests are signed and encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SignMethod {
+    /// TC3-HMAC-SHA256, `POST` with a JSON body (the default, as the official SDKs).
+    #[default]
+    Tc3Post,
+    /// TC3-HMAC-SHA256, `GET` with the flattened parameters in the query string.
+    Tc3Get,
+    /// Legacy signature v1 with HMAC-SHA1, form-encoded `POST`.
+    HmacSha1,
+    /// Legacy signature v1 with HMAC-SHA256, form-encoded `POST`.
+    HmacSha256,
+}
+
+impl SignMethod {
+    /// The HTTP method requests are sent with.
+    fn http_method(self) -> http::Method {
+        match self {
+            SignMethod::Tc3Get => http::Method::GET,
+            _ => http::Method::POST,
+        }
+    }
+
+    /// The legacy signature method, for the v1 methods.
+    fn v1(self) -> Option<V1Method> {
+        match self {
+            SignMethod::HmacSha1 => Some(V1Method::HmacSha1),
+            SignMethod::HmacSha256 => Some(V1Method::HmacSha256),
+            SignMethod::Tc3Post | SignMethod::Tc3Get => None,
+        }
+    }
+}
+
+/// `X-TC-Language`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Language {
+    /// `zh-CN` (the official SDK's default).
+    #[default]
+    ZhCn,
+    /// `en-US`.
+    EnUs,
+}
+
+impl Language {
+    /// The header value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Language::ZhCn => "zh-CN",
+            Language::EnUs => "en-US",
+        }
+    }
+}
+
+/// The parameters of a call, prepared once and signed per attempt.
+pub(crate) enum Params {
+    /// TC3 POST: the exact JSON body.
+    Json(Bytes),
+    /// TC3 GET / legacy v1: the flattened parameters (`AppInfos.0.AppUrl`).
+    Pairs(Vec<(String, String)>),
+}
+
+impl Params {
+    /// Encodes `params` the way `method` sends them. The value is serialized once: a JSON
+    /// body for TC3 POST, flattened pairs otherwise (no intermediate copy of the value).
+    pub(crate) fn new(method: SignMethod, params: &serde_json::Value) -> Result<Self, Error> {
+        Ok(match method {
+            SignMethod::Tc3Post => Params::Json(Bytes::from(
+                serde_json::to_vec(params)
+                    .map_err(|e| Error::signing(format!("serialize: {e}")))?,
+            )),
+            _ => Params::Pairs(tc3_sign::flatten_params(params)),
+        })
+    }
+
+    /// The JSON body, when the parameters travel as one.
+    pub(crate) fn json_body(&self) -> Option<&Bytes> {
+        match self {
+            Params::Json(body) => Some(body),
+            Params::Pairs(_) => None,
+        }
+    }
+}
+
+/// What the client's settings fix in every request: where it goes, the common headers and
+/// how it is signed.
+#[derive(Debug)]
+pub(crate) struct RequestSettings {
+    pub(crate) endpoint: Endpoint,
+    pub(crate) region: Option<String>,
+    pub(crate) language: Option<Language>,
+    /// The full `X-TC-RequestClient` value.
+    pub(crate) request_client: String,
+    pub(crate) sign_method: SignMethod,
+    pub(crate) signer: Tc3Signer,
+}
+
+/// The signed request of one attempt, before it becomes an `http::Request`.
+struct Signed {
+    uri: String,
+    body: Bytes,
+}
+
+impl RequestSettings {
+    /// The signed request of one attempt of `op` at `timestamp` (Unix seconds).
+    pub(crate) fn build(
+        &self,
+        op: Operation<'_>,
+        params: &Params,
+        creds: &Credentials,
+        timestamp: u64,
+    ) -> Result<http::Request<Full<Bytes>>, Error> {
+        let mut headers = Headers::default();
+        headers.push("x-tc-traceid", &uuid::Uuid::new_v4().to_string())?;
+        let signed = match self.sign_method.v1() {
+            None => self.sign_tc3(op, params, creds, timestamp, &mut headers)?,
+            Some(method) => self.sign_v1(method, op, params, creds, timestamp, &mut headers)?,
+        };
+        let mut request = http::Request::builder()
+            .method(self.sign_method.http_method())
+            .uri(signed.uri)
+            .body(Full::new(signed.body))
+            .map_err(|e| Error::signing(format!("request: {e}")))?;
+        let map = request.headers_mut();
+        for (name, value) in headers.0 {
+            map.append(name, value);
+        }
+        Ok(request)
+    }
+
+    /// TC3-HMAC-SHA256: a JSON `POST`, or a `GET` with the parameters in the query.
+    fn sign_tc3(
+        &self,
+        op: Operation<'_>,
+        params: &Params,
+        creds: &Credentials,
+        timestamp: u64,
+        headers: &mut Headers,
+    ) -> Result<Signed, Error> {
+        let host = self.endpoint.host();
+        let (method, content_type, query, body) = match params {
+            Params::Json(body) => ("POST", JSON, String::new(), body.clone()),
+            Params::Pairs(pairs) => ("GET", FORM, tc3_sign::form_urlencode(pairs), Bytes::new()),
+        };
+        let signable = Tc3Request {
+            method,
+            host,
+            path: "/",
+            query: &query,
+            content_type,
+            payload: Payload::Bytes(&body),
+        };
+        let signature = self
+            .signer
+            .sign(&signable, creds, op.service, timestamp)
+            .map_err(|e| Error::signing(e.to_string()))?;
+        headers.push("content-type", content_type)?;
+        headers.push("host", host)?;
+        headers.push("x-tc-action", op.action)?;
+        headers.push("x-tc-requestclient", &self.request_client)?;
+        headers.push("x-tc-timestamp", &timestamp.to_string())?;
+        headers.push("x-tc-version", op.version)?;
+        if let Some(region) = &self.region {
+            headers.push("x-tc-region", region)?;
+        }
+        if let Some(token) = creds.token() {
+            headers.push_sensitive("x-tc-token", token)?;
+        }
+        if let Some(lang) = self.language {
+            headers.push("x-tc-language", lang.as_str())?;
+        }
+        headers.push_sensitive("authorization", signature.authorization())?;
+        let uri = if query.is_empty() {
+            self.endpoint.base_url().to_owned()
+        } else {
+            format!("{}?{query}", self.endpoint.base_url())
+        };
+        Ok(Signed { uri, body })
+    }
+
+    /// Legacy signature v1: a form `POST` carrying the common parameters and `Signature`.
+    fn sign_v1(
+        &self,
+        method: V1Method,
+        op: Operation<'_>,
+        params: &Params,
+        creds: &Credentials,
+        timestamp: u64,
+        headers: &mut Headers,
+    ) -> Result<Signed, Error> {
+        let host = self.endpoint.host();
+        let mut pairs = self.v1_pairs(method, op, params, creds, timestamp)?;
+        let string_to_sign = tc3_sign::v1_string_to_sign("POST", host, "/", &pairs);
+        let signature = tc3_sign::sign_v1(method, creds.secret_key(), &string_to_sign);
+        pairs.push(("Signature".into(), signature));
+        headers.push("content-type", FORM)?;
+        headers.push("host", host)?;
+        Ok(Signed {
+            uri: self.endpoint.base_url().to_owned(),
+            body: Bytes::from(tc3_sign::form_urlencode(&pairs)),
+        })
+    }
+
+    /// The parameters a v1 request signs: the action's own, then the common ones in the
+    /// official SDK's order.
+    fn v1_pairs(
+        &self,
+        method: V1Method,
+        op: Operation<'_>,
+        params: &Params,
+        creds: &Credentials,
+        timestamp: u64,
+    ) -> Result<Vec<(String, String)>, Error> {
+        let mut pairs = match params {
+            Params::Pairs(p) => p.clone(),
+            Params::Json(b) => tc3_sign::flatten_params(
+                &serde_json::from_slice(b)
+                    .map_err(|e| Error::signing(format!("serialize: {e}")))?,
+            ),
+        };
+        let nonce: u64 = rand::random::<u64>() % (i64::MAX as u64) + 1;
+        let mut common = |name: &str, value: String| pairs.push((name.to_owned(), value));
+        common("Action", op.action.to_owned());
+        common("RequestClient", self.request_client.replace(' ', ""));
+        common("Nonce", nonce.to_string());
+        common("Timestamp", timestamp.to_string());
+        common("Version", op.version.to_owned());
+        if let Some(region) = &self.region {
+            common("Region", region.clone());
+        }
+        if let Some(token) = creds.token() {
+            common("Token", token.to_owned());
+        }
+        common("SecretId", creds.secret_id().to_owned());
+        common("SignatureMethod", method.as_str().to_owned());
+        if let Some(lang) = self.language {
+            common("Language", lang.as_str().to_owned());
+        }
+        Ok(pairs)
+    }
+}
+
+/// Headers in the order they are sent.
+#[derive(Default)]
+struct Headers(Vec<(HeaderName, HeaderValue)>);
+
+impl Headers {
+    fn push(&mut self, name: &'static str, value: &str) -> Result<(), Error> {
+        self.push_value(name, value, false)
+    }
+
+    /// A header whose value is a secret: marked sensitive, never logged.
+    fn push_sensitive(&mut self, name: &'static str, value: &str) -> Result<(), Error> {
+        self.push_value(name, value, true)
+    }
+
+    fn push_value(
+        &mut self,
+        name: &'static str,
+        value: &str,
+        sensitive: bool,
+    ) -> Result<(), Error> {
+        let mut v = HeaderValue::from_str(value)
+            .map_err(|_| Error::signing(format!("header {name}: invalid value")))?;
+        v.set_sensitive(sensitive);
+        self.0.push((HeaderName::from_static(name), v));
+        Ok(())
+    }
+}
+
+/// Headers rendered for logs, with `Authorization` and `X-TC-Token` redacted.
+pub(crate) struct Redacted<'a>(pub(crate) &'a HeaderMap);
+
+impl fmt::Display for Redacted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for (name, value) in self.0 {
+            if !first {
+                f.write_str(", ")?;
+            }
+            first = false;
+            if REDACTED_HEADERS.contains(&name.as_str()) || value.is_sensitive() {
+                write!(f, "{name}: <redacted>")?;
+            } else {
+                write!(f, "{name}: {}", String::from_utf8_lossy(value.as_bytes()))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacted_headers_hide_secrets() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "authorization",
+            HeaderValue::from_static("TC3-HMAC-SHA256 Credential=x, Signature=deadbeef"),
+        );
+        h.insert("x-tc-token", HeaderValue::from_static("tok-secret"));
+        h.insert(
+            "x-tc-action",
+            HeaderValue::from_static("DescribeScanInstances"),
+        );
+        let s = Redacted(&h).to_string();
+        assert!(!s.contains("deadbeef") && !s.contains("tok-secret"), "{s}");
+        assert!(s.contains("DescribeScanInstances"));
+    }
+
+    #[test]
+    fn request_client_matches_sdk_charset() {
+        assert!(
+            REQUEST_CLIENT
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_,;.".contains(c))
+        );
+    }
+}
