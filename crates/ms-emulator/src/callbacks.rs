@@ -19,6 +19,7 @@ use hyper_util::rt::TokioIo;
 use tokio::sync::{Semaphore, mpsc};
 
 use crate::actions::parse_http_url;
+use crate::config::{CallbackConfig, CallbackTarget};
 use crate::core::Core;
 use crate::state::DeliveryStatus;
 
@@ -60,6 +61,55 @@ pub(crate) fn loopback_target(url: &str) -> Result<(SocketAddr, String, String),
         format!("{host}:{port}")
     };
     Ok((SocketAddr::new(ip, port), host_header, path))
+}
+
+/// Where this emulator may deliver callbacks: [`CallbackConfig::allow`] resolved against the
+/// address it listens on.
+///
+/// [`CallbackConfig::allow`]: crate::CallbackConfig::allow
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CallbackPolicy {
+    /// Any loopback port but the emulator's own (listening on a loopback address, no list).
+    AnyLoopbackPortExcept(u16),
+    /// Only these targets (an allow-list was given, or the emulator listens on a
+    /// non-loopback address without one: then the list is empty).
+    Only(Vec<CallbackTarget>),
+}
+
+impl CallbackPolicy {
+    /// The policy for `config` on an emulator bound to `local`.
+    pub(crate) fn resolve(config: &CallbackConfig, local: SocketAddr) -> Self {
+        match &config.allow {
+            Some(list) => CallbackPolicy::Only(list.clone()),
+            None if local.ip().is_loopback() => CallbackPolicy::AnyLoopbackPortExcept(local.port()),
+            None => CallbackPolicy::Only(Vec::new()),
+        }
+    }
+
+    /// The socket address, `Host` header and path a callback URL may be delivered to, or why
+    /// it may not.
+    pub(crate) fn target(&self, url: &str) -> Result<(SocketAddr, String, String), String> {
+        let target = loopback_target(url)?;
+        let addr = target.0;
+        match self {
+            CallbackPolicy::AnyLoopbackPortExcept(own) if addr.port() == *own => Err(format!(
+                "port {own} is the emulator's own port; callbacks go to a separate receiver"
+            )),
+            CallbackPolicy::AnyLoopbackPortExcept(_) => Ok(target),
+            CallbackPolicy::Only(list) if list.iter().any(|t| t.allows(addr)) => Ok(target),
+            CallbackPolicy::Only(list) if list.is_empty() => Err(format!(
+                "{addr} is not allowed: no callback target is allowed (an emulator on a \
+                 non-loopback address delivers only to ports given with --callback-allow)"
+            )),
+            CallbackPolicy::Only(list) => Err(format!(
+                "{addr} is not in the callback allow-list (--callback-allow {})",
+                list.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    }
 }
 
 /// Runs the delivery worker until the channel closes.
@@ -104,7 +154,7 @@ async fn deliver(core: &Core, id: u64, stopping: &AtomicBool) {
             finish(core, id, DeliveryStatus::Failed, None);
             return;
         }
-        let outcome = match loopback_target(&url) {
+        let outcome = match core.callback_policy.target(&url) {
             Ok((addr, host, path)) => {
                 tokio::time::timeout(cfg.attempt_timeout, attempt(addr, &host, &path, body))
                     .await
@@ -244,5 +294,50 @@ mod tests {
         assert!(loopback_target("http://localhost.example.com/cb").is_err());
         assert!(loopback_target("https://127.0.0.1/cb").is_err());
         assert!(loopback_target("http://0.0.0.0:9/").is_err());
+    }
+
+    #[test]
+    fn the_policy_follows_the_listen_address_and_the_allow_list() {
+        let local: SocketAddr = "127.0.0.1:4000".parse().unwrap();
+        let public: SocketAddr = "0.0.0.0:4000".parse().unwrap();
+        let default = CallbackConfig::default();
+        let p = CallbackPolicy::resolve(&default, local);
+        assert!(p.target("http://127.0.0.1:9/cb").is_ok());
+        assert!(
+            p.target("http://localhost:4000/")
+                .unwrap_err()
+                .contains("own port")
+        );
+        let p = CallbackPolicy::resolve(&default, public);
+        let e = p.target("http://127.0.0.1:9/cb").unwrap_err();
+        assert!(e.contains("--callback-allow"), "{e}");
+        let listed = default.with_allow(vec!["9".parse().unwrap(), "[::1]:10".parse().unwrap()]);
+        for at in [local, public] {
+            let p = CallbackPolicy::resolve(&listed, at);
+            assert!(p.target("http://127.0.0.1:9/cb").is_ok());
+            assert!(p.target("http://127.0.0.2:9/cb").is_ok());
+            assert!(p.target("http://[::1]:10/cb").is_ok());
+            let e = p.target("http://127.0.0.1:10/cb").unwrap_err();
+            assert!(e.contains("allow-list") && e.contains("[::1]:10"), "{e}");
+            assert!(p.target("http://127.0.0.1:6379/").is_err());
+            assert!(p.target("http://10.0.0.1:9/").is_err());
+        }
+    }
+
+    #[test]
+    fn allow_list_entries_parse_and_must_be_loopback() {
+        let t: CallbackTarget = "localhost:80".parse().unwrap();
+        assert_eq!(t.to_string(), "127.0.0.1:80");
+        assert_eq!("8080".parse::<CallbackTarget>().unwrap().ip, None);
+        for bad in [
+            "10.0.0.1:80",
+            "example.com:80",
+            "localhost",
+            "127.0.0.1",
+            "99999",
+            "",
+        ] {
+            assert!(bad.parse::<CallbackTarget>().is_err(), "{bad}");
+        }
     }
 }

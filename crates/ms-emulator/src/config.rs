@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -74,6 +76,9 @@ pub struct EmulatorConfig {
     pub signature_window: Duration,
     /// The clock (system clock by default; tests inject a `ManualClock`).
     pub clock: Arc<dyn Clock>,
+    /// Serve the published demo account ([`DEMO_SECRET_ID`]) on a non-loopback address.
+    /// Off by default: anyone who can reach the address knows that key, so `start` refuses.
+    pub allow_public_demo: bool,
 }
 
 impl fmt::Debug for EmulatorConfig {
@@ -91,6 +96,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("callbacks", &self.callbacks)
             .field("signature_window", &self.signature_window)
             .field("clock", &self.clock)
+            .field("allow_public_demo", &self.allow_public_demo)
             .finish()
     }
 }
@@ -118,6 +124,7 @@ impl EmulatorConfig {
             callbacks: CallbackConfig::default(),
             signature_window: Duration::from_secs(300),
             clock: Arc::new(SystemClock),
+            allow_public_demo: false,
         }
     }
 
@@ -302,10 +309,74 @@ impl Limits {
     }
 }
 
+/// One entry of the callback allow-list: a loopback port, on one loopback address or on any.
+///
+/// Parsed from `PORT`, `127.0.0.1:PORT`, `[::1]:PORT` or `localhost:PORT` (= `127.0.0.1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CallbackTarget {
+    /// The loopback address, or `None` for any loopback address.
+    pub ip: Option<IpAddr>,
+    /// The port.
+    pub port: u16,
+}
+
+impl CallbackTarget {
+    /// Whether a delivery to `addr` is allowed by this entry.
+    pub fn allows(&self, addr: SocketAddr) -> bool {
+        addr.port() == self.port && self.ip.is_none_or(|ip| ip == addr.ip())
+    }
+}
+
+impl fmt::Display for CallbackTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.ip {
+            None => write!(f, "{}", self.port),
+            Some(ip) => write!(f, "{}", SocketAddr::new(ip, self.port)),
+        }
+    }
+}
+
+impl FromStr for CallbackTarget {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if let Ok(port) = s.parse::<u16>() {
+            return Ok(CallbackTarget { ip: None, port });
+        }
+        let addr = match s.strip_prefix("localhost:") {
+            Some(port) => port
+                .parse::<u16>()
+                .map(|p| SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), p))
+                .map_err(|_| format!("{s:?}: expected a port after localhost:")),
+            None => s.parse::<SocketAddr>().map_err(|_| {
+                format!("{s:?}: expected PORT, 127.0.0.1:PORT, [::1]:PORT or localhost:PORT")
+            }),
+        }?;
+        if !addr.ip().is_loopback() {
+            return Err(format!(
+                "{s:?}: not a loopback address; the emulator delivers callbacks to loopback receivers only"
+            ));
+        }
+        Ok(CallbackTarget {
+            ip: Some(addr.ip()),
+            port: addr.port(),
+        })
+    }
+}
+
 /// Callback delivery settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CallbackConfig {
+    /// Where callbacks may be delivered (always loopback `http` receivers).
+    ///
+    /// `None` (the default): any loopback port other than the emulator's own when it listens
+    /// on a loopback address, and nowhere when it listens on another address (a public
+    /// emulator must not be a way to POST to every local service). `Some(list)`: only the
+    /// listed ports (an empty list delivers nothing). Refused deliveries are recorded as
+    /// `Refused` with the reason.
+    pub allow: Option<Vec<CallbackTarget>>,
     /// Attempts per callback before it is marked failed (at least 1).
     pub max_attempts: u32,
     /// Delay before the first retry; doubled for each further retry.
@@ -319,6 +390,7 @@ pub struct CallbackConfig {
 impl Default for CallbackConfig {
     fn default() -> Self {
         Self {
+            allow: None,
             max_attempts: 5,
             initial_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),
@@ -335,6 +407,12 @@ impl CallbackConfig {
             initial_backoff,
             ..Self::default()
         }
+    }
+
+    /// Delivers callbacks only to these loopback ports.
+    pub fn with_allow(mut self, targets: Vec<CallbackTarget>) -> Self {
+        self.allow = Some(targets);
+        self
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 use serde_json::json;
 use tokio::sync::{Notify, mpsc};
 
-use crate::callbacks::loopback_target;
+use crate::callbacks::CallbackPolicy;
 use crate::config::{EmulatorConfig, FaultConfig};
 use crate::findings::{self, FindingsJson, Prng, ScanTypes};
 use crate::ratelimit::RateLimiter;
@@ -36,6 +36,8 @@ pub(crate) struct Core {
     throttle_burst: AtomicU64,
     dirty: AtomicBool,
     pub persist_notify: Notify,
+    /// Where callbacks may be delivered.
+    pub callback_policy: CallbackPolicy,
     callbacks_tx: mpsc::UnboundedSender<u64>,
     /// Serialized findings per (MD5, scan types): they are deterministic, so repeated
     /// DescribeScanResults calls embed them instead of generating and serializing them again.
@@ -59,6 +61,7 @@ impl Core {
     pub(crate) fn new(
         config: EmulatorConfig,
         state: State,
+        callback_policy: CallbackPolicy,
         callbacks_tx: mpsc::UnboundedSender<u64>,
     ) -> Self {
         let accounts = config.accounts.iter().cloned().collect();
@@ -74,6 +77,7 @@ impl Core {
             throttle_burst: AtomicU64::new(burst),
             dirty: AtomicBool::new(false),
             persist_notify: Notify::new(),
+            callback_policy,
             callbacks_tx,
             findings_cache: Mutex::new(HashMap::new()),
             empty_findings: OnceLock::new(),
@@ -196,7 +200,7 @@ impl Core {
             }})
             .to_string();
             let (item_id, app_md5) = (scan.item_id.clone(), scan.app.app_md5.clone());
-            let (status, last_error) = match loopback_target(&url) {
+            let (status, last_error) = match self.callback_policy.target(&url) {
                 Ok(_) => (DeliveryStatus::Pending, None),
                 Err(e) => (DeliveryStatus::Refused, Some(e)),
             };

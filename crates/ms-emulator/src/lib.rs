@@ -60,7 +60,12 @@
 //! [`CallbackDelivery`]) to loopback `http` URLs only: the host must be `localhost` or a
 //! literal loopback IP (`127.0.0.0/8`, `[::1]`); nothing is ever resolved, so names, short or
 //! hexadecimal IPv4 forms and v4-mapped IPv6 addresses are refused, and URLs with userinfo are
-//! rejected at submission (`InvalidParameterValue`).
+//! rejected at submission (`InvalidParameterValue`). Which loopback ports: those of
+//! [`CallbackConfig::allow`] (`--callback-allow`) if given; otherwise any port but the
+//! emulator's own when it listens on a loopback address, and none when it listens on another
+//! address (so a reachable emulator cannot be used to POST to local services). The published
+//! demo account is refused on a non-loopback listen address unless
+//! [`EmulatorConfig::allow_public_demo`] (`--allow-public-demo`) is set.
 //!
 //! `DescribeScanInstances` ANDs its `Filters` (`AppName`, `AppPkgName`, exact match; two
 //! different values for one name match nothing) and matches `ItemIds` as a set.
@@ -113,8 +118,8 @@ use std::path::PathBuf;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
-    CallbackConfig, DEMO_SECRET_ID, DEMO_SECRET_KEY, EmulatorConfig, FaultConfig, Limits,
-    RateLimits,
+    CallbackConfig, CallbackTarget, DEMO_SECRET_ID, DEMO_SECRET_KEY, EmulatorConfig, FaultConfig,
+    Limits, RateLimits,
 };
 pub use server::Emulator;
 pub use state::{CallbackDelivery, DeliveryStatus};

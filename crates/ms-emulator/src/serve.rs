@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::config::{EmulatorConfig, FaultConfig, Limits};
+use crate::config::{CallbackTarget, EmulatorConfig, FaultConfig, Limits};
 use crate::{Emulator, Error};
 
 /// One `--account ID:KEY` value. `Debug` hides the key.
@@ -146,9 +146,18 @@ pub struct ServeArgs {
     /// Write the certificate to trust (PEM) to FILE (with --tls).
     #[arg(long, value_name = "FILE", requires = "tls")]
     pub cert_out: Option<PathBuf>,
-    /// Accept these credentials (repeatable). Without it a demo account is created and printed.
+    /// Accept these credentials (repeatable). Without it a demo account is created and printed
+    /// (refused on a non-loopback --listen address unless --allow-public-demo is given).
     #[arg(long = "account", value_name = "ID:KEY", value_parser = AccountParser)]
     pub accounts: Vec<AccountArg>,
+    /// Serve the published demo account even on a non-loopback --listen address.
+    #[arg(long)]
+    pub allow_public_demo: bool,
+    /// Deliver callbacks only to this loopback receiver (repeatable): PORT, 127.0.0.1:PORT,
+    /// [::1]:PORT or localhost:PORT. Without it: any loopback port when listening on a
+    /// loopback address, none otherwise.
+    #[arg(long = "callback-allow", value_name = "TARGET")]
+    pub callback_allow: Vec<CallbackTarget>,
     /// Simulated duration of one app's scan, in seconds (fractions allowed).
     #[arg(long, value_name = "N", default_value = "3", value_parser = seconds)]
     pub scan_seconds: f64,
@@ -214,6 +223,8 @@ impl Default for ServeArgs {
             tls: false,
             cert_out: None,
             accounts: Vec::new(),
+            allow_public_demo: false,
+            callback_allow: Vec::new(),
             scan_seconds: 3.0,
             rate_limit: 20,
             action_rate_limits: Vec::new(),
@@ -273,6 +284,10 @@ impl ServeArgs {
         if let Some(p) = &self.state {
             config = config.with_state_file(p.clone());
         }
+        if !self.callback_allow.is_empty() {
+            config.callbacks = config.callbacks.with_allow(self.callback_allow.clone());
+        }
+        config.allow_public_demo = self.allow_public_demo;
         config
     }
 }
@@ -403,6 +418,27 @@ mod tests {
         assert_eq!(c.faults.error_5xx, 0.5);
         assert_eq!(c.faults.clock_offset_secs, -400);
         assert!(!format!("{:?}", cli.serve).contains("keya"));
+        assert_eq!(c.callbacks.allow, None);
+        assert!(!c.allow_public_demo);
+        let cli = Cli::try_parse_from([
+            "ms-emulator",
+            "--callback-allow",
+            "8080",
+            "--callback-allow",
+            "localhost:9090",
+            "--allow-public-demo",
+        ])
+        .unwrap();
+        let c = cli.serve.to_config();
+        let allow: Vec<String> = c
+            .callbacks
+            .allow
+            .unwrap()
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+        assert_eq!(allow, ["8080", "127.0.0.1:9090"]);
+        assert!(c.allow_public_demo);
     }
 
     #[test]
@@ -424,6 +460,7 @@ mod tests {
             assert!(!text.contains("topsecret"), "the key is echoed: {text}");
         }
         assert!(Cli::try_parse_from(["x", "--fault-drop", "1.5"]).is_err());
+        assert!(Cli::try_parse_from(["x", "--callback-allow", "10.0.0.1:80"]).is_err());
         assert!(Cli::try_parse_from(["x", "--cert-out", "f.pem"]).is_err());
         assert!(Cli::try_parse_from(["x", "--scan-seconds", "-1"]).is_err());
     }

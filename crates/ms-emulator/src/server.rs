@@ -20,6 +20,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::api::{ApiError, Output, error_body, success_body};
+use crate::callbacks::CallbackPolicy;
 use crate::clock::http_date;
 use crate::config::{EmulatorConfig, FaultConfig};
 use crate::core::Core;
@@ -69,7 +70,7 @@ impl Emulator {
     /// An invalid configuration, an unreadable state file, a TLS setup failure or a bind
     /// failure.
     pub async fn start(config: EmulatorConfig, listen: SocketAddr) -> Result<Emulator, Error> {
-        validate(&config)?;
+        validate(&config, listen)?;
         let state = match &config.state_file {
             Some(path) => state::load(path)
                 .map_err(|message| Error::State {
@@ -106,7 +107,11 @@ impl Emulator {
 
         let (cb_tx, cb_rx) = mpsc::unbounded_channel();
         let accounts = config.accounts.clone();
-        let core = Arc::new(Core::new(config, state, cb_tx));
+        let policy = CallbackPolicy::resolve(&config.callbacks, local_addr);
+        if policy == CallbackPolicy::Only(Vec::new()) {
+            tracing::warn!(%local_addr, "callbacks will not be delivered: give --callback-allow PORT to deliver to a loopback receiver");
+        }
+        let core = Arc::new(Core::new(config, state, policy, cb_tx));
         let stopping = Arc::new(AtomicBool::new(false));
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
 
@@ -211,9 +216,20 @@ impl Drop for Emulator {
     }
 }
 
-fn validate(config: &EmulatorConfig) -> Result<(), Error> {
+fn validate(config: &EmulatorConfig, listen: SocketAddr) -> Result<(), Error> {
     if config.accounts.is_empty() {
         return Err(Error::Config("at least one account is required".into()));
+    }
+    let demo = config
+        .accounts
+        .iter()
+        .any(|(id, _)| id == crate::DEMO_SECRET_ID);
+    if demo && !listen.ip().is_loopback() && !config.allow_public_demo {
+        return Err(Error::Config(format!(
+            "refusing to serve the published demo account on {listen}, a non-loopback address: \
+             anyone who can reach it knows that key. Give your own credentials with \
+             --account ID:KEY (or listen on 127.0.0.1); --allow-public-demo overrides this"
+        )));
     }
     let mut seen = std::collections::HashSet::new();
     for (i, (id, key)) in config.accounts.iter().enumerate() {

@@ -887,3 +887,123 @@ async fn listing_many_scans_pages_like_a_full_sort() {
     assert!(all_asc(&page).iter().all(|(_, st)| *st == 1));
     emu.shutdown().await;
 }
+
+/// The published demo key is not served on a non-loopback address unless asked for: the
+/// binary exits 1 naming the problem and the way out; with `--account` (or the explicit
+/// `--allow-public-demo`) it starts.
+#[test]
+fn the_demo_account_is_refused_on_a_public_address() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ms-emulator"))
+        .args(["--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(out.stdout.is_empty(), "nothing served");
+    assert!(
+        stderr.contains("demo account")
+            && stderr.contains("0.0.0.0")
+            && stderr.contains("--account"),
+        "{stderr}"
+    );
+    for extra in [
+        &["--account", "AKIDpublic:key"][..],
+        &["--allow-public-demo"][..],
+    ] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ms-emulator"))
+            .args(["--listen", "0.0.0.0:0"])
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let url = lines.next().unwrap().unwrap();
+        assert!(url.starts_with("http://0.0.0.0:"), "{extra:?}: {url}");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    // The library refuses it too.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let err = rt
+        .block_on(Emulator::start(
+            ms_emulator::EmulatorConfig::demo(),
+            "0.0.0.0:0".parse().unwrap(),
+        ))
+        .unwrap_err();
+    assert!(err.to_string().contains("demo account"), "{err}");
+}
+
+/// With an allow-list, callbacks reach only the listed loopback ports; others (and the
+/// emulator's own port) are recorded as refused with the reason, never connected to.
+#[tokio::test]
+async fn callbacks_go_only_to_allowed_targets() {
+    let rx = receiver(vec![]).await;
+    let other = receiver(vec![]).await;
+    let port = |url: &str| -> u16 {
+        url.split(':')
+            .nth(2)
+            .unwrap()
+            .split('/')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let clock = Arc::new(ManualClock::new(T0_MS));
+    let allow = vec![format!("127.0.0.1:{}", port(&rx.url)).parse().unwrap()];
+    let emu = start(
+        config(&clock)
+            .with_callbacks(CallbackConfig::new(3, Duration::from_millis(10)).with_allow(allow)),
+    )
+    .await;
+    let c = Client::new(&emu, &clock);
+    let own = format!("http://{}/callback", emu.local_addr());
+    for (label, url) in [("allowed", &rx.url), ("other", &other.url), ("own", &own)] {
+        c.ok("CreateScanInstances", &create_params(&[&md5(label)], url))
+            .await;
+    }
+    clock.advance(Duration::from_secs(1));
+    c.ok("DescribeScanInstances", &json!({})).await;
+    let ds = eventually(|| {
+        let ds = emu.deliveries();
+        async move {
+            (ds.len() == 3 && ds.iter().all(|d| d.status != DeliveryStatus::Pending)).then_some(ds)
+        }
+    })
+    .await;
+    for d in &ds {
+        if d.url == rx.url {
+            assert_eq!(d.status, DeliveryStatus::Delivered, "{d:?}");
+        } else {
+            assert_eq!(d.status, DeliveryStatus::Refused, "{d:?}");
+            assert!(
+                d.last_error.as_deref().unwrap().contains("allow-list"),
+                "{d:?}"
+            );
+        }
+    }
+    assert_eq!(rx.bodies.lock().unwrap().len(), 1);
+    assert!(other.bodies.lock().unwrap().is_empty(), "never contacted");
+    rx.task.abort();
+    other.task.abort();
+    emu.shutdown().await;
+}
+
+/// Without an allow-list, a loopback emulator delivers to any loopback port but its own.
+#[tokio::test]
+async fn callbacks_to_the_emulator_itself_are_refused() {
+    let clock = Arc::new(ManualClock::new(T0_MS));
+    let emu = start(fast_callbacks(&clock)).await;
+    let c = Client::new(&emu, &clock);
+    let own = format!("http://{}/callback", emu.local_addr());
+    c.ok("CreateScanInstances", &create_params(&[&md5("self")], &own))
+        .await;
+    clock.advance(Duration::from_secs(1));
+    c.ok("DescribeScanInstances", &json!({})).await;
+    let ds = emu.deliveries();
+    assert_eq!(ds.len(), 1);
+    assert_eq!(ds[0].status, DeliveryStatus::Refused);
+    assert!(ds[0].last_error.as_deref().unwrap().contains("own port"));
+    emu.shutdown().await;
+}
