@@ -1,21 +1,67 @@
-//! Credential providers.
+//! Credential providers: where the client gets its SecretId, SecretKey and session token.
 //!
-//! The client asks a [`ProvideCredentials`] for credentials before every attempt, so refreshing
-//! sources (CVM instance roles, STS AssumeRole) plug in without changing the client: they
-//! implement the trait and cache internally.
+//! The client asks a [`ProvideCredentials`] for credentials before every attempt; sources of
+//! temporary credentials cache them and refresh them ahead of expiry, with one refresh shared
+//! by every concurrent caller ([`CachedProvider`]).
 //!
-//! Shipped providers:
-//! - [`StaticProvider`]: fixed credentials.
-//! - [`EnvironmentProvider`]: `TENCENTCLOUD_SECRET_ID`, `TENCENTCLOUD_SECRET_KEY` and a session
-//!   token from `TENCENTCLOUD_SESSION_TOKEN` or (as tccli calls it) `TENCENTCLOUD_TOKEN`.
-//! - [`ProfileProvider`]: the INI file `~/.tencentcloud/credentials` (`[default]` and named
-//!   profiles with `secret_id`, `secret_key`, optional `token`); `TENCENTCLOUD_CREDENTIALS_FILE`
-//!   overrides the path.
-//! - [`DefaultChain`]: environment, then profile file.
+//! | provider | reads | as in the official SDKs |
+//! | --- | --- | --- |
+//! | [`StaticProvider`] | fixed credentials | `Credential(id, key, token)` |
+//! | [`EnvironmentProvider`] | `TENCENTCLOUD_SECRET_ID`, `TENCENTCLOUD_SECRET_KEY`, `TENCENTCLOUD_SESSION_TOKEN` (or tccli's `TENCENTCLOUD_TOKEN`) | `EnvProvider` (Go), `EnvironmentVariableCredential` (Python, Node.js) |
+//! | [`ProfileProvider`] | the INI file `TENCENTCLOUD_CREDENTIALS_FILE`, else `~/.tencentcloud/credentials`, else `/etc/tencentcloud/credentials` | `ProfileProvider` (Go), `ProfileCredential` (Python, Java, Node.js) |
+//! | [`TccliProvider`] | tccli's `~/.tccli/<profile>.credential` / `.configure` | tccli's `parse_global_arg` |
+//! | [`CvmRoleProvider`] | the CVM instance role, from the metadata service | `CvmRoleProvider` (Go), `CVMRoleCredential` (Python), `CvmRoleCredential` (Java, Node.js) |
+//! | [`AssumeRoleProvider`] | STS `AssumeRole` with long-term credentials | `RoleArnProvider` (Go), `STSAssumeRoleCredential` (Python), `STSCredential` (Java, Node.js) |
+//!
+//! # The default chain
+//!
+//! [`DefaultChain`] (what a [`Client`](crate::Client) uses when given no credentials) tries,
+//! in this order, and keeps the first source that is configured:
+//!
+//! 1. **environment** ([`EnvironmentProvider`]); with `TENCENTCLOUD_ROLE_ARN` also set (and
+//!    optionally `TENCENTCLOUD_ROLE_SESSION_NAME`), the role is assumed with those
+//!    credentials, as tccli does;
+//! 2. **profile file** ([`ProfileProvider`]);
+//! 3. **tccli** ([`TccliProvider`]) — not in the SDKs' chains, but where tccli users keep
+//!    their credentials;
+//! 4. **CVM instance role** ([`CvmRoleProvider`]), when a metadata service answers with a
+//!    bound role.
+//!
+//! Steps 1, 2 and 4 are the order of every official SDK (Go `DefaultProviderChain`, Python
+//! `DefaultCredentialProvider`, Java `DefaultCredentialsProvider`, Node.js
+//! `DefaultCredentialProvider`). As in the Go SDK, a source that is absent (no variables,
+//! no file, no metadata service) passes to the next, but a source that is present and broken
+//! (an unreadable or malformed file, a named profile that does not exist, a metadata service
+//! that fails) stops the chain with its error: falling back silently to other credentials
+//! would hide the mistake. The chain remembers the source that answered, so later calls go
+//! straight to it (and to its cache).
 //!
 //! Whitespace around every value is trimmed (a classic cause of signature failures), and one
 //! pair of surrounding quotes is removed from profile values. Environment lookups go through an
 //! injectable function so tests never touch the real process environment or `HOME`.
+//!
+//! No provider puts a secret (SecretKey, token, a reply holding them) into an error, a
+//! `Debug` output or a log event: errors name the variable, file, member or role, never a
+//! value.
+
+mod cache;
+mod cvm;
+mod sts;
+mod tccli;
+
+pub use cache::{
+    CachedProvider, DEFAULT_REFRESH_BEFORE, FetchCredentials, FetchFuture, RefreshPolicy,
+    TemporaryCredentials,
+};
+pub use cvm::{
+    CvmRoleBuilder, CvmRoleFetcher, CvmRoleProvider, DEFAULT_METADATA_ENDPOINT,
+    DEFAULT_METADATA_TIMEOUT, SECURITY_CREDENTIALS_PATH,
+};
+pub use sts::{
+    AssumeRoleBuilder, AssumeRoleFetcher, AssumeRoleProvider, DEFAULT_DURATION, MAX_DURATION,
+    SESSION_NAME_PREFIX, STS_ENDPOINT, STS_REGION, STS_SERVICE, STS_VERSION,
+};
+pub use tccli::{TCCLI_DIR, TCCLI_PROFILE, TccliConfig, TccliFileFetcher, TccliProvider};
 
 use std::fmt;
 use std::future::Future;
@@ -25,7 +71,20 @@ use std::sync::Arc;
 
 use tc3_sign::Credentials;
 
+use crate::client::ClientBuilder;
 use crate::error::Error;
+
+/// Builds the [`ClientBuilder`] (proxy, TLS roots, timeouts) of the STS calls that
+/// providers make.
+pub type ClientFactory = Arc<dyn Fn() -> ClientBuilder + Send + Sync>;
+
+/// What a step of the chain found.
+pub(crate) enum Detected {
+    /// Not configured here; why (for the final error).
+    Absent(String),
+    /// Configured: the provider to use.
+    Found(Arc<dyn ProvideCredentials>),
+}
 
 /// The future returned by [`ProvideCredentials::provide_credentials`].
 pub type CredentialsFuture<'a> =
@@ -128,6 +187,12 @@ pub mod env_vars {
     pub const CREDENTIALS_FILE: &str = "TENCENTCLOUD_CREDENTIALS_FILE";
     /// Home directory.
     pub const HOME: &str = "HOME";
+    /// A role to assume with the environment's credentials (tccli).
+    pub const ROLE_ARN: &str = "TENCENTCLOUD_ROLE_ARN";
+    /// The session name for [`ROLE_ARN`] (tccli).
+    pub const ROLE_SESSION_NAME: &str = "TENCENTCLOUD_ROLE_SESSION_NAME";
+    /// tccli's profile name.
+    pub const TCCLI_PROFILE: &str = "TCCLI_PROFILE";
 }
 
 /// Credentials from `TENCENTCLOUD_SECRET_ID` / `TENCENTCLOUD_SECRET_KEY` and an optional
@@ -196,7 +261,7 @@ impl ProvideCredentials for EnvironmentProvider {
     }
 }
 
-/// Credentials from an INI profile file (`~/.tencentcloud/credentials` by default):
+/// Credentials from an INI profile file:
 ///
 /// ```ini
 /// [default]
@@ -209,11 +274,16 @@ impl ProvideCredentials for EnvironmentProvider {
 /// token = ...            ; optional session token
 /// ```
 ///
+/// The file is `TENCENTCLOUD_CREDENTIALS_FILE` when set, else `$HOME/.tencentcloud/credentials`
+/// when it exists, else `/etc/tencentcloud/credentials` (the system-wide file the Python,
+/// Java and Node.js SDKs also read).
+///
 /// The file is read on first use and the credentials are cached for the life of the provider
 /// (and its clones); a failed read is not cached.
 #[derive(Clone)]
 pub struct ProfileProvider {
     path: Option<PathBuf>,
+    system_path: Option<PathBuf>,
     profile: String,
     lookup: EnvLookup,
     cache: Arc<tokio::sync::OnceCell<Credentials>>,
@@ -237,6 +307,9 @@ impl Default for ProfileProvider {
 /// The profile used when none is named.
 pub const DEFAULT_PROFILE: &str = "default";
 
+/// The system-wide profile file, read when the user has none.
+pub const SYSTEM_CREDENTIALS_FILE: &str = "/etc/tencentcloud/credentials";
+
 fn unquote(v: &str) -> &str {
     let v = v.trim();
     for q in ['"', '\''] {
@@ -247,12 +320,22 @@ fn unquote(v: &str) -> &str {
     v
 }
 
+/// Where the profile file comes from.
+enum ProfilePath {
+    /// Named explicitly (argument or `TENCENTCLOUD_CREDENTIALS_FILE`): must exist.
+    Explicit(PathBuf),
+    /// Found at a default location.
+    Found(PathBuf),
+    /// None of the default locations exists; the user's one, for messages.
+    Missing(Option<PathBuf>),
+}
+
 impl ProfileProvider {
-    /// The `default` profile of the default file (`TENCENTCLOUD_CREDENTIALS_FILE`, else
-    /// `$HOME/.tencentcloud/credentials`).
+    /// The `default` profile of the default file.
     pub fn new() -> Self {
         Self {
             path: None,
+            system_path: Some(PathBuf::from(SYSTEM_CREDENTIALS_FILE)),
             profile: DEFAULT_PROFILE.to_owned(),
             lookup: process_env(),
             cache: Arc::default(),
@@ -273,6 +356,14 @@ impl ProfileProvider {
         self
     }
 
+    /// The system-wide fallback file (default `/etc/tencentcloud/credentials`; `None` reads
+    /// none).
+    pub fn system_path(mut self, path: Option<PathBuf>) -> Self {
+        self.system_path = path;
+        self.cache = Arc::default();
+        self
+    }
+
     /// Resolves `TENCENTCLOUD_CREDENTIALS_FILE` and `HOME` through `lookup`.
     pub fn with_lookup(
         mut self,
@@ -282,16 +373,35 @@ impl ProfileProvider {
         self
     }
 
-    /// The file that will be read.
-    pub fn resolved_path(&self) -> Option<PathBuf> {
-        if let Some(p) = &self.path {
-            return Some(p.clone());
-        }
-        if let Some(p) = non_empty((self.lookup)(env_vars::CREDENTIALS_FILE)) {
-            return Some(PathBuf::from(p));
-        }
+    fn user_path(&self) -> Option<PathBuf> {
         non_empty((self.lookup)(env_vars::HOME))
             .map(|h| Path::new(&h).join(".tencentcloud").join("credentials"))
+    }
+
+    fn locate(&self) -> ProfilePath {
+        if let Some(p) = &self.path {
+            return ProfilePath::Explicit(p.clone());
+        }
+        if let Some(p) = non_empty((self.lookup)(env_vars::CREDENTIALS_FILE)) {
+            return ProfilePath::Explicit(PathBuf::from(p));
+        }
+        let user = self.user_path();
+        for candidate in user.iter().chain(self.system_path.iter()) {
+            if candidate.is_file() {
+                return ProfilePath::Found(candidate.clone());
+            }
+        }
+        ProfilePath::Missing(user)
+    }
+
+    /// The file that will be read: the one given, else `TENCENTCLOUD_CREDENTIALS_FILE`, else
+    /// the first of `$HOME/.tencentcloud/credentials` and the system file that exists (else
+    /// the user's, which does not exist).
+    pub fn resolved_path(&self) -> Option<PathBuf> {
+        match self.locate() {
+            ProfilePath::Explicit(p) | ProfilePath::Found(p) => Some(p),
+            ProfilePath::Missing(user) => user,
+        }
     }
 
     /// Parses profile file contents (no I/O).
@@ -328,11 +438,50 @@ impl ProfileProvider {
         let path = self
             .resolved_path()
             .ok_or_else(|| Error::credentials("profile file: HOME is not set and no path given"))?;
-        let contents = tokio::fs::read_to_string(&path)
-            .await
-            .map_err(|e| Error::credentials(format!("profile file {}: {e}", path.display())))?;
+        let contents = read_profile_file(&path).await?;
         Self::parse(&contents, &self.profile)
+            .map_err(|e| Error::credentials(format!("{} ({})", e.message(), path.display())))
     }
+
+    /// For the chain: absent when no file exists at a default location, or when the file
+    /// has no `[default]` section and the default profile is asked for.
+    pub(crate) async fn detect(&self) -> Result<Detected, Error> {
+        let path = match self.locate() {
+            ProfilePath::Explicit(p) | ProfilePath::Found(p) => p,
+            ProfilePath::Missing(Some(user)) => {
+                return Ok(Detected::Absent(format!(
+                    "profile file: no {}",
+                    user.display()
+                )));
+            }
+            ProfilePath::Missing(None) => {
+                return Ok(Detected::Absent("profile file: HOME is not set".to_owned()));
+            }
+        };
+        let contents = read_profile_file(&path).await?;
+        let in_file =
+            |e: Error| Error::credentials(format!("{} ({})", e.message(), path.display()));
+        let ini = ini::Ini::load_from_str(&contents).map_err(|e| {
+            Error::credentials(format!(
+                "profile file {}: cannot parse: {e}",
+                path.display()
+            ))
+        })?;
+        if self.profile == DEFAULT_PROFILE && ini.section(Some(DEFAULT_PROFILE)).is_none() {
+            return Ok(Detected::Absent(format!(
+                "profile file: {} has no [default] section",
+                path.display()
+            )));
+        }
+        let creds = Self::parse(&contents, &self.profile).map_err(in_file)?;
+        Ok(Detected::Found(Arc::new(StaticProvider::new(creds))))
+    }
+}
+
+async fn read_profile_file(path: &Path) -> Result<String, Error> {
+    tokio::fs::read_to_string(path)
+        .await
+        .map_err(|e| Error::credentials(format!("profile file {}: {e}", path.display())))
 }
 
 impl ProvideCredentials for ProfileProvider {
@@ -341,51 +490,286 @@ impl ProvideCredentials for ProfileProvider {
     }
 }
 
-/// Environment first, then the profile file. The error lists why each source failed.
-#[derive(Debug, Clone, Default)]
+/// Which source [`DefaultChain`] took its credentials from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CredentialSource {
+    /// `TENCENTCLOUD_SECRET_ID` / `TENCENTCLOUD_SECRET_KEY`.
+    Environment,
+    /// `TENCENTCLOUD_ROLE_ARN` assumed with the environment's credentials.
+    EnvironmentAssumeRole,
+    /// The INI profile file.
+    ProfileFile,
+    /// tccli's files.
+    Tccli,
+    /// The CVM instance role.
+    CvmRole,
+}
+
+impl CredentialSource {
+    /// A short name for logs (`"environment"`, `"CVM role"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialSource::Environment => "environment",
+            CredentialSource::EnvironmentAssumeRole => "environment (AssumeRole)",
+            CredentialSource::ProfileFile => "profile file",
+            CredentialSource::Tccli => "tccli",
+            CredentialSource::CvmRole => "CVM role",
+        }
+    }
+}
+
+impl fmt::Display for CredentialSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The default credential chain (see the [module docs](self#the-default-chain) for the order
+/// and the rules).
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), ms_transport::Error> {
+/// use ms_transport::DefaultChain;
+/// let chain = DefaultChain::new().profile("ci");
+/// println!("credentials from {}", chain.resolve().await?);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
 pub struct DefaultChain {
-    env: EnvironmentProvider,
-    profile: ProfileProvider,
+    lookup: EnvLookup,
+    profile: Option<String>,
+    system_profile_file: Option<PathBuf>,
+    tccli_dir: Option<PathBuf>,
+    cvm: Option<CvmRoleProvider>,
+    cvm_enabled: bool,
+    sts_endpoint: Option<String>,
+    sts_client: Option<ClientFactory>,
+    resolved: Arc<tokio::sync::OnceCell<(CredentialSource, Arc<dyn ProvideCredentials>)>>,
+}
+
+impl fmt::Debug for DefaultChain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DefaultChain")
+            .field("profile", &self.profile)
+            .field("resolved", &self.resolved.get().map(|(s, p)| (s, p)))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for DefaultChain {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl DefaultChain {
     /// The chain on the process environment and the `default` profile.
     pub fn new() -> Self {
-        Self::default()
+        Self::from_lookup(process_env())
     }
 
-    /// Selects a named profile for the profile-file step.
-    pub fn profile(mut self, name: impl Into<String>) -> Self {
-        self.profile = self.profile.profile(name);
+    /// The chain, resolving every environment variable (and `HOME`) through `lookup`.
+    pub fn with_lookup(lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
+        Self::from_lookup(Arc::new(lookup))
+    }
+
+    fn from_lookup(lookup: EnvLookup) -> Self {
+        Self {
+            lookup,
+            profile: None,
+            system_profile_file: Some(PathBuf::from(SYSTEM_CREDENTIALS_FILE)),
+            tccli_dir: None,
+            cvm: None,
+            cvm_enabled: true,
+            sts_endpoint: None,
+            sts_client: None,
+            resolved: Arc::default(),
+        }
+    }
+
+    fn reset(mut self) -> Self {
+        self.resolved = Arc::default();
         self
     }
 
-    /// Both steps resolve variables through `lookup`.
-    pub fn with_lookup(lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
-        let lookup: EnvLookup = Arc::new(lookup);
-        let l2 = Arc::clone(&lookup);
-        Self {
-            env: EnvironmentProvider { lookup },
-            profile: ProfileProvider::new().with_lookup(move |k| l2(k)),
+    /// Selects a named profile: the section of the profile file and tccli's profile (for
+    /// tccli, `default` leaves the choice to `TCCLI_PROFILE`).
+    pub fn profile(mut self, name: impl Into<String>) -> Self {
+        self.profile = Some(name.into());
+        self.reset()
+    }
+
+    /// The system-wide profile file (default `/etc/tencentcloud/credentials`; `None`: none).
+    pub fn system_profile_file(mut self, path: Option<PathBuf>) -> Self {
+        self.system_profile_file = path;
+        self.reset()
+    }
+
+    /// tccli's directory (default `$HOME/.tccli`).
+    pub fn tccli_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.tccli_dir = Some(dir.into());
+        self.reset()
+    }
+
+    /// The CVM role step's provider (e.g. with another metadata endpoint or timeout).
+    pub fn cvm_role(mut self, provider: CvmRoleProvider) -> Self {
+        self.cvm = Some(provider);
+        self.cvm_enabled = true;
+        self.reset()
+    }
+
+    /// Skips the CVM role step (no metadata request at all).
+    pub fn without_cvm_role(mut self) -> Self {
+        self.cvm_enabled = false;
+        self.reset()
+    }
+
+    /// The STS endpoint of the steps that assume a role (default `sts.tencentcloudapi.com`,
+    /// or tccli's `sts.endpoint`).
+    pub fn sts_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.sts_endpoint = Some(endpoint.into());
+        self.reset()
+    }
+
+    /// HTTP settings (proxy, TLS roots, timeouts) of the STS calls of the steps that assume
+    /// a role.
+    pub fn sts_client(mut self, make: impl Fn() -> ClientBuilder + Send + Sync + 'static) -> Self {
+        self.sts_client = Some(Arc::new(make));
+        self.reset()
+    }
+
+    fn profile_name(&self) -> &str {
+        self.profile.as_deref().unwrap_or(DEFAULT_PROFILE)
+    }
+
+    fn assume_role(
+        &self,
+        role_arn: String,
+        session_name: Option<String>,
+        source: Credentials,
+    ) -> Result<AssumeRoleProvider, Error> {
+        let mut b = AssumeRoleProvider::builder(role_arn).source(StaticProvider::new(source));
+        if let Some(name) = session_name {
+            b = b.session_name(name);
         }
+        if let Some(e) = &self.sts_endpoint {
+            b = b.endpoint(e.clone());
+        }
+        if let Some(make) = &self.sts_client {
+            b = b.client(make());
+        }
+        b.build()
+    }
+
+    /// Runs one step; says which source answered (the environment step may assume a role).
+    async fn step(&self, source: CredentialSource) -> Result<(CredentialSource, Detected), Error> {
+        let detected = match source {
+            CredentialSource::Environment | CredentialSource::EnvironmentAssumeRole => {
+                let env = EnvironmentProvider {
+                    lookup: Arc::clone(&self.lookup),
+                };
+                let creds = match env.load() {
+                    Ok(c) => c,
+                    Err(e) => return Ok((source, Detected::Absent(e.message().to_owned()))),
+                };
+                if let Some(arn) = non_empty((self.lookup)(env_vars::ROLE_ARN)) {
+                    let session = non_empty((self.lookup)(env_vars::ROLE_SESSION_NAME));
+                    let provider = self.assume_role(arn, session, creds)?;
+                    return Ok((
+                        CredentialSource::EnvironmentAssumeRole,
+                        Detected::Found(Arc::new(provider)),
+                    ));
+                }
+                Detected::Found(Arc::new(StaticProvider::new(creds)))
+            }
+            CredentialSource::ProfileFile => {
+                let lookup = Arc::clone(&self.lookup);
+                ProfileProvider::new()
+                    .with_lookup(move |k| lookup(k))
+                    .system_path(self.system_profile_file.clone())
+                    .profile(self.profile_name())
+                    .detect()
+                    .await?
+            }
+            CredentialSource::Tccli => {
+                let lookup = Arc::clone(&self.lookup);
+                let mut p = TccliProvider::new()
+                    .with_lookup(move |k| lookup(k))
+                    .with_sts_factory(self.sts_client.clone());
+                if let Some(name) = self.profile.as_deref().filter(|n| *n != DEFAULT_PROFILE) {
+                    p = p.profile(name);
+                }
+                if let Some(dir) = &self.tccli_dir {
+                    p = p.dir(dir.clone());
+                }
+                if let Some(cvm) = &self.cvm {
+                    p = p.cvm_role(cvm.clone());
+                }
+                if let Some(e) = &self.sts_endpoint {
+                    p = p.sts_endpoint(e.clone());
+                }
+                p.detect().await?
+            }
+            CredentialSource::CvmRole => {
+                if !self.cvm_enabled {
+                    Detected::Absent("CVM role: disabled".to_owned())
+                } else {
+                    let cvm = self.cvm.clone().unwrap_or_default();
+                    match cvm.discover().await? {
+                        Some(_) => Detected::Found(Arc::new(cvm)),
+                        None => Detected::Absent(
+                            "CVM role: no metadata service or no role bound".to_owned(),
+                        ),
+                    }
+                }
+            }
+        };
+        Ok((source, detected))
+    }
+
+    /// Finds the first configured source (once; later calls return the same) and says which
+    /// it is.
+    pub async fn resolve(&self) -> Result<CredentialSource, Error> {
+        Ok(self.resolved().await?.0)
+    }
+
+    async fn resolved(&self) -> Result<&(CredentialSource, Arc<dyn ProvideCredentials>), Error> {
+        self.resolved
+            .get_or_try_init(|| async {
+                let mut absent = Vec::new();
+                for step in CHAIN_ORDER {
+                    match self.step(step).await? {
+                        (source, Detected::Found(p)) => {
+                            tracing::debug!(source = source.as_str(), "credentials source chosen");
+                            return Ok((source, p));
+                        }
+                        (_, Detected::Absent(why)) => absent.push(why),
+                    }
+                }
+                Err(Error::credentials(format!(
+                    "no credentials found ({})",
+                    absent.join("; ")
+                )))
+            })
+            .await
     }
 
     /// Resolves credentials.
     pub async fn load(&self) -> Result<Credentials, Error> {
-        let env_err = match self.env.load() {
-            Ok(c) => return Ok(c),
-            Err(e) => e,
-        };
-        match self.profile.load().await {
-            Ok(c) => Ok(c),
-            Err(profile_err) => Err(Error::credentials(format!(
-                "no credentials found ({}; {})",
-                env_err.message(),
-                profile_err.message()
-            ))),
-        }
+        let (_, provider) = self.resolved().await?;
+        provider.provide_credentials().await
     }
 }
+
+/// The order of the default chain (the environment step answers
+/// [`CredentialSource::EnvironmentAssumeRole`] when `TENCENTCLOUD_ROLE_ARN` is set).
+pub const CHAIN_ORDER: [CredentialSource; 4] = [
+    CredentialSource::Environment,
+    CredentialSource::ProfileFile,
+    CredentialSource::Tccli,
+    CredentialSource::CvmRole,
+];
 
 impl ProvideCredentials for DefaultChain {
     fn provide_credentials(&self) -> CredentialsFuture<'_> {
@@ -515,6 +899,8 @@ mod tests {
             DefaultChain::with_lookup(env(&[("TENCENTCLOUD_CREDENTIALS_FILE", &f)])).profile("ci");
         assert_eq!(chain.load().await.expect("profile").secret_id(), "AKIDci");
         let e = DefaultChain::with_lookup(env(&[]))
+            .system_profile_file(None)
+            .without_cvm_role()
             .load()
             .await
             .expect_err("nothing");

@@ -62,8 +62,9 @@ pub use builder::ClientBuilder;
 pub use client::{Client, Operation};
 pub use clock::{Clock, FakeClock, SystemClock, TokioClock};
 pub use credentials::{
-    CredentialsFuture, DefaultChain, EnvironmentProvider, ProfileProvider, ProvideCredentials,
-    StaticProvider,
+    AssumeRoleProvider, CachedProvider, CredentialSource, CredentialsFuture, CvmRoleProvider,
+    DefaultChain, EnvironmentProvider, ProfileProvider, ProvideCredentials, RefreshPolicy,
+    StaticProvider, TccliProvider, TemporaryCredentials,
 };
 pub use endpoint::Endpoint;
 pub use error::{Error, ErrorKind};
