@@ -71,7 +71,7 @@ use std::sync::Arc;
 
 use tc3_sign::Credentials;
 
-use crate::client::ClientBuilder;
+use crate::ClientBuilder;
 use crate::error::Error;
 
 /// Builds the [`ClientBuilder`] (proxy, TLS roots, timeouts) of the STS calls that

@@ -26,9 +26,9 @@ use super::cache::{
 };
 use super::cvm::{expired_time, temporary_from};
 use super::{CredentialsFuture, ProvideCredentials};
-use crate::client::{Client, ClientBuilder, Operation};
 use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
+use crate::{Client, ClientBuilder, Operation};
 
 /// The STS endpoint of the official SDKs.
 pub const STS_ENDPOINT: &str = "sts.tencentcloudapi.com";
