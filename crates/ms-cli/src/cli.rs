@@ -13,6 +13,8 @@ Exit codes:
   1  the API or the remote service reported an error
   2  usage or validation error (bad argument, manifest or JSON)
   3  network or transport error (connection, TLS, timeout)
+  4  the scan results violate the policy (--fail-on, --policy); the output is complete
+     and a summary is on stderr (any other error takes precedence)
 
 Credentials come from TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY (and
 TENCENTCLOUD_SESSION_TOKEN), else from the profile file ~/.tencentcloud/credentials
@@ -134,13 +136,13 @@ pub enum ScanCommand {
     Submit(Box<commands::submit::SubmitArgs>),
     /// List scanned apps (DescribeScanInstances)
     List(commands::list::ListArgs),
-    /// Show the results of a scan task (DescribeScanResults)
+    /// Show the results of scan tasks (DescribeScanResults); --fail-on gates on them
     Results(commands::results::ResultsArgs),
     /// Wait until scan tasks finish
     Wait(commands::wait::WaitArgs),
     /// Delete scan records by AppSid (DeleteScanInstances)
     Delete(commands::delete::DeleteArgs),
-    /// Write a readable report (Markdown or self-contained HTML) of a scan task
+    /// Write a report of scan tasks: Markdown, HTML, SARIF (code scanning) or JUnit XML
     Report(commands::report::ReportArgs),
 }
 

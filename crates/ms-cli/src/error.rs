@@ -10,6 +10,7 @@
 //! | 1 | the API or the remote service reported an error |
 //! | 2 | usage or validation error (bad argument, bad manifest, bad JSON) |
 //! | 3 | network or transport error (connection, TLS, timeout) |
+//! | 4 | the scan results violate the policy (`--fail-on`, `--policy`); every other error wins |
 
 use std::fmt;
 use std::io;
@@ -25,6 +26,8 @@ pub enum ErrorKind {
     Network,
     /// Stdout was closed by the reader (`| head`): exit quietly with code 0.
     BrokenPipe,
+    /// The scan results violate the policy of `--fail-on` / `--policy` (exit code 4).
+    Policy,
 }
 
 impl ErrorKind {
@@ -35,6 +38,7 @@ impl ErrorKind {
             ErrorKind::Usage => 2,
             ErrorKind::Network => 3,
             ErrorKind::BrokenPipe => 0,
+            ErrorKind::Policy => 4,
         }
     }
 }
@@ -63,6 +67,11 @@ impl CliError {
     /// A network or transport error (exit code 3).
     pub fn network(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Network, message)
+    }
+
+    /// The scan results violate the policy (exit code 4); the message summarises how.
+    pub fn policy(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Policy, message)
     }
 
     /// Stdout was closed early; the command stops quietly.
@@ -255,6 +264,7 @@ mod tests {
         assert_eq!(CliError::remote("x").exit_code(), 1);
         assert_eq!(CliError::usage("x").exit_code(), 2);
         assert_eq!(CliError::network("x").exit_code(), 3);
+        assert_eq!(CliError::policy("x").exit_code(), 4);
         assert_eq!(CliError::broken_pipe().exit_code(), 0);
     }
 

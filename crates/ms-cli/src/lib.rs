@@ -7,7 +7,8 @@
 //! building blocks (streaming manifests, reports, output formats).
 //!
 //! Exit codes: 0 success, 1 API or remote error, 2 usage or validation error,
-//! 3 network or transport error (see [`error`]).
+//! 3 network or transport error, 4 the scan results violate the policy (`--fail-on`,
+//! `--policy`; see [`error`] and [`policy`]).
 #![warn(missing_docs)]
 
 /// `eprintln!` that never panics: a closed stderr (`ms ... 2>&1 | head`) is ignored.
@@ -33,11 +34,14 @@ pub mod cli;
 pub mod commands;
 pub mod context;
 pub mod error;
+pub mod findings;
 pub mod manifest;
 pub mod output;
+pub mod policy;
 pub mod progress;
 pub mod report;
 pub mod scan;
+pub mod sources;
 
 use std::ffi::OsString;
 
@@ -94,10 +98,11 @@ where
     });
     // Do not wait for lingering background tasks (idle connections, timers).
     runtime.shutdown_background();
-    report(result)
+    exit_code_of(result)
 }
 
-fn report(result: Result<(), CliError>) -> u8 {
+/// The process exit code of a command's result; prints the error (if any) to stderr.
+fn exit_code_of(result: Result<(), CliError>) -> u8 {
     match result {
         Ok(()) => 0,
         Err(e) if e.kind() == ErrorKind::BrokenPipe => 0,

@@ -1,26 +1,31 @@
-//! `ms scan report ITEM_ID --format md|html`: a readable report of a scan task.
+//! `ms scan report ITEM_ID... --format md|html|sarif|junit`: a report of one task, many,
+//! or saved results, optionally judged by a policy gate (exit code 4 when violated).
 
 use std::path::PathBuf;
 
 use clap::Args;
-use serde_json::Value;
 
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
-use crate::report::{AppFindings, ReportFormat, render};
-use crate::scan::fetch_results;
+use crate::findings::AppFindings;
+use crate::policy::{GateArgs, finish};
+use crate::report::{Report, ReportFormat, render};
+use crate::scan::TaskResults;
+use crate::sources::{apps_of, fetch_tasks, read_saved};
 
 /// Arguments of `ms scan report`.
 #[derive(Debug, Clone, Args)]
 #[command(after_help = "\
 Examples:
   ms scan report ITEM_ID --format html --out report.html
+  ms scan report ITEM_ID1 ITEM_ID2 --format sarif --out ms.sarif --fail-on high
+  ms scan report ITEM_ID --format junit --policy ci/ms-policy.toml > junit.xml
   ms scan results ITEM_ID -o json > results.json && ms scan report --input results.json")]
 pub struct ReportArgs {
-    /// The task's ItemId
+    /// The tasks' ItemIds
     #[arg(value_name = "ITEM_ID", required_unless_present = "input")]
-    pub item_id: Option<String>,
-    /// Report format
+    pub item_ids: Vec<String>,
+    /// Report format: md, html, sarif (code scanning) or junit (CI test views)
     #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
     pub format: ReportFormat,
     /// Write the report to this file instead of standard output
@@ -29,61 +34,59 @@ pub struct ReportArgs {
     /// Only the apps with these MD5s (repeatable)
     #[arg(long = "md5", value_name = "MD5", value_parser = crate::commands::submit::parse_md5)]
     pub md5s: Vec<String>,
-    /// Build the report from saved `ms scan results -o json` output instead of calling the API
-    #[arg(long, value_name = "FILE", conflicts_with = "item_id")]
-    pub input: Option<PathBuf>,
+    /// Build the report from saved results (`ms scan results -o json`, `ms scan submit
+    /// --wait -o json`; repeatable, `-` for stdin) instead of calling the API
+    #[arg(long, value_name = "FILE", conflicts_with = "item_ids")]
+    pub input: Vec<PathBuf>,
+    /// The policy gate.
+    #[command(flatten)]
+    pub gate: GateArgs,
 }
 
-/// ScanSetInfo objects from saved results: one task object, an array of task objects,
-/// or a bare API Response.
-fn scan_sets_from(value: &Value) -> Option<Vec<Value>> {
-    let value = value.get("Response").unwrap_or(value);
-    match value {
-        Value::Object(o) => o.get("ScanSet").and_then(Value::as_array).cloned(),
-        Value::Array(tasks) => {
-            let mut out = Vec::new();
-            for t in tasks {
-                out.extend(t.get("ScanSet")?.as_array()?.iter().cloned());
-            }
-            Some(out)
-        }
-        _ => None,
+/// The title of a report of these sources.
+fn title(item_ids: &[String], tasks: &[TaskResults]) -> String {
+    let ids: Vec<&str> = if item_ids.is_empty() {
+        tasks
+            .iter()
+            .map(|t| t.item_id.as_str())
+            .filter(|id| !id.is_empty())
+            .collect()
+    } else {
+        item_ids.iter().map(String::as_str).collect()
+    };
+    match ids.as_slice() {
+        [] => "Security scan report: saved results".to_owned(),
+        [one] => format!("Security scan report: {one}"),
+        [first, ..] => format!("Security scan report: {} tasks ({first}, ...)", ids.len()),
     }
 }
 
 /// Writes the report.
 pub async fn exec(ctx: &mut Ctx, args: ReportArgs) -> CliResult<()> {
-    let (title, scan_set) = if let Some(path) = &args.input {
-        let text = std::fs::read_to_string(path).map_err(|e| CliError::file(path, "read", &e))?;
-        let value: Value = serde_json::from_str(&text)
-            .map_err(|e| CliError::usage(format!("{}: invalid JSON: {e}", path.display())))?;
-        let sets = scan_sets_from(&value).ok_or_else(|| {
-            CliError::usage(format!("{}: no ScanSet found", path.display()))
-                .with_hint("save results with `ms scan results ITEM_ID -o json > FILE`")
-        })?;
-        let id = value
-            .get("ItemId")
-            .and_then(Value::as_str)
-            .unwrap_or("saved results");
-        (format!("Security scan report: {id}"), sets)
+    // The policy file is checked before anything is fetched.
+    let gate = args.gate.gate()?;
+    let tasks = if args.input.is_empty() {
+        fetch_tasks(ctx, &args.item_ids, &args.md5s).await?
     } else {
-        let item_id = args.item_id.clone().unwrap_or_default();
-        let client = ctx.client().await?;
-        let results = fetch_results(&client, &item_id, &args.md5s).await?;
-        (format!("Security scan report: {item_id}"), results.scan_set)
-    };
-    let apps: Vec<AppFindings> = scan_set
-        .iter()
-        .map(AppFindings::from_json)
-        .filter(|a| args.md5s.is_empty() || args.md5s.contains(&a.md5))
-        .collect();
-    let text = render(args.format, &title, &apps);
-    match &args.out {
-        Some(path) => {
-            std::fs::write(path, text).map_err(|e| CliError::file(path, "write", &e))?;
-            errln!("wrote {} ({} app(s))", path.display(), apps.len());
-            Ok(())
+        let mut tasks = Vec::new();
+        for path in &args.input {
+            tasks.extend(read_saved(path)?);
         }
+        tasks
+    };
+    let apps: Vec<AppFindings> = apps_of(&tasks, &args.md5s);
+    let title = title(&args.item_ids, &tasks);
+    let evaluation = gate.as_ref().map(|g| g.evaluate(&apps));
+    let decision = evaluation.as_ref().map_or(Ok(()), |e| e.decision(&apps));
+    let text = render(
+        args.format,
+        &Report::new(&title, &apps).with_evaluation(evaluation.as_ref()),
+    );
+    let printed = match &args.out {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| CliError::file(path, "write", &e))
+            .map(|()| errln!("wrote {} ({} app(s))", path.display(), apps.len())),
         None => ctx.printer.write_str(&text),
-    }
+    };
+    finish(decision, printed)
 }

@@ -1,0 +1,189 @@
+//! JUnit XML (`ms scan report --format junit`), so Jenkins, GitLab and other CI systems
+//! show scans as test results: one test case per app, a `<failure>` per policy violation,
+//! an `<error>` for a scan the policy fails because it did not complete (`<skipped>` when
+//! no policy was given), and the app's findings in `<system-out>`.
+//!
+//! Every string from the service is escaped for XML 1.0; characters XML cannot carry at all
+//! (control characters other than tab, newline and carriage return) are written as
+//! `\u{..}` text.
+
+use std::fmt::Write as _;
+
+use crate::findings::AppFindings;
+use crate::policy::{AppOutcome, violation_lines};
+
+use super::Report;
+
+/// Escapes text for XML content and attribute values. In attributes, newlines and tabs
+/// are written as character references so parsers keep them.
+pub fn xml_escape(s: &str, attribute: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\n' if attribute => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            '\t' if attribute => out.push_str("&#9;"),
+            '\n' | '\t' => out.push(c),
+            c if allowed_in_xml(c) => out.push(c),
+            c => out.extend(c.escape_unicode()),
+        }
+    }
+    out
+}
+
+/// XML 1.0's `Char` production (tab, newline and carriage return are handled above).
+fn allowed_in_xml(c: char) -> bool {
+    matches!(c, '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// Counts for the `<testsuite>` attributes.
+#[derive(Debug, Default)]
+struct Counts {
+    tests: usize,
+    failures: usize,
+    errors: usize,
+    skipped: usize,
+}
+
+/// Writes the XML document.
+pub(crate) fn write(report: &Report<'_>) -> String {
+    let cases: Vec<(String, Kind)> = report
+        .apps
+        .iter()
+        .enumerate()
+        .map(|(i, app)| {
+            let outcome = report.evaluation.and_then(|e| e.apps.get(i));
+            test_case(app, outcome)
+        })
+        .collect();
+    let mut counts = Counts {
+        tests: cases.len(),
+        ..Counts::default()
+    };
+    for (_, kind) in &cases {
+        match kind {
+            Kind::Passed => {}
+            Kind::Failed => counts.failures += 1,
+            Kind::Error => counts.errors += 1,
+            Kind::Skipped => counts.skipped += 1,
+        }
+    }
+    let title = xml_escape(report.title, true);
+    let mut o = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let Counts {
+        tests,
+        failures,
+        errors,
+        skipped,
+    } = counts;
+    let _ = writeln!(
+        o,
+        "<testsuites name=\"{title}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\">"
+    );
+    let _ = writeln!(
+        o,
+        "  <testsuite name=\"{title}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\">"
+    );
+    if let Some(e) = report.evaluation {
+        let _ = writeln!(
+            o,
+            "    <properties>\n      <property name=\"policy\" value=\"{}\"/>\n    </properties>",
+            xml_escape(&e.policy, true)
+        );
+    }
+    for (case, _) in &cases {
+        o.push_str(case);
+    }
+    o.push_str("  </testsuite>\n</testsuites>\n");
+    o
+}
+
+/// How a test case ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Passed,
+    Failed,
+    Error,
+    Skipped,
+}
+
+/// One `<testcase>` and how it ended.
+fn test_case(app: &AppFindings, outcome: Option<&AppOutcome>) -> (String, Kind) {
+    let mut body = String::new();
+    let mut kind = Kind::Passed;
+    match outcome {
+        Some(outcome) => {
+            let lines = violation_lines(app, outcome);
+            let mut lines = lines.iter();
+            if let Some(status) = &outcome.incomplete {
+                let line = lines.next().map_or("", String::as_str);
+                let _ = writeln!(
+                    body,
+                    "      <error type=\"incomplete\" message=\"{}\">{}</error>",
+                    xml_escape(&format!("scan did not complete ({status})"), true),
+                    xml_escape(line, false)
+                );
+                kind = Kind::Error;
+            }
+            for (v, line) in outcome.violations.iter().zip(lines) {
+                let _ = writeln!(
+                    body,
+                    "      <failure type=\"{}\" message=\"{}\">{}</failure>",
+                    xml_escape(&v.finding.id(), true),
+                    xml_escape(
+                        &format!("{} [{}]", v.finding.headline(), v.finding.id()),
+                        true
+                    ),
+                    xml_escape(line, false)
+                );
+                if kind == Kind::Passed {
+                    kind = Kind::Failed;
+                }
+            }
+        }
+        None if !app.complete() => {
+            let _ = writeln!(
+                body,
+                "      <skipped message=\"{}\"/>",
+                xml_escape("scan did not complete", true)
+            );
+            kind = Kind::Skipped;
+        }
+        None => {}
+    }
+    let _ = writeln!(
+        body,
+        "      <system-out>{}</system-out>",
+        xml_escape(&findings_text(app, outcome), false)
+    );
+    let case = format!(
+        "    <testcase classname=\"{}\" name=\"{}\">\n{body}    </testcase>\n",
+        xml_escape(app.identity(), true),
+        xml_escape(&app.describe(), true),
+    );
+    (case, kind)
+}
+
+/// The app's verdict and findings, one per line, with what the policy accepted.
+fn findings_text(app: &AppFindings, outcome: Option<&AppOutcome>) -> String {
+    let mut s = format!("verdict: {}\n", app.verdict().label());
+    for f in app.findings() {
+        let _ = writeln!(s, "{} [{}]", f.headline(), f.id());
+    }
+    for a in outcome.map_or(&[][..], |o| &o.suppressed[..]) {
+        let _ = writeln!(
+            s,
+            "accepted: {} — {} ({}, expires {})",
+            a.finding.id(),
+            a.reason,
+            a.origin,
+            a.expires
+        );
+    }
+    s
+}

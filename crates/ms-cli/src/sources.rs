@@ -1,0 +1,235 @@
+//! Where the scan results of reports, gates and diffs come from: tasks by ItemId
+//! (`DescribeScanResults`), or results saved earlier as JSON.
+//!
+//! Saved JSON may be any of what `ms` prints with `-o json` — `ms scan results` (one task
+//! object, or an array of them), `ms scan submit --wait` (its `Results`) — a bare API
+//! answer (`{"Response": {"ScanSet": [...]}}`), or JSON Lines of task objects.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::error::{CliError, CliResult};
+use crate::findings::AppFindings;
+use crate::scan::{TaskResults, fetch_all_results, fetch_results};
+
+/// Largest saved-results file read (results of 100,000 apps are ≈ 400 MB).
+const MAX_SAVED_BYTES: u64 = 1 << 30;
+
+/// One side of what to read: tasks by ItemId, or saved files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// Tasks to fetch.
+    ItemIds(Vec<String>),
+    /// A file of saved results.
+    Saved(PathBuf),
+}
+
+impl Source {
+    /// An argument of `ms scan diff`: an existing file, else ItemIds separated by commas.
+    pub fn from_arg(arg: &str) -> CliResult<Self> {
+        let path = Path::new(arg);
+        if path.is_file() || arg == "-" {
+            return Ok(Source::Saved(path.to_owned()));
+        }
+        let ids: Vec<String> = arg
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let looks_like_ids = !ids.is_empty()
+            && ids.iter().all(|id| {
+                id.len() <= 128 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        if looks_like_ids {
+            Ok(Source::ItemIds(ids))
+        } else {
+            Err(CliError::usage(format!(
+                "{arg:?} is neither a file nor a list of ItemIds"
+            ))
+            .with_hint("give saved results (`ms scan results ITEM_ID -o json > FILE`) or ItemIds separated by commas"))
+        }
+    }
+
+    /// A short name for titles and messages.
+    pub fn label(&self) -> String {
+        match self {
+            Source::ItemIds(ids) if ids.len() == 1 => ids[0].clone(),
+            Source::ItemIds(ids) => format!("{} tasks ({}, ...)", ids.len(), ids[0]),
+            Source::Saved(path) => path.display().to_string(),
+        }
+    }
+
+    /// Reads the tasks' results (fetching them, a few at a time, for ItemIds).
+    pub async fn load(&self, ctx: &mut crate::context::Ctx) -> CliResult<Vec<TaskResults>> {
+        match self {
+            Source::Saved(path) => read_saved(path),
+            Source::ItemIds(ids) => {
+                let client = ctx.client().await?;
+                fetch_all_results(&client, ids, || {}).await
+            }
+        }
+    }
+}
+
+/// Fetches tasks by ItemId: one with the service filtering `md5s`, several a few at a time.
+pub async fn fetch_tasks(
+    ctx: &mut crate::context::Ctx,
+    item_ids: &[String],
+    md5s: &[String],
+) -> CliResult<Vec<TaskResults>> {
+    let client = ctx.client().await?;
+    match item_ids {
+        [one] => Ok(vec![fetch_results(&client, one, md5s).await?]),
+        ids => fetch_all_results(&client, ids, || {}).await,
+    }
+}
+
+/// The findings of every app of the tasks, in order, keeping only `md5s` when given.
+pub fn apps_of(tasks: &[TaskResults], md5s: &[String]) -> Vec<AppFindings> {
+    tasks
+        .iter()
+        .flat_map(|t| t.scan_set.iter().map(AppFindings::from_json))
+        .filter(|a| md5s.is_empty() || md5s.iter().any(|m| m.eq_ignore_ascii_case(&a.md5)))
+        .collect()
+}
+
+/// Reads saved results (`-` is standard input).
+pub fn read_saved(path: &Path) -> CliResult<Vec<TaskResults>> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    let read = if path.as_os_str() == "-" {
+        std::io::stdin()
+            .take(MAX_SAVED_BYTES + 1)
+            .read_to_string(&mut text)
+    } else {
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_SAVED_BYTES + 1).read_to_string(&mut text))
+    };
+    read.map_err(|e| CliError::file(path, "read", &e))?;
+    if text.len() as u64 > MAX_SAVED_BYTES {
+        return Err(CliError::usage(format!(
+            "{}: larger than {} MiB",
+            path.display(),
+            MAX_SAVED_BYTES >> 20
+        )));
+    }
+    parse_saved(&text).map_err(|problem| {
+        CliError::usage(format!("{}: {problem}", path.display()))
+            .with_hint("save results with `ms scan results ITEM_ID -o json > FILE`")
+    })
+}
+
+/// Parses saved results (see the module documentation for the accepted shapes).
+pub fn parse_saved(text: &str) -> Result<Vec<TaskResults>, String> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(value) => tasks_of(value).ok_or_else(|| "no ScanSet found".to_owned()),
+        Err(whole) => {
+            // JSON Lines: one task object per line.
+            let mut tasks = Vec::new();
+            for (i, line) in text.lines().enumerate() {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let value: Value = serde_json::from_str(line).map_err(|e| {
+                    if i == 0 {
+                        format!("invalid JSON: {whole}")
+                    } else {
+                        format!("line {}: invalid JSON: {e}", i + 1)
+                    }
+                })?;
+                tasks.extend(
+                    tasks_of(value).ok_or_else(|| format!("line {}: no ScanSet found", i + 1))?,
+                );
+            }
+            Ok(tasks)
+        }
+    }
+}
+
+/// The tasks of one JSON value, or `None` if it holds no `ScanSet`.
+fn tasks_of(value: Value) -> Option<Vec<TaskResults>> {
+    match value {
+        Value::Array(items) => {
+            let mut out = Vec::new();
+            for item in items {
+                out.extend(tasks_of(item)?);
+            }
+            Some(out)
+        }
+        Value::Object(mut o) => {
+            if let Some(inner) = o.remove("Response") {
+                return tasks_of(inner);
+            }
+            if let Some(results) = o.remove("Results") {
+                return tasks_of(results);
+            }
+            let Some(Value::Array(scan_set)) = o.remove("ScanSet") else {
+                return None;
+            };
+            let text = |o: &serde_json::Map<String, Value>, k: &str| {
+                o.get(k).and_then(Value::as_str).map(str::to_owned)
+            };
+            Some(vec![TaskResults {
+                item_id: text(&o, "ItemId").unwrap_or_default(),
+                request_id: text(&o, "RequestId"),
+                scan_set,
+            }])
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_saved_shape_is_read() {
+        let task = json!({"ItemId": "a", "TotalCount": 1, "ScanSet": [{"TaskStatus": 1}], "RequestId": "r"});
+        let shapes = [
+            task.to_string(),
+            json!([task, task]).to_string(),
+            json!({"Response": {"ScanSet": [{"TaskStatus": 1}], "RequestId": "r"}}).to_string(),
+            json!({"Apps": 2, "Tasks": [], "Results": [task, task]}).to_string(),
+            format!("{task}\n\n{task}\n"),
+        ];
+        let counts: Vec<usize> = shapes
+            .iter()
+            .map(|s| parse_saved(s).unwrap().len())
+            .collect();
+        assert_eq!(counts, [1, 2, 1, 2, 2]);
+        assert_eq!(parse_saved(&shapes[0]).unwrap()[0].item_id, "a");
+    }
+
+    #[test]
+    fn unreadable_input_is_named() {
+        assert_eq!(parse_saved("{\"x\": 1}").unwrap_err(), "no ScanSet found");
+        assert!(parse_saved("{").unwrap_err().starts_with("invalid JSON"));
+        let two = format!("{}\n{{", json!({"ScanSet": []}));
+        assert!(
+            parse_saved(&two)
+                .unwrap_err()
+                .starts_with("line 2: invalid JSON")
+        );
+    }
+
+    #[test]
+    fn an_argument_is_a_file_or_item_ids() {
+        assert_eq!(
+            Source::from_arg("abc, def").unwrap(),
+            Source::ItemIds(vec!["abc".into(), "def".into()])
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("old.json");
+        std::fs::write(&file, "[]").unwrap();
+        assert_eq!(
+            Source::from_arg(file.to_str().unwrap()).unwrap(),
+            Source::Saved(file)
+        );
+        let missing = dir.path().join("missing.json");
+        assert!(Source::from_arg(missing.to_str().unwrap()).is_err());
+    }
+}

@@ -1,0 +1,460 @@
+//! `ms` in CI: the policy gate (exit code 4), SARIF and JUnit reports, driven through the
+//! real `ms` binary against the emulator with `examples/apps.json` (32 apps; the emulator's
+//! findings are deterministic per MD5: QR Scanner and Code Editor are viruses).
+
+mod common;
+
+use std::path::Path;
+
+use common::{Ms, TestEmulator};
+use serde_json::Value;
+
+/// The two apps of examples/apps.json the emulator reports as viruses.
+const VIRUSES: [(&str, &str); 2] = [
+    ("com.example.qrscanner", "efb540d74e85f846deb2bb598b4429be"),
+    ("com.example.codeeditor", "cd3a05691de35b9a8acfadafbc7823b2"),
+];
+
+/// Submits examples/apps.json, waits, and returns the ItemIds.
+fn submit_examples(emu: &TestEmulator) -> Vec<String> {
+    let out = emu
+        .ms()
+        .run([
+            "-o",
+            "json",
+            "scan",
+            "submit",
+            "--manifest",
+            "examples/apps.json",
+            "--wait",
+            "--poll-interval",
+            "0.2",
+        ])
+        .ok()
+        .json();
+    out["Tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["ItemId"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn with_ids<'a>(args: &[&'a str], ids: &'a [String]) -> Vec<&'a str> {
+    let mut v = args.to_vec();
+    v.extend(ids.iter().map(String::as_str));
+    v
+}
+
+/// A UTC date `days` from today (negative: in the past), as `YYYY-MM-DD`.
+fn date_in(days: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    tc3_sign::utc_date((now + days * 86_400) as u64)
+}
+
+/// A policy allowing both viruses until `expires`.
+fn allow_both_viruses(dir: &Path, expires: &str) -> std::path::PathBuf {
+    let mut text = String::from("fail-on = \"virus\"\n");
+    for (package, md5) in VIRUSES {
+        let key = if package.ends_with("qrscanner") {
+            format!("package = \"{package}\"")
+        } else {
+            format!("md5 = \"{md5}\"")
+        };
+        text.push_str(&format!(
+            "\n[[allow]]\n{key}\nfinding = \"virus:*\"\nreason = \"sample app used by the test suite\"\nexpires = {expires}\n"
+        ));
+    }
+    let path = dir.join("policy.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn fail_on_and_policy_gate_the_exit_code() {
+    let emu = TestEmulator::start();
+    let ids = submit_examples(&emu);
+    assert_eq!(ids.len(), 2, "32 apps in two tasks");
+
+    // No gate: exit 0, whatever was found.
+    let plain = emu
+        .ms()
+        .run(with_ids(&["-o", "json", "scan", "results"], &ids))
+        .ok();
+    let tasks = plain.json();
+    let apps: usize = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["ScanSet"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(apps, 32);
+
+    // --fail-on virus: exit 4, the normal output complete, a summary naming both viruses.
+    let gated = emu
+        .ms()
+        .run(with_ids(
+            &["-o", "json", "scan", "results", "--fail-on", "virus"],
+            &ids,
+        ))
+        .expect_code(4);
+    let without_request_ids = |mut v: Value| {
+        for t in v.as_array_mut().unwrap() {
+            t.as_object_mut().unwrap().remove("RequestId");
+        }
+        v
+    };
+    assert!(
+        without_request_ids(gated.json()) == without_request_ids(tasks.clone()),
+        "the output is the same as without a gate"
+    );
+    assert!(
+        gated
+            .stderr
+            .contains("policy --fail-on virus violated: 2 violation(s) in 2 of 32 app(s)"),
+        "{}",
+        gated.stderr
+    );
+    for (package, _) in VIRUSES {
+        assert!(gated.stderr.contains(package), "{}", gated.stderr);
+    }
+    // The table output is gated the same way.
+    emu.ms()
+        .run(with_ids(&["scan", "results", "--fail-on", "virus"], &ids))
+        .expect_code(4);
+    // high also fails on viruses, and on the high-risk apps.
+    let high = emu
+        .ms()
+        .run(with_ids(&["scan", "results", "--fail-on", "high"], &ids))
+        .expect_code(4);
+    assert!(
+        high.stderr.contains("in 20 of 32 app(s)"),
+        "{}",
+        high.stderr
+    );
+
+    // A policy file that allows both viruses, unexpired: exit 0.
+    let dir = tempfile::tempdir().unwrap();
+    let policy = allow_both_viruses(dir.path(), &date_in(30));
+    let policy_arg = policy.to_str().unwrap();
+    emu.ms()
+        .run(with_ids(&["scan", "results", "--policy", policy_arg], &ids))
+        .ok();
+    // On its last day the entries still apply.
+    let _ = allow_both_viruses(dir.path(), &date_in(0));
+    emu.ms()
+        .run(with_ids(&["scan", "results", "--policy", policy_arg], &ids))
+        .ok();
+    // Once they expire: exit 4, naming the expired entries.
+    let _ = allow_both_viruses(dir.path(), &date_in(-1));
+    let expired = emu
+        .ms()
+        .run(with_ids(&["scan", "results", "--policy", policy_arg], &ids))
+        .expect_code(4);
+    assert!(
+        expired.stderr.contains("expired on") && expired.stderr.contains("2 violation(s)"),
+        "{}",
+        expired.stderr
+    );
+
+    // The gate works on saved results too, without calling the service.
+    let saved = dir.path().join("results.json");
+    std::fs::write(&saved, &plain.stdout).unwrap();
+    Ms::new()
+        .run([
+            "scan",
+            "report",
+            "--input",
+            saved.to_str().unwrap(),
+            "--fail-on",
+            "virus",
+        ])
+        .expect_code(4);
+}
+
+#[test]
+fn service_and_usage_errors_keep_their_exit_codes_under_a_gate() {
+    let emu = TestEmulator::start();
+    // An unknown task: the service's error (exit 1), not the policy's 4.
+    let missing = emu
+        .ms()
+        .run([
+            "scan",
+            "results",
+            "0123456789abcdef0123456789abcdef",
+            "--fail-on",
+            "low",
+        ])
+        .expect_code(1);
+    assert!(
+        missing.stderr.contains("ItemIdNotFound"),
+        "{}",
+        missing.stderr
+    );
+    // A malformed policy is a usage error naming the file, the line and the field, found
+    // before anything is sent.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "fail-on = \"high\"\n\n[[allow]]\npackage = \"com.example.qrscanner\"\nfinding = \"virus:*\"\nreason = \"x\"\nexpires = 2026-13-01\n",
+    )
+    .unwrap();
+    let bad = Ms::new()
+        .env("MS_ENDPOINT", "http://127.0.0.1:9")
+        .run([
+            "scan",
+            "results",
+            "0123456789abcdef0123456789abcdef",
+            "--policy",
+            path.to_str().unwrap(),
+        ])
+        .expect_code(2);
+    assert!(
+        bad.stderr
+            .contains(&format!("{}:7:11: allow[0].expires", path.display())),
+        "{}",
+        bad.stderr
+    );
+    let _ = Ms::new()
+        .run(["scan", "results", "x", "--fail-on", "severe"])
+        .expect_code(2);
+}
+
+#[test]
+fn junit_has_a_test_case_per_app_and_a_failure_per_violation() {
+    let emu = TestEmulator::start();
+    let ids = submit_examples(&emu);
+    let out = emu
+        .ms()
+        .run(with_ids(
+            &["scan", "report", "--format", "junit", "--fail-on", "virus"],
+            &ids,
+        ))
+        .expect_code(4);
+    let doc = roxmltree::Document::parse(&out.stdout).expect("well-formed XML");
+    let suite = doc
+        .descendants()
+        .find(|n| n.has_tag_name("testsuite"))
+        .unwrap();
+    assert_eq!(suite.attribute("tests"), Some("32"));
+    assert_eq!(suite.attribute("failures"), Some("2"));
+    assert_eq!(suite.attribute("errors"), Some("0"));
+    let cases: Vec<_> = suite
+        .children()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    assert_eq!(cases.len(), 32);
+    let failed: Vec<&str> = cases
+        .iter()
+        .filter(|c| c.children().any(|n| n.has_tag_name("failure")))
+        .map(|c| c.attribute("classname").unwrap())
+        .collect();
+    assert_eq!(failed, ["com.example.qrscanner", "com.example.codeeditor"]);
+    let failure = cases
+        .iter()
+        .flat_map(|c| c.children())
+        .find(|n| n.has_tag_name("failure"))
+        .unwrap();
+    assert!(
+        failure.attribute("type").unwrap().starts_with("virus:"),
+        "{failure:?}"
+    );
+    // Without a gate nothing fails, and every app still has its test case and findings.
+    let plain = emu
+        .ms()
+        .run(with_ids(&["scan", "report", "--format", "junit"], &ids))
+        .ok();
+    let doc = roxmltree::Document::parse(&plain.stdout).unwrap();
+    assert_eq!(
+        doc.descendants()
+            .filter(|n| n.has_tag_name("testcase"))
+            .count(),
+        32
+    );
+    assert_eq!(
+        doc.descendants()
+            .filter(|n| n.has_tag_name("failure"))
+            .count(),
+        0
+    );
+    assert!(plain.stdout.contains("<system-out>verdict: virus\n"));
+}
+
+/// The official SARIF 2.1.0 schema (OASIS, errata 01), vendored as test data.
+fn sarif_validator() -> jsonschema::Validator {
+    let schema: Value = serde_json::from_str(include_str!("data/sarif-schema-2.1.0.json")).unwrap();
+    jsonschema::options()
+        .with_draft(jsonschema::Draft::Draft4)
+        .build(&schema)
+        .expect("the schema compiles")
+}
+
+fn schema_errors(validator: &jsonschema::Validator, log: &Value) -> Vec<String> {
+    validator
+        .iter_errors(log)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
+}
+
+#[test]
+fn sarif_is_valid_against_the_official_schema_and_fingerprints_are_stable() {
+    let validator = sarif_validator();
+    // The validator is not vacuous: a log without `version` is rejected.
+    assert!(!schema_errors(&validator, &serde_json::json!({"runs": []})).is_empty());
+
+    let emu = TestEmulator::start();
+    let ids = submit_examples(&emu);
+    let dir = tempfile::tempdir().unwrap();
+    let policy = allow_both_viruses(dir.path(), &date_in(30));
+    let out_path = dir.path().join("ms.sarif");
+    emu.ms()
+        .run(with_ids(
+            &[
+                "scan",
+                "report",
+                "--format",
+                "sarif",
+                "--policy",
+                policy.to_str().unwrap(),
+                "--out",
+                out_path.to_str().unwrap(),
+            ],
+            &ids,
+        ))
+        .ok();
+    let log: Value = serde_json::from_str(&std::fs::read_to_string(&out_path).unwrap()).unwrap();
+    let errors = schema_errors(&validator, &log);
+    assert!(errors.is_empty(), "{errors:#?}");
+
+    let run = &log["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(run["artifacts"].as_array().unwrap().len(), 32);
+    // One rule per finding id; every result points at its rule and its app.
+    let rule_ids: std::collections::BTreeSet<&str> =
+        rules.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(rule_ids.len(), rules.len());
+    for r in results {
+        let i = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[i]["id"], r["ruleId"]);
+        let a = r["locations"][0]["physicalLocation"]["artifactLocation"]["index"]
+            .as_u64()
+            .unwrap() as usize;
+        assert_eq!(
+            run["artifacts"][a]["location"]["uri"],
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        );
+    }
+    // Both viruses: level error, suppressed by the policy with its reason.
+    let viruses: Vec<&Value> = results
+        .iter()
+        .filter(|r| r["ruleId"].as_str().unwrap().starts_with("virus:"))
+        .collect();
+    assert_eq!(viruses.len(), 2);
+    for v in &viruses {
+        assert_eq!(v["level"], "error");
+        assert_eq!(v["suppressions"][0]["status"], "accepted");
+        assert!(
+            v["suppressions"][0]["justification"]
+                .as_str()
+                .unwrap()
+                .starts_with("sample app used by the test suite")
+        );
+    }
+    let level_of_risk = |level: &str| {
+        results
+            .iter()
+            .filter(|r| r["properties"]["severity"] == level)
+            .all(|r| {
+                r["level"]
+                    == match level {
+                        "high" => "error",
+                        "medium" => "warning",
+                        _ => "note",
+                    }
+            })
+    };
+    assert!(
+        ["high", "medium", "low", "info"]
+            .into_iter()
+            .all(level_of_risk)
+    );
+    // Fingerprints are unique within the log.
+    let prints: std::collections::BTreeSet<&str> = results
+        .iter()
+        .map(|r| r["partialFingerprints"]["msFinding/v1"].as_str().unwrap())
+        .collect();
+    assert_eq!(prints.len(), results.len());
+}
+
+#[test]
+fn the_same_finding_in_the_next_build_has_the_same_fingerprint() {
+    let emu = TestEmulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("builds.json");
+    // Two builds of one app (same package, new version and MD5), submitted apart.
+    let build = |version: &str, md5: &str| {
+        serde_json::json!([{"url": format!("https://cdn.example.com/app-{version}.apk"), "md5": md5,
+            "size": 1000, "name": "App", "package": "com.example.app", "version": version}])
+    };
+    let mut prints = Vec::new();
+    for (version, md5) in [
+        ("1.0", "11111111111111111111111111111111"),
+        ("1.1", "22222222222222222222222222222222"),
+    ] {
+        std::fs::write(&manifest, build(version, md5).to_string()).unwrap();
+        let out = emu
+            .ms()
+            .run([
+                "-o",
+                "json",
+                "scan",
+                "submit",
+                "--manifest",
+                manifest.to_str().unwrap(),
+                "--wait",
+                "--poll-interval",
+                "0.2",
+            ])
+            .ok()
+            .json();
+        let id = out["Tasks"][0]["ItemId"].as_str().unwrap().to_owned();
+        let log: Value = serde_json::from_str(
+            &emu.ms()
+                .run(["scan", "report", "--format", "sarif", &id])
+                .ok()
+                .stdout,
+        )
+        .unwrap();
+        let by_rule: std::collections::BTreeMap<String, String> = log["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["ruleId"].as_str().unwrap().to_owned(),
+                    r["partialFingerprints"]["msFinding/v1"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                )
+            })
+            .collect();
+        prints.push(by_rule);
+    }
+    let common: Vec<&String> = prints[0]
+        .keys()
+        .filter(|k| prints[1].contains_key(*k))
+        .collect();
+    assert!(
+        !common.is_empty(),
+        "the two builds share findings: {prints:?}"
+    );
+    for rule in common {
+        assert_eq!(prints[0][rule], prints[1][rule], "{rule}");
+    }
+}
