@@ -144,6 +144,8 @@ pub enum ScanCommand {
     Delete(commands::delete::DeleteArgs),
     /// Write a report of scan tasks: Markdown, HTML, SARIF (code scanning) or JUnit XML
     Report(commands::report::ReportArgs),
+    /// Compare two builds: findings new, fixed and unchanged per app (--fail-on: new only)
+    Diff(commands::diff::DiffArgs),
 }
 
 /// `ms emulator ...`

@@ -33,6 +33,7 @@ pub mod apk;
 pub mod cli;
 pub mod commands;
 pub mod context;
+pub mod diff;
 pub mod error;
 pub mod findings;
 pub mod manifest;

@@ -21,6 +21,7 @@ const PAGES: &[&[&str]] = &[
     &["scan", "wait"],
     &["scan", "delete"],
     &["scan", "report"],
+    &["scan", "diff"],
     &["call"],
     &["emulator"],
     &["configure"],

@@ -4,6 +4,7 @@ pub mod call;
 pub mod completions;
 pub mod configure;
 pub mod delete;
+pub mod diff;
 pub mod emulator;
 pub mod list;
 pub mod report;
@@ -25,6 +26,7 @@ pub async fn exec(ctx: &mut Ctx, command: Command) -> CliResult<()> {
             ScanCommand::Wait(args) => wait::exec(ctx, args).await,
             ScanCommand::Delete(args) => delete::exec(ctx, args).await,
             ScanCommand::Report(args) => report::exec(ctx, args).await,
+            ScanCommand::Diff(args) => diff::exec(ctx, args).await,
         },
         Command::Call(args) => call::exec(ctx, args).await,
         Command::Emulator(EmulatorCommand::Serve(args)) => emulator::serve(args).await,

@@ -1,0 +1,209 @@
+//! `ms scan diff OLD NEW`: findings new, fixed and unchanged between two builds, per app;
+//! `--fail-on` / `--policy` judge the new findings only (exit code 4).
+
+use clap::Args;
+use serde_json::{Value, json};
+
+use crate::context::Ctx;
+use crate::diff::{AppChange, AppDiff, diff, evaluate_new};
+use crate::error::CliResult;
+use crate::findings::{AppFindings, Finding};
+use crate::output::{Render, Table};
+use crate::policy::{GateArgs, finish};
+use crate::sources::{Source, apps_of};
+
+/// Arguments of `ms scan diff`.
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "\
+OLD and NEW are each a file of saved results (`ms scan results ... -o json`, `ms scan
+submit --wait -o json`) or ItemIds separated by commas. Apps are matched by package name,
+so a new version of an app is compared with the old one.
+
+Examples:
+  ms scan diff main-results.json pr-results.json --fail-on high
+  ms scan diff OLD_ITEM_ID NEW_ITEM_ID1,NEW_ITEM_ID2 -o json")]
+pub struct DiffArgs {
+    /// The old build's results: a saved-results file or ItemIds (comma-separated)
+    #[arg(value_name = "OLD")]
+    pub old: String,
+    /// The new build's results: a saved-results file or ItemIds (comma-separated)
+    #[arg(value_name = "NEW")]
+    pub new: String,
+    /// The policy gate, applied to the new findings only.
+    #[command(flatten)]
+    pub gate: GateArgs,
+}
+
+/// Compares the builds.
+pub async fn exec(ctx: &mut Ctx, args: DiffArgs) -> CliResult<()> {
+    let gate = args.gate.gate()?;
+    let (old_source, new_source) = (Source::from_arg(&args.old)?, Source::from_arg(&args.new)?);
+    let old = apps_of(&old_source.load(ctx).await?, &[]);
+    let new = apps_of(&new_source.load(ctx).await?, &[]);
+    let entries = diff(&old, &new);
+    let decision = match &gate {
+        Some(gate) => {
+            let (apps, evaluation) = evaluate_new(gate, &entries);
+            evaluation.decision(&apps)
+        }
+        None => Ok(()),
+    };
+    let view = DiffView {
+        old: old_source.label(),
+        new: new_source.label(),
+        entries: &entries,
+    };
+    let printed = ctx.printer.print(&view);
+    finish(decision, printed)
+}
+
+/// The diff as output.
+#[derive(Debug)]
+pub struct DiffView<'a> {
+    /// What the old build is.
+    pub old: String,
+    /// What the new build is.
+    pub new: String,
+    /// Per app.
+    pub entries: &'a [AppDiff<'a>],
+}
+
+fn finding_json(f: &Finding) -> Value {
+    json!({"Id": f.id(), "Severity": f.severity.as_str(), "Title": f.headline()})
+}
+
+fn side(app: Option<&AppFindings>) -> Value {
+    app.map_or(
+        Value::Null,
+        |a| json!({"Version": a.version, "AppMd5": a.md5}),
+    )
+}
+
+impl DiffView<'_> {
+    fn totals(&self) -> [usize; 3] {
+        self.entries.iter().fold([0; 3], |[n, f, u], e| {
+            [
+                n + e.new_findings.len(),
+                f + e.fixed.len(),
+                u + e.unchanged.len(),
+            ]
+        })
+    }
+
+    /// One line per app for people: what changed.
+    fn apps_table(&self) -> Table {
+        let mut t = Table::new([
+            "APP",
+            "PACKAGE",
+            "OLD",
+            "NEW",
+            "CHANGE",
+            "NEW_FINDINGS",
+            "FIXED",
+            "UNCHANGED",
+        ]);
+        for e in self.entries {
+            let version = |a: Option<&AppFindings>| a.map_or("-".to_owned(), |a| a.version.clone());
+            t.push([
+                e.app().name.clone(),
+                e.app().identity().to_owned(),
+                version(e.old),
+                version(e.new),
+                e.change().as_str().to_owned(),
+                e.new_findings.len().to_string(),
+                e.fixed.len().to_string(),
+                e.unchanged.len().to_string(),
+            ]);
+        }
+        t
+    }
+}
+
+impl Render for DiffView<'_> {
+    fn json(&self) -> Value {
+        let [new, fixed, unchanged] = self.totals();
+        let apps: Vec<Value> = self
+            .entries
+            .iter()
+            .map(|e| {
+                json!({
+                    "Package": e.app().package,
+                    "AppName": e.app().name,
+                    "Change": e.change().as_str(),
+                    "Old": side(e.old),
+                    "New": side(e.new),
+                    "NewFindings": e.new_findings.iter().map(finding_json).collect::<Vec<_>>(),
+                    "Fixed": e.fixed.iter().map(finding_json).collect::<Vec<_>>(),
+                    "Unchanged": e.unchanged.iter().map(finding_json).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        json!({
+            "Old": self.old,
+            "New": self.new,
+            "Summary": {"NewFindings": new, "Fixed": fixed, "Unchanged": unchanged},
+            "Apps": apps,
+        })
+    }
+
+    /// One row per finding: PACKAGE, CHANGE (new, fixed, unchanged), SEVERITY, ID, TITLE.
+    fn table(&self) -> Table {
+        let mut t = Table::new(["PACKAGE", "CHANGE", "SEVERITY", "FINDING", "TITLE"]);
+        for e in self.entries {
+            for (change, list) in [
+                ("new", &e.new_findings),
+                ("fixed", &e.fixed),
+                ("unchanged", &e.unchanged),
+            ] {
+                for f in list {
+                    t.push([
+                        e.app().identity().to_owned(),
+                        change.to_owned(),
+                        f.severity.as_str().to_owned(),
+                        f.id(),
+                        f.headline(),
+                    ]);
+                }
+            }
+        }
+        t
+    }
+
+    fn people(&self) -> String {
+        let [new, fixed, unchanged] = self.totals();
+        let mut out = format!(
+            "{} → {}: {new} new, {fixed} fixed, {unchanged} unchanged finding(s)\n\n",
+            self.old, self.new
+        );
+        out.push_str(&self.apps_table().render());
+        let mut changes = Table::new(["APP", "CHANGE", "SEVERITY", "FINDING", "TITLE"]);
+        for e in self
+            .entries
+            .iter()
+            .filter(|e| e.change() != AppChange::Unchanged)
+        {
+            for (change, list) in [("new", &e.new_findings), ("fixed", &e.fixed)] {
+                for f in list {
+                    // The title, unless the id already says it (permissions, words).
+                    let title = if f.title == f.key {
+                        ""
+                    } else {
+                        f.title.as_str()
+                    };
+                    changes.push([
+                        e.app().name.clone(),
+                        change.to_owned(),
+                        f.severity.as_str().to_owned(),
+                        f.id(),
+                        title.to_owned(),
+                    ]);
+                }
+            }
+        }
+        if !changes.rows.is_empty() {
+            out.push('\n');
+            out.push_str(&changes.render());
+        }
+        out
+    }
+}
