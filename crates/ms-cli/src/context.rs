@@ -70,7 +70,7 @@ impl Ctx {
             tracing::info!(url = emulator.base_url(), "embedded emulator started");
             builder = builder
                 .endpoint(emulator.base_url())
-                .allow_http(true)
+                .allow_http()
                 // In-process loopback: a proxy from the environment (or a broken one)
                 // must not get in the way of the demo.
                 .proxy(ms_transport::Proxy::None)
@@ -79,7 +79,7 @@ impl Ctx {
         } else {
             if let Some(endpoint) = &g.endpoint {
                 if endpoint.starts_with("http://") {
-                    builder = builder.allow_http(true);
+                    builder = builder.allow_http();
                 }
                 builder = builder.endpoint(endpoint.as_str());
             }

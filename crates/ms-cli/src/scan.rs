@@ -1,6 +1,7 @@
 //! Helpers shared by the `ms scan` commands: fetching results, waiting for tasks,
 //! and the tables that show them.
 
+use ms_model::Idempotency;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -61,7 +62,7 @@ pub async fn fetch_results(
     let mut value = client
         .send_json(
             <DescribeScanResultsRequest as ms_model::Action>::NAME,
-            true,
+            Idempotency::Idempotent,
             &params,
         )
         .await

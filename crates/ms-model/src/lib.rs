@@ -67,6 +67,12 @@ pub trait Action:
     const SERVICE: &'static str;
     /// Safe to retry: `Describe*` actions yes, `Create*`/`Delete*`/`Update*`/... no (from the tables).
     const IDEMPOTENT: bool;
+    /// [`Action::IDEMPOTENT`] as an [`Idempotency`].
+    const IDEMPOTENCY: Idempotency = if Self::IDEMPOTENT {
+        Idempotency::Idempotent
+    } else {
+        Idempotency::NotIdempotent
+    };
     /// The inner object of a successful reply (has `request_id: Option<String>`).
     type Response: serde::de::DeserializeOwned
         + serde::Serialize
@@ -97,6 +103,46 @@ pub trait Action:
     }
 }
 
+/// Whether an action may be repeated safely; decides which failures a client retries.
+///
+/// A typed flag, so calls read `send_json("DescribeScanResults", Idempotency::Idempotent, ..)`
+/// rather than `send_json(.., true, ..)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Idempotency {
+    /// Repeating the call has no further effect (reads): any transient failure may be retried.
+    Idempotent,
+    /// Repeating the call could act twice (submissions, deletions): retried only when the
+    /// request provably was not processed.
+    NotIdempotent,
+}
+
+impl Idempotency {
+    /// Whether repeating is safe.
+    pub const fn is_idempotent(self) -> bool {
+        matches!(self, Idempotency::Idempotent)
+    }
+
+    /// Idempotent only when both say so (the caller's claim and the model's).
+    #[must_use]
+    pub const fn and(self, other: Idempotency) -> Idempotency {
+        if self.is_idempotent() && other.is_idempotent() {
+            Idempotency::Idempotent
+        } else {
+            Idempotency::NotIdempotent
+        }
+    }
+}
+
+impl From<bool> for Idempotency {
+    fn from(idempotent: bool) -> Self {
+        if idempotent {
+            Idempotency::Idempotent
+        } else {
+            Idempotency::NotIdempotent
+        }
+    }
+}
+
 /// Metadata of one action, from its page.
 #[derive(Debug, Clone, Copy)]
 pub struct ActionInfo {
@@ -122,6 +168,13 @@ pub struct ActionInfo {
     pub request: &'static schema::StructSchema,
     /// The response schema.
     pub response: &'static schema::StructSchema,
+}
+
+impl ActionInfo {
+    /// [`ActionInfo::idempotent`] as an [`Idempotency`].
+    pub fn idempotency(&self) -> Idempotency {
+        Idempotency::from(self.idempotent)
+    }
 }
 
 /// The metadata of an action by name.

@@ -50,7 +50,7 @@ async fn quota_run(apps: usize, rate: u32, concurrency: usize) -> QuotaResult {
     .expect("emulator");
     let client = Client::builder()
         .endpoint(emu.base_url())
-        .allow_http(true)
+        .allow_http()
         .proxy(Proxy::None)
         .credentials(
             StaticProvider::from_parts(DEMO_SECRET_ID, DEMO_SECRET_KEY, None).expect("creds"),
@@ -130,7 +130,7 @@ async fn overhead(calls: u32) -> (f64, f64) {
     let addr = trivial_server().await;
     let client = Client::builder()
         .endpoint(&format!("http://{addr}"))
-        .allow_http(true)
+        .allow_http()
         .proxy(Proxy::None)
         .region("ap-guangzhou")
         .credentials(

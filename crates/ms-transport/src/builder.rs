@@ -160,21 +160,23 @@ impl ClientBuilder {
         self
     }
 
-    /// Also trusts the operating system's roots. Default off.
-    pub fn native_roots(mut self, yes: bool) -> Self {
-        self.tls.native_roots = yes;
+    /// Also trusts the operating system's roots (by default only the bundled Mozilla roots
+    /// and [`ClientBuilder::add_root_pem`] are trusted).
+    pub fn native_roots(mut self) -> Self {
+        self.tls.native_roots = true;
         self
     }
 
-    /// Trusts the bundled Mozilla roots (webpki-roots). Default on.
-    pub fn webpki_roots(mut self, yes: bool) -> Self {
-        self.tls.webpki_roots = yes;
+    /// Stops trusting the bundled Mozilla roots (webpki-roots), trusted by default: only the
+    /// operating system's ([`ClientBuilder::native_roots`]) and added ones remain.
+    pub fn without_webpki_roots(mut self) -> Self {
+        self.tls.webpki_roots = false;
         self
     }
 
-    /// Permits a plain `http://` endpoint (the emulator on loopback). Default off.
-    pub fn allow_http(mut self, yes: bool) -> Self {
-        self.allow_http = yes;
+    /// Permits a plain `http://` endpoint (the emulator on loopback). Refused by default.
+    pub fn allow_http(mut self) -> Self {
+        self.allow_http = true;
         self
     }
 
@@ -291,9 +293,10 @@ impl ClientBuilder {
         self
     }
 
-    /// Learn the clock offset on `AuthFailure.SignatureExpire` and retry once. Default on.
-    pub fn skew_correction(mut self, yes: bool) -> Self {
-        self.skew_correction = yes;
+    /// Stops learning the clock offset on `AuthFailure.SignatureExpire` (by default the
+    /// offset is learnt from the reply's `Date` and the call retried once).
+    pub fn without_skew_correction(mut self) -> Self {
+        self.skew_correction = false;
         self
     }
 
@@ -322,7 +325,7 @@ impl ClientBuilder {
         }
         if !endpoint.is_https() && !self.allow_http {
             return Err(Error::config(format!(
-                "endpoint {}: plain http:// requires allow_http(true)",
+                "endpoint {}: plain http:// requires ClientBuilder::allow_http()",
                 endpoint.base_url()
             )));
         }

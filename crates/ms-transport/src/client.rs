@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ms_model::Action;
+use ms_model::{Action, Idempotency};
 
 use crate::builder::{ClientBuilder, DEFAULT_SERVICE};
 use crate::clock::Clock;
@@ -21,7 +21,7 @@ use crate::retry::{RetryBudget, RetryStrategy};
 use crate::skew::SkewStore;
 
 /// One call of the generic core: which service, version and action, and whether the action
-/// is idempotent (decides which failures may be retried).
+/// may be repeated safely (decides which failures are retried).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Operation<'a> {
     /// Service name signed into the credential scope (`ms`).
@@ -31,7 +31,7 @@ pub struct Operation<'a> {
     /// Action name (`CreateScanInstances`).
     pub action: &'a str,
     /// Whether the action may be repeated safely.
-    pub idempotent: bool,
+    pub idempotency: Idempotency,
 }
 
 /// The client. Cloning is cheap; clones share the connection pool, the rate limiter, the
@@ -115,7 +115,7 @@ impl Client {
             service: A::SERVICE,
             version: A::VERSION,
             action: A::NAME,
-            idempotent: A::IDEMPOTENT,
+            idempotency: A::IDEMPOTENCY,
         };
         self.execute::<A::Response>(op, params, ms_model::decode_response::<A::Response>)
             .await
@@ -124,28 +124,38 @@ impl Client {
     /// Sends an action by name with JSON parameters (the CLI's `ms call`), using the
     /// configured service and version. When the action is known to `ms-model` and the
     /// service is `ms`, the parameters are validated first, and the action is treated as
-    /// idempotent only if both the caller and the model say so (a wrong `true` for
-    /// `CreateScanInstances` cannot cause a duplicate submission). Returns the inner
-    /// `Response` object.
+    /// idempotent only if both the caller and the model say so (a wrong
+    /// [`Idempotency::Idempotent`] for `CreateScanInstances` cannot cause a duplicate
+    /// submission). Returns the inner `Response` object.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: ms_transport::Client) -> Result<(), ms_transport::Error> {
+    /// use ms_model::Idempotency;
+    /// let reply = client
+    ///     .send_json("DescribeShieldInstances", Idempotency::Idempotent, &serde_json::json!({"Limit": 10}))
+    ///     .await?;
+    /// println!("{}", reply["TotalCount"]);
+    /// # Ok(()) }
+    /// ```
     pub async fn send_json(
         &self,
         action: &str,
-        idempotent: bool,
+        idempotency: Idempotency,
         params: &serde_json::Value,
     ) -> Result<serde_json::Value, Error> {
-        let mut idempotent = idempotent;
+        let mut idempotency = idempotency;
         if self.inner.service == DEFAULT_SERVICE
             && let Some(info) = ms_model::action_info(action)
         {
             ms_model::validate_json(action, params)
                 .map_err(|e| Error::validation(e).with_action(action))?;
-            idempotent &= info.idempotent;
+            idempotency = idempotency.and(info.idempotency());
         }
         let op = Operation {
             service: &self.inner.service,
             version: &self.inner.version,
             action,
-            idempotent,
+            idempotency,
         };
         self.send_operation(op, params).await
     }

@@ -163,7 +163,11 @@ pub(crate) fn map_send_error(e: hyper_util::client::legacy::Error) -> Error {
     // (e.g. a stale pooled connection closed by the server before the request was written);
     // the kind is not public, so it is read from Debug, which prints the kind first.
     let canceled = format!("{e:?}").starts_with("hyper_util::client::legacy::Error(Canceled");
-    Error::transport(e, !canceled)
+    if canceled {
+        Error::transport_unsent(e)
+    } else {
+        Error::transport(e)
+    }
 }
 
 /// Maps an error while reading the reply body (the request was delivered).
@@ -171,7 +175,7 @@ pub(crate) fn map_body_error(e: Box<dyn StdError + Send + Sync>, limit: usize) -
     if e.is::<http_body_util::LengthLimitError>() {
         return Error::response_too_large(limit);
     }
-    Error::transport(e, true)
+    Error::transport(e)
 }
 
 #[cfg(test)]

@@ -183,21 +183,25 @@ impl Error {
         Self::new(ErrorKind::Tls, "TLS handshake failed", RetryClass::Never).with_source(source)
     }
 
-    /// The connection failed with the request possibly delivered (`sent = true`), or
-    /// provably before it was written (`sent = false`).
-    pub fn transport(source: impl Into<BoxError>, sent: bool) -> Self {
-        let (msg, retry) = if sent {
-            (
-                "connection failed during the exchange",
-                RetryClass::Transient,
-            )
-        } else {
-            (
-                "connection failed before the request was sent",
-                RetryClass::NotSent,
-            )
-        };
-        Self::new(ErrorKind::Transport, msg, retry).with_source(source)
+    /// The connection failed during the exchange: the request may have been delivered.
+    pub fn transport(source: impl Into<BoxError>) -> Self {
+        Self::new(
+            ErrorKind::Transport,
+            "connection failed during the exchange",
+            RetryClass::Transient,
+        )
+        .with_source(source)
+    }
+
+    /// The connection failed provably before the request was written (safe to retry for
+    /// every action).
+    pub fn transport_unsent(source: impl Into<BoxError>) -> Self {
+        Self::new(
+            ErrorKind::Transport,
+            "connection failed before the request was sent",
+            RetryClass::NotSent,
+        )
+        .with_source(source)
     }
 
     /// The body could not be decoded. The request may have been processed. The values of
@@ -481,8 +485,8 @@ mod tests {
         );
         assert!(Error::connect("refused").is_safe_to_retry());
         assert!(!Error::tls("bad cert").is_retryable());
-        assert!(Error::transport("reset", false).is_safe_to_retry());
-        assert!(Error::transport("reset", true).is_outcome_unknown());
+        assert!(Error::transport_unsent("reset").is_safe_to_retry());
+        assert!(Error::transport("reset").is_outcome_unknown());
         let big = Error::response_too_large(10);
         assert!(!big.is_retryable() && !big.is_safe_to_retry());
         assert!(big.is_outcome_unknown(), "a reply came: maybe processed");

@@ -1,21 +1,43 @@
 //! # ms-transport
 //!
 //! The production client for Tencent Cloud's Mobile Security API (`ms`, version
-//! `2018-04-08`), generic over `ms-model`'s [`Action`](ms_model::Action) trait:
+//! `2018-04-08`). One typed call, [`Client::send`], serves every action: the request type
+//! (from `ms-model`, re-exported as [`model`]) names its action, version and idempotency,
+//! and the call returns that action's typed response.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), ms_transport::Error> {
-//! use ms_transport::{Client, EnvironmentProvider};
-//! let client = Client::builder()
-//!     .region("ap-guangzhou")
-//!     .credentials(EnvironmentProvider::new())
-//!     .build()?;
-//! let reply = client
-//!     .send_json("DescribeUserBaseInfoInstance", true, &serde_json::json!({}))
+//! use ms_transport::Client;
+//! use ms_transport::model::DescribeScanResultsRequest;
+//!
+//! // Credentials from the default chain: environment, profile file, tccli, CVM role.
+//! let client = Client::builder().region("ap-guangzhou").build()?;
+//! let results = client
+//!     .send(&DescribeScanResultsRequest {
+//!         item_id: "ITEM-ID-FROM-CreateScanInstances".into(),
+//!         ..Default::default()
+//!     })
 //!     .await?;
-//! println!("{reply}");
+//! for app in results.scan_set.unwrap_or_default() {
+//!     println!("{:?} {:?}", app.task_status, app.app_detail_info);
+//! }
 //! # Ok(()) }
 //! ```
+//!
+//! Why `client.send(&request)` and not one method per action (`client.describe_scan_results`):
+//! the request value already says which action it is ([`ms_model::Action`]), so one generic
+//! method cannot be called with the wrong action, nothing in this crate is generated or
+//! changes when an action is added to the model, and the per-action documentation lives
+//! once, on the request type. Untyped calls by name go through [`Client::send_json`] (with an
+//! explicit [`Idempotency`]); any other Tencent Cloud API 3.0 service through
+//! [`Client::send_operation`].
+//!
+//! Runnable examples (against the embedded emulator, no account needed):
+//! `cargo run -p ms-transport --example scan_workflow` (submit, wait, results),
+//! `--example typed_and_untyped`, `--example credential_chain`.
+//!
+//! Cargo features: none; the crate always builds the same (hyper + rustls with *ring*,
+//! webpki roots and the operating system's roots available at run time).
 //!
 //! What it does, in order, for every call:
 //! 1. validates the request (nothing is sent when it is invalid);
@@ -68,6 +90,9 @@ pub use credentials::{
 };
 pub use endpoint::Endpoint;
 pub use error::{Error, ErrorKind};
+/// The generated request and response types (the `ms-model` crate).
+pub use ms_model as model;
+pub use ms_model::Idempotency;
 pub use paginate::{Page, Paginated, paginate, paginate_pages};
 pub use proxy::Proxy;
 pub use ratelimit::{LimiterKey, RateLimit, RateLimitConfig, RateLimiter};

@@ -28,7 +28,7 @@ async fn emulator(config: EmulatorConfig) -> Emulator {
 fn client_for(emu: &Emulator) -> ClientBuilder {
     let mut b = Client::builder()
         .endpoint(emu.base_url())
-        .allow_http(true)
+        .allow_http()
         .proxy(Proxy::None)
         .credentials(
             StaticProvider::from_parts(DEMO_SECRET_ID, DEMO_SECRET_KEY, None).expect("creds"),
@@ -194,7 +194,7 @@ async fn skewed_server_clock_is_learned_and_corrected() {
         .expect("later calls use the offset");
 
     let uncorrected = client_for(&emu)
-        .skew_correction(false)
+        .without_skew_correction()
         .retry(RetryConfig::disabled())
         .build()
         .expect("client");
@@ -432,7 +432,7 @@ async fn invalid_typed_requests_are_rejected_before_any_io() {
     let server = support::TestServer::start().await;
     let client = Client::builder()
         .endpoint(&server.url())
-        .allow_http(true)
+        .allow_http()
         .proxy(Proxy::None)
         .credentials(StaticProvider::from_parts("AKIDx", "key", None).expect("creds"))
         .build()

@@ -3,6 +3,7 @@
 
 mod support;
 
+use ms_model::Idempotency;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,7 +20,7 @@ const TOKEN: &str = "session-token-abcdef";
 fn builder(server: &TestServer) -> ClientBuilder {
     Client::builder()
         .endpoint(&server.url())
-        .allow_http(true)
+        .allow_http()
         .proxy(Proxy::None)
         .region("ap-guangzhou")
         .credentials(StaticProvider::from_parts(ID, KEY, Some(TOKEN)).expect("creds"))
@@ -63,7 +64,7 @@ async fn post_sends_the_sdk_headers_in_order_and_a_valid_signature() {
     let out = client
         .send_json(
             "DescribeScanInstances",
-            true,
+            Idempotency::Idempotent,
             &json!({"Limit": 10, "Filters": [{"Name": "AppName", "Value": "微信"}]}),
         )
         .await
@@ -127,7 +128,7 @@ async fn get_mode_signs_the_query_as_sent() {
     client
         .send_json(
             "DescribeScanInstances",
-            true,
+            Idempotency::Idempotent,
             &json!({"ItemIds": ["a b", "c/d"], "Limit": 5}),
         )
         .await
@@ -158,7 +159,7 @@ async fn legacy_v1_form_post_verifies() {
         client
             .send_json(
                 "DescribeScanResults",
-                true,
+                Idempotency::Idempotent,
                 &json!({"ItemId": "item-1", "AppMd5s": ["0123456789abcdef0123456789abcdef"]}),
             )
             .await
@@ -199,7 +200,7 @@ async fn error_envelope_is_detected_whatever_the_content_type() {
     let client = builder(&server).build().expect("client");
     for _ in 0..2 {
         let e = client
-            .send_json("DescribeScanInstances", true, &json!({}))
+            .send_json("DescribeScanInstances", Idempotency::Idempotent, &json!({}))
             .await
             .expect_err("api error");
         assert_eq!(e.kind(), ErrorKind::Api);
@@ -224,7 +225,7 @@ async fn non_200_status_is_an_http_error_with_a_snippet() {
     )]);
     let client = builder(&server).build().expect("client");
     let e = client
-        .send_json("DescribeScanInstances", true, &json!({}))
+        .send_json("DescribeScanInstances", Idempotency::Idempotent, &json!({}))
         .await
         .expect_err("404");
     assert_eq!(e.kind(), ErrorKind::HttpStatus);
@@ -243,7 +244,7 @@ async fn idempotent_actions_retry_transient_failures() {
     ]);
     let client = builder(&server).build().expect("client");
     let out = client
-        .send_json("DescribeScanInstances", true, &json!({}))
+        .send_json("DescribeScanInstances", Idempotency::Idempotent, &json!({}))
         .await
         .expect("third attempt");
     assert_eq!(out["TotalCount"], 3);
@@ -270,7 +271,11 @@ async fn non_idempotent_actions_are_not_retried_when_the_request_may_have_been_p
         server.push([reply.clone()]);
         let client = builder(&server).build().expect("client");
         let e = client
-            .send_json("CreateScanInstances", false, &create_params())
+            .send_json(
+                "CreateScanInstances",
+                Idempotency::NotIdempotent,
+                &create_params(),
+            )
             .await
             .expect_err("fails");
         assert_eq!(
@@ -297,7 +302,7 @@ async fn idempotent_actions_retry_resets_truncation_and_malformed_json() {
         server.push([reply.clone()]);
         let client = builder(&server).build().expect("client");
         client
-            .send_json("DescribeScanInstances", true, &json!({}))
+            .send_json("DescribeScanInstances", Idempotency::Idempotent, &json!({}))
             .await
             .unwrap_or_else(|e| panic!("{reply:?} then ok: {e}"));
         assert_eq!(server.requests().len(), 2);
@@ -320,7 +325,11 @@ async fn throttling_replies_are_retried_even_for_non_idempotent_actions() {
         .build()
         .expect("client");
     let out = client
-        .send_json("CreateScanInstances", false, &create_params())
+        .send_json(
+            "CreateScanInstances",
+            Idempotency::NotIdempotent,
+            &create_params(),
+        )
         .await
         .expect("retried");
     assert_eq!(out["ItemId"], "item-7");
@@ -336,7 +345,7 @@ async fn decode_errors_carry_the_snippet() {
         .build()
         .expect("client");
     let e = client
-        .send_json("DescribeScanInstances", true, &json!({}))
+        .send_json("DescribeScanInstances", Idempotency::Idempotent, &json!({}))
         .await
         .expect_err("decode");
     assert_eq!(e.kind(), ErrorKind::Decode);
@@ -350,7 +359,7 @@ async fn connection_refused_is_retried_for_non_idempotent_actions_and_reported_a
     drop(listener);
     let client = Client::builder()
         .endpoint(&format!("http://{addr}"))
-        .allow_http(true)
+        .allow_http()
         .proxy(Proxy::None)
         .credentials(StaticProvider::from_parts(ID, KEY, None).expect("creds"))
         .retry(
@@ -359,7 +368,11 @@ async fn connection_refused_is_retried_for_non_idempotent_actions_and_reported_a
         .build()
         .expect("client");
     let e = client
-        .send_json("CreateScanInstances", false, &create_params())
+        .send_json(
+            "CreateScanInstances",
+            Idempotency::NotIdempotent,
+            &create_params(),
+        )
         .await
         .expect_err("refused");
     assert_eq!(e.kind(), ErrorKind::Connect);
@@ -383,14 +396,22 @@ async fn a_connection_closed_by_the_server_is_not_reused_for_the_next_request() 
         .build()
         .expect("client");
     client
-        .send_json("CreateScanInstances", false, &create_params())
+        .send_json(
+            "CreateScanInstances",
+            Idempotency::NotIdempotent,
+            &create_params(),
+        )
         .await
         .expect("first");
     // Give the pool a moment to notice the close; the second request must still succeed
     // (a fresh connection, or a transparent resend of a request that was never written).
     tokio::time::sleep(Duration::from_millis(50)).await;
     let out = client
-        .send_json("CreateScanInstances", false, &create_params())
+        .send_json(
+            "CreateScanInstances",
+            Idempotency::NotIdempotent,
+            &create_params(),
+        )
         .await
         .expect("second");
     assert_eq!(out["ItemId"], "second");
@@ -408,7 +429,7 @@ async fn keep_alive_reuses_one_connection() {
         .expect("client");
     for _ in 0..5 {
         client
-            .send_json("DescribeScanInstances", true, &json!({}))
+            .send_json("DescribeScanInstances", Idempotency::Idempotent, &json!({}))
             .await
             .expect("ok");
     }
@@ -428,7 +449,11 @@ async fn timeouts_are_reported_and_not_retried_for_non_idempotent_actions() {
         .build()
         .expect("client");
     let e = client
-        .send_json("CreateScanInstances", false, &create_params())
+        .send_json(
+            "CreateScanInstances",
+            Idempotency::NotIdempotent,
+            &create_params(),
+        )
         .await
         .expect_err("timeout");
     assert!(e.is_timeout(), "{e:?}");
@@ -460,11 +485,19 @@ async fn signature_expire_learns_the_offset_from_date_and_retries_once() {
         .build()
         .expect("client");
     client
-        .send_json("CreateScanInstances", false, &create_params())
+        .send_json(
+            "CreateScanInstances",
+            Idempotency::NotIdempotent,
+            &create_params(),
+        )
         .await
         .expect("skew retry succeeds");
     client
-        .send_json("CreateScanInstances", false, &create_params())
+        .send_json(
+            "CreateScanInstances",
+            Idempotency::NotIdempotent,
+            &create_params(),
+        )
         .await
         .expect("later call");
     let reqs = server.requests();
@@ -496,7 +529,7 @@ async fn signature_expire_is_retried_only_once() {
     server.set_default(Reply::Http(200, vec![("Date".into(), date)], expired));
     let client = builder(&server).build().expect("client");
     let e = client
-        .send_json("DescribeScanInstances", true, &json!({}))
+        .send_json("DescribeScanInstances", Idempotency::Idempotent, &json!({}))
         .await
         .expect_err("still expired");
     assert_eq!(e.code_str(), "AuthFailure.SignatureExpire");
@@ -516,7 +549,7 @@ async fn retry_budget_stops_retries_when_drained() {
         .build()
         .expect("client");
     let _ = client
-        .send_json("DescribeScanInstances", true, &json!({}))
+        .send_json("DescribeScanInstances", Idempotency::Idempotent, &json!({}))
         .await
         .expect_err("500");
     assert_eq!(
@@ -526,7 +559,7 @@ async fn retry_budget_stops_retries_when_drained() {
     );
     let clone = client.clone();
     let _ = clone
-        .send_json("DescribeScanInstances", true, &json!({}))
+        .send_json("DescribeScanInstances", Idempotency::Idempotent, &json!({}))
         .await
         .expect_err("500");
     assert_eq!(
@@ -547,7 +580,7 @@ async fn tls_with_an_extra_root_certificate() {
         .build()
         .expect("client");
     client
-        .send_json("DescribeScanInstances", true, &json!({}))
+        .send_json("DescribeScanInstances", Idempotency::Idempotent, &json!({}))
         .await
         .expect("tls ok");
     verify(&server.requests()[0]);
@@ -560,7 +593,7 @@ async fn tls_with_an_extra_root_certificate() {
         .build()
         .expect("client");
     let e = untrusting
-        .send_json("DescribeScanInstances", true, &json!({}))
+        .send_json("DescribeScanInstances", Idempotency::Idempotent, &json!({}))
         .await
         .expect_err("untrusted");
     assert_eq!(e.kind(), ErrorKind::Tls, "{e:?}");
@@ -591,7 +624,7 @@ async fn requests_go_through_a_connect_proxy_unless_no_proxy_matches() {
         .build()
         .expect("client");
     client
-        .send_json("DescribeScanInstances", true, &json!({}))
+        .send_json("DescribeScanInstances", Idempotency::Idempotent, &json!({}))
         .await
         .expect("through proxy");
     assert_eq!(proxy.targets(), vec![server.addr.to_string()]);
@@ -606,7 +639,7 @@ async fn requests_go_through_a_connect_proxy_unless_no_proxy_matches() {
         .proxy(lookup)
         .build()
         .expect("client")
-        .send_json("DescribeScanInstances", true, &json!({}))
+        .send_json("DescribeScanInstances", Idempotency::Idempotent, &json!({}))
         .await
         .expect("env proxy");
     assert_eq!(proxy.targets().len(), 2);
@@ -618,7 +651,7 @@ async fn requests_go_through_a_connect_proxy_unless_no_proxy_matches() {
         .build()
         .expect("client");
     direct
-        .send_json("DescribeScanInstances", true, &json!({}))
+        .send_json("DescribeScanInstances", Idempotency::Idempotent, &json!({}))
         .await
         .expect("direct");
     assert_eq!(proxy.targets().len(), 2);
@@ -637,16 +670,16 @@ async fn idle_pooled_connections_expire_after_the_idle_timeout() {
         .build()
         .expect("client");
     client
-        .send_json("DescribeScanInstances", true, &json!({}))
+        .send_json("DescribeScanInstances", Idempotency::Idempotent, &json!({}))
         .await
         .expect("first");
     client
-        .send_json("DescribeScanInstances", true, &json!({}))
+        .send_json("DescribeScanInstances", Idempotency::Idempotent, &json!({}))
         .await
         .expect("reused");
     tokio::time::sleep(Duration::from_millis(1000)).await;
     client
-        .send_json("DescribeScanInstances", true, &json!({}))
+        .send_json("DescribeScanInstances", Idempotency::Idempotent, &json!({}))
         .await
         .expect("after idle");
     let reqs = server.requests();
@@ -663,7 +696,11 @@ async fn send_json_never_treats_a_non_idempotent_ms_action_as_idempotent() {
     server.set_default(Reply::Http(503, vec![], b"busy".to_vec()));
     let client = builder(&server).build().expect("client");
     let e = client
-        .send_json("CreateScanInstances", true, &create_params())
+        .send_json(
+            "CreateScanInstances",
+            Idempotency::Idempotent,
+            &create_params(),
+        )
         .await
         .expect_err("503");
     assert!(e.is_outcome_unknown());
@@ -677,7 +714,7 @@ async fn send_json_never_treats_a_non_idempotent_ms_action_as_idempotent() {
         service: "ms",
         version: "2018-04-08",
         action: "DescribeAnything",
-        idempotent: true,
+        idempotency: Idempotency::Idempotent,
     };
     let _ = client
         .send_operation(op, &json!({}))
@@ -695,7 +732,7 @@ async fn oversized_replies_are_rejected_without_retry() {
         .build()
         .expect("client");
     let e = client
-        .send_json("DescribeScanInstances", true, &json!({}))
+        .send_json("DescribeScanInstances", Idempotency::Idempotent, &json!({}))
         .await
         .expect_err("too large");
     assert_eq!(e.kind(), ErrorKind::Decode);
@@ -704,7 +741,11 @@ async fn oversized_replies_are_rejected_without_retry() {
     // For a non-idempotent action the reply proves delivery: the outcome is unknown, so a
     // batch reports the chunk as `unknown` (never "safe to resubmit").
     let e = client
-        .send_json("CreateScanInstances", false, &create_params())
+        .send_json(
+            "CreateScanInstances",
+            Idempotency::NotIdempotent,
+            &create_params(),
+        )
         .await
         .expect_err("too large");
     assert!(e.is_outcome_unknown() && !e.is_safe_to_retry(), "{e:?}");
@@ -736,7 +777,7 @@ async fn custom_refreshing_providers_plug_in() {
         .expect("client");
     for _ in 0..3 {
         client
-            .send_json("DescribeScanInstances", true, &json!({}))
+            .send_json("DescribeScanInstances", Idempotency::Idempotent, &json!({}))
             .await
             .expect("ok");
     }

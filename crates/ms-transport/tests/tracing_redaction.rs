@@ -3,6 +3,7 @@
 
 mod support;
 
+use ms_model::Idempotency;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -84,19 +85,19 @@ fn trace_output_of_a_whole_session_contains_no_secret() {
             for method in [SignMethod::Tc3Post, SignMethod::Tc3Get, SignMethod::HmacSha256] {
                 let client = Client::builder()
                     .endpoint(&server.url())
-                    .allow_http(true)
+                    .allow_http()
                     .proxy(Proxy::None)
                     .sign_method(method)
                     .credentials(StaticProvider::from_parts(ID, KEY, Some(TOKEN)).expect("creds"))
                     .retry(RetryConfig::default().with_backoff(Duration::from_millis(1), Duration::from_millis(2)).with_throttle_backoff(Duration::from_millis(1)))
                     .build()
                     .expect("client");
-                let _ = client.send_json("DescribeScanInstances", true, &json!({"Limit": 1})).await;
-                let _ = client.send_json("DescribeScanInstances", true, &json!({})).await;
-                let _ = client.send_json("CreateScanInstances", false, &create_params()).await;
-                let _ = client.send_json("CreateScanInstances", false, &create_params()).await;
-                let _ = client.send_json("DeleteScanInstances", false, &json!({"AppSids": ["sid-1"]})).await;
-                let _ = client.send_json("DeleteScanInstances", false, &json!({"AppSids": ["sid-1"]})).await;
+                let _ = client.send_json("DescribeScanInstances", Idempotency::Idempotent, &json!({"Limit": 1})).await;
+                let _ = client.send_json("DescribeScanInstances", Idempotency::Idempotent, &json!({})).await;
+                let _ = client.send_json("CreateScanInstances", Idempotency::NotIdempotent, &create_params()).await;
+                let _ = client.send_json("CreateScanInstances", Idempotency::NotIdempotent, &create_params()).await;
+                let _ = client.send_json("DeleteScanInstances", Idempotency::NotIdempotent, &json!({"AppSids": ["sid-1"]})).await;
+                let _ = client.send_json("DeleteScanInstances", Idempotency::NotIdempotent, &json!({"AppSids": ["sid-1"]})).await;
             }
             // Temporary COS credentials in a reply: logged at TRACE as a body snippet, and put
             // into errors (HTTP status, undecodable reply) — always redacted.
@@ -109,7 +110,7 @@ fn trace_output_of_a_whole_session_contains_no_secret() {
             ]);
             let client = Client::builder()
                 .endpoint(&server.url())
-                .allow_http(true)
+                .allow_http()
                 .proxy(Proxy::None)
                 .credentials(StaticProvider::from_parts(ID, KEY, Some(TOKEN)).expect("creds"))
                 .retry(RetryConfig::disabled())
@@ -117,7 +118,7 @@ fn trace_output_of_a_whole_session_contains_no_secret() {
                 .expect("client");
             let mut errors = Vec::new();
             for _ in 0..4 {
-                match client.send_json("CreateCosSecKeyInstance", false, &json!({})).await {
+                match client.send_json("CreateCosSecKeyInstance", Idempotency::NotIdempotent, &json!({})).await {
                     Ok(reply) => assert_eq!(reply["CosKey"], COS_KEY, "the caller gets the key"),
                     Err(e) => errors.push(e),
                 }

@@ -173,7 +173,7 @@ pub async fn exec(ctx: &mut Ctx, args: CallArgs) -> CliResult<()> {
     }
     let client = ctx.client().await?;
     let response = client
-        .send_json(action.name, action.idempotent, &params)
+        .send_json(action.name, action.idempotency(), &params)
         .await
         .map_err(transport_error)?;
     print_answer(ctx, &response)

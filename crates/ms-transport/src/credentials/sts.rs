@@ -272,7 +272,7 @@ pub(crate) fn sts_client(
         // Credentials are fetched rarely; the ms quotas do not apply to STS.
         .disable_rate_limit();
     if endpoint.starts_with("http://") {
-        builder = builder.allow_http(true);
+        builder = builder.allow_http();
     }
     Ok(builder)
 }
@@ -284,7 +284,7 @@ pub(crate) fn sts_operation(action: &str) -> Operation<'_> {
         version: STS_VERSION,
         action,
         // Asking again only issues other temporary credentials: safe to retry.
-        idempotent: true,
+        idempotency: ms_model::Idempotency::Idempotent,
     }
 }
 
