@@ -1,8 +1,9 @@
 //! Repository hygiene, checked by `cargo test` (after rust-analyzer's `tidy` tests).
 //!
 //! - Layering: a crate's normal `[dependencies]` name only crates of lower layers
-//!   (`tc3-sign` < `ms-model` < `ms-transport`, `ms-emulator` < `ms-cli`). Dev-dependencies
-//!   may reach sideways for tests (ms-transport's tests run against ms-emulator).
+//!   (`tc3-sign`, `ms-gcra` < `ms-model` < `ms-transport`, `ms-emulator` < `ms-cli`).
+//!   Dev-dependencies may reach sideways for tests (ms-transport's tests run against
+//!   ms-emulator).
 //! - Every crate opts into the workspace lints (`[lints] workspace = true`).
 //! - Every library crate root asks for documentation of public items (`missing_docs`).
 //! - No leftover placeholder macros (`todo`, `unimplemented`, `dbg`) in source.
@@ -17,6 +18,7 @@ mod tests {
     /// The project's crates, lowest layer first, with the layer number.
     const LAYERS: &[(&str, u8)] = &[
         ("tc3-sign", 0),
+        ("ms-gcra", 0),
         ("ms-model", 1),
         ("ms-transport", 2),
         ("ms-emulator", 2),

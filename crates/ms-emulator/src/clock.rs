@@ -1,17 +1,32 @@
 //! The emulator's clock: injectable, so tests are deterministic.
 
 use std::fmt;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// A source of wall-clock time in Unix milliseconds.
+/// A source of time: the wall clock in Unix milliseconds, and a monotonic clock.
 ///
 /// Everything in the emulator that depends on "now" (the signature window, the `Date`
-/// header, scan progress, rate limiting, quotas) reads this clock, never the system clock
-/// directly. The fault injection's clock offset is added on top.
+/// header, scan progress, quotas) reads this clock, never the system clock directly. The
+/// fault injection's clock offset is added on top of [`now_ms`](Clock::now_ms). Rate limiting
+/// reads [`monotonic`](Clock::monotonic) instead, which never goes backwards, whatever the
+/// wall clock or the injected offset do.
 pub trait Clock: Send + Sync + fmt::Debug + 'static {
     /// The current time in milliseconds since the Unix epoch.
     fn now_ms(&self) -> u64;
+
+    /// Time elapsed since an arbitrary fixed origin; never decreases. The default is the
+    /// process's monotonic clock ([`Instant`]).
+    fn monotonic(&self) -> Duration {
+        process_monotonic()
+    }
+}
+
+/// Time since the first call in this process, from [`Instant`] (monotonic).
+fn process_monotonic() -> Duration {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    ORIGIN.get_or_init(Instant::now).elapsed()
 }
 
 /// The system clock.
@@ -28,9 +43,14 @@ impl Clock for SystemClock {
 }
 
 /// A clock that only moves when told to (for tests).
+///
+/// Its monotonic time moves with [`advance`](Self::advance) and with [`set`](Self::set) to a
+/// later time; setting it to an earlier time moves only the wall clock back (as a system
+/// clock step would).
 #[derive(Debug, Default)]
 pub struct ManualClock {
     now_ms: AtomicU64,
+    monotonic_ms: AtomicU64,
 }
 
 impl ManualClock {
@@ -38,6 +58,7 @@ impl ManualClock {
     pub fn new(now_ms: u64) -> Self {
         Self {
             now_ms: AtomicU64::new(now_ms),
+            monotonic_ms: AtomicU64::new(0),
         }
     }
 
@@ -50,17 +71,25 @@ impl ManualClock {
     pub fn advance(&self, by: Duration) {
         let ms = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
         self.now_ms.fetch_add(ms, Ordering::SeqCst);
+        self.monotonic_ms.fetch_add(ms, Ordering::SeqCst);
     }
 
-    /// Sets the clock to `now_ms` (Unix milliseconds).
+    /// Sets the wall clock to `now_ms` (Unix milliseconds). The monotonic time moves forward
+    /// by the same step, or stays when the step is backwards.
     pub fn set(&self, now_ms: u64) {
-        self.now_ms.store(now_ms, Ordering::SeqCst);
+        let before = self.now_ms.swap(now_ms, Ordering::SeqCst);
+        self.monotonic_ms
+            .fetch_add(now_ms.saturating_sub(before), Ordering::SeqCst);
     }
 }
 
 impl Clock for ManualClock {
     fn now_ms(&self) -> u64 {
         self.now_ms.load(Ordering::SeqCst)
+    }
+
+    fn monotonic(&self) -> Duration {
+        Duration::from_millis(self.monotonic_ms.load(Ordering::SeqCst))
     }
 }
 
@@ -93,5 +122,16 @@ mod tests {
         assert_eq!(c.now_ms(), 1_250);
         c.set(5);
         assert_eq!(c.now_ms(), 5);
+        // The monotonic time followed the advance, not the step back; a step forward counts.
+        assert_eq!(c.monotonic(), Duration::from_millis(250));
+        c.set(1_005);
+        assert_eq!(c.monotonic(), Duration::from_millis(1_250));
+    }
+
+    #[test]
+    fn system_clock_monotonic_time_never_decreases() {
+        let a = SystemClock.monotonic();
+        let b = SystemClock.monotonic();
+        assert!(b >= a);
     }
 }

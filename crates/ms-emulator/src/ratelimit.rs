@@ -1,7 +1,14 @@
-//! GCRA rate limiter keyed by (action, region, SecretId), driven by the emulator's clock.
+//! The emulator's quota: a yes/no GCRA per (action, region, SecretId), on the monotonic clock.
+//!
+//! The decision is [`ms_gcra::Gcra::test`] (the arithmetic the client's limiter reserves its
+//! slots with), the state one TAT per key in a [`ms_gcra::KeyedGcra`], which forgets idle keys
+//! as it grows. Time is the emulator clock's [`monotonic`](crate::Clock::monotonic) time, so a
+//! wall clock that steps back (an injected clock offset, a manual clock, an NTP step) can
+//! neither lock a key out nor hand out a second burst.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::time::Duration;
+
+use ms_gcra::{Decision, Gcra, KeyedGcra};
 
 /// Key of one quota.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -12,55 +19,40 @@ pub(crate) struct Key {
 }
 
 /// A keyed GCRA limiter allowing `rate` requests per second with a burst of `rate`.
-///
-/// Times are microseconds of the emulator clock; the state of each key is its
-/// theoretical arrival time (TAT).
 #[derive(Debug, Default)]
 pub(crate) struct RateLimiter {
-    tats: Mutex<HashMap<Key, u64>>,
+    keys: KeyedGcra<Key>,
 }
 
-/// Keys kept before idle ones are pruned.
-const PRUNE_ABOVE: usize = 4096;
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
 
 impl RateLimiter {
-    /// Checks one request at `now_ms` against `rate` per second (0 = unlimited).
-    /// Returns `Ok(())` if allowed, else `Err(retry_after_ms)`.
-    pub(crate) fn check(&self, key: &Key, rate: u32, now_ms: u64) -> Result<(), u64> {
+    /// Checks one request at monotonic time `now` against `rate` per second (0 = unlimited).
+    /// Returns `Ok(())` if allowed, else `Err(retry_after_ms)` (rounded up).
+    pub(crate) fn check(&self, key: &Key, rate: u32, now: Duration) -> Result<(), u64> {
         if rate == 0 {
             return Ok(());
         }
-        let now = now_ms.saturating_mul(1000);
-        let interval = 1_000_000 / u64::from(rate);
-        let tolerance = interval * u64::from(rate - 1);
-        let mut tats = self.tats.lock().unwrap_or_else(|e| e.into_inner());
-        if tats.len() > PRUNE_ABOVE {
-            tats.retain(|_, tat| *tat > now);
+        let gcra = Gcra::per_period(rate, 1_000_000_000, rate);
+        match self.keys.test(key, gcra, nanos(now)) {
+            Decision::Allow { .. } => Ok(()),
+            Decision::Deny { wait } => Err(wait.div_ceil(1_000_000)),
         }
-        let mut tat = tats.get(key).copied().unwrap_or(now).max(now);
-        if tat - now > tolerance + interval {
-            // Further ahead than any run of requests can push it: the clock went back
-            // (a clock offset set at run time, a manual clock, a system clock step). Start
-            // this key afresh rather than refusing it for the time the clock jumped.
-            tat = now;
-        }
-        if tat - now > tolerance {
-            let wait_us = tat - now - tolerance;
-            return Err(wait_us.div_ceil(1000));
-        }
-        match tats.get_mut(key) {
-            Some(v) => *v = tat + interval,
-            None => {
-                tats.insert(key.clone(), tat + interval);
-            }
-        }
-        Ok(())
+    }
+
+    /// The number of keys whose state is held (idle ones are forgotten as keys are added).
+    #[cfg(test)]
+    fn tracked_keys(&self) -> usize {
+        self.keys.len()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::{Clock, ManualClock};
 
     fn key(a: &str) -> Key {
         Key {
@@ -70,44 +62,65 @@ mod tests {
         }
     }
 
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
     #[test]
     fn allows_a_burst_of_rate_then_one_per_interval() {
         let l = RateLimiter::default();
         let k = key("A");
         for _ in 0..20 {
-            assert!(l.check(&k, 20, 1_000).is_ok());
+            assert!(l.check(&k, 20, ms(1_000)).is_ok());
         }
-        assert_eq!(l.check(&k, 20, 1_000), Err(50));
-        assert!(l.check(&k, 20, 1_049).is_err());
-        assert!(l.check(&k, 20, 1_050).is_ok());
-        assert!(l.check(&k, 20, 1_050).is_err());
+        assert_eq!(l.check(&k, 20, ms(1_000)), Err(50));
+        assert!(l.check(&k, 20, ms(1_049)).is_err());
+        assert!(l.check(&k, 20, ms(1_050)).is_ok());
+        assert!(l.check(&k, 20, ms(1_050)).is_err());
         // Other keys are independent.
-        assert!(l.check(&key("B"), 20, 1_050).is_ok());
+        assert!(l.check(&key("B"), 20, ms(1_050)).is_ok());
     }
 
     #[test]
     fn a_clock_going_back_does_not_lock_a_key_out() {
+        // The limiter reads the monotonic time: a wall clock stepped 400 s back changes
+        // nothing, neither a lock-out for 400 s nor a fresh burst.
+        let clock = ManualClock::new(1_000_000);
         let l = RateLimiter::default();
         let k = key("A");
         for _ in 0..20 {
-            assert!(l.check(&k, 20, 1_000_000).is_ok());
+            assert!(l.check(&k, 20, clock.monotonic()).is_ok());
         }
-        assert!(l.check(&k, 20, 1_000_000).is_err());
-        // 400 s earlier: a fresh burst, not 400 s of refusals.
-        for _ in 0..20 {
-            assert!(l.check(&k, 20, 600_000).is_ok());
-        }
-        assert!(l.check(&k, 20, 600_000).is_err());
+        assert!(l.check(&k, 20, clock.monotonic()).is_err());
+        clock.set(600_000);
+        assert_eq!(l.check(&k, 20, clock.monotonic()), Err(50));
+        clock.advance(ms(50));
+        assert!(l.check(&k, 20, clock.monotonic()).is_ok());
+        assert!(l.check(&k, 20, clock.monotonic()).is_err());
     }
 
     #[test]
     fn zero_means_unlimited_and_rate_one_works() {
         let l = RateLimiter::default();
         for _ in 0..1000 {
-            assert!(l.check(&key("A"), 0, 0).is_ok());
+            assert!(l.check(&key("A"), 0, ms(0)).is_ok());
         }
-        assert!(l.check(&key("C"), 1, 0).is_ok());
-        assert!(l.check(&key("C"), 1, 999).is_err());
-        assert!(l.check(&key("C"), 1, 1000).is_ok());
+        assert!(l.check(&key("C"), 1, ms(0)).is_ok());
+        assert!(l.check(&key("C"), 1, ms(999)).is_err());
+        assert!(l.check(&key("C"), 1, ms(1000)).is_ok());
+    }
+
+    #[test]
+    fn rotating_secret_ids_do_not_grow_the_limiter() {
+        let l = RateLimiter::default();
+        for i in 0..50_000u64 {
+            let k = Key {
+                action: "CreateScanInstances".into(),
+                region: String::new(),
+                secret_id: format!("AKIDtmp{i}"),
+            };
+            assert!(l.check(&k, 20, ms(i * 10)).is_ok());
+        }
+        assert!(l.tracked_keys() <= 2048, "{} keys", l.tracked_keys());
     }
 }

@@ -707,7 +707,13 @@ async fn process(
         region: call.region.clone(),
         secret_id: call.secret_id.clone(),
     };
-    if core.limiter.check(&key, rate, now).is_err() || throttle || core.take_throttle_burst() {
+    if core
+        .limiter
+        .check(&key, rate, core.config.clock.monotonic())
+        .is_err()
+        || throttle
+        || core.take_throttle_burst()
+    {
         return (
             action,
             Err(ApiError::new(

@@ -95,7 +95,7 @@ pub use ms_model as model;
 pub use ms_model::Idempotency;
 pub use paginate::{Page, Paginated, paginate, paginate_pages};
 pub use proxy::Proxy;
-pub use ratelimit::{LimiterKey, RateLimit, RateLimitConfig, RateLimiter};
+pub use ratelimit::{AcquireFuture, Limiter, LimiterKey, RateLimit, RateLimitConfig, RateLimiter};
 pub use request::{Language, SignMethod};
 pub use retry::{RetryBudget, RetryClass, RetryConfig, RetryDecision, RetryStrategy, StopReason};
 pub use skew::SkewStore;

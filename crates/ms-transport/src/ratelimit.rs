@@ -5,13 +5,22 @@
 //! allows 1500/s). [`RateLimiter`] mirrors this on the client so a batch runs at the quota
 //! without being throttled.
 //!
-//! Algorithm: the generic cell rate algorithm (GCRA), as in `governor`. Each key keeps one
-//! "theoretical arrival time" (TAT) in a single [`AtomicU64`] (nanoseconds on the limiter's
-//! monotonic [`Clock`]). A caller *reserves* its slot with one compare-and-swap — the slot is
-//! `max(TAT - tau, now)`, the new TAT `max(TAT, now) + interval` — and then sleeps until that
-//! slot with `tokio::time::sleep`. Callers therefore get slots in the order in which they
-//! reserved them (first come, first served), nobody spins, and the sleeps do not accumulate
-//! error: the schedule is absolute, so a late wake-up never pushes later slots back.
+//! Algorithm: the generic cell rate algorithm (GCRA), as in `governor`, decided by the
+//! pure [`ms_gcra::Gcra`] (the same arithmetic the emulator enforces its quota with). Each
+//! key keeps one "theoretical arrival time" (TAT) in a single atomic (nanoseconds on the
+//! limiter's monotonic [`Clock`]) in a [`ms_gcra::KeyedGcra`]. A caller *reserves* its slot
+//! with one compare-and-swap — the slot is `max(TAT - tau, now)`, the new TAT
+//! `max(TAT, now) + interval` — and then sleeps until that slot with `tokio::time::sleep`.
+//! Callers therefore get slots in the order in which they reserved them (first come, first
+//! served), nobody spins, and the sleeps do not accumulate error: the schedule is absolute,
+//! so a late wake-up never pushes later slots back. Keys whose schedule has caught up with
+//! now are forgotten as new keys come (governor's `retain_recent`), so rotating temporary
+//! SecretIds do not grow the limiter.
+//!
+//! Backends: the [`Limiter`] trait is what the client waits on. [`RateLimiter`] (this
+//! process) is the default; with the `redis` feature, [`redis::RedisLimiter`] keeps the
+//! schedule in Redis so that every process and machine that shares an account shares its
+//! quota.
 //!
 //! Cancellation: a caller of [`RateLimiter::acquire`] that is dropped while it waits gives its
 //! slot back when nobody reserved after it (the TAT is rolled back with one compare-and-swap),
@@ -27,11 +36,18 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
+use ms_gcra::{Gcra, KeyedGcra, Reserved};
+
 use crate::clock::{Clock, SystemClock};
+use crate::error::Error;
+
+#[cfg(feature = "redis")]
+pub mod redis;
 
 /// A rate: `burst` requests may go back to back, then one every `interval`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +89,22 @@ impl RateLimit {
     /// The steady-state rate in requests per second.
     pub fn requests_per_second(&self) -> f64 {
         1.0 / self.interval.as_secs_f64()
+    }
+
+    /// This rate times `share` (0 < share ≤ 1; anything else is taken as 1): the interval
+    /// grows by `1 / share` (rounded up), the burst shrinks by `share` (at least 1).
+    pub fn scaled(self, share: f64) -> Self {
+        if !(share > 0.0 && share < 1.0) {
+            return self;
+        }
+        let nanos = (self.interval.as_nanos() as f64 / share).ceil();
+        let interval = if nanos >= u64::MAX as f64 {
+            Duration::from_nanos(u64::MAX)
+        } else {
+            Duration::from_nanos(nanos as u64)
+        };
+        let burst = ((f64::from(self.burst) * share).floor() as u32).max(1);
+        Self { interval, burst }
     }
 }
 
@@ -131,6 +163,20 @@ impl RateLimitConfig {
     pub fn limit_for(&self, action: &str) -> RateLimit {
         self.overrides.get(action).copied().unwrap_or(self.default)
     }
+
+    /// The same quotas times `share` (see [`RateLimit::scaled`]): what one process may use
+    /// on its own when the shared limiter is out of reach.
+    pub fn scaled(&self, share: f64) -> Self {
+        Self {
+            enabled: self.enabled,
+            default: self.default.scaled(share),
+            overrides: self
+                .overrides
+                .iter()
+                .map(|(action, limit)| (action.clone(), limit.scaled(share)))
+                .collect(),
+        }
+    }
 }
 
 impl Default for RateLimitConfig {
@@ -161,15 +207,42 @@ impl LimiterKey {
     }
 }
 
-#[derive(Debug)]
-struct KeyState {
-    /// Theoretical arrival time, nanoseconds on the limiter clock.
-    tat: AtomicU64,
-    interval: u64,
-    tau: u64,
+/// What [`Limiter::acquire`] returns: the time waited for the slot, or why no slot could
+/// be had (a shared limiter that is unreachable with [`FailureMode::Fail`]).
+///
+/// [`FailureMode::Fail`]: crate::ratelimit::FailureMode
+pub type AcquireFuture<'a> = Pin<Box<dyn Future<Output = Result<Duration, Error>> + Send + 'a>>;
+
+/// A rate limiter the client waits on before every attempt: the in-process [`RateLimiter`]
+/// (the default) or, with the `redis` feature, [`redis::RedisLimiter`], which shares one
+/// schedule between processes and machines.
+///
+/// Both reserve an absolute slot on the key's GCRA schedule and sleep until it; dropping the
+/// future while it sleeps gives the slot back where it can (see the module docs).
+pub trait Limiter: Send + Sync + fmt::Debug {
+    /// Reserves the next slot of `key` and sleeps until it. Returns the time waited.
+    fn acquire<'a>(&'a self, key: &'a LimiterKey) -> AcquireFuture<'a>;
+
+    /// The quotas applied.
+    fn config(&self) -> &RateLimitConfig;
 }
 
-/// A keyed GCRA rate limiter shared by every clone.
+impl<T: Limiter + ?Sized> Limiter for Arc<T> {
+    fn acquire<'a>(&'a self, key: &'a LimiterKey) -> AcquireFuture<'a> {
+        (**self).acquire(key)
+    }
+
+    fn config(&self) -> &RateLimitConfig {
+        (**self).config()
+    }
+}
+
+/// The GCRA parameters of a rate, in nanoseconds.
+pub(crate) fn gcra_nanos(limit: RateLimit) -> Gcra {
+    Gcra::new(nanos(limit.interval), limit.burst)
+}
+
+/// A keyed GCRA rate limiter in this process, shared by every clone.
 #[derive(Clone)]
 pub struct RateLimiter {
     inner: Arc<LimiterInner>,
@@ -178,7 +251,7 @@ pub struct RateLimiter {
 struct LimiterInner {
     config: RateLimitConfig,
     clock: Arc<dyn Clock>,
-    keys: RwLock<HashMap<LimiterKey, Arc<KeyState>>>,
+    keys: KeyedGcra<LimiterKey>,
 }
 
 impl fmt::Debug for RateLimiter {
@@ -186,7 +259,8 @@ impl fmt::Debug for RateLimiter {
         f.debug_struct("RateLimiter")
             .field("config", &self.inner.config)
             .field("clock", &self.inner.clock)
-            .finish_non_exhaustive()
+            .field("keys", &self.inner.keys)
+            .finish()
     }
 }
 
@@ -195,18 +269,19 @@ fn nanos(d: Duration) -> u64 {
 }
 
 impl RateLimiter {
-    /// A limiter on the system clock.
+    /// A limiter on the system clock (monotonic).
     pub fn new(config: RateLimitConfig) -> Self {
         Self::with_clock(config, Arc::new(SystemClock::new()))
     }
 
-    /// A limiter on the given clock (a [`crate::clock::FakeClock`] in tests).
+    /// A limiter on the given clock (a [`crate::clock::FakeClock`] in tests). Only the
+    /// clock's [`monotonic`](Clock::monotonic) time is read.
     pub fn with_clock(config: RateLimitConfig, clock: Arc<dyn Clock>) -> Self {
         Self {
             inner: Arc::new(LimiterInner {
                 config,
                 clock,
-                keys: RwLock::new(HashMap::new()),
+                keys: KeyedGcra::new(),
             }),
         }
     }
@@ -216,61 +291,35 @@ impl RateLimiter {
         &self.inner.config
     }
 
-    fn state(&self, key: &LimiterKey) -> Arc<KeyState> {
-        if let Ok(map) = self.inner.keys.read()
-            && let Some(s) = map.get(key)
-        {
-            return Arc::clone(s);
-        }
-        let limit = self.inner.config.limit_for(&key.action);
-        let interval = nanos(limit.interval);
-        let fresh = Arc::new(KeyState {
-            tat: AtomicU64::new(0),
-            interval,
-            tau: interval.saturating_mul(u64::from(limit.burst - 1)),
-        });
-        match self.inner.keys.write() {
-            Ok(mut map) => Arc::clone(map.entry(key.clone()).or_insert(fresh)),
-            // A poisoned lock only means another thread panicked while inserting; the map is
-            // still usable through the poison error.
-            Err(poisoned) => {
-                let mut map = poisoned.into_inner();
-                Arc::clone(map.entry(key.clone()).or_insert(fresh))
-            }
-        }
+    /// The number of keys whose state is held. Idle keys (whose schedule has caught up with
+    /// now) are forgotten as new keys come, so rotating SecretIds do not grow it.
+    pub fn tracked_keys(&self) -> usize {
+        self.inner.keys.len()
+    }
+
+    /// Forgets every idle key now (it happens by itself as keys are added).
+    pub fn retain_recent(&self) -> usize {
+        self.inner
+            .keys
+            .retain_recent(nanos(self.inner.clock.monotonic()))
     }
 
     /// Reserves the next slot for `key` and returns how long the caller must wait for it
     /// (zero when it may go now). Never blocks. Always `Duration::ZERO` when disabled.
     pub fn reserve(&self, key: &LimiterKey) -> Duration {
-        self.reserve_slot(key).map_or(Duration::ZERO, |r| r.wait)
+        self.reserve_slot(key)
+            .map_or(Duration::ZERO, |(wait, _)| wait)
     }
 
-    fn reserve_slot(&self, key: &LimiterKey) -> Option<Reservation> {
+    fn reserve_slot(&self, key: &LimiterKey) -> Option<(Duration, Reserved)> {
         if !self.inner.config.enabled {
             return None;
         }
-        let state = self.state(key);
+        let gcra = gcra_nanos(self.inner.config.limit_for(&key.action));
         let now = nanos(self.inner.clock.monotonic());
-        let mut tat = state.tat.load(Ordering::Acquire);
-        loop {
-            let new_tat = tat.max(now).saturating_add(state.interval);
-            match state
-                .tat
-                .compare_exchange_weak(tat, new_tat, Ordering::AcqRel, Ordering::Acquire)
-            {
-                Ok(_) => {
-                    let slot = tat.saturating_sub(state.tau);
-                    return Some(Reservation {
-                        wait: Duration::from_nanos(slot.saturating_sub(now)),
-                        previous_tat: tat,
-                        new_tat,
-                        state,
-                    });
-                }
-                Err(current) => tat = current,
-            }
-        }
+        let reserved = self.inner.keys.reserve(key, gcra, now);
+        let wait = Duration::from_nanos(reserved.reservation.wait(now));
+        Some((wait, reserved))
     }
 
     /// Reserves a slot and sleeps until it (asynchronously). Returns the time waited.
@@ -278,12 +327,11 @@ impl RateLimiter {
     /// Dropping the future while it sleeps gives the slot back if no later reservation was
     /// made for the key (see the module docs).
     pub async fn acquire(&self, key: &LimiterKey) -> Duration {
-        let Some(reservation) = self.reserve_slot(key) else {
+        let Some((wait, reserved)) = self.reserve_slot(key) else {
             return Duration::ZERO;
         };
-        let wait = reservation.wait;
         if !wait.is_zero() {
-            let mut pending = PendingSlot(Some(reservation));
+            let mut pending = PendingSlot(Some(reserved));
             tokio::time::sleep(wait).await;
             pending.0 = None;
         }
@@ -291,28 +339,25 @@ impl RateLimiter {
     }
 }
 
-/// A granted slot: how long to wait, and what to roll back if the waiter goes away.
-struct Reservation {
-    wait: Duration,
-    previous_tat: u64,
-    new_tat: u64,
-    state: Arc<KeyState>,
+impl Limiter for RateLimiter {
+    fn acquire<'a>(&'a self, key: &'a LimiterKey) -> AcquireFuture<'a> {
+        Box::pin(async move { Ok(RateLimiter::acquire(self, key).await) })
+    }
+
+    fn config(&self) -> &RateLimitConfig {
+        RateLimiter::config(self)
+    }
 }
 
 /// Gives a slot back when the waiter is dropped before reaching it, provided it is still the
 /// latest reservation of its key (the TAT is unchanged since). Rolling back to the TAT seen
 /// before the reservation is then exact: the limiter is as if the reservation never happened.
-struct PendingSlot(Option<Reservation>);
+struct PendingSlot(Option<Reserved>);
 
 impl Drop for PendingSlot {
     fn drop(&mut self) {
         if let Some(r) = self.0.take() {
-            let _ = r.state.tat.compare_exchange(
-                r.new_tat,
-                r.previous_tat,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            );
+            r.give_back();
         }
     }
 }
@@ -436,6 +481,62 @@ mod tests {
         all.sort();
         let expected: Vec<_> = (0..400u64).map(|i| Duration::from_millis(50 * i)).collect();
         assert_eq!(all, expected, "every slot handed out exactly once");
+    }
+
+    #[test]
+    fn rotating_secret_ids_do_not_grow_the_limiter() {
+        // A temporary SecretId per request for 100,000 requests, 10 ms apart (at 20/s each
+        // key's schedule has caught up 50 ms later): the limiter forgets idle keys.
+        let (l, clock) = limiter(RateLimitConfig::ms_defaults());
+        let mut peak = 0;
+        for i in 0..100_000 {
+            let k = LimiterKey::new(
+                "CreateScanInstances",
+                "ap-guangzhou",
+                &format!("AKIDtmp{i}"),
+            );
+            assert_eq!(l.reserve(&k), Duration::ZERO);
+            clock.advance(Duration::from_millis(10));
+            peak = peak.max(l.tracked_keys());
+        }
+        assert!(peak <= 2048, "peak {peak} keys tracked");
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(l.retain_recent(), 0);
+        // Keys still waiting for their slot are never forgotten.
+        let busy = key("Busy");
+        l.reserve(&busy);
+        l.reserve(&busy);
+        assert_eq!(l.retain_recent(), 1);
+        assert_eq!(l.reserve(&busy), Duration::from_millis(100));
+    }
+
+    #[test]
+    fn scaled_quotas_for_a_share_of_the_account() {
+        let cfg = RateLimitConfig::ms_defaults().scaled(0.25);
+        assert_eq!(
+            cfg.limit_for("CreateScanInstances").interval(),
+            Duration::from_millis(200)
+        );
+        assert!(
+            (cfg.limit_for("DescribeUrlDetectionResult")
+                .requests_per_second()
+                - 375.0)
+                .abs()
+                < 0.01
+        );
+        assert_eq!(
+            RateLimit::per_second(10).with_burst(8).scaled(0.5).burst(),
+            4
+        );
+        assert_eq!(
+            RateLimit::per_second(10).scaled(0.0),
+            RateLimit::per_second(10)
+        );
+        assert_eq!(
+            RateLimit::per_second(10).scaled(f64::NAN),
+            RateLimit::per_second(10)
+        );
+        assert!(!RateLimitConfig::disabled().scaled(0.5).is_enabled());
     }
 
     #[test]
