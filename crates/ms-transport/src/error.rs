@@ -42,6 +42,9 @@ pub enum ErrorKind {
     Signing,
     /// The client is misconfigured (bad endpoint, unreadable certificate, ...).
     Config,
+    /// The shared rate limiter (Redis) gave no slot: unreachable or too slow, with the `fail`
+    /// policy. The request was not sent.
+    RateLimiter,
 }
 
 impl ErrorKind {
@@ -59,6 +62,7 @@ impl ErrorKind {
             ErrorKind::Credentials => "Credentials",
             ErrorKind::Signing => "Signing",
             ErrorKind::Config => "Config",
+            ErrorKind::RateLimiter => "RateLimiter",
         }
     }
 }
@@ -244,6 +248,12 @@ impl Error {
     /// Misconfiguration.
     pub fn config(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Config, message, RetryClass::Never)
+    }
+
+    /// The shared rate limiter gave no slot (not retried; nothing was sent). The message
+    /// must not contain secrets (a Redis URL is given redacted).
+    pub fn rate_limiter(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::RateLimiter, message, RetryClass::Never)
     }
 
     /// Attaches the cause and appends its chain to the message, so `message()` alone
