@@ -252,6 +252,10 @@ pub struct Limits {
     pub max_v1_body_bytes: usize,
     /// Maximum GET request (query string) size, in bytes (32 KB, as documented).
     pub max_get_bytes: usize,
+    /// Maximum number of form parameters (GET query or legacy v1 form body), common ones
+    /// included; more is `RequestSizeLimitExceeded` before anything is decoded (10,000; a valid
+    /// ms request has a few hundred at most).
+    pub max_parameters: usize,
     /// Time allowed to receive a request's headers (and the TLS handshake).
     pub header_read_timeout: Duration,
     /// Time allowed to receive a request body.
@@ -269,6 +273,7 @@ impl Default for Limits {
             max_body_bytes: 10 * 1024 * 1024,
             max_v1_body_bytes: 1024 * 1024,
             max_get_bytes: 32 * 1024,
+            max_parameters: 10_000,
             header_read_timeout: Duration::from_secs(10),
             body_read_timeout: Duration::from_secs(30),
             max_headers: 100,
@@ -281,6 +286,12 @@ impl Limits {
     /// Sets the maximum simultaneous connections.
     pub fn with_max_connections(mut self, n: usize) -> Self {
         self.max_connections = n;
+        self
+    }
+
+    /// Sets the maximum number of form parameters (GET query or legacy v1 form body).
+    pub fn with_max_parameters(mut self, n: usize) -> Self {
+        self.max_parameters = n;
         self
     }
 

@@ -20,7 +20,7 @@
 //! | condition | code |
 //! |---|---|
 //! | method other than GET/POST; POST content type other than JSON (TC3) or form (v1) | `UnsupportedProtocol` |
-//! | GET query over 32 KB; body over the limit (10 MB) | `RequestSizeLimitExceeded` |
+//! | GET query over 32 KB; body over the limit (10 MB); more than 10,000 form parameters (query or v1 body, `Limits::max_parameters`) | `RequestSizeLimitExceeded` |
 //! | v1 POST body over 1 MB | `AuthFailure.SignatureFailure` (as the gateway) |
 //! | no `X-TC-Action` / `Action`, `Version`, timestamp, `Nonce`, `SecretId`, `Signature` | `MissingParameter` |
 //! | action not an ms action | `InvalidAction` |
@@ -105,6 +105,7 @@ pub mod clock;
 mod config;
 mod core;
 mod findings;
+mod params;
 mod protocol;
 mod ratelimit;
 mod regions;

@@ -11,8 +11,9 @@
 use ms_model::ErrorCode;
 use serde_json::Value;
 
-use crate::api::{ApiError, show, unflatten};
+use crate::api::{ApiError, show};
 use crate::core::Core;
+use crate::params::{self, unflatten};
 
 /// The API version the emulator serves.
 pub(crate) const VERSION: &str = "2018-04-08";
@@ -288,6 +289,10 @@ fn tc3(core: &Core, req: &Received<'_>, auth: &str, now_ms: u64) -> Result<Call,
         }
         v
     } else {
+        let max = core.config.limits.max_parameters;
+        if params::exceeds_count(req.query, max) {
+            return Err(params::too_many(max));
+        }
         let pairs = tc3_sign::form_urldecode(req.query).map_err(|e| {
             ApiError::new(
                 ErrorCode::InvalidParameter,
@@ -315,6 +320,17 @@ fn v1(core: &Core, req: &Received<'_>, now_ms: u64) -> Result<Call, ApiError> {
     } else {
         req.query
     };
+    // Size and count first: nothing is decoded from a request over either limit.
+    if req.method == "POST" && req.body.len() > core.config.limits.max_v1_body_bytes {
+        return Err(ApiError::new(
+            ErrorCode::AuthFailureSignatureFailure,
+            "The request is exceeding request size limit, please use new signature method `TC3-HMAC-SHA256`.",
+        ));
+    }
+    let max = core.config.limits.max_parameters;
+    if params::exceeds_count(raw, max) {
+        return Err(params::too_many(max));
+    }
     let pairs = tc3_sign::form_urldecode(raw).map_err(|e| {
         ApiError::new(
             ErrorCode::InvalidParameter,
@@ -355,17 +371,11 @@ fn v1(core: &Core, req: &Received<'_>, now_ms: u64) -> Result<Call, ApiError> {
         ));
     }
     let key = secret_key(core, secret_id)?;
-    if req.method == "POST" && req.body.len() > core.config.limits.max_v1_body_bytes {
-        return Err(ApiError::new(
-            ErrorCode::AuthFailureSignatureFailure,
-            "The request is exceeding request size limit, please use new signature method `TC3-HMAC-SHA256`.",
-        ));
-    }
     tc3_sign::verify_v1(req.method, req.host, req.path, &pairs, key).map_err(map_verify_error)?;
-    let action_params: Vec<(String, String)> = pairs
+    let action_params: Vec<(&str, &str)> = pairs
         .iter()
         .filter(|(k, _)| !V1_COMMON.contains(&k.as_str()))
-        .cloned()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     Ok(Call {
         action: action.to_owned(),

@@ -356,6 +356,99 @@ async fn legacy_v1_form_post_and_get() {
     emu.shutdown().await;
 }
 
+/// `n` flat parameters `P0=v&P1=v...` as a JSON object (flattened back to the same names).
+fn many_params(n: usize) -> serde_json::Value {
+    let m: serde_json::Map<String, serde_json::Value> =
+        (0..n).map(|i| (format!("P{i}"), json!("v"))).collect();
+    serde_json::Value::Object(m)
+}
+
+#[tokio::test]
+async fn form_parameter_count_is_capped_naming_the_limit() {
+    let (emu, c, _) = setup().await;
+    // The v1 request has 7 common parameters and Signature beside the action's own.
+    let limit = Limits::default().max_parameters;
+    let at_limit = c.v1_request(
+        "POST",
+        "DescribeScanInstances",
+        &many_params(limit - 8),
+        V1Method::HmacSha256,
+    );
+    let r = c.send(at_limit).await.unwrap();
+    // Counted, decoded, verified and rebuilt: the names are then unknown to the action.
+    assert_eq!(
+        r.code().as_deref(),
+        Some("UnknownParameter"),
+        "{}",
+        r.message()
+    );
+    let over = c.v1_request(
+        "POST",
+        "DescribeScanInstances",
+        &many_params(limit - 7),
+        V1Method::HmacSha256,
+    );
+    let r = c.send(over).await.unwrap();
+    assert_eq!(r.code().as_deref(), Some("RequestSizeLimitExceeded"));
+    assert!(
+        r.message()
+            .contains(&format!("more than {limit} parameters")),
+        "{}",
+        r.message()
+    );
+    assert!(r.message().contains("max_parameters"), "{}", r.message());
+    // Checked before the signature: even a wrongly signed request gets the count error.
+    let wrong = c.clone().with_creds(ID, "wrong");
+    let r = wrong
+        .send(wrong.v1_request(
+            "POST",
+            "DescribeScanInstances",
+            &many_params(limit),
+            V1Method::HmacSha1,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(r.code().as_deref(), Some("RequestSizeLimitExceeded"));
+    emu.shutdown().await;
+
+    // A lower limit applies to TC3 GET queries and v1 GET queries alike.
+    let clock = Arc::new(ManualClock::new(T0_MS));
+    let emu = start(config(&clock).with_limits(Limits::default().with_max_parameters(10))).await;
+    let c = Client::new(&emu, &clock);
+    let r = c.call_get("DescribeScanInstances", &many_params(11)).await;
+    assert_eq!(
+        r.code().as_deref(),
+        Some("RequestSizeLimitExceeded"),
+        "{}",
+        r.message()
+    );
+    assert!(
+        r.message().contains("more than 10 parameters"),
+        "{}",
+        r.message()
+    );
+    let r = c
+        .call_get("DescribeScanInstances", &json!({"Limit": 5, "Offset": 0}))
+        .await;
+    assert_eq!(r.code(), None, "{}", r.message());
+    let r = c
+        .send(c.v1_request(
+            "GET",
+            "DescribeScanInstances",
+            &many_params(3),
+            V1Method::HmacSha1,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        r.code().as_deref(),
+        Some("RequestSizeLimitExceeded"),
+        "{}",
+        r.message()
+    );
+    emu.shutdown().await;
+}
+
 #[tokio::test]
 async fn rate_limit_per_action_region_and_secret_id() {
     let clock = Arc::new(ManualClock::new(T0_MS));
