@@ -1,5 +1,6 @@
 //! Legacy signature v1 (`HmacSHA1` / `HmacSHA256`), as the official Python SDK computes it.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
@@ -176,10 +177,13 @@ pub(crate) fn python_float_repr(f: f64) -> String {
 
 /// The v1 string to sign: `<METHOD><host><path>?k1=v1&k2=v2...`.
 ///
-/// As in the SDK's `_format_sign_string`: every `_` in a parameter name is replaced by `.`
+/// As in the Python SDK's `_format_sign_string`: every `_` in a parameter name is replaced by `.`
 /// (a name that then repeats keeps the last value), names are sorted by code point, and
 /// values are used raw (not URL-encoded). The parameters include the common ones
 /// (`Action`, `Nonce`, `Timestamp`, `SecretId`, `SignatureMethod`...) but not `Signature`.
+///
+/// The other official SDKs differ in the names and their order (see [`verify_v1`], which
+/// accepts all of them); this function writes the Python SDK's form.
 ///
 /// ```
 /// let params = vec![("Custom_Key".to_owned(), "x".to_owned()), ("Action".to_owned(), "A".to_owned())];
@@ -192,25 +196,145 @@ pub fn v1_string_to_sign(
     path: &str,
     params: &[(String, String)],
 ) -> String {
-    let mut sorted: Vec<(String, &str)> = params
+    let borrowed: Vec<(&str, &str)> = params
         .iter()
-        .map(|(k, v)| (k.replace('_', "."), v.as_str()))
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    string_to_sign_with(method, host, path, &borrowed, V1Names::PYTHON)
+}
+
+/// How an official SDK writes the parameter names of the v1 string to sign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NameRule {
+    /// `_` replaced by `.` in every name, then sorted (Python `_format_sign_string`).
+    DotsThenSort,
+    /// Sorted by the names as sent, then `_` replaced by `.` (Java `Sign.buildParamStr` over a
+    /// `TreeMap`).
+    SortThenDots,
+    /// The names as sent (Node.js `formatSignString`, Go `getStringToSign`, PHP
+    /// `formatSignString`, .NET `SignHelper.BuildParamStr`).
+    Raw,
+}
+
+/// How an official SDK sorts the names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    /// By code point, i.e. by UTF-8 bytes (Python `sorted`, Go `sort.Strings`, PHP `ksort`).
+    CodePoint,
+    /// By UTF-16 code unit (JavaScript `Array.prototype.sort`, Java `String.compareTo`, .NET
+    /// `StringComparer.Ordinal`). Differs from code-point order only for names with characters
+    /// above U+FFFF.
+    Utf16,
+}
+
+/// One SDK family's way of writing the names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct V1Names {
+    rule: NameRule,
+    order: Order,
+}
+
+impl V1Names {
+    const PYTHON: V1Names = V1Names {
+        rule: NameRule::DotsThenSort,
+        order: Order::CodePoint,
+    };
+    const GO_PHP: V1Names = V1Names {
+        rule: NameRule::Raw,
+        order: Order::CodePoint,
+    };
+    const NODE_DOTNET: V1Names = V1Names {
+        rule: NameRule::Raw,
+        order: Order::Utf16,
+    };
+    const JAVA: V1Names = V1Names {
+        rule: NameRule::SortThenDots,
+        order: Order::Utf16,
+    };
+
+    /// The forms to try for these names, without repeats: one when no name has a `_` or a
+    /// character above U+FFFF (every SDK then writes the same string), up to four otherwise.
+    fn candidates<'a>(names: impl Iterator<Item = &'a str>) -> Vec<V1Names> {
+        let (mut underscore, mut astral) = (false, false);
+        for name in names {
+            underscore |= name.contains('_');
+            astral |= name.chars().any(|c| u32::from(c) > 0xFFFF);
+        }
+        let mut out = vec![V1Names::PYTHON];
+        if underscore {
+            out.push(V1Names::GO_PHP);
+        }
+        if astral {
+            out.push(V1Names::NODE_DOTNET);
+        }
+        if underscore && astral {
+            out.push(V1Names::JAVA);
+        } else if underscore {
+            // Java's UTF-16 order is the code-point order here: sort, then dots.
+            out.push(V1Names {
+                rule: NameRule::SortThenDots,
+                order: Order::CodePoint,
+            });
+        }
+        out
+    }
+}
+
+fn compare(order: Order, a: &str, b: &str) -> std::cmp::Ordering {
+    match order {
+        Order::CodePoint => a.cmp(b),
+        Order::Utf16 => a.encode_utf16().cmp(b.encode_utf16()),
+    }
+}
+
+fn dots(name: &str) -> Cow<'_, str> {
+    if name.contains('_') {
+        Cow::Owned(name.replace('_', "."))
+    } else {
+        Cow::Borrowed(name)
+    }
+}
+
+/// `<METHOD><host><path>?k=v&...` with the names written and ordered as `names` says. Among
+/// equal sort keys the input order is kept and the last value wins (a map's update).
+fn string_to_sign_with(
+    method: &str,
+    host: &str,
+    path: &str,
+    params: &[(&str, &str)],
+    names: V1Names,
+) -> String {
+    let mut sorted: Vec<(Cow<'_, str>, &str)> = params
+        .iter()
+        .map(|&(k, v)| {
+            let key = match names.rule {
+                NameRule::DotsThenSort => dots(k),
+                NameRule::SortThenDots | NameRule::Raw => Cow::Borrowed(k),
+            };
+            (key, v)
+        })
         .collect();
     // Stable sort: among equal names the input order is kept, so the last one wins below.
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut deduped: Vec<(String, &str)> = Vec::with_capacity(sorted.len());
+    sorted.sort_by(|a, b| compare(names.order, &a.0, &b.0));
+    let mut deduped: Vec<(Cow<'_, str>, &str)> = Vec::with_capacity(sorted.len());
     for (name, v) in sorted {
         match deduped.last_mut() {
             Some(last) if last.0 == name => last.1 = v,
             _ => deduped.push((name, v)),
         }
     }
-    let sorted = deduped;
+    if names.rule == NameRule::SortThenDots {
+        for (name, _) in &mut deduped {
+            if name.contains('_') {
+                *name = Cow::Owned(name.replace('_', "."));
+            }
+        }
+    }
     let len = method.len()
         + host.len()
         + path.len()
         + 1
-        + sorted
+        + deduped
             .iter()
             .map(|(k, v)| k.len() + v.len() + 2)
             .sum::<usize>();
@@ -219,7 +343,7 @@ pub fn v1_string_to_sign(
     out.push_str(host);
     out.push_str(path);
     out.push('?');
-    for (i, (k, v)) in sorted.iter().enumerate() {
+    for (i, (k, v)) in deduped.iter().enumerate() {
         if i > 0 {
             out.push('&');
         }
@@ -253,18 +377,31 @@ pub fn sign_v1(method: V1Method, secret_key: &str, string_to_sign: &str) -> Stri
 /// parameter except `Signature` and compared in constant time. The caller checks
 /// `SecretId`, `Timestamp` freshness and `Nonce` itself.
 ///
+/// The official SDKs write the string to sign in four ways, all accepted (they differ only
+/// when a name contains `_` or a character above U+FFFF; see `docs/sdk-signing.md`):
+/// Python replaces `_` by `.` in the names and sorts by code point; Go and PHP sort the names as
+/// sent by byte; Node.js and .NET sort them as sent by UTF-16 code unit; Java sorts them as sent
+/// by UTF-16 code unit, then replaces `_` by `.`. The method, host, path, every name and every
+/// value are signed in all four, so any change of one of them fails.
+///
 /// # Errors
 /// [`VerifyError::MissingParameter`] without `Signature`;
 /// [`VerifyError::UnsupportedAlgorithm`] for an unknown `SignatureMethod`;
 /// [`VerifyError::SignatureMismatch`] otherwise.
-pub fn verify_v1(
+pub fn verify_v1<K: AsRef<str>, V: AsRef<str>>(
     http_method: &str,
     host: &str,
     path: &str,
-    params: &[(String, String)],
+    params: &[(K, V)],
     secret_key: &str,
 ) -> Result<(), VerifyError> {
-    let last = |name: &str| params.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v);
+    let last = |name: &str| {
+        params
+            .iter()
+            .rev()
+            .find(|(k, _)| k.as_ref() == name)
+            .map(|(_, v)| v.as_ref())
+    };
     let signature =
         last("Signature").ok_or_else(|| VerifyError::MissingParameter("Signature".to_owned()))?;
     let method = match last("SignatureMethod") {
@@ -273,17 +410,21 @@ pub fn verify_v1(
             .parse::<V1Method>()
             .map_err(|_| VerifyError::UnsupportedAlgorithm(echo(m)))?,
     };
-    let signed: Vec<(String, String)> = params
+    let signed: Vec<(&str, &str)> = params
         .iter()
-        .filter(|(k, _)| k != "Signature")
-        .cloned()
+        .map(|(k, v)| (k.as_ref(), v.as_ref()))
+        .filter(|(k, _)| *k != "Signature")
         .collect();
-    let expected = sign_v1(
-        method,
-        secret_key,
-        &v1_string_to_sign(http_method, host, path, &signed),
-    );
-    if bool::from(expected.as_bytes().ct_eq(signature.as_bytes())) {
+    let mut matched = subtle::Choice::from(0);
+    for names in V1Names::candidates(signed.iter().map(|(k, _)| *k)) {
+        let expected = sign_v1(
+            method,
+            secret_key,
+            &string_to_sign_with(http_method, host, path, &signed, names),
+        );
+        matched |= expected.as_bytes().ct_eq(signature.as_bytes());
+    }
+    if bool::from(matched) {
         Ok(())
     } else {
         Err(VerifyError::SignatureMismatch)
@@ -380,6 +521,130 @@ mod tests {
             assert_eq!(m.to_string(), m.as_str());
         }
         assert!("hmacsha1".parse::<V1Method>().is_err());
+    }
+
+    /// The string to sign as each official SDK writes it, implemented here independently of
+    /// `string_to_sign_with` from each SDK's source:
+    /// - Python `tencentcloud/common/abstract_client.py` `_format_sign_string` (common 3.1.195):
+    ///   `sorted(k.replace("_", ".") ...)`, code-point order;
+    /// - Go `tencentcloud/common/sign.go` `getStringToSign` (v1.0.650, v1.3.166): `sort.Strings`
+    ///   of the names as sent (byte order), no replacement; PHP `AbstractClient::formatSignString`
+    ///   (3.0.878, 3.0.1656): `ksort` (byte order here), no replacement;
+    /// - Node.js `tencentcloud/common/abstract_client.js` `formatSignString` (4.0.576): `keys.sort()`
+    ///   (UTF-16 code units), no replacement (the replacement is commented out); .NET
+    ///   `TencentCloud/Common/Sign.cs` `MakeSignPlainText` over a
+    ///   `SortedDictionary(StringComparer.Ordinal)` (3.0.752, 3.0.1493): the same;
+    /// - Java `com/tencentcloudapi/common/Sign.java` `buildParamStr` over a `TreeMap` (3.0.878 era,
+    ///   3.2.11): sorted by `String.compareTo` (UTF-16), then `key.replace("_", ".")`.
+    fn sdk_string_to_sign(sdk: &str, method: &str, host: &str, params: &[(&str, &str)]) -> String {
+        let utf16 = |a: &str, b: &str| a.encode_utf16().cmp(b.encode_utf16());
+        let mut names: Vec<(String, &str)> = params
+            .iter()
+            .map(|&(k, v)| {
+                let k = if sdk == "python" {
+                    k.replace('_', ".")
+                } else {
+                    k.to_owned()
+                };
+                (k, v)
+            })
+            .collect();
+        match sdk {
+            "python" | "go" | "php" => names.sort_by(|a, b| a.0.cmp(&b.0)),
+            "node" | "dotnet" | "java" => names.sort_by(|a, b| utf16(&a.0, &b.0)),
+            other => panic!("{other}"),
+        }
+        if sdk == "java" {
+            for (k, _) in &mut names {
+                *k = k.replace('_', ".");
+            }
+        }
+        let joined: Vec<String> = names.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("{method}{host}/?{}", joined.join("&"))
+    }
+
+    #[test]
+    fn every_official_sdks_string_to_sign_verifies_and_a_changed_byte_fails() {
+        // Names where the four forms differ: `_` sorted before or after replacement, and a
+        // character above U+FFFF next to one just below (UTF-16 vs code-point order).
+        let base: Vec<(&str, &str)> = vec![
+            ("Action", "DescribeScanInstances"),
+            ("A_b", "1"),
+            ("A.c", "2"),
+            ("Z\u{1D4B3}", "3"),
+            ("Z\u{FF5E}", "4"),
+            ("Nonce", "11886"),
+            ("Timestamp", "1465185768"),
+            ("SecretId", "AKIDEXAMPLE"),
+            ("SignatureMethod", "HmacSHA256"),
+            ("Filters.0.Value", "微信 a+b&c=d"),
+        ];
+        let sdks = ["python", "go", "php", "node", "dotnet", "java"];
+        let strings: std::collections::BTreeSet<String> = sdks
+            .iter()
+            .map(|sdk| sdk_string_to_sign(sdk, "POST", "127.0.0.1:8443", &base))
+            .collect();
+        assert_eq!(strings.len(), 4, "the four forms differ for these names");
+        let key = "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE";
+        for sdk in sdks {
+            for method in [V1Method::HmacSha1, V1Method::HmacSha256] {
+                let mut params = base.clone();
+                params[8].1 = method.as_str();
+                let sts = sdk_string_to_sign(sdk, "POST", "127.0.0.1:8443", &params);
+                let sig = sign_v1(method, key, &sts);
+                let mut sent: Vec<(&str, &str)> = params.clone();
+                sent.push(("Signature", &sig));
+                assert_eq!(
+                    verify_v1("POST", "127.0.0.1:8443", "/", &sent, key),
+                    Ok(()),
+                    "{sdk} {method}"
+                );
+                // Any change of the method, host, path, a name or a value fails.
+                let fails = |m: &str, h: &str, p: &str, ps: &[(&str, &str)]| {
+                    verify_v1(m, h, p, ps, key) == Err(VerifyError::SignatureMismatch)
+                };
+                assert!(fails("GET", "127.0.0.1:8443", "/", &sent), "{sdk}: method");
+                assert!(fails("POST", "127.0.0.1:8444", "/", &sent), "{sdk}: port");
+                assert!(fails("POST", "127.0.0.1:8443", "/x", &sent), "{sdk}: path");
+                for i in 0..params.len() {
+                    let mut name = sent.clone();
+                    let renamed = format!("{}x", name[i].0);
+                    name[i].0 = &renamed;
+                    assert!(
+                        fails("POST", "127.0.0.1:8443", "/", &name),
+                        "{sdk}: name {i}"
+                    );
+                    let mut value = sent.clone();
+                    let changed = format!("{}x", value[i].1);
+                    value[i].1 = &changed;
+                    if value[i].0 == "SignatureMethod" {
+                        // Not a method name any more: refused before the signature.
+                        assert!(verify_v1("POST", "127.0.0.1:8443", "/", &value, key).is_err());
+                    } else {
+                        assert!(
+                            fails("POST", "127.0.0.1:8443", "/", &value),
+                            "{sdk}: value {i}"
+                        );
+                    }
+                }
+                assert!(verify_v1("POST", "127.0.0.1:8443", "/", &sent, "other").is_err());
+            }
+        }
+    }
+
+    #[test]
+    fn plain_names_need_one_form_and_odd_names_at_most_four() {
+        let plain = ["Action", "AppInfos.0.AppUrl", "Nonce"];
+        assert_eq!(
+            V1Names::candidates(plain.into_iter()),
+            vec![V1Names::PYTHON]
+        );
+        assert_eq!(V1Names::candidates(["A_b", "C"].into_iter()).len(), 3);
+        assert_eq!(V1Names::candidates(["Z\u{1D4B3}"].into_iter()).len(), 2);
+        assert_eq!(
+            V1Names::candidates(["A_b", "Z\u{1D4B3}"].into_iter()).len(),
+            4
+        );
     }
 
     #[test]
