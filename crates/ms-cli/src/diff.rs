@@ -184,7 +184,8 @@ mod tests {
             app("com.fresh", "ff", &[("7", 1)]),
         ];
         let d = diff(&old, &new);
-        let summary: Vec<(&str, &str, Vec<String>, Vec<String>, Vec<String>)> = d
+        type Row<'a> = (&'a str, &'a str, Vec<String>, Vec<String>, Vec<String>);
+        let summary: Vec<Row<'_>> = d
             .iter()
             .map(|e| {
                 (
