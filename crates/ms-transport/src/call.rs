@@ -186,11 +186,15 @@ impl Client {
         decode: Decoder<T>,
     ) -> Result<(T, Option<String>), AttemptFailure> {
         let inner = &self.inner;
-        let creds = inner.credentials.provide_credentials().await?;
+        let creds = if inner.request.sign_method.signs() {
+            Some(inner.credentials.provide_credentials().await?)
+        } else {
+            None
+        };
         let key = LimiterKey::new(
             op.action,
             inner.request.region.as_deref().unwrap_or(""),
-            creds.secret_id(),
+            creds.as_ref().map_or("", |c| c.secret_id()),
         );
         let wait = inner.limiter.acquire(&key).await;
         *waited += wait;
@@ -198,7 +202,7 @@ impl Client {
         let timestamp = inner
             .skew
             .corrected(inner.request.endpoint.host(), inner.clock.unix_seconds());
-        let request = inner.request.build(op, params, &creds, timestamp)?;
+        let request = inner.request.build(op, params, creds.as_ref(), timestamp)?;
         trace!(method = %request.method(), uri = %request.uri(), headers = %Redacted(request.headers()), "sending request");
         if let (Some(body), true) = (params.json_body(), tracing::enabled!(tracing::Level::TRACE)) {
             trace!(body = %crate::error::body_snippet(body), "request body");

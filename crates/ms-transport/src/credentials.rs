@@ -12,6 +12,7 @@
 //! | [`TccliProvider`] | tccli's `~/.tccli/<profile>.credential` / `.configure` | tccli's `parse_global_arg` |
 //! | [`CvmRoleProvider`] | the CVM instance role, from the metadata service | `CvmRoleProvider` (Go), `CVMRoleCredential` (Python), `CvmRoleCredential` (Java, Node.js) |
 //! | [`AssumeRoleProvider`] | STS `AssumeRole` with long-term credentials | `RoleArnProvider` (Go), `STSAssumeRoleCredential` (Python), `STSCredential` (Java, Node.js) |
+//! | [`WebIdentityProvider`] | STS `AssumeRoleWithWebIdentity` with an OIDC token (TKE: `TKE_REGION`, `TKE_PROVIDER_ID`, `TKE_WEB_IDENTITY_TOKEN_FILE`, `TKE_ROLE_ARN`) | `OIDCRoleArnProvider` (Go, Java), `OIDCRoleArnCredential` / `DefaultTkeOIDCRoleArnProvider` (Python), `OIDCRoleArnCredential` (Node.js) |
 //!
 //! # The default chain
 //!
@@ -25,11 +26,12 @@
 //! 3. **tccli** ([`TccliProvider`]) — not in the SDKs' chains, but where tccli users keep
 //!    their credentials;
 //! 4. **CVM instance role** ([`CvmRoleProvider`]), when a metadata service answers with a
-//!    bound role.
+//!    bound role;
+//! 5. **TKE OIDC role** ([`WebIdentityProvider`]), when the `TKE_*` variables are set.
 //!
-//! Steps 1, 2 and 4 are the order of every official SDK (Go `DefaultProviderChain`, Python
+//! Steps 1, 2, 4 and 5 are the order of the official SDKs (Python
 //! `DefaultCredentialProvider`, Java `DefaultCredentialsProvider`, Node.js
-//! `DefaultCredentialProvider`). As in the Go SDK, a source that is absent (no variables,
+//! `DefaultCredentialProvider`; Go's `DefaultProviderChain` stops after the CVM role). As in the Go SDK, a source that is absent (no variables,
 //! no file, no metadata service) passes to the next, but a source that is present and broken
 //! (an unreadable or malformed file, a named profile that does not exist, a metadata service
 //! that fails) stops the chain with its error: falling back silently to other credentials
@@ -46,6 +48,7 @@
 
 mod cache;
 mod cvm;
+mod oidc;
 mod sts;
 mod tccli;
 
@@ -57,6 +60,7 @@ pub use cvm::{
     CvmRoleBuilder, CvmRoleFetcher, CvmRoleProvider, DEFAULT_METADATA_ENDPOINT,
     DEFAULT_METADATA_TIMEOUT, SECURITY_CREDENTIALS_PATH,
 };
+pub use oidc::{WebIdentityBuilder, WebIdentityFetcher, WebIdentityProvider, tke_env};
 pub use sts::{
     AssumeRoleBuilder, AssumeRoleFetcher, AssumeRoleProvider, DEFAULT_DURATION, MAX_DURATION,
     SESSION_NAME_PREFIX, STS_ENDPOINT, STS_REGION, STS_SERVICE, STS_VERSION,
@@ -504,6 +508,8 @@ pub enum CredentialSource {
     Tccli,
     /// The CVM instance role.
     CvmRole,
+    /// The TKE OIDC role (`AssumeRoleWithWebIdentity`).
+    WebIdentity,
 }
 
 impl CredentialSource {
@@ -515,6 +521,7 @@ impl CredentialSource {
             CredentialSource::ProfileFile => "profile file",
             CredentialSource::Tccli => "tccli",
             CredentialSource::CvmRole => "CVM role",
+            CredentialSource::WebIdentity => "TKE OIDC role",
         }
     }
 }
@@ -724,6 +731,11 @@ impl DefaultChain {
                     }
                 }
             }
+            CredentialSource::WebIdentity => WebIdentityProvider::detect_tke(
+                &self.lookup,
+                self.sts_endpoint.as_deref(),
+                self.sts_client.as_ref().map(|make| make()),
+            )?,
         };
         Ok((source, detected))
     }
@@ -764,11 +776,12 @@ impl DefaultChain {
 
 /// The order of the default chain (the environment step answers
 /// [`CredentialSource::EnvironmentAssumeRole`] when `TENCENTCLOUD_ROLE_ARN` is set).
-pub const CHAIN_ORDER: [CredentialSource; 4] = [
+pub const CHAIN_ORDER: [CredentialSource; 5] = [
     CredentialSource::Environment,
     CredentialSource::ProfileFile,
     CredentialSource::Tccli,
     CredentialSource::CvmRole,
+    CredentialSource::WebIdentity,
 ];
 
 impl ProvideCredentials for DefaultChain {

@@ -86,7 +86,7 @@ pub use clock::{Clock, FakeClock, SystemClock, TokioClock};
 pub use credentials::{
     AssumeRoleProvider, CachedProvider, CredentialSource, CredentialsFuture, CvmRoleProvider,
     DefaultChain, EnvironmentProvider, ProfileProvider, ProvideCredentials, RefreshPolicy,
-    StaticProvider, TccliProvider, TemporaryCredentials,
+    StaticProvider, TccliProvider, TemporaryCredentials, WebIdentityProvider,
 };
 pub use endpoint::Endpoint;
 pub use error::{Error, ErrorKind};

@@ -22,8 +22,15 @@ use ms_model::schema::{Constraint, FieldSchema, Kind, StructSchema};
 pub const REDACTED: &str = "<redacted>";
 
 /// Credential member names redacted whatever the action: STS and CAM replies
-/// (`Credentials.TmpSecretKey`, `Credentials.Token`) and the common spellings.
-pub const GENERIC_SECRET_MEMBERS: &[&str] = &["SecretKey", "TmpSecretKey", "Token", "SessionToken"];
+/// (`Credentials.TmpSecretKey`, `Credentials.Token`), the common spellings, and the OIDC
+/// token of an `AssumeRoleWithWebIdentity` request (`WebIdentityToken`).
+pub const GENERIC_SECRET_MEMBERS: &[&str] = &[
+    "SecretKey",
+    "TmpSecretKey",
+    "Token",
+    "SessionToken",
+    "WebIdentityToken",
+];
 
 fn collect(schema: &'static StructSchema, out: &mut Vec<&'static str>, depth: usize) {
     if depth > 16 {

@@ -37,6 +37,10 @@ pub enum SignMethod {
     HmacSha1,
     /// Legacy signature v1 with HMAC-SHA256, form-encoded `POST`.
     HmacSha256,
+    /// No signature: a JSON `POST` with `Authorization: SKIP`, as the official SDKs send the
+    /// few actions that take none (STS `AssumeRoleWithWebIdentity`). No credentials are
+    /// asked for.
+    SkipSign,
 }
 
 impl SignMethod {
@@ -53,8 +57,13 @@ impl SignMethod {
         match self {
             SignMethod::HmacSha1 => Some(V1Method::HmacSha1),
             SignMethod::HmacSha256 => Some(V1Method::HmacSha256),
-            SignMethod::Tc3Post | SignMethod::Tc3Get => None,
+            SignMethod::Tc3Post | SignMethod::Tc3Get | SignMethod::SkipSign => None,
         }
+    }
+
+    /// Whether requests carry a signature (and so need credentials).
+    pub(crate) fn signs(self) -> bool {
+        self != SignMethod::SkipSign
     }
 }
 
@@ -91,7 +100,7 @@ impl Params {
     /// body for TC3 POST, flattened pairs otherwise (no intermediate copy of the value).
     pub(crate) fn new(method: SignMethod, params: &serde_json::Value) -> Result<Self, Error> {
         Ok(match method {
-            SignMethod::Tc3Post => Params::Json(Bytes::from(
+            SignMethod::Tc3Post | SignMethod::SkipSign => Params::Json(Bytes::from(
                 serde_json::to_vec(params)
                     .map_err(|e| Error::signing(format!("serialize: {e}")))?,
             )),
@@ -129,18 +138,28 @@ struct Signed {
 
 impl RequestSettings {
     /// The signed request of one attempt of `op` at `timestamp` (Unix seconds).
+    /// `creds` is `None` only with [`SignMethod::SkipSign`].
     pub(crate) fn build(
         &self,
         op: Operation<'_>,
         params: &Params,
-        creds: &Credentials,
+        creds: Option<&Credentials>,
         timestamp: u64,
     ) -> Result<http::Request<Full<Bytes>>, Error> {
         let mut headers = Headers::default();
         headers.push("x-tc-traceid", &uuid::Uuid::new_v4().to_string())?;
-        let signed = match self.sign_method.v1() {
-            None => self.sign_tc3(op, params, creds, timestamp, &mut headers)?,
-            Some(method) => self.sign_v1(method, op, params, creds, timestamp, &mut headers)?,
+        let missing = || Error::credentials("no credentials to sign the request with");
+        let signed = match (self.sign_method.v1(), creds) {
+            _ if !self.sign_method.signs() => {
+                self.sign_tc3(op, params, None, timestamp, &mut headers)?
+            }
+            (None, Some(creds)) => {
+                self.sign_tc3(op, params, Some(creds), timestamp, &mut headers)?
+            }
+            (Some(method), Some(creds)) => {
+                self.sign_v1(method, op, params, creds, timestamp, &mut headers)?
+            }
+            (_, None) => return Err(missing()),
         };
         let mut request = http::Request::builder()
             .method(self.sign_method.http_method())
@@ -154,12 +173,13 @@ impl RequestSettings {
         Ok(request)
     }
 
-    /// TC3-HMAC-SHA256: a JSON `POST`, or a `GET` with the parameters in the query.
+    /// TC3-HMAC-SHA256: a JSON `POST`, or a `GET` with the parameters in the query; without
+    /// credentials, the same headers with `Authorization: SKIP` ([`SignMethod::SkipSign`]).
     fn sign_tc3(
         &self,
         op: Operation<'_>,
         params: &Params,
-        creds: &Credentials,
+        creds: Option<&Credentials>,
         timestamp: u64,
         headers: &mut Headers,
     ) -> Result<Signed, Error> {
@@ -176,10 +196,14 @@ impl RequestSettings {
             content_type,
             payload: Payload::Bytes(&body),
         };
-        let signature = self
-            .signer
-            .sign(&signable, creds, op.service, timestamp)
-            .map_err(|e| Error::signing(e.to_string()))?;
+        let signature = match creds {
+            Some(creds) => Some(
+                self.signer
+                    .sign(&signable, creds, op.service, timestamp)
+                    .map_err(|e| Error::signing(e.to_string()))?,
+            ),
+            None => None,
+        };
         headers.push("content-type", content_type)?;
         headers.push("host", host)?;
         headers.push("x-tc-action", op.action)?;
@@ -189,13 +213,17 @@ impl RequestSettings {
         if let Some(region) = &self.region {
             headers.push("x-tc-region", region)?;
         }
-        if let Some(token) = creds.token() {
+        if let Some(token) = creds.and_then(Credentials::token) {
             headers.push_sensitive("x-tc-token", token)?;
         }
         if let Some(lang) = self.language {
             headers.push("x-tc-language", lang.as_str())?;
         }
-        headers.push_sensitive("authorization", signature.authorization())?;
+        if let Some(signature) = &signature {
+            headers.push_sensitive("authorization", signature.authorization())?;
+        } else {
+            headers.push("authorization", "SKIP")?;
+        }
         let uri = if query.is_empty() {
             self.endpoint.base_url().to_owned()
         } else {

@@ -13,7 +13,7 @@ use fakes::{FakeMetadata, FakeSts, LONG_ID, LONG_KEY, Mode};
 use ms_transport::clock::Clock;
 use ms_transport::{
     AssumeRoleProvider, Client, CredentialSource, CvmRoleProvider, DefaultChain, FakeClock, Proxy,
-    RetryConfig, StaticProvider, SystemClock,
+    RetryConfig, StaticProvider, SystemClock, WebIdentityProvider,
 };
 
 fn now_clock() -> FakeClock {
@@ -65,6 +65,7 @@ fn secrets(upto: u32) -> Vec<String> {
 }
 
 fn assert_no_secret(text: &str) {
+    assert!(!text.contains("DO-NOT-LOG"), "a secret leaked in: {text}");
     for s in secrets(8) {
         assert!(!text.contains(&s), "secret {s:?} leaked in: {text}");
     }
@@ -387,6 +388,110 @@ async fn sts_failures_are_reported_with_the_code_and_no_secret() {
     }
 }
 
+const OIDC_TOKEN_1: &str = "eyJhbGciOiJSUzI1NiJ9.oidc-token-one.DO-NOT-LOG";
+const OIDC_TOKEN_2: &str = "eyJhbGciOiJSUzI1NiJ9.oidc-token-two.DO-NOT-LOG";
+
+#[tokio::test]
+async fn web_identity_is_unsigned_and_reads_the_token_file_at_every_refresh() {
+    let sts = FakeSts::start(now_clock()).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, format!("{OIDC_TOKEN_1}\n")).expect("write");
+    let p = WebIdentityProvider::builder()
+        .region("ap-shanghai")
+        .provider_id("tke-oidc-provider")
+        .role_arn(ROLE_ARN)
+        .token_file(&token_file)
+        .duration(Duration::from_secs(3600))
+        .endpoint(sts.endpoint())
+        .client(loopback_client())
+        .clock(Arc::new(sts.clock.clone()))
+        .build()
+        .expect("provider");
+    let c = p.load().await.expect("assumed");
+    assert_eq!(c.secret_id(), "AKIDsts1");
+    assert_eq!(c.token(), Some(fakes::sts_token(1).as_str()));
+    let call = &sts.calls()[0];
+    assert_eq!(
+        call.header("x-tc-action"),
+        Some("AssumeRoleWithWebIdentity")
+    );
+    assert_eq!(call.header("authorization"), Some("SKIP"));
+    assert_eq!(call.header("x-tc-region"), Some("ap-shanghai"));
+    assert_eq!(call.header("x-tc-token"), None);
+    let params = sts.params(0);
+    assert_eq!(params["ProviderId"], "tke-oidc-provider");
+    assert_eq!(params["WebIdentityToken"], OIDC_TOKEN_1);
+    assert_eq!(params["RoleArn"], ROLE_ARN);
+    assert_eq!(params["DurationSeconds"], 3600);
+    let first_session = params["RoleSessionName"].as_str().expect("name").to_owned();
+    assert!(first_session.starts_with("ms-rust-sdk-"), "{first_session}");
+
+    // The kubelet rotates the token; the refresh sends the new one.
+    std::fs::write(&token_file, OIDC_TOKEN_2).expect("write");
+    assert_eq!(p.load().await.expect("cached").secret_id(), "AKIDsts1");
+    sts.clock.advance(Duration::from_secs(3600 - 299));
+    assert_eq!(p.load().await.expect("refreshed").secret_id(), "AKIDsts2");
+    assert_eq!(sts.params(1)["WebIdentityToken"], OIDC_TOKEN_2);
+
+    // A missing token file is an error naming it, never quoting a token.
+    std::fs::remove_file(&token_file).expect("rm");
+    sts.clock.advance(Duration::from_secs(3600));
+    let e = p.load().await.expect_err("no token file");
+    let shown = format!("{e} | {e:?} | {p:?}");
+    assert!(
+        shown.contains("token file") && shown.contains("token"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains(OIDC_TOKEN_1) && !shown.contains(OIDC_TOKEN_2),
+        "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn default_chain_ends_with_the_tke_oidc_role() {
+    let home = tempfile::tempdir().expect("tmp");
+    let token_file = home.path().join("oidc-token");
+    std::fs::write(&token_file, OIDC_TOKEN_1).expect("write");
+    let sts = FakeSts::start(now_clock()).await;
+    let no_role = FakeMetadata::start(None, 1, now_clock()).await;
+    let vars = vec![
+        ("HOME", home.path().to_string_lossy().into_owned()),
+        ("TKE_REGION", "ap-guangzhou".to_owned()),
+        ("TKE_PROVIDER_ID", "tke-oidc".to_owned()),
+        (
+            "TKE_WEB_IDENTITY_TOKEN_FILE",
+            token_file.to_string_lossy().into_owned(),
+        ),
+        ("TKE_ROLE_ARN", ROLE_ARN.to_owned()),
+    ];
+    let chain = DefaultChain::with_lookup(env(vars.clone()))
+        .system_profile_file(None)
+        .cvm_role(cvm(&no_role))
+        .sts_endpoint(sts.endpoint())
+        .sts_client(loopback_client);
+    assert_eq!(
+        chain.resolve().await.expect("oidc"),
+        CredentialSource::WebIdentity
+    );
+    assert_eq!(chain.load().await.expect("creds").secret_id(), "AKIDsts1");
+    assert_eq!(no_role.hits(), (1, 0), "the CVM role was tried first");
+
+    // Some TKE variables but not all: an error naming the missing ones.
+    let partial: Vec<_> = vars
+        .into_iter()
+        .filter(|(k, _)| *k != "TKE_PROVIDER_ID")
+        .collect();
+    let e = DefaultChain::with_lookup(env(partial))
+        .system_profile_file(None)
+        .without_cvm_role()
+        .load()
+        .await
+        .expect_err("partial");
+    assert!(e.message().contains("TKE_PROVIDER_ID"), "{e}");
+}
+
 fn env(pairs: Vec<(&'static str, String)>) -> impl Fn(&str) -> Option<String> + Send + Sync {
     move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
 }
@@ -580,11 +685,29 @@ fn trace_output_of_refreshes_and_failures_contains_no_secret() {
             sts.clock.advance(Duration::from_secs(1000));
             r.load().await.expect_err("malformed");
             tracing::info!(provider = ?r, cvm = ?p, "providers");
+
+            // The OIDC token travels in the request body, which is traced.
+            let sts = FakeSts::start(now_clock()).await;
+            let oidc = WebIdentityProvider::builder()
+                .region("ap-guangzhou")
+                .provider_id("tke-oidc")
+                .role_arn(ROLE_ARN)
+                .token(OIDC_TOKEN_1)
+                .endpoint(sts.endpoint())
+                .client(loopback_client())
+                .build()
+                .expect("oidc");
+            oidc.load().await.expect("oidc");
+            tracing::info!(provider = ?oidc, "oidc");
         });
     });
     let out = String::from_utf8(buffer.0.lock().expect("buffer").clone()).expect("utf8");
     assert!(out.contains("temporary credentials refreshed"), "{out}");
     assert!(out.contains("refreshing credentials failed"), "{out}");
     assert!(out.contains("AssumeRole"), "the STS call is traced: {out}");
+    assert!(
+        out.contains("WebIdentityToken"),
+        "the OIDC request body is traced (redacted): {out}"
+    );
     assert_no_secret(&out);
 }
