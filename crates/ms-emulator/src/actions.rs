@@ -48,6 +48,15 @@ pub(crate) fn dispatch(
     params: &Value,
     owner: &str,
 ) -> Result<Output, ApiError> {
+    if !SCAN_ACTIONS.contains(&action) {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedOperation,
+            format!(
+                "The action {action} is not emulated: ms-emulator implements only the scan workflow ({}).",
+                SCAN_ACTIONS.join(", ")
+            ),
+        ));
+    }
     if !params.is_object() {
         return Err(ApiError::invalid_param(
             "The request parameters must be a JSON object.",

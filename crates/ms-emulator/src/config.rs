@@ -264,6 +264,12 @@ pub struct Limits {
     pub max_headers: usize,
     /// A connection (HTTP/1.1 or HTTP/2) with no request for this long is closed.
     pub idle_timeout: Duration,
+    /// Request-body bytes held at once across all connections and streams (64 MiB): a body
+    /// is read only once this budget has room for its `Content-Length` (or, without one, for
+    /// the most it may be). At least the largest body allowed.
+    pub max_inflight_body_bytes: usize,
+    /// Concurrent HTTP/2 streams per connection (16).
+    pub max_streams_per_connection: u32,
 }
 
 impl Default for Limits {
@@ -278,6 +284,8 @@ impl Default for Limits {
             body_read_timeout: Duration::from_secs(30),
             max_headers: 100,
             idle_timeout: Duration::from_secs(60),
+            max_inflight_body_bytes: 64 * 1024 * 1024,
+            max_streams_per_connection: 16,
         }
     }
 }
@@ -310,6 +318,24 @@ impl Limits {
     /// Sets the idle connection timeout.
     pub fn with_idle_timeout(mut self, d: Duration) -> Self {
         self.idle_timeout = d;
+        self
+    }
+
+    /// Sets the budget of request-body bytes held at once.
+    pub fn with_max_inflight_body_bytes(mut self, n: usize) -> Self {
+        self.max_inflight_body_bytes = n;
+        self
+    }
+
+    /// Sets the concurrent HTTP/2 streams per connection.
+    pub fn with_max_streams_per_connection(mut self, n: u32) -> Self {
+        self.max_streams_per_connection = n;
+        self
+    }
+
+    /// Sets the time allowed to receive a request body.
+    pub fn with_body_read_timeout(mut self, d: Duration) -> Self {
+        self.body_read_timeout = d;
         self
     }
 

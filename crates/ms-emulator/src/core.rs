@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 use serde_json::json;
 use tokio::sync::{Notify, mpsc};
 
+use crate::body::BodyBudget;
 use crate::callbacks::CallbackPolicy;
 use crate::config::{EmulatorConfig, FaultConfig};
 use crate::findings::{self, FindingsJson, Prng, ScanTypes};
@@ -30,6 +31,8 @@ pub(crate) struct Core {
     state: Mutex<State>,
     faults: RwLock<FaultConfig>,
     pub limiter: RateLimiter,
+    /// Request-body bytes that may be held at once.
+    pub body_budget: BodyBudget,
     /// TC3 verification with a cache of derived keys (per key, UTC day and service).
     pub signer: tc3_sign::Tc3Signer,
     fault_counter: AtomicU64,
@@ -66,12 +69,14 @@ impl Core {
     ) -> Self {
         let accounts = config.accounts.iter().cloned().collect();
         let burst = u64::from(config.faults.throttle_burst);
+        let body_budget = BodyBudget::new(config.limits.max_inflight_body_bytes);
         Self {
             faults: RwLock::new(config.faults.clone()),
             config,
             accounts,
             state: Mutex::new(state),
             limiter: RateLimiter::default(),
+            body_budget,
             signer: tc3_sign::Tc3Signer::new(),
             fault_counter: AtomicU64::new(0),
             throttle_burst: AtomicU64::new(burst),

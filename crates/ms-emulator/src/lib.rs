@@ -100,6 +100,7 @@
 
 mod actions;
 mod api;
+mod body;
 mod callbacks;
 pub mod clock;
 mod config;
@@ -109,6 +110,7 @@ mod params;
 mod protocol;
 mod ratelimit;
 mod regions;
+mod request;
 pub mod serve;
 mod server;
 mod state;

@@ -210,6 +210,12 @@ pub(crate) fn authenticate(core: &Core, req: &Received<'_>, now_ms: u64) -> Resu
     if let Some(auth) = req.header("authorization") {
         return tc3(core, req, auth, now_ms);
     }
+    unsigned_post_check(req)?;
+    v1(core, req, now_ms)
+}
+
+/// A POST without `Authorization` must be a legacy v1 form.
+fn unsigned_post_check(req: &Received<'_>) -> Result<(), ApiError> {
     let ct = mime(req.header("content-type").unwrap_or(""));
     if req.method == "POST" && ct != "application/x-www-form-urlencoded" {
         if ct == "application/json" || ct == "multipart/form-data" {
@@ -220,7 +226,7 @@ pub(crate) fn authenticate(core: &Core, req: &Received<'_>, now_ms: u64) -> Resu
         }
         return Err(unsupported_content_type(req.header("content-type")));
     }
-    v1(core, req, now_ms)
+    Ok(())
 }
 
 fn unsupported_content_type(ct: Option<&str>) -> ApiError {
@@ -233,7 +239,52 @@ fn unsupported_content_type(ct: Option<&str>) -> ApiError {
     )
 }
 
-fn tc3(core: &Core, req: &Received<'_>, auth: &str, now_ms: u64) -> Result<Call, ApiError> {
+/// How much body a request may send, worked out from its headers alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyAllowance {
+    /// A TC3 request that passed every header-only check (action, version, content type,
+    /// timestamp window, well-formed `Authorization`, known SecretId): its body, up to this
+    /// many bytes, is needed to verify the signature.
+    Tc3(usize),
+    /// A legacy v1 request: its parameters (and so its credentials) are in the body, which
+    /// may be at most this many bytes.
+    V1(usize),
+}
+
+/// The checks `authenticate` makes that need no body, in the same order, so that a request
+/// the gateway refuses on its headers is refused before its body is read (`req.body` is
+/// empty here). `Ok` says how much body may be read.
+pub(crate) fn precheck(
+    core: &Core,
+    req: &Received<'_>,
+    now_ms: u64,
+) -> Result<BodyAllowance, ApiError> {
+    let limits = &core.config.limits;
+    if let Some(auth) = req.header("authorization") {
+        tc3_head(core, req, auth, now_ms)?;
+        let max = if req.method == "GET" {
+            limits.max_get_bytes
+        } else {
+            limits.max_body_bytes
+        };
+        return Ok(BodyAllowance::Tc3(max));
+    }
+    unsigned_post_check(req)?;
+    let max = if req.method == "GET" {
+        limits.max_get_bytes
+    } else {
+        limits.max_v1_body_bytes
+    };
+    Ok(BodyAllowance::V1(max))
+}
+
+/// The header-only part of TC3 authentication: (action, timestamp, secret key).
+fn tc3_head<'r, 'c>(
+    core: &'c Core,
+    req: &'r Received<'r>,
+    auth: &'r str,
+    now_ms: u64,
+) -> Result<(&'r str, u64, String, &'c str), ApiError> {
     let action = req
         .header("x-tc-action")
         .ok_or_else(|| ApiError::missing("X-TC-Action"))?;
@@ -259,6 +310,11 @@ fn tc3(core: &Core, req: &Received<'_>, auth: &str, now_ms: u64) -> Result<Call,
     let parsed = tc3_sign::parse_authorization(auth).map_err(map_verify_error)?;
     let secret_id = parsed.secret_id.to_owned();
     let key = secret_key(core, &secret_id)?;
+    Ok((action, timestamp, secret_id, key))
+}
+
+fn tc3(core: &Core, req: &Received<'_>, auth: &str, now_ms: u64) -> Result<Call, ApiError> {
+    let (action, timestamp, secret_id, key) = tc3_head(core, req, auth, now_ms)?;
     core.signer
         .verify(
             &tc3_sign::ReceivedTc3 {

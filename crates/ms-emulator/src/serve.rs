@@ -179,6 +179,12 @@ pub struct ServeArgs {
     /// Maximum request body size in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 10 * 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Request-body bytes held at once across all connections (at least --max-body-bytes).
+    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub max_inflight_body_bytes: usize,
+    /// Concurrent HTTP/2 streams per connection.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub max_http2_streams: u32,
     /// Seconds allowed to receive a request's headers (and the TLS handshake).
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
     pub header_timeout: f64,
@@ -232,6 +238,8 @@ impl Default for ServeArgs {
             quota: 1000,
             max_connections: 256,
             max_body_bytes: 10 * 1024 * 1024,
+            max_inflight_body_bytes: 64 * 1024 * 1024,
+            max_http2_streams: 16,
             header_timeout: 10.0,
             fault_latency_ms: 0,
             fault_5xx: 0.0,
@@ -257,6 +265,8 @@ impl ServeArgs {
             .with_limits(Limits {
                 max_connections: self.max_connections,
                 max_body_bytes: self.max_body_bytes,
+                max_inflight_body_bytes: self.max_inflight_body_bytes,
+                max_streams_per_connection: self.max_http2_streams,
                 header_read_timeout: Duration::from_secs_f64(self.header_timeout),
                 ..Limits::default()
             })

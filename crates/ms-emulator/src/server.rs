@@ -1,33 +1,26 @@
 //! The running emulator: listener, TLS, connection limits, request handling, background
 //! tasks (scan ticker, callback worker, persister) and graceful shutdown.
 
-use ms_model::ErrorCode;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::{HeaderValue, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt, Limited};
-use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::api::{ApiError, Output, error_body, success_body};
 use crate::callbacks::CallbackPolicy;
-use crate::clock::http_date;
 use crate::config::{EmulatorConfig, FaultConfig};
 use crate::core::Core;
-use crate::protocol::{self, Received};
-use crate::ratelimit::Key;
 use crate::state::{self, CallbackDelivery, State};
-use crate::{Error, actions, callbacks, tls};
+use crate::{Error, callbacks, tls};
+
+/// HTTP/2 flow-control window (per stream and per connection): what one connection can
+/// have in flight to the server before the emulator reads it.
+const H2_WINDOW: u32 = 256 * 1024;
 
 /// How long shutdown waits for open connections to finish.
 const GRACE: Duration = Duration::from_secs(5);
@@ -243,9 +236,28 @@ fn validate(config: &EmulatorConfig, listen: SocketAddr) -> Result<(), Error> {
     }
     config.faults.validate().map_err(Error::Config)?;
     let l = &config.limits;
-    if l.max_connections == 0 || l.max_body_bytes == 0 || l.max_get_bytes == 0 || l.max_headers == 0
+    if l.max_connections == 0
+        || l.max_body_bytes == 0
+        || l.max_get_bytes == 0
+        || l.max_headers == 0
+        || l.max_streams_per_connection == 0
     {
         return Err(Error::Config("limits must be positive".into()));
+    }
+    let largest = l
+        .max_body_bytes
+        .max(l.max_v1_body_bytes)
+        .max(l.max_get_bytes);
+    if l.max_inflight_body_bytes < largest {
+        return Err(Error::Config(format!(
+            "limits.max_inflight_body_bytes ({}) must be at least the largest body allowed ({largest})",
+            l.max_inflight_body_bytes
+        )));
+    }
+    if u32::try_from(largest).is_err() {
+        return Err(Error::Config(format!(
+            "limits.max_body_bytes ({largest}) must be below 4 GiB"
+        )));
     }
     Ok(())
 }
@@ -332,10 +344,16 @@ async fn accept_loop(
         .timer(TokioTimer::new())
         .header_read_timeout(core.config.limits.header_read_timeout)
         .max_headers(core.config.limits.max_headers);
+    // HTTP/2: few streams per connection, and small flow-control windows, so that what a
+    // connection can make the server buffer before its bodies are read stays small (bodies
+    // themselves are bounded by the global budget once they are read).
     builder
         .http2()
         .timer(TokioTimer::new())
-        .max_concurrent_streams(64)
+        .max_concurrent_streams(core.config.limits.max_streams_per_connection)
+        .initial_stream_window_size(H2_WINDOW)
+        .initial_connection_window_size(H2_WINDOW)
+        .max_pending_accept_reset_streams(Some(32))
         .max_header_list_size(64 * 1024);
     // hyper's automatic `Date` only fills in replies it makes itself (400, 408, 431 ...);
     // every emulator reply sets its own from the emulator clock.
@@ -415,7 +433,7 @@ async fn serve<I>(
         let activity = svc_activity.clone();
         async move {
             activity.in_flight.fetch_add(1, Ordering::SeqCst);
-            let out = handle(core, req).await;
+            let out = crate::request::handle(core, req).await;
             activity.last_ms.store(elapsed_ms(), Ordering::SeqCst);
             activity.in_flight.fetch_sub(1, Ordering::SeqCst);
             out
@@ -442,300 +460,4 @@ async fn serve<I>(
     }
     conn.as_mut().graceful_shutdown();
     let _ = tokio::time::timeout(GRACE, conn.as_mut()).await;
-}
-
-/// The reply body: complete, or cut short (fault injection).
-#[derive(Debug)]
-pub(crate) enum ReplyBody {
-    Full(Option<Bytes>),
-    Truncated(Option<Bytes>, bool),
-}
-
-impl Body for ReplyBody {
-    type Data = Bytes;
-    type Error = std::io::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        match self.get_mut() {
-            ReplyBody::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
-            ReplyBody::Truncated(b, failed) => {
-                if let Some(b) = b.take() {
-                    Poll::Ready(Some(Ok(Frame::data(b))))
-                } else if !*failed {
-                    *failed = true;
-                    Poll::Ready(Some(Err(std::io::Error::other(
-                        "body truncated (injected fault)",
-                    ))))
-                } else {
-                    Poll::Ready(None)
-                }
-            }
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        matches!(self, ReplyBody::Full(None))
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match self {
-            ReplyBody::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
-            ReplyBody::Full(None) => SizeHint::with_exact(0),
-            ReplyBody::Truncated(..) => SizeHint::default(),
-        }
-    }
-}
-
-/// Returned by the service to make hyper drop the connection without replying.
-#[derive(Debug)]
-pub(crate) struct DropConnection;
-
-impl std::fmt::Display for DropConnection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("connection dropped (injected fault)")
-    }
-}
-
-impl std::error::Error for DropConnection {}
-
-fn date_value(core: &Core) -> HeaderValue {
-    HeaderValue::from_str(&http_date(core.now_ms() / 1000))
-        .unwrap_or_else(|_| HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"))
-}
-
-async fn handle(
-    core: Arc<Core>,
-    req: Request<Incoming>,
-) -> Result<Response<ReplyBody>, DropConnection> {
-    let request_id = uuid::Uuid::new_v4().to_string();
-    let faults = core.faults();
-    let plan = core.plan_faults(&faults);
-    if !faults.latency.is_zero() {
-        tokio::time::sleep(faults.latency).await;
-    }
-    if plan.drop {
-        tracing::debug!(%request_id, "fault: dropping the connection");
-        return Err(DropConnection);
-    }
-    if plan.error_5xx {
-        let status = if core
-            .plan_faults(&FaultConfig {
-                error_5xx: 0.5,
-                ..faults.clone()
-            })
-            .error_5xx
-        {
-            StatusCode::BAD_GATEWAY
-        } else {
-            StatusCode::SERVICE_UNAVAILABLE
-        };
-        let body = format!("<html><body><h1>{status}</h1>injected fault</body></html>");
-        let mut resp = Response::new(ReplyBody::Full(Some(Bytes::from(body))));
-        *resp.status_mut() = status;
-        resp.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
-        resp.headers_mut().insert(header::DATE, date_value(&core));
-        return Ok(resp);
-    }
-    let now = core.now_ms();
-    let (action, outcome) = process(&core, req, now, plan.throttle).await;
-    let code = match &outcome {
-        Ok(_) => "ok".to_owned(),
-        Err(e) => e.code.to_string(),
-    };
-    tracing::info!(%request_id, action = action.as_deref().unwrap_or("-"), %code, "request");
-    let mut bytes = match outcome {
-        Ok(inner) => success_body(inner, &request_id),
-        Err(e) => error_body(&e, &request_id),
-    };
-    if plan.malformed {
-        bytes.truncate(bytes.len() / 2);
-        bytes.extend_from_slice(b"<injected malformed body>");
-    }
-    let len = bytes.len();
-    let body = if plan.truncate {
-        let half = Bytes::from(bytes).slice(..len / 2);
-        ReplyBody::Truncated(Some(half), false)
-    } else {
-        ReplyBody::Full(Some(Bytes::from(bytes)))
-    };
-    let mut resp = Response::new(body);
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    h.insert(
-        header::DATE,
-        HeaderValue::from_str(&http_date(now / 1000)).unwrap_or_else(|_| date_value(&core)),
-    );
-    if plan.truncate {
-        h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    }
-    Ok(resp)
-}
-
-async fn process(
-    core: &Core,
-    req: Request<Incoming>,
-    now: u64,
-    throttle: bool,
-) -> (Option<String>, Result<Output, ApiError>) {
-    let (parts, body) = req.into_parts();
-    let method = parts.method.as_str();
-    if method != "GET" && method != "POST" {
-        return (
-            None,
-            Err(ApiError::new(
-                ErrorCode::UnsupportedProtocol,
-                format!("The HTTP method {method} is not supported: use GET or POST."),
-            )),
-        );
-    }
-    let limits = &core.config.limits;
-    let query = parts.uri.query().unwrap_or("");
-    if method == "GET" && query.len() > limits.max_get_bytes {
-        return (
-            None,
-            Err(ApiError::new(
-                ErrorCode::RequestSizeLimitExceeded,
-                format!(
-                    "The GET request is {} bytes; GET requests are limited to {} bytes (use POST).",
-                    query.len(),
-                    limits.max_get_bytes
-                ),
-            )),
-        );
-    }
-    let declared = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    let too_big = || {
-        ApiError::new(
-            ErrorCode::RequestSizeLimitExceeded,
-            format!(
-                "The request body exceeds the limit of {} bytes.",
-                limits.max_body_bytes
-            ),
-        )
-    };
-    if declared.is_some_and(|n| n > limits.max_body_bytes as u64) {
-        return (None, Err(too_big()));
-    }
-    let body = match tokio::time::timeout(
-        limits.body_read_timeout,
-        Limited::new(body, limits.max_body_bytes).collect(),
-    )
-    .await
-    {
-        Ok(Ok(c)) => c.to_bytes(),
-        Ok(Err(e)) => {
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
-                return (None, Err(too_big()));
-            }
-            return (
-                None,
-                Err(ApiError::new(
-                    ErrorCode::InvalidRequest,
-                    "The request body could not be read.",
-                )),
-            );
-        }
-        Err(_) => {
-            return (
-                None,
-                Err(ApiError::new(
-                    ErrorCode::InvalidRequest,
-                    "Timed out reading the request body.",
-                )),
-            );
-        }
-    };
-    let host = parts
-        .headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| parts.uri.authority().map(|a| a.as_str()))
-        .unwrap_or("");
-    // A header the protocol reads whose value is not visible ASCII is answered as invalid
-    // (naming it), not as missing.
-    if let Some(name) = protocol::PROTOCOL_HEADERS.iter().find(|n| {
-        parts
-            .headers
-            .get_all(**n)
-            .iter()
-            .any(|v| v.to_str().is_err())
-    }) {
-        return (None, Err(protocol::invalid_header(name)));
-    }
-    let mut headers: Vec<(&str, &str)> = parts
-        .headers
-        .iter()
-        .filter_map(|(n, v)| v.to_str().ok().map(|v| (n.as_str(), v)))
-        .collect();
-    if !parts.headers.contains_key(header::HOST) && !host.is_empty() {
-        // HTTP/2 carries the host in `:authority`; it is what the client signed as `host`.
-        headers.push(("host", host));
-    }
-    let received = Received {
-        method,
-        path: parts.uri.path(),
-        query,
-        headers: &headers,
-        host,
-        body: &body,
-    };
-    let call = match protocol::authenticate(core, &received, now) {
-        Ok(c) => c,
-        Err(e) => return (None, Err(e)),
-    };
-    let action = Some(call.action.clone());
-    // Before the limiter: an invented region would otherwise open a fresh bucket.
-    if let Err(e) = crate::regions::check(&call.action, &call.region) {
-        return (action, Err(e));
-    }
-    let rate = core.config.rate_limits.for_action(&call.action);
-    let key = Key {
-        action: call.action.clone(),
-        region: call.region.clone(),
-        secret_id: call.secret_id.clone(),
-    };
-    if core
-        .limiter
-        .check(&key, rate, core.config.clock.monotonic())
-        .is_err()
-        || throttle
-        || core.take_throttle_burst()
-    {
-        return (
-            action,
-            Err(ApiError::new(
-                ErrorCode::RequestLimitExceeded,
-                format!(
-                    "Your current request times exceed the frequency limit of {rate} requests per second for action {}; please reduce the frequency of calls.",
-                    call.action
-                ),
-            )),
-        );
-    }
-    let result = if actions::SCAN_ACTIONS.contains(&call.action.as_str()) {
-        actions::dispatch(core, &call.action, &call.params, &call.secret_id)
-    } else {
-        Err(ApiError::new(
-            ErrorCode::UnsupportedOperation,
-            format!(
-                "The action {} is not emulated: ms-emulator implements only the scan workflow ({}).",
-                call.action,
-                actions::SCAN_ACTIONS.join(", ")
-            ),
-        ))
-    };
-    (action, result)
 }
