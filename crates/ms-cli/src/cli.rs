@@ -12,7 +12,7 @@ Exit codes:
   0  success (also when stdout is closed early, e.g. `ms ... | head`)
   1  the API or the remote service reported an error
   2  usage or validation error (bad argument, manifest or JSON)
-  3  network or transport error (connection, TLS, timeout)
+  3  network or transport error (connection, TLS, timeout, shared rate limiter)
   4  the scan results violate the policy (--fail-on, --policy); the output is complete
      and a summary is on stderr (any other error takes precedence)
 
@@ -91,6 +91,36 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "PER_SEC", value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub rate_limit: Option<u32>,
 
+    /// Share the quotas with every `ms` that uses this Redis (many machines, one account):
+    /// redis://[:PASSWORD@]HOST[:PORT][/DB], or rediss://... for TLS
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        env = "MS_SHARED_RATE_LIMIT",
+        hide_env_values = true,
+        value_parser = SecretUrl::from_arg
+    )]
+    pub shared_rate_limit: Option<SecretUrl>,
+
+    /// When that Redis is unreachable or slow: go on alone at a share of the quota (local,
+    /// with one warning) or stop with exit code 3 (fail)
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "MODE",
+        env = "MS_SHARED_RATE_LIMIT_FALLBACK",
+        hide_env_values = true,
+        default_value = "local"
+    )]
+    pub shared_rate_limit_fallback: SharedFallback,
+
+    /// Share of each quota used alone while that Redis is out of reach (e.g. 1 / number of
+    /// machines)
+    #[arg(long, global = true, value_name = "SHARE", default_value_t = 0.25, value_parser = parse_share)]
+    pub shared_rate_limit_share: f64,
+
     /// Log requests and retries to stderr (-vv for more); secrets are never logged
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -110,6 +140,50 @@ fn parse_timeout(s: &str) -> Result<f64, String> {
         ));
     }
     Ok(v)
+}
+
+fn parse_share(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("expected a share such as 0.25, got {s:?}"))?;
+    if !(v > 0.0 && v <= 1.0) {
+        return Err(format!("expected more than 0 and at most 1, got {s}"));
+    }
+    Ok(v)
+}
+
+/// A URL that may hold a password: never shown by `Debug` (nor by clap, which is given no
+/// way to reject it: it is checked when the client is built, by an error that redacts it).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretUrl(String);
+
+impl SecretUrl {
+    fn from_arg(s: &str) -> Result<Self, String> {
+        Ok(Self(s.to_owned()))
+    }
+
+    /// The URL as given, password included: pass it only to what connects.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match ms_transport::ratelimit::redis::RedisUrl::parse(&self.0) {
+            Ok(url) => write!(f, "SecretUrl({url})"),
+            Err(_) => f.write_str("SecretUrl(<not a valid URL; hidden>)"),
+        }
+    }
+}
+
+/// What the shared rate limiter does when its Redis fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SharedFallback {
+    /// Go on alone at --shared-rate-limit-share of each quota, with one warning
+    Local,
+    /// Stop: the call fails with exit code 3, nothing is sent
+    Fail,
 }
 
 /// The commands.

@@ -54,6 +54,9 @@ impl Ctx {
         if let Some(rate) = g.rate_limit {
             builder = builder.default_rate_limit(ms_transport::RateLimit::per_second(rate));
         }
+        if let Some(url) = &g.shared_rate_limit {
+            builder = builder.shared_rate_limit(shared_limiter(url, g)?);
+        }
         if g.emulator {
             let config =
                 ms_emulator::EmulatorConfig::demo().with_scan_duration(EMBEDDED_SCAN_DURATION);
@@ -108,6 +111,45 @@ impl Ctx {
             e.shutdown().await;
         }
     }
+}
+
+/// The settings of `--shared-rate-limit`: the URL checked (an error never shows the
+/// password), the fallback, and one warning on stderr when Redis first fails with `local`.
+fn shared_limiter(
+    url: &crate::cli::SecretUrl,
+    g: &GlobalArgs,
+) -> CliResult<ms_transport::ratelimit::redis::RedisLimiterConfig> {
+    use ms_transport::ratelimit::redis::{
+        EventHook, FailureMode, LimiterEvent, RedisLimiterConfig, RedisUrl,
+    };
+    let url = RedisUrl::parse(url.expose()).map_err(|e| {
+        CliError::usage(format!("--shared-rate-limit/MS_SHARED_RATE_LIMIT: {}", e.message()))
+            .with_hint("give the Redis all runners share, e.g. redis://10.0.0.5:6379/0 (rediss:// for TLS; a password goes in redis://:PASSWORD@HOST)")
+    })?;
+    let mode = match g.shared_rate_limit_fallback {
+        crate::cli::SharedFallback::Fail => FailureMode::Fail,
+        crate::cli::SharedFallback::Local => FailureMode::Local {
+            share: g.shared_rate_limit_share,
+        },
+    };
+    let warned = std::sync::atomic::AtomicBool::new(false);
+    let hook: EventHook = std::sync::Arc::new(move |event: &LimiterEvent| {
+        if let LimiterEvent::Unreachable {
+            url,
+            reason,
+            mode: FailureMode::Local { share },
+        } = event
+            && !warned.swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            errln!(
+                "warning: shared rate limiter {url} unavailable ({reason}); going on alone at {:.0} % of the quota until it answers again",
+                share * 100.0
+            );
+        }
+    });
+    Ok(RedisLimiterConfig::new(url)
+        .failure_mode(mode)
+        .on_event(hook))
 }
 
 /// The `region` key of the profile written by `ms configure`, if any.
@@ -173,7 +215,9 @@ pub fn transport_error(e: ms_transport::Error) -> CliError {
     let request_id = e.request_id().map(str::to_owned);
     let mut err = match e.kind() {
         K::Api | K::HttpStatus | K::Decode => CliError::remote(message),
-        K::Timeout | K::Connect | K::Tls | K::Transport => CliError::network(message),
+        K::Timeout | K::Connect | K::Tls | K::Transport | K::RateLimiter => {
+            CliError::network(message)
+        }
         K::Validation | K::Credentials | K::Signing | K::Config => CliError::usage(message),
         _ => CliError::remote(message),
     };
@@ -194,6 +238,9 @@ pub fn transport_error(e: ms_transport::Error) -> CliError {
             "set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY, run `ms configure`, or try `ms --emulator ...`",
         ),
         (K::Timeout, _) => Some("the service did not answer in time; raise --timeout or try again"),
+        (K::RateLimiter, _) => Some(
+            "check the Redis of --shared-rate-limit, or pass --shared-rate-limit-fallback local to go on alone at a share of the quota",
+        ),
         (K::Connect, _) => {
             Some("check --endpoint and your network (proxy settings: HTTPS_PROXY, NO_PROXY)")
         }

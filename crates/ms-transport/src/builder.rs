@@ -15,7 +15,7 @@ use crate::credentials::{DefaultChain, ProvideCredentials};
 use crate::endpoint::Endpoint;
 use crate::error::Error;
 use crate::proxy::{Proxy, resolve_proxy};
-use crate::ratelimit::{RateLimit, RateLimitConfig, RateLimiter};
+use crate::ratelimit::{Limiter, RateLimit, RateLimitConfig, RateLimiter};
 use crate::request::{Language, REQUEST_CLIENT, RequestSettings, SignMethod};
 use crate::retry::{RetryConfig, RetryStrategy};
 use crate::skew::SkewStore;
@@ -51,6 +51,7 @@ pub struct ClientBuilder {
     proxy: Proxy,
     no_proxy: Option<String>,
     rate_limit: RateLimitConfig,
+    limiter: LimiterBackend,
     retry: RetryConfig,
     connect_timeout: Duration,
     request_timeout: Duration,
@@ -93,6 +94,7 @@ impl Default for ClientBuilder {
             proxy: Proxy::FromEnv,
             no_proxy: None,
             rate_limit: RateLimitConfig::ms_defaults(),
+            limiter: LimiterBackend::InProcess,
             retry: RetryConfig::default(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
@@ -214,6 +216,25 @@ impl ClientBuilder {
     /// Switches client-side rate limiting off.
     pub fn disable_rate_limit(mut self) -> Self {
         self.rate_limit = RateLimitConfig::disabled();
+        self
+    }
+
+    /// Uses this limiter instead of the in-process one (it brings its own quotas; the
+    /// builder's rate-limit settings are then ignored). Clones of the client share it.
+    pub fn limiter(mut self, limiter: impl Limiter + 'static) -> Self {
+        self.limiter = LimiterBackend::Custom(Arc::new(limiter));
+        self
+    }
+
+    /// Shares the quotas with every process and machine that uses the same Redis
+    /// ([`RedisLimiter`](crate::ratelimit::redis::RedisLimiter)); the quotas are the
+    /// builder's rate-limit settings. Feature `redis`.
+    #[cfg(feature = "redis")]
+    pub fn shared_rate_limit(
+        mut self,
+        config: crate::ratelimit::redis::RedisLimiterConfig,
+    ) -> Self {
+        self.limiter = LimiterBackend::Redis(Box::new(config));
         self
     }
 
@@ -353,6 +374,16 @@ impl ClientBuilder {
         let credentials = self
             .credentials
             .unwrap_or_else(|| Arc::new(DefaultChain::new()));
+        let limiter: Arc<dyn Limiter> = match self.limiter {
+            LimiterBackend::InProcess => {
+                Arc::new(RateLimiter::with_clock(self.rate_limit, Arc::clone(&clock)))
+            }
+            LimiterBackend::Custom(limiter) => limiter,
+            #[cfg(feature = "redis")]
+            LimiterBackend::Redis(config) => Arc::new(crate::ratelimit::redis::RedisLimiter::new(
+                config.quotas(self.rate_limit),
+            )?),
+        };
         Ok(Client {
             inner: Arc::new(ClientInner {
                 http,
@@ -365,7 +396,7 @@ impl ClientBuilder {
                     signer: Tc3Signer::new(),
                 },
                 credentials,
-                limiter: RateLimiter::with_clock(self.rate_limit, Arc::clone(&clock)),
+                limiter,
                 retry: RetryStrategy::new(self.retry),
                 skew: self.skew.unwrap_or_default(),
                 skew_correction: self.skew_correction,
@@ -377,4 +408,12 @@ impl ClientBuilder {
             }),
         })
     }
+}
+
+/// Which limiter the client waits on.
+enum LimiterBackend {
+    InProcess,
+    Custom(Arc<dyn Limiter>),
+    #[cfg(feature = "redis")]
+    Redis(Box<crate::ratelimit::redis::RedisLimiterConfig>),
 }

@@ -196,7 +196,7 @@ impl Client {
             inner.request.region.as_deref().unwrap_or(""),
             creds.as_ref().map_or("", |c| c.secret_id()),
         );
-        let wait = inner.limiter.acquire(&key).await;
+        let wait = inner.limiter.acquire(&key).await?;
         *waited += wait;
         Span::current().record("limiter_wait_ms", wait.as_secs_f64() * 1000.0);
         let timestamp = inner

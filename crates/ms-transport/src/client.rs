@@ -15,7 +15,7 @@ use crate::credentials::ProvideCredentials;
 use crate::decode::decode_value;
 use crate::endpoint::Endpoint;
 use crate::error::Error;
-use crate::ratelimit::RateLimiter;
+use crate::ratelimit::Limiter;
 use crate::request::{Params, RequestSettings};
 use crate::retry::{RetryBudget, RetryStrategy};
 use crate::skew::SkewStore;
@@ -46,7 +46,7 @@ pub(crate) struct ClientInner {
     pub(crate) http: HttpClient,
     pub(crate) request: RequestSettings,
     pub(crate) credentials: Arc<dyn ProvideCredentials>,
-    pub(crate) limiter: RateLimiter,
+    pub(crate) limiter: Arc<dyn Limiter>,
     pub(crate) retry: RetryStrategy,
     pub(crate) skew: SkewStore,
     pub(crate) skew_correction: bool,
@@ -86,9 +86,10 @@ impl Client {
         self.inner.request.region.as_deref()
     }
 
-    /// The shared rate limiter.
-    pub fn rate_limiter(&self) -> &RateLimiter {
-        &self.inner.limiter
+    /// The rate limiter every clone shares (in-process by default; Redis-shared with
+    /// [`ClientBuilder::shared_rate_limit`](crate::ClientBuilder)).
+    pub fn rate_limiter(&self) -> &dyn Limiter {
+        &*self.inner.limiter
     }
 
     /// The shared skew store.
@@ -229,8 +230,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn clones_share_one_rate_limiter_quota() {
+    #[tokio::test(start_paused = true)]
+    async fn clones_share_one_rate_limiter_quota() {
         let clock = crate::FakeClock::new(1_700_000_000);
         let c = Client::builder()
             .proxy(Proxy::None)
@@ -240,12 +241,19 @@ mod tests {
             .expect("client");
         let clone = c.clone();
         let key = LimiterKey::new("CreateScanInstances", "", "AKIDx");
-        assert_eq!(c.rate_limiter().reserve(&key), Duration::ZERO);
+        // The fake clock stands still: each slot is measured from the same instant.
         assert_eq!(
-            clone.rate_limiter().reserve(&key),
-            Duration::from_millis(50),
+            c.rate_limiter().acquire(&key).await.ok(),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(
+            clone.rate_limiter().acquire(&key).await.ok(),
+            Some(Duration::from_millis(50)),
             "the clone waits for the slot after the original's"
         );
-        assert_eq!(c.rate_limiter().reserve(&key), Duration::from_millis(100));
+        assert_eq!(
+            c.rate_limiter().acquire(&key).await.ok(),
+            Some(Duration::from_millis(100))
+        );
     }
 }

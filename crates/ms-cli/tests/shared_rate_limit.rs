@@ -1,0 +1,191 @@
+//! `--shared-rate-limit`: the real `ms` binary, a real redis-server and the emulator over
+//! HTTP. Redis stopped in the middle of a submission: with `local` the run completes (every
+//! app accepted once), with `fail` it stops with exit code 3 and a clear message; never a
+//! panic or a hang. A password in the URL never reaches stderr.
+
+mod common;
+
+#[path = "../../ms-transport/tests/support/redis_server.rs"]
+mod redis_server;
+
+use std::io::Read;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{RUN_LIMIT, TestEmulator, manifest, md5_of};
+use redis_server::RedisServer;
+
+const APPS: u64 = 200; // 10 chunks of 20
+
+fn emulator() -> TestEmulator {
+    TestEmulator::with_config(
+        ms_emulator::EmulatorConfig::demo()
+            .with_scan_duration(Duration::from_millis(300))
+            .with_rate_limit(20),
+    )
+}
+
+/// Starts `ms scan submit` of `APPS` apps at 4 requests/s through the shared limiter, stops
+/// Redis once the run has used it, and returns (exit code, stdout, stderr).
+fn submit_with_redis_stopped_midway(fallback: &str) -> Option<(i32, String, String)> {
+    let mut redis = RedisServer::start()?;
+    let emu = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let m = manifest(dir.path(), APPS);
+    let (mut cmd, _home) = emu.ms().command();
+    cmd.args([
+        "--shared-rate-limit",
+        &redis.url(),
+        "--shared-rate-limit-fallback",
+        fallback,
+        "--shared-rate-limit-share",
+        "1",
+        "--rate-limit",
+        "4",
+        "scan",
+        "submit",
+        "--manifest",
+        m.to_str().unwrap(),
+        "-o",
+        "json",
+    ])
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("ms starts");
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = r.read_to_string(&mut s);
+            s
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    // Wait until the run has reserved a few slots on Redis, then stop Redis.
+    let started = Instant::now();
+    loop {
+        let tat = redis.cli(&["KEYS", "ms:ratelimit:*"]);
+        if !tat.is_empty() {
+            std::thread::sleep(Duration::from_millis(600));
+            break;
+        }
+        assert!(started.elapsed() < RUN_LIMIT, "the run never used Redis");
+        assert!(child.try_wait().unwrap().is_none(), "ms exited early");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    redis.stop();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if started.elapsed() > RUN_LIMIT {
+            let _ = child.kill();
+            panic!("ms hung after Redis stopped");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Some((
+        status.code().unwrap_or(-1),
+        stdout.join().unwrap(),
+        stderr.join().unwrap(),
+    ))
+}
+
+#[test]
+fn redis_stopped_mid_run_with_local_completes_every_app_once() {
+    let Some((code, stdout, stderr)) = submit_with_redis_stopped_midway("local") else {
+        return;
+    };
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        stderr.matches("warning: shared rate limiter").count(),
+        1,
+        "one warning: {stderr}"
+    );
+    assert!(stderr.contains("redis://127.0.0.1:"), "{stderr}");
+    let out: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(out["Submitted"], APPS, "{stdout}");
+    let mut md5s: Vec<String> = out["Tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["AppMd5s"].as_array().unwrap().clone())
+        .map(|m| m.as_str().unwrap().to_owned())
+        .collect();
+    md5s.sort();
+    let mut expected: Vec<String> = (1..=APPS).map(md5_of).collect();
+    expected.sort();
+    assert_eq!(md5s, expected, "every app accepted exactly once");
+}
+
+#[test]
+fn redis_stopped_mid_run_with_fail_exits_3_with_a_clear_message() {
+    let Some((code, stdout, stderr)) = submit_with_redis_stopped_midway("fail") else {
+        return;
+    };
+    assert_eq!(code, 3, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.contains("shared rate limiter redis://127.0.0.1:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was sent"), "{stderr}");
+    // The apps accepted before the outage are reported (stdout), the others as failed.
+    let out: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    let submitted = out["Submitted"].as_u64().unwrap();
+    assert!(submitted < APPS, "{stdout}");
+}
+
+#[test]
+fn a_password_in_the_url_never_reaches_the_output() {
+    let emu = emulator();
+    // Nothing listens on this port: fail mode reports the outage, with the URL redacted.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("redis://:hunter2secret@127.0.0.1:{port}/0");
+    let out = emu
+        .ms()
+        .env("MS_SHARED_RATE_LIMIT", &url)
+        .run([
+            "-vv",
+            "--shared-rate-limit-fallback",
+            "fail",
+            "scan",
+            "list",
+        ])
+        .expect_code(3);
+    assert!(!out.stderr.contains("hunter2secret"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("redis://:***@127.0.0.1:{port}/0")),
+        "{}",
+        out.stderr
+    );
+    // With local, the command works and warns once, redacted.
+    let out = emu
+        .ms()
+        .run(["--shared-rate-limit", &url, "scan", "list"])
+        .ok();
+    assert!(!out.stderr.contains("hunter2secret"), "{}", out.stderr);
+    assert_eq!(out.stderr.matches("warning:").count(), 1, "{}", out.stderr);
+    // A bad URL is a usage error that names the option, not the password.
+    let bad = format!("redis://:hunter2secret@127.0.0.1:{port}/x");
+    let out = emu
+        .ms()
+        .run(["--shared-rate-limit", &bad, "scan", "list"])
+        .expect_code(2);
+    assert!(!out.stderr.contains("hunter2secret"), "{}", out.stderr);
+    assert!(out.stderr.contains("--shared-rate-limit"), "{}", out.stderr);
+    // Not in --help either (the environment variable's value is hidden).
+    let out = emu
+        .ms()
+        .env("MS_SHARED_RATE_LIMIT", &url)
+        .run(["--help"])
+        .ok();
+    assert!(!out.stdout.contains("hunter2secret"));
+}

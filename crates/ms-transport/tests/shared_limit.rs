@@ -1,0 +1,109 @@
+//! Several clients (as several processes or machines would) share one quota through a real
+//! redis-server, against the emulator enforcing that quota over HTTP.
+#![cfg(feature = "redis")]
+
+mod support;
+
+#[path = "support/redis_server.rs"]
+mod redis_server;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use ms_emulator::{DEMO_SECRET_ID, DEMO_SECRET_KEY, Emulator, EmulatorConfig};
+use ms_model::DescribeScanInstancesRequest;
+use ms_transport::ratelimit::redis::{FailureMode, RedisLimiterConfig, RedisUrl};
+use ms_transport::{Client, ErrorKind, Proxy, RateLimit, RetryConfig, StaticProvider};
+use redis_server::RedisServer;
+
+const RATE: u32 = 50;
+
+fn shared_client(emu: &Emulator, redis_url: &str, mode: FailureMode) -> Client {
+    Client::builder()
+        .endpoint(emu.base_url())
+        .allow_http()
+        .proxy(Proxy::None)
+        .credentials(StaticProvider::from_parts(DEMO_SECRET_ID, DEMO_SECRET_KEY, None).unwrap())
+        .retry(RetryConfig::disabled())
+        .default_rate_limit(RateLimit::per_second(RATE))
+        .shared_rate_limit(
+            RedisLimiterConfig::new(RedisUrl::parse(redis_url).unwrap())
+                .failure_mode(mode)
+                .retry_every(Duration::from_millis(100)),
+        )
+        .build()
+        .expect("client")
+}
+
+#[tokio::test]
+async fn three_clients_on_one_redis_are_never_throttled() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let emu = Emulator::start(
+        EmulatorConfig::demo().with_rate_limit(RATE),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .expect("emulator");
+    // Each client alone would send at the full quota: together 3× the quota, unless they
+    // share one schedule. Retries are off, so a throttled reply is a failed call.
+    let throttled = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..3 {
+        let client = shared_client(&emu, &redis.url(), FailureMode::Fail);
+        for _ in 0..4 {
+            let (client, throttled) = (client.clone(), Arc::clone(&throttled));
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..10 {
+                    match client.send(&DescribeScanInstancesRequest::default()).await {
+                        Ok(_) => {}
+                        Err(e) if e.is_throttling() => {
+                            throttled.fetch_add(1, Ordering::SeqCst);
+                        }
+                        Err(e) => panic!("unexpected error: {e}"),
+                    }
+                }
+            }));
+        }
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    assert_eq!(throttled.load(Ordering::SeqCst), 0, "throttled replies");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn redis_stopped_mid_run_fails_cleanly_or_falls_back() {
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    let emu = Emulator::start(
+        EmulatorConfig::demo().with_rate_limit(RATE),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .expect("emulator");
+    let fail = shared_client(&emu, &redis.url(), FailureMode::Fail);
+    let local = shared_client(&emu, &redis.url(), FailureMode::Local { share: 0.5 });
+    let req = DescribeScanInstancesRequest::default();
+    fail.send(&req).await.expect("through redis");
+    local.send(&req).await.expect("through redis");
+    redis.stop();
+    let e = fail.send(&req).await.expect_err("redis is down");
+    assert_eq!(e.kind(), ErrorKind::RateLimiter);
+    assert!(!e.is_outcome_unknown(), "nothing was sent");
+    assert_eq!(e.attempts(), 1);
+    for _ in 0..5 {
+        local.send(&req).await.expect("local fallback");
+    }
+    redis.restart();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while fail.send(&req).await.is_err() {
+        assert!(std::time::Instant::now() < deadline, "never reconnected");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    emu.shutdown().await;
+}
