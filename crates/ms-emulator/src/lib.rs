@@ -2,7 +2,8 @@
 //! scan workflow, as strict as the real API 3.0 gateway.
 //!
 //! Tencent retired the scan actions in 2023; this emulator is where the scan workflow runs
-//! now (the CLI's first command, our own tests, the official Python SDK interop run).
+//! now (the CLI's first command, our own tests, the official Python and Node.js SDK interop
+//! runs).
 //!
 //! # Protocol
 //! * **TC3-HMAC-SHA256** as `POST` with `Content-Type: application/json` (any `;`
@@ -10,6 +11,10 @@
 //!   [`tc3_sign`]; common parameters from `X-TC-Action`, `X-TC-Version`, `X-TC-Timestamp`,
 //!   `X-TC-Region`.
 //! * **Legacy v1** (`HmacSHA1`, `HmacSHA256`) as a form-encoded POST body or GET query.
+//! * Every official SDK's way of signing is accepted (`docs/sdk-signing.md`): the credential
+//!   scope's service `ms` or taken from the endpoint (`127` for `127.0.0.1:PORT`, as the
+//!   Node.js, Java, PHP and .NET SDKs do), the `host` signed with or without its port (Node.js),
+//!   the legacy string to sign with the names as each SDK writes and sorts them.
 //! * Every reply: HTTP 200, `Content-Type: application/json` (exactly, as the Python SDK
 //!   requires for error detection), a `Date` header from the emulator's clock and a fresh
 //!   UUID v4 `RequestId`. Errors use the official envelope

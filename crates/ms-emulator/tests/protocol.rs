@@ -356,6 +356,99 @@ async fn legacy_v1_form_post_and_get() {
     emu.shutdown().await;
 }
 
+/// A TC3 request as an official SDK other than Python signs it: `service` in the scope,
+/// `signed_host` in the canonical headers, `content_type` signed and sent, `Host` as sent.
+fn sdk_style_request(
+    c: &Client,
+    signed_host: &str,
+    service: &str,
+    content_type: &str,
+    body: &str,
+    key: &str,
+) -> Request<Full<Bytes>> {
+    let creds = tc3_sign::Credentials::new(c.id.clone(), key).unwrap();
+    let sig = tc3_sign::sign_tc3(
+        &tc3_sign::Tc3Request {
+            method: "POST",
+            host: signed_host,
+            path: "/",
+            query: "",
+            content_type,
+            payload: tc3_sign::Payload::Bytes(body.as_bytes()),
+        },
+        &creds,
+        service,
+        c.now(),
+    )
+    .unwrap();
+    let mut b = Request::post("/")
+        .header("Host", &c.host)
+        .header("Content-Type", content_type)
+        .header("X-TC-Action", "DescribeScanInstances")
+        .header("X-TC-Version", "2018-04-08")
+        .header("X-TC-Region", "ap-guangzhou");
+    for (k, v) in sig.headers() {
+        b = b.header(k, v);
+    }
+    b.body(Full::new(Bytes::from(body.to_owned()))).unwrap()
+}
+
+#[tokio::test]
+async fn tc3_as_every_official_sdk_signs_it_is_accepted_and_a_wrong_key_is_not() {
+    let (emu, c, _) = setup().await;
+    let host = c.host.clone(); // 127.0.0.1:PORT
+    let hostname = host.rsplit_once(':').unwrap().0.to_owned();
+    let body = r#"{"Limit":1}"#;
+    for (sdk, signed_host, service, ct) in [
+        ("Python, Go", host.as_str(), "ms", "application/json"),
+        (
+            "Java",
+            host.as_str(),
+            "127",
+            "application/json; charset=utf-8",
+        ),
+        ("PHP, .NET", host.as_str(), "127", "application/json"),
+        ("Node.js", hostname.as_str(), "127", "application/json"),
+    ] {
+        let r = c
+            .send(sdk_style_request(&c, signed_host, service, ct, body, KEY))
+            .await
+            .unwrap();
+        assert_eq!(r.code(), None, "{sdk}: {}", r.message());
+        let r = c
+            .send(sdk_style_request(
+                &c,
+                signed_host,
+                service,
+                ct,
+                body,
+                "wrong",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(
+            r.code().as_deref(),
+            Some("AuthFailure.SignatureFailure"),
+            "{sdk}"
+        );
+    }
+    // A service that is neither `ms` nor the Host's first label.
+    let r = c
+        .send(sdk_style_request(
+            &c,
+            &host,
+            "128",
+            "application/json",
+            body,
+            KEY,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(r.code().as_deref(), Some("AuthFailure.SignatureFailure"));
+    assert!(r.message().contains("\"128\""), "{}", r.message());
+    emu.shutdown().await;
+}
+
 /// `n` flat parameters `P0=v&P1=v...` as a JSON object (flattened back to the same names).
 fn many_params(n: usize) -> serde_json::Value {
     let m: serde_json::Map<String, serde_json::Value> =
