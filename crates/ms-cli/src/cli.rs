@@ -103,6 +103,11 @@ pub struct GlobalArgs {
     )]
     pub shared_rate_limit: Option<SecretUrl>,
 
+    /// CA certificate (PEM) to trust for a rediss:// --shared-rate-limit instead of the
+    /// system's roots
+    #[arg(long, global = true, value_name = "FILE")]
+    pub shared_rate_limit_ca: Option<PathBuf>,
+
     /// When that Redis is unreachable or slow: go on alone at a share of the quota (local,
     /// with one warning) or stop with exit code 3 (fail)
     #[arg(

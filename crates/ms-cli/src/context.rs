@@ -147,9 +147,15 @@ fn shared_limiter(
             );
         }
     });
-    Ok(RedisLimiterConfig::new(url)
+    let mut config = RedisLimiterConfig::new(url)
         .failure_mode(mode)
-        .on_event(hook))
+        .on_event(hook);
+    if let Some(path) = &g.shared_rate_limit_ca {
+        let pem = std::fs::read(path)
+            .map_err(|e| CliError::file(path, "read the --shared-rate-limit-ca certificate", &e))?;
+        config = config.root_pem(pem);
+    }
+    Ok(config)
 }
 
 /// The `region` key of the profile written by `ms configure`, if any.

@@ -276,6 +276,7 @@ pub struct RedisLimiterConfig {
     retry_every: Duration,
     key_prefix: String,
     on_event: Option<EventHook>,
+    root_pem: Option<Vec<u8>>,
 }
 
 impl fmt::Debug for RedisLimiterConfig {
@@ -288,6 +289,7 @@ impl fmt::Debug for RedisLimiterConfig {
             .field("retry_every", &self.retry_every)
             .field("key_prefix", &self.key_prefix)
             .field("on_event", &self.on_event.as_ref().map(|_| "set"))
+            .field("root_pem", &self.root_pem.as_ref().map(|_| "set"))
             .finish()
     }
 }
@@ -304,7 +306,15 @@ impl RedisLimiterConfig {
             retry_every: DEFAULT_RETRY_EVERY,
             key_prefix: DEFAULT_KEY_PREFIX.to_owned(),
             on_event: None,
+            root_pem: None,
         }
+    }
+
+    /// For `rediss://`: trust the certificate authorities of this PEM instead of the
+    /// system's roots (which honour `SSL_CERT_FILE`).
+    pub fn root_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_pem = Some(pem.into());
+        self
     }
 
     /// The quotas (the same configuration the in-process limiter takes).
@@ -393,7 +403,17 @@ impl RedisLimiter {
     /// A limiter on the given settings. Connects lazily (on the first call, inside the
     /// tokio runtime), so an unreachable Redis is handled like any later outage.
     pub fn new(config: RedisLimiterConfig) -> Result<Self, Error> {
-        let client = redis::Client::open(config.url.raw.as_str()).map_err(|e| {
+        let client = match &config.root_pem {
+            Some(pem) => redis::Client::build_with_tls(
+                config.url.raw.as_str(),
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem.clone()),
+                },
+            ),
+            None => redis::Client::open(config.url.raw.as_str()),
+        }
+        .map_err(|e| {
             Error::config(format!(
                 "shared rate limit URL {}: {}",
                 config.url,

@@ -18,6 +18,7 @@ pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     args: Vec<String>,
+    tls: bool,
 }
 
 fn binary() -> String {
@@ -47,8 +48,30 @@ impl RedisServer {
         Self::start_with(&[])
     }
 
+    /// Starts a server that speaks only TLS on its port (`rediss://`), with this certificate
+    /// chain and key (PEM files); clients are not asked for certificates.
+    pub fn start_tls(cert: &str, key: &str, ca: &str) -> Option<Self> {
+        Self::start_inner(
+            &[
+                "--tls-cert-file",
+                cert,
+                "--tls-key-file",
+                key,
+                "--tls-ca-cert-file",
+                ca,
+                "--tls-auth-clients",
+                "no",
+            ],
+            true,
+        )
+    }
+
     /// Starts a server with extra arguments (e.g. `--requirepass`).
     pub fn start_with(extra: &[&str]) -> Option<Self> {
+        Self::start_inner(extra, false)
+    }
+
+    fn start_inner(extra: &[&str], tls: bool) -> Option<Self> {
         if !available() {
             if std::env::var_os("CI").is_some() {
                 panic!(
@@ -66,6 +89,7 @@ impl RedisServer {
                 child: None,
                 port: free_port(),
                 args: args.clone(),
+                tls,
             };
             if server.spawn() {
                 return Some(server);
@@ -75,8 +99,14 @@ impl RedisServer {
     }
 
     fn spawn(&mut self) -> bool {
+        let port = self.port.to_string();
+        let ports = if self.tls {
+            ["--port", "0", "--tls-port", &port]
+        } else {
+            ["--port", &port, "--tls-port", "0"]
+        };
         let child = Command::new(binary())
-            .args(["--port", &self.port.to_string()])
+            .args(ports)
             .args(["--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
             .args(["--dir", &std::env::temp_dir().to_string_lossy()])
@@ -102,11 +132,15 @@ impl RedisServer {
         false
     }
 
-    /// Whether the server answers (any reply, also an authentication error).
+    /// Whether the server answers (any reply, also an authentication error); with TLS,
+    /// whether it accepts connections.
     fn ping(&self) -> bool {
         let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) else {
             return false;
         };
+        if self.tls {
+            return true;
+        }
         let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
         if s.write_all(b"PING\r\n").is_err() {
             return false;
@@ -120,9 +154,10 @@ impl RedisServer {
         self.port
     }
 
-    /// `redis://127.0.0.1:PORT`.
+    /// `redis://127.0.0.1:PORT` (`rediss://` with TLS).
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        let scheme = if self.tls { "rediss" } else { "redis" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// Stops the server (SIGKILL: an outage, not a shutdown) and waits for it.

@@ -395,3 +395,54 @@ async fn nothing_listening_is_handled_from_the_first_call() {
     let local = limiter(&url, quotas, FailureMode::Local { share: 1.0 });
     assert!(local.acquire(&key("A")).await.is_ok());
 }
+
+#[tokio::test]
+async fn rediss_connects_over_tls_with_a_given_root() {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let dir = tempfile::tempdir().unwrap();
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&leaf_key, &issuer)
+        .unwrap();
+    let write = |name: &str, pem: String| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, pem).unwrap();
+        path.to_string_lossy().into_owned()
+    };
+    let cert = write("cert.pem", leaf.pem());
+    let key = write("key.pem", leaf_key.serialize_pem());
+    let ca_file = write("ca.pem", ca.pem());
+    let Some(server) = RedisServer::start_tls(&cert, &key, &ca_file) else {
+        return;
+    };
+    assert!(server.url().starts_with("rediss://"));
+    let quotas = RateLimitConfig::ms_defaults().with_default(RateLimit::per_second(1000));
+    let config = |root: Option<String>| {
+        let mut c = RedisLimiterConfig::new(RedisUrl::parse(&server.url()).unwrap())
+            .quotas(quotas.clone())
+            .failure_mode(FailureMode::Fail)
+            .timeout(Duration::from_secs(2));
+        if let Some(pem) = root {
+            c = c.root_pem(pem);
+        }
+        RedisLimiter::new(c).unwrap()
+    };
+    let trusted = config(Some(ca.pem()));
+    assert_eq!(
+        trusted.acquire(&key("Tls")).await.ok(),
+        Some(Duration::ZERO)
+    );
+    assert!(trusted.acquire(&key("Tls")).await.is_ok());
+    // Without the root, the server's certificate is refused: an outage, not a panic.
+    let untrusted = config(None);
+    assert_eq!(
+        untrusted.acquire(&key("Tls")).await.map_err(|e| e.kind()),
+        Err(crate::ErrorKind::RateLimiter)
+    );
+}
