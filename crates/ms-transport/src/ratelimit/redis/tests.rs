@@ -416,9 +416,9 @@ async fn rediss_connects_over_tls_with_a_given_root() {
         path.to_string_lossy().into_owned()
     };
     let cert = write("cert.pem", leaf.pem());
-    let key = write("key.pem", leaf_key.serialize_pem());
+    let key_file = write("key.pem", leaf_key.serialize_pem());
     let ca_file = write("ca.pem", ca.pem());
-    let Some(server) = RedisServer::start_tls(&cert, &key, &ca_file) else {
+    let Some(server) = RedisServer::start_tls(&cert, &key_file, &ca_file) else {
         return;
     };
     assert!(server.url().starts_with("rediss://"));
