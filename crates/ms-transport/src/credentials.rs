@@ -125,7 +125,7 @@ fn make_credentials(
     source: &str,
 ) -> Result<Credentials, Error> {
     let creds = Credentials::new(id.trim(), key.trim())
-        .map_err(|e| Error::credentials(format!("{source}: {e}")))?;
+        .map_err(|e| Error::credentials(source).with_source(e))?;
     Ok(
         match token.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()) {
             Some(t) => creds.with_token(t),

@@ -7,7 +7,7 @@ use std::fmt;
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http_body_util::Full;
-use tc3_sign::{Credentials, Payload, Tc3Request, Tc3Signer, V1Method};
+use tc3_sign::{Credentials, Payload, SigningHeader, Tc3Request, Tc3Signer, V1Method};
 
 use crate::client::Operation;
 use crate::endpoint::Endpoint;
@@ -200,7 +200,7 @@ impl RequestSettings {
             Some(creds) => Some(
                 self.signer
                     .sign(&signable, creds, op.service, timestamp)
-                    .map_err(|e| Error::signing(e.to_string()))?,
+                    .map_err(|e| Error::signing("cannot sign the request").with_source(e))?,
             ),
             None => None,
         };
@@ -208,22 +208,27 @@ impl RequestSettings {
         headers.push("host", host)?;
         headers.push("x-tc-action", op.action)?;
         headers.push("x-tc-requestclient", &self.request_client)?;
-        headers.push("x-tc-timestamp", &timestamp.to_string())?;
         headers.push("x-tc-version", op.version)?;
         if let Some(region) = &self.region {
             headers.push("x-tc-region", region)?;
         }
-        if let Some(token) = creds.and_then(Credentials::token) {
-            headers.push_sensitive("x-tc-token", token)?;
-        }
         if let Some(lang) = self.language {
             headers.push("x-tc-language", lang.as_str())?;
         }
-        if let Some(signature) = &signature {
-            headers.push_sensitive("authorization", signature.authorization())?;
-        } else {
-            headers.push("authorization", "SKIP")?;
+        match &signature {
+            // The signer's instructions: X-TC-Timestamp, X-TC-Token, Authorization.
+            Some(signature) => {
+                for instruction in signature.signing_headers() {
+                    headers.apply(instruction)?;
+                }
+            }
+            // Unsigned (SkipSign): the timestamp, and `Authorization: SKIP`.
+            None => {
+                headers.push("x-tc-timestamp", &timestamp.to_string())?;
+                headers.push("authorization", "SKIP")?;
+            }
         }
+        headers.sort_as_the_sdk();
         let uri = if query.is_empty() {
             self.endpoint.base_url().to_owned()
         } else {
@@ -294,30 +299,56 @@ impl RequestSettings {
     }
 }
 
+/// The order in which the official SDK sends its headers (lower case); others go before
+/// `authorization`, which is always last.
+const SDK_HEADER_ORDER: [&str; 12] = [
+    "x-tc-traceid",
+    "content-type",
+    "host",
+    "x-tc-action",
+    "x-tc-requestclient",
+    "x-tc-timestamp",
+    "x-tc-content-sha256",
+    "x-tc-version",
+    "x-tc-region",
+    "x-tc-token",
+    "x-tc-language",
+    "authorization",
+];
+
 /// Headers in the order they are sent.
 #[derive(Default)]
 struct Headers(Vec<(HeaderName, HeaderValue)>);
 
 impl Headers {
+    /// Puts the headers in the official SDK's order (stable: equal ranks keep their order).
+    fn sort_as_the_sdk(&mut self) {
+        let last = SDK_HEADER_ORDER.len() - 1;
+        self.0.sort_by_key(|(name, _)| {
+            SDK_HEADER_ORDER
+                .iter()
+                .position(|n| *n == name.as_str())
+                .unwrap_or(last - 1)
+        });
+    }
+
     fn push(&mut self, name: &'static str, value: &str) -> Result<(), Error> {
-        self.push_value(name, value, false)
+        self.push_value(HeaderName::from_static(name), value, false)
     }
 
-    /// A header whose value is a secret: marked sensitive, never logged.
-    fn push_sensitive(&mut self, name: &'static str, value: &str) -> Result<(), Error> {
-        self.push_value(name, value, true)
+    /// Adds a header the signature asks for, marked sensitive when its value is a secret
+    /// (so it is never logged).
+    fn apply(&mut self, instruction: SigningHeader<'_>) -> Result<(), Error> {
+        let name = HeaderName::from_bytes(instruction.name().as_bytes())
+            .map_err(|_| Error::signing(format!("header {}: invalid name", instruction.name())))?;
+        self.push_value(name, instruction.value(), instruction.sensitive())
     }
 
-    fn push_value(
-        &mut self,
-        name: &'static str,
-        value: &str,
-        sensitive: bool,
-    ) -> Result<(), Error> {
+    fn push_value(&mut self, name: HeaderName, value: &str, sensitive: bool) -> Result<(), Error> {
         let mut v = HeaderValue::from_str(value)
             .map_err(|_| Error::signing(format!("header {name}: invalid value")))?;
         v.set_sensitive(sensitive);
-        self.0.push((HeaderName::from_static(name), v));
+        self.0.push((name, v));
         Ok(())
     }
 }
@@ -362,6 +393,92 @@ mod tests {
         let s = Redacted(&h).to_string();
         assert!(!s.contains("deadbeef") && !s.contains("tok-secret"), "{s}");
         assert!(s.contains("DescribeScanInstances"));
+    }
+
+    const OP: Operation<'static> = Operation {
+        service: "ms",
+        version: "2018-04-08",
+        action: "DescribeScanInstances",
+        idempotent: true,
+    };
+
+    fn settings(sign_method: SignMethod) -> RequestSettings {
+        RequestSettings {
+            endpoint: Endpoint::parse("ms.tencentcloudapi.com").expect("endpoint"),
+            region: Some("ap-guangzhou".into()),
+            language: Some(Language::EnUs),
+            request_client: REQUEST_CLIENT.into(),
+            sign_method,
+            signer: Tc3Signer::new(),
+        }
+    }
+
+    #[test]
+    fn tc3_requests_apply_the_signers_headers_with_their_sensitivity() {
+        let creds = Credentials::new("AKIDx", "key")
+            .expect("creds")
+            .with_token("tok");
+        let params =
+            Params::new(SignMethod::Tc3Post, &serde_json::json!({"Limit": 1})).expect("params");
+        let request = settings(SignMethod::Tc3Post)
+            .build(OP, &params, Some(&creds), 1_700_000_000)
+            .expect("request");
+        let expected = tc3_sign::sign_tc3(
+            &Tc3Request {
+                method: "POST",
+                host: "ms.tencentcloudapi.com",
+                path: "/",
+                query: "",
+                content_type: JSON,
+                payload: Payload::Bytes(br#"{"Limit":1}"#),
+            },
+            &creds,
+            "ms",
+            1_700_000_000,
+        )
+        .expect("signature");
+        let h = request.headers();
+        assert_eq!(request.method(), http::Method::POST);
+        assert_eq!(h["authorization"], expected.authorization());
+        assert_eq!(h["x-tc-token"], "tok");
+        assert_eq!(h["x-tc-timestamp"], "1700000000");
+        assert!(h["authorization"].is_sensitive() && h["x-tc-token"].is_sensitive());
+        for name in [
+            "x-tc-traceid",
+            "content-type",
+            "host",
+            "x-tc-action",
+            "x-tc-requestclient",
+            "x-tc-timestamp",
+            "x-tc-version",
+            "x-tc-region",
+            "x-tc-language",
+        ] {
+            assert_eq!(h.get_all(name).iter().count(), 1, "{name}");
+            assert!(!h[name].is_sensitive(), "{name}");
+        }
+        assert_eq!(h.len(), 11, "{h:?}");
+    }
+
+    #[test]
+    fn a_signing_failure_keeps_the_signers_typed_error_as_its_source() {
+        let creds = Credentials::new("AKIDx", "key")
+            .expect("creds")
+            .with_token("a\nb");
+        let params =
+            Params::new(SignMethod::Tc3Get, &serde_json::json!({"Limit": 1})).expect("params");
+        let err = settings(SignMethod::Tc3Get)
+            .build(OP, &params, Some(&creds), 1_700_000_000)
+            .expect_err("a token with a line break cannot be signed");
+        assert_eq!(err.kind(), crate::ErrorKind::Signing);
+        let source = std::error::Error::source(&err)
+            .and_then(|s| s.downcast_ref::<tc3_sign::Error>())
+            .expect("the signer's error is the source");
+        assert!(
+            matches!(source, tc3_sign::Error::InvalidField { field: "token", .. }),
+            "{source:?}"
+        );
+        assert!(err.message().contains("token"), "{err}");
     }
 
     #[test]

@@ -35,10 +35,8 @@ pub(crate) fn hmac_sha1(key: &[u8]) -> HmacSha1 {
     HmacSha1::new(&block.into())
 }
 
-/// `HMAC-SHA256(key, msg)` as raw bytes.
-pub(crate) fn hmac256(key: &[u8], msg: &[u8]) -> [u8; 32] {
-    let mut mac = hmac_sha256(key);
-    mac.update(msg);
+/// The 32-byte tag of a finished HMAC-SHA256: `tag(hmac_sha256(key).chain_update(msg))`.
+pub(crate) fn tag(mac: HmacSha256) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
@@ -80,16 +78,14 @@ mod tests {
     #[test]
     fn hmac_matches_rfc4231_case_2_and_long_keys() {
         // RFC 4231 test case 2.
-        let got = hmac256(b"Jefe", b"what do ya want for nothing?");
+        let got = tag(hmac_sha256(b"Jefe").chain_update(b"what do ya want for nothing?"));
         assert_eq!(
             hex_str(&hex32(&got)),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
         // RFC 4231 test case 6 (131-byte key, hashed first).
-        let got = hmac256(
-            &[0xaa; 131],
-            b"Test Using Larger Than Block-Size Key - Hash Key First",
-        );
+        let got = tag(hmac_sha256(&[0xaa; 131])
+            .chain_update(b"Test Using Larger Than Block-Size Key - Hash Key First"));
         assert_eq!(
             hex_str(&hex32(&got)),
             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"

@@ -3,7 +3,8 @@
 //!
 //! No I/O, no clock, no environment and no HTTP types: the caller passes the request's
 //! parts exactly as they will be sent, the credentials and the Unix timestamp; the result
-//! says what to add to the request.
+//! says what to add to the request ([`Tc3Signature::signing_headers`]: each header with a
+//! `sensitive` flag, as aws-sigv4's signing instructions), and the caller applies it.
 //!
 //! * **TC3-HMAC-SHA256** ([`Tc3Signer`], [`sign_tc3`]): JSON `POST`, `GET` (the query is
 //!   signed exactly as sent), multipart and octet-stream bodies (the caller passes body
@@ -43,9 +44,11 @@
 //! // The published documentation example.
 //! assert_eq!(sig.signature(), "72e494ea809ad7a8c8f7a4507b9bddcbaa8e581f516e8da2f66e2c5a96525168");
 //! assert_eq!(sig.credential_scope(), "2019-02-25/cvm/tc3_request");
-//! let headers = sig.headers(); // add these to the request
-//! assert_eq!(headers[0], ("X-TC-Timestamp", "1551113065".to_owned()));
-//! assert_eq!(headers[1].0, "Authorization");
+//! // The signing instructions: add these headers to the request; keep sensitive ones out
+//! // of logs (`http::HeaderValue::set_sensitive`).
+//! let headers: Vec<_> = sig.signing_headers().collect();
+//! assert_eq!((headers[0].name(), headers[0].value()), ("X-TC-Timestamp", "1551113065"));
+//! assert_eq!((headers[1].name(), headers[1].sensitive()), ("Authorization", true));
 //!
 //! // A server holding the same key accepts it.
 //! let received = [("Content-Type", req.content_type), ("Host", req.host)];
@@ -80,8 +83,8 @@ pub use date::utc_date;
 pub use error::{Error, VerifyError};
 pub use form::{form_urldecode, form_urlencode};
 pub use tc3::{
-    ALGORITHM, DerivedKeys, Payload, SIGNED_HEADERS, Tc3Request, Tc3Signature, Tc3Signer,
-    UNSIGNED_PAYLOAD, derive_keys, sign_tc3,
+    ALGORITHM, DerivedKeys, Payload, SIGNED_HEADERS, SigningHeader, Tc3Request, Tc3Signature,
+    Tc3Signer, UNSIGNED_PAYLOAD, derive_keys, sign_tc3,
 };
 pub use v1::{V1Method, flatten_params, sign_v1, v1_string_to_sign, verify_v1};
 pub use verify::{ParsedAuthorization, ReceivedTc3, parse_authorization, verify_tc3};

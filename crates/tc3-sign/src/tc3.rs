@@ -7,7 +7,7 @@ use hmac::Mac;
 
 use crate::Credentials;
 use crate::Error;
-use crate::crypto::{HmacSha256, hex32, hmac_sha256, hmac256, sha256};
+use crate::crypto::{HmacSha256, hex32, hmac_sha256, sha256, tag};
 use crate::date::{DateBuf, SECS_PER_DAY, write_utc_date};
 
 /// Algorithm name in the `Authorization` header and the string to sign.
@@ -142,27 +142,41 @@ impl Tc3Signature {
         &self.buf[start..start + self.ts_len]
     }
 
-    /// Headers to add, in the official SDK's order: `X-TC-Timestamp`,
-    /// `X-TC-Content-SHA256` (if the payload is unsigned), `X-TC-Token` (if the
-    /// credentials have a token), `Authorization`.
+    /// The signing instructions: the headers to add to the request, in the official SDK's
+    /// order — `X-TC-Timestamp`, `X-TC-Content-SHA256` (if the payload is unsigned),
+    /// `X-TC-Token` (if the credentials have a token), `Authorization` — each with its
+    /// [`sensitive`](SigningHeader::sensitive) flag, as aws-sigv4's `SigningInstructions`.
+    /// The caller applies them to its own request type (no HTTP crate here).
+    pub fn signing_headers(&self) -> impl Iterator<Item = SigningHeader<'_>> + '_ {
+        let token = &self.buf[self.auth_end..];
+        let header = |name, value, sensitive| SigningHeader {
+            name,
+            value,
+            sensitive,
+        };
+        [
+            Some(header("X-TC-Timestamp", self.timestamp(), false)),
+            self.unsigned
+                .then(|| header("X-TC-Content-SHA256", UNSIGNED_PAYLOAD, false)),
+            (!token.is_empty()).then(|| header("X-TC-Token", token, true)),
+            Some(header("Authorization", self.authorization(), true)),
+        ]
+        .into_iter()
+        .flatten()
+    }
+
+    /// The [signing headers](Self::signing_headers) as owned `(name, value)` pairs, without
+    /// the sensitive flag.
     pub fn headers(&self) -> Vec<(&'static str, String)> {
         self.header_pairs()
             .map(|(name, value)| (name, value.to_owned()))
             .collect()
     }
 
-    /// The same headers as [`headers`](Self::headers), borrowed (no allocation).
+    /// The [signing headers](Self::signing_headers) as borrowed `(name, value)` pairs,
+    /// without the sensitive flag (no allocation).
     pub fn header_pairs(&self) -> impl Iterator<Item = (&'static str, &str)> + '_ {
-        let token = &self.buf[self.auth_end..];
-        [
-            Some(("X-TC-Timestamp", self.timestamp())),
-            self.unsigned
-                .then_some(("X-TC-Content-SHA256", UNSIGNED_PAYLOAD)),
-            (!token.is_empty()).then_some(("X-TC-Token", token)),
-            Some(("Authorization", self.authorization())),
-        ]
-        .into_iter()
-        .flatten()
+        self.signing_headers().map(|h| (h.name, h.value))
     }
 
     fn scope_start(&self) -> usize {
@@ -182,6 +196,50 @@ impl fmt::Debug for Tc3Signature {
                 "token",
                 &(self.auth_end < self.buf.len()).then_some("<redacted>"),
             )
+            .finish()
+    }
+}
+
+/// One header a [`Tc3Signature`] adds to the request: a signing instruction.
+///
+/// `Debug` redacts the value of a sensitive header.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct SigningHeader<'a> {
+    name: &'static str,
+    value: &'a str,
+    sensitive: bool,
+}
+
+impl<'a> SigningHeader<'a> {
+    /// The header name, as the official SDK spells it (`X-TC-Timestamp`, `Authorization`).
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The header value.
+    pub fn value(&self) -> &'a str {
+        self.value
+    }
+
+    /// Whether the value is a secret (`Authorization`, `X-TC-Token`): never log it, and mark
+    /// it sensitive in the HTTP stack (`http::HeaderValue::set_sensitive`, which keeps it
+    /// out of HPACK tables and `Debug`).
+    pub fn sensitive(&self) -> bool {
+        self.sensitive
+    }
+}
+
+impl fmt::Debug for SigningHeader<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let value = if self.sensitive {
+            "<redacted>"
+        } else {
+            self.value
+        };
+        f.debug_struct("SigningHeader")
+            .field("name", &self.name)
+            .field("value", &value)
+            .field("sensitive", &self.sensitive)
             .finish()
     }
 }
@@ -362,9 +420,9 @@ pub fn derive_keys(secret_key: &str, date: &str, service: &str) -> DerivedKeys {
 pub(crate) fn derive_key_chain(secret_key: &str, date: &[u8], service: &str) -> DerivedKeys {
     let mut first = hmac_sha256_prefixed(b"TC3", secret_key.as_bytes());
     first.update(date);
-    let secret_date: [u8; 32] = first.finalize().into_bytes().into();
-    let secret_service = hmac256(&secret_date, service.as_bytes());
-    let secret_signing = hmac256(&secret_service, TERMINATOR.as_bytes());
+    let secret_date = tag(first);
+    let secret_service = tag(hmac_sha256(&secret_date).chain_update(service.as_bytes()));
+    let secret_signing = tag(hmac_sha256(&secret_service).chain_update(TERMINATOR.as_bytes()));
     DerivedKeys {
         secret_date,
         secret_service,
@@ -549,7 +607,7 @@ fn sign_inner(
 
     // Signature.
     mac.update(&buf[cr_end..sts_end]);
-    let sig: [u8; 32] = mac.finalize().into_bytes().into();
+    let sig = tag(mac);
 
     // Authorization.
     buf.extend_from_slice(AUTH_HEAD.as_bytes());
@@ -642,6 +700,28 @@ mod tests {
         assert_eq!(h[1].1, "UNSIGNED-PAYLOAD");
         assert_eq!(h[2].1, "tok");
         assert_eq!(h[3].1, sig.authorization());
+        let flags: Vec<_> = sig
+            .signing_headers()
+            .map(|h| (h.name(), h.sensitive()))
+            .collect();
+        assert_eq!(
+            flags,
+            [
+                ("X-TC-Timestamp", false),
+                ("X-TC-Content-SHA256", false),
+                ("X-TC-Token", true),
+                ("Authorization", true)
+            ],
+            "the token and the authorization are the sensitive instructions"
+        );
+        for header in sig.signing_headers() {
+            let shown = format!("{header:?}");
+            assert_eq!(
+                shown.contains(header.value()),
+                !header.sensitive(),
+                "{shown}"
+            );
+        }
         assert_eq!(sig.payload_sha256(), UNSIGNED_PAYLOAD_SHA256);
         let dbg = format!("{sig:?}");
         assert!(

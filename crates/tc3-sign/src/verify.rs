@@ -455,7 +455,7 @@ mod fallback_tests {
     //! of header values, nothing else.
 
     use super::*;
-    use crate::crypto::hmac256;
+    use crate::crypto::tag;
     use crate::tc3::derive_keys;
 
     const KEY: &str = "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE";
@@ -473,7 +473,7 @@ mod fallback_tests {
             hex_str(&hex32(&sha256(cr.as_bytes())))
         );
         let keys = derive_keys(KEY, "2019-02-25", "cvm");
-        let sig = hmac256(&keys.secret_signing, sts.as_bytes());
+        let sig = tag(hmac_sha256(&keys.secret_signing).chain_update(sts.as_bytes()));
         format!(
             "TC3-HMAC-SHA256 Credential=AKIDEXAMPLE/2019-02-25/cvm/tc3_request, SignedHeaders=content-type;host, Signature={}",
             hex_str(&hex32(&sig))
