@@ -1,7 +1,7 @@
 //! The emulated scan workflow: CreateScanInstances, DescribeScanInstances,
 //! DescribeScanResults, DeleteScanInstances.
 
-use ms_model::ErrorCode;
+use ms_model::{ErrorCode, ViolationKind};
 use std::collections::HashSet;
 
 use serde_json::{Map, Value, json};
@@ -85,17 +85,14 @@ fn model_check(action: &str, params: &Value) -> Result<(), ApiError> {
             let Some(v) = errs.0.first() else {
                 return Err(ApiError::invalid_param("Invalid request parameters."));
             };
-            let msg = v.message.to_ascii_lowercase();
             let path = v.path.replace('[', ".").replace(']', "");
-            if msg.contains("unknown field") || msg.contains("unknown parameter") {
-                Err(ApiError::new(
+            match v.kind {
+                ViolationKind::Unknown => Err(ApiError::new(
                     ErrorCode::UnknownParameter,
                     format!("The parameter `{path}` is not recognized: {}", v.message),
-                ))
-            } else if msg.contains("missing") || msg.contains("required") {
-                Err(ApiError::missing(&path))
-            } else {
-                Err(ApiError::invalid_value(&path, &v.message))
+                )),
+                ViolationKind::Missing => Err(ApiError::missing(&path)),
+                _ => Err(ApiError::invalid_value(&path, &v.message)),
             }
         }
     }
@@ -111,45 +108,11 @@ fn required_str<'a>(v: &'a Value, name: &str, path: &str) -> Result<&'a str, Api
     }
 }
 
-/// (scheme, host, port, path) of an http(s) URL, or `None`.
+/// (scheme, host, port, path) of an http(s) URL, or `None`: the API's URL rule,
+/// [`ms_model::HttpUrl`].
 pub(crate) fn parse_http_url(url: &str) -> Option<(&str, String, u16, String)> {
-    let (scheme, rest) = url.split_once("://")?;
-    let default_port = match scheme.to_ascii_lowercase().as_str() {
-        "http" => 80,
-        "https" => 443,
-        _ => return None,
-    };
-    let (authority, path) = match rest.find(['/', '?', '#']) {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    if authority.contains('@') || authority.is_empty() {
-        return None;
-    }
-    let (host, port) = if let Some(stripped) = authority.strip_prefix('[') {
-        let (h, after) = stripped.split_once(']')?;
-        let port = match after.strip_prefix(':') {
-            Some(p) => p.parse().ok()?,
-            None if after.is_empty() => default_port,
-            None => return None,
-        };
-        (h.to_owned(), port)
-    } else {
-        match authority.rsplit_once(':') {
-            Some((h, p)) => (h.to_owned(), p.parse().ok()?),
-            None => (authority.to_owned(), default_port),
-        }
-    };
-    if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return None;
-    }
-    let path = path.split('#').next().unwrap_or("/");
-    let path = if path.starts_with('?') {
-        format!("/{path}")
-    } else {
-        path.to_owned()
-    };
-    Some((scheme, host, port, path))
+    let u = ms_model::HttpUrl::parse(url)?;
+    Some((u.scheme, u.host.to_owned(), u.port, u.path))
 }
 
 fn create(core: &Core, params: &Value, owner: &str) -> Result<Map<String, Value>, ApiError> {

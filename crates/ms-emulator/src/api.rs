@@ -115,10 +115,8 @@ pub(crate) fn get_str_array(params: &Value, name: &str) -> Result<Option<Vec<Str
     }
 }
 
-/// `true` for 32 hexadecimal digits.
-pub(crate) fn is_md5(s: &str) -> bool {
-    s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())
-}
+/// `true` for 32 hexadecimal digits: the API's MD5 rule, [`ms_model::is_md5`].
+pub(crate) use ms_model::is_md5;
 
 /// Shortens a client-supplied value for an error message.
 pub(crate) fn show(s: &str) -> String {

@@ -751,3 +751,29 @@ async fn malformed_protocol_headers_are_named() {
     }
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn error_codes_follow_the_violation_kind_not_the_quoted_value() {
+    // Messages quote the client's value; a value that reads "required", "missing" or
+    // "unknown parameter" must not turn an invalid value into MissingParameter or
+    // UnknownParameter.
+    let (emu, c, _) = setup().await;
+    for url in [
+        "https://required.example/a b.apk",
+        "https://example.com/missing field.apk",
+        "https://example.com/unknown parameter.apk",
+    ] {
+        let params = json!({
+            "AppInfos": [{"AppUrl": url, "AppMd5": "dd5b29a800246d7089febf228286d901"}],
+            "ScanInfo": {"CallbackUrl": "", "ScanTypes": ["VULSCAN"]},
+        });
+        let r = c.call("CreateScanInstances", &params).await;
+        assert_eq!(
+            r.code().as_deref(),
+            Some("InvalidParameterValue"),
+            "{url}: {}",
+            r.message()
+        );
+    }
+    emu.shutdown().await;
+}

@@ -38,6 +38,7 @@
 mod envelope;
 mod error_code;
 pub mod examples;
+mod formats;
 mod generated;
 pub mod schema;
 mod validate;
@@ -46,13 +47,15 @@ mod wire;
 pub use envelope::{
     DecodeError, ErrorBody, ErrorResponse, ResponseEnvelope, ServiceError, decode_response,
 };
+pub use formats::{HttpUrl, is_http_url, is_md5, is_sha1};
 pub use generated::actions::*;
 pub use generated::errors::ErrorCode;
 pub use generated::registry::{ACTIONS, visit_action};
 pub use generated::structures::*;
 pub use schema::HasSchema;
 pub use validate::{
-    COMMON_PARAMS, Validate, ValidationErrors, Violation, check_response_json, validate_json,
+    COMMON_PARAMS, Validate, ValidationErrors, Violation, ViolationKind, check_response_json,
+    validate_json,
 };
 
 /// An API action: implemented by each generated `*Request` type.
@@ -95,7 +98,7 @@ pub trait Action:
     {
         match action_info(Self::NAME) {
             Some(info) => validate::check_request_value(info.request, value),
-            None => Err(ValidationErrors(vec![Violation::new(
+            None => Err(ValidationErrors(vec![Violation::unknown(
                 "Action",
                 format!("unknown action `{}`", Self::NAME),
             )])),

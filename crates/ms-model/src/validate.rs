@@ -6,6 +6,7 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::formats::{is_http_url, is_md5, is_sha1};
 use crate::schema::{Constraint, FieldSchema, Format, Kind, StructSchema};
 
 /// Checks a value against the constraints of the API tables.
@@ -14,9 +15,26 @@ pub trait Validate {
     fn validate(&self) -> Result<(), ValidationErrors>;
 }
 
+/// What kind of problem a [`Violation`] is: the distinction callers act on (the emulator picks
+/// `MissingParameter`, `UnknownParameter` or `InvalidParameterValue` from it), so nobody has
+/// to read the message, which quotes the client's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ViolationKind {
+    /// A required member is absent or null (`is required`, `is required when ...`).
+    Missing,
+    /// A member the tables do not define (`unknown parameter`), or an unknown action.
+    Unknown,
+    /// A member with the wrong type or a value its constraints refuse (format, enum, range,
+    /// count, emptiness, combination with another member).
+    Invalid,
+}
+
 /// One problem, located by its wire path (`AppInfos[3].AppMd5`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
+    /// What kind of problem it is.
+    pub kind: ViolationKind,
     /// Wire path of the offending member: `AppInfos[3].AppMd5`; empty for the whole request.
     pub path: String,
     /// What is wrong: `expected 32 hex digits, got "xyz"`.
@@ -24,12 +42,28 @@ pub struct Violation {
 }
 
 impl Violation {
-    /// A violation at `path`.
-    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+    /// A violation of `kind` at `path`.
+    pub fn of(kind: ViolationKind, path: impl Into<String>, message: impl Into<String>) -> Self {
         Violation {
+            kind,
             path: path.into(),
             message: message.into(),
         }
+    }
+
+    /// An [`Invalid`](ViolationKind::Invalid) value at `path`.
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::of(ViolationKind::Invalid, path, message)
+    }
+
+    /// A [`Missing`](ViolationKind::Missing) member at `path`.
+    pub fn missing(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::of(ViolationKind::Missing, path, message)
+    }
+
+    /// An [`Unknown`](ViolationKind::Unknown) member (or action) at `path`.
+    pub fn unknown(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::of(ViolationKind::Unknown, path, message)
     }
 }
 
@@ -150,56 +184,6 @@ fn scalar_text(v: &Value) -> Option<String> {
     }
 }
 
-fn is_hex(s: &str, len: usize) -> bool {
-    s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-/// `s` without the ASCII prefix `prefix`, compared case-insensitively.
-fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    let head = s.as_bytes().get(..prefix.len())?;
-    if head.eq_ignore_ascii_case(prefix.as_bytes()) {
-        // The matched bytes are ASCII, so `prefix.len()` is a char boundary.
-        s.get(prefix.len()..)
-    } else {
-        None
-    }
-}
-
-fn is_url(s: &str) -> bool {
-    let Some(rest) =
-        strip_prefix_ignore_case(s, "https://").or_else(|| strip_prefix_ignore_case(s, "http://"))
-    else {
-        return false;
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    is_authority(authority) && !s.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
-/// `host`, `host:port` or `[v6]`/`[v6]:port`, without user info: the same rule as the
-/// ms-emulator's URL check, so a URL accepted here is not rejected remotely (which would fail
-/// its whole chunk of 20 apps).
-fn is_authority(authority: &str) -> bool {
-    if authority.contains('@') {
-        return false;
-    }
-    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        let Some((h, after)) = v6.split_once(']') else {
-            return false;
-        };
-        match after.strip_prefix(':') {
-            Some(p) => (h, Some(p)),
-            None if after.is_empty() => (h, None),
-            None => return false,
-        }
-    } else {
-        match authority.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (authority, None),
-        }
-    };
-    !host.is_empty() && port.is_none_or(|p| p.parse::<u16>().is_ok())
-}
-
 fn plural(n: u64, word: &str) -> String {
     if n == 1 {
         format!("{n} {word}")
@@ -211,6 +195,10 @@ fn plural(n: u64, word: &str) -> String {
 impl Ctx<'_> {
     fn push(&mut self, path: &str, message: impl Into<String>) {
         self.out.push(Violation::new(path, message));
+    }
+
+    fn push_kind(&mut self, kind: ViolationKind, path: &str, message: impl Into<String>) {
+        self.out.push(Violation::of(kind, path, message));
     }
 
     fn check_struct(&mut self, schema: &StructSchema, v: &Value, path: &str, ignore: &[&str]) {
@@ -226,7 +214,7 @@ impl Ctx<'_> {
                     }
                     Direction::Response => format!("unknown member (not in {})", schema.name),
                 };
-                self.push(&join(path, key), msg);
+                self.push_kind(ViolationKind::Unknown, &join(path, key), msg);
             }
         }
         for (idx, f) in schema.fields.iter().enumerate() {
@@ -235,7 +223,7 @@ impl Ctx<'_> {
             let Some(value) = value.filter(|v| !v.is_null()) else {
                 if self.dir == Direction::Request {
                     if f.required {
-                        self.push(&p, "is required");
+                        self.push_kind(ViolationKind::Missing, &p, "is required");
                     } else if let Some(conds) = required_when(f)
                         && conds.iter().all(|(cp, cv)| {
                             lookup(self.root, cp).and_then(scalar_text).as_deref() == Some(*cv)
@@ -243,7 +231,11 @@ impl Ctx<'_> {
                     {
                         let why: Vec<String> =
                             conds.iter().map(|(a, b)| format!("{a} == {b}")).collect();
-                        self.push(&p, format!("is required when {}", why.join(" && ")));
+                        self.push_kind(
+                            ViolationKind::Missing,
+                            &p,
+                            format!("is required when {}", why.join(" && ")),
+                        );
                     }
                 }
                 continue;
@@ -341,13 +333,13 @@ impl Ctx<'_> {
         self.check_enum(f, s, path, shown);
         for c in f.constraints {
             match c {
-                Constraint::Format(Format::Md5) if !is_hex(s, 32) => {
+                Constraint::Format(Format::Md5) if !is_md5(s) => {
                     self.push(path, format!("expected 32 hex digits, got {}", shown()));
                 }
-                Constraint::Format(Format::Sha1) if !is_hex(s, 40) => {
+                Constraint::Format(Format::Sha1) if !is_sha1(s) => {
                     self.push(path, format!("expected 40 hex digits, got {}", shown()));
                 }
-                Constraint::Format(Format::Url) if !is_url(s) => {
+                Constraint::Format(Format::Url) if !is_http_url(s) => {
                     self.push(path, format!("expected an http(s) URL, got {}", shown()));
                 }
                 Constraint::Format(Format::Json) => {
@@ -567,7 +559,7 @@ pub const COMMON_PARAMS: &[&str] = &[
 /// tables, then decodes into the typed request. An unknown action is a violation at `Action`.
 pub fn validate_json(action: &str, params: &Value) -> Result<(), ValidationErrors> {
     let Some(info) = crate::action_info(action) else {
-        return Err(ValidationErrors(vec![Violation::new(
+        return Err(ValidationErrors(vec![Violation::unknown(
             "Action",
             format!("unknown action `{action}`"),
         )]));

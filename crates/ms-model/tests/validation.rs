@@ -401,3 +401,35 @@ fn urls_with_ports_and_ipv6_hosts_pass() {
         );
     }
 }
+
+#[test]
+fn violations_carry_their_kind_whatever_the_value_says() {
+    let kinds = |params: Value| -> Vec<(String, ViolationKind)> {
+        validate_json("CreateScanInstances", &params)
+            .expect_err("invalid")
+            .violations()
+            .iter()
+            .map(|v| (v.path.clone(), v.kind))
+            .collect()
+    };
+    // A value that reads like another kind of problem is still an invalid value: callers
+    // match the kind, never the message (which quotes the value).
+    let mut wordy = scan(vec![app("is required; unknown parameter; missing")]);
+    wordy["Extra"] = json!(1);
+    assert_eq!(
+        kinds(wordy),
+        [
+            ("Extra".to_owned(), ViolationKind::Unknown),
+            ("AppInfos[0].AppMd5".to_owned(), ViolationKind::Invalid),
+        ]
+    );
+    assert_eq!(
+        kinds(json!({"AppInfos": [{"AppMd5": MD5}]})),
+        [
+            ("AppInfos[0].AppUrl".to_owned(), ViolationKind::Missing),
+            ("ScanInfo".to_owned(), ViolationKind::Missing),
+        ]
+    );
+    let unknown_action = validate_json("NoSuchAction", &json!({})).expect_err("unknown");
+    assert_eq!(unknown_action.violations()[0].kind, ViolationKind::Unknown);
+}

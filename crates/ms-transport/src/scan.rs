@@ -179,7 +179,7 @@ fn invalid_apps(errors: &[Violation]) -> (Vec<(usize, Violation)>, bool) {
                 i,
                 Violation {
                     path: rest.trim_start_matches('.').to_owned(),
-                    message: v.message.clone(),
+                    ..v.clone()
                 },
             )),
             None => request_level = true,

@@ -1,0 +1,150 @@
+//! The string formats of the API tables (`{format: md5}`, `{format: url}`, ...), defined once:
+//! validation, the emulator and the CLI all check MD5s and download or callback URLs with these
+//! functions, so a value one part accepts is never refused by another.
+
+/// Whether `s` is an MD5 as the API writes it: exactly 32 hexadecimal digits (either case).
+pub fn is_md5(s: &str) -> bool {
+    is_hex_digits(s, 32)
+}
+
+/// Whether `s` is a SHA-1 as the API writes it: exactly 40 hexadecimal digits (either case).
+pub fn is_sha1(s: &str) -> bool {
+    is_hex_digits(s, 40)
+}
+
+fn is_hex_digits(s: &str, len: usize) -> bool {
+    s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Whether `s` is an `http://` or `https://` URL as `{format: url}` members take it (see
+/// [`HttpUrl::parse`]).
+pub fn is_http_url(s: &str) -> bool {
+    HttpUrl::parse(s).is_some()
+}
+
+/// An `http://` or `https://` URL as the API's URL members (`AppUrl`, `CallbackUrl`, ...) take
+/// it: the scheme in any case, a host (a name, an IPv4 address or a bracketed IPv6 address)
+/// with an optional port, no user info (`user@`), and no whitespace or control character
+/// anywhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpUrl<'a> {
+    /// `http` or `https`, as written (compare ignoring ASCII case).
+    pub scheme: &'a str,
+    /// The host, without the brackets of an IPv6 address.
+    pub host: &'a str,
+    /// The port given, or 80 / 443 for the scheme.
+    pub port: u16,
+    /// Path and query, starting with `/` (`/` when the URL has none; the fragment dropped).
+    pub path: String,
+}
+
+impl<'a> HttpUrl<'a> {
+    /// Parses `s`; `None` when it is not an http(s) URL of the API's kind.
+    pub fn parse(s: &'a str) -> Option<Self> {
+        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return None;
+        }
+        let (scheme, rest) = s.split_once("://")?;
+        let default_port = if scheme.eq_ignore_ascii_case("http") {
+            80
+        } else if scheme.eq_ignore_ascii_case("https") {
+            443
+        } else {
+            return None;
+        };
+        let (authority, path) = match rest.find(['/', '?', '#']) {
+            Some(i) => rest.split_at(i),
+            None => (rest, ""),
+        };
+        let (host, port) = split_authority(authority)?;
+        let port = match port {
+            Some(p) => p.parse().ok()?,
+            None => default_port,
+        };
+        let path = path.split('#').next().unwrap_or("");
+        let path = if path.starts_with('/') {
+            path.to_owned()
+        } else {
+            format!("/{path}")
+        };
+        Some(HttpUrl {
+            scheme,
+            host,
+            port,
+            path,
+        })
+    }
+
+    /// Whether the scheme is `https`.
+    pub fn is_https(&self) -> bool {
+        self.scheme.eq_ignore_ascii_case("https")
+    }
+}
+
+/// `host`, `host:port`, `[v6]` or `[v6]:port` (no user info) into the host and the port text.
+fn split_authority(authority: &str) -> Option<(&str, Option<&str>)> {
+    if authority.contains('@') {
+        return None;
+    }
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let (host, after) = v6.split_once(']')?;
+        match after.strip_prefix(':') {
+            Some(port) => (host, Some(port)),
+            None if after.is_empty() => (host, None),
+            None => return None,
+        }
+    } else {
+        match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        }
+    };
+    (!host.is_empty()).then_some((host, port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn md5_and_sha1_are_hex_of_the_exact_length() {
+        assert!(is_md5("0123456789abcdefABCDEF0123456789"));
+        assert!(!is_md5("0123456789abcdef0123456789abcde"));
+        assert!(!is_md5("0123456789abcdef0123456789abcdeg"));
+        assert!(!is_md5("é123456789abcdef0123456789abcde"));
+        assert!(is_sha1(&"a".repeat(40)));
+        assert!(!is_sha1(&"a".repeat(32)));
+    }
+
+    #[test]
+    fn urls_parse_into_their_parts() {
+        let u = HttpUrl::parse("http://127.0.0.1:8080/cb?x=1#frag").expect("url");
+        assert_eq!(
+            (u.scheme, u.host, u.port, u.path.as_str()),
+            ("http", "127.0.0.1", 8080, "/cb?x=1")
+        );
+        let u = HttpUrl::parse("HTTPS://[::1]").expect("v6");
+        assert_eq!((u.host, u.port, u.path.as_str()), ("::1", 443, "/"));
+        assert!(u.is_https());
+        let u = HttpUrl::parse("http://example.com?q").expect("query only");
+        assert_eq!((u.port, u.path.as_str()), (80, "/?q"));
+        for bad in [
+            "ftp://x/",
+            "http://user@x/",
+            "http://:80/",
+            "http://x:99999/",
+            "http://x:/",
+            "http://[::1/",
+            "http://[::1]x/",
+            "https://",
+            "not a url",
+            "http://a b/",
+            "http://a/b c",
+            "http://a/\n",
+            "example.com/a.apk",
+        ] {
+            assert_eq!(HttpUrl::parse(bad), None, "{bad}");
+            assert!(!is_http_url(bad), "{bad}");
+        }
+    }
+}
