@@ -89,6 +89,7 @@ fn render(api: &Api) -> Result<Vec<(&'static str, String)>, String> {
     let raw = vec![
         ("mod.rs", emit::mod_rs(api)),
         ("actions.rs", emit::actions_rs(api)),
+        ("codes.rs", emit::codes_rs(api)),
         ("errors.rs", emit::errors_rs(api)),
         ("examples.rs", emit::examples_rs(api)),
         ("registry.rs", emit::registry_rs(api)),
@@ -141,6 +142,9 @@ pub(crate) fn load_api(root: &Path, dir: &str) -> Result<Api, String> {
                 parse::errors_page(&file, &text, false).map(|e| service_errors.extend(e))
             }
             "common-errors.md" => parse::errors_page(&file, &text, true).map(|e| common.extend(e)),
+            "code-lists.md" => {
+                parse::code_lists_page(&file, &text).map(|l| api.code_lists.extend(l))
+            }
             _ => parse::action_page(&file, &text).map(|a| api.actions.push(a)),
         };
         if let Err(e) = res {

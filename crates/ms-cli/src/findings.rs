@@ -193,7 +193,7 @@ impl AppFindings {
 
     /// True when the scan of this app finished successfully (its findings are complete).
     pub fn complete(&self) -> bool {
-        self.task_status == Some(1) && self.status.is_none()
+        self.task_status == Some(ms_model::TaskStatus::Completed.code()) && self.status.is_none()
     }
 
     /// The overall verdict.

@@ -6,6 +6,7 @@
 
 use std::io::{self, Write};
 
+use ms_model::TaskStatus;
 use serde_json::Value;
 use unicode_width::UnicodeWidthStr;
 
@@ -370,15 +371,15 @@ pub fn human_size(bytes: u64) -> String {
     }
 }
 
-/// Text for the TaskStatus code.
+/// Text for the TaskStatus code ([`TaskStatus`]).
 pub fn task_status(code: Option<u64>) -> &'static str {
-    match code {
-        Some(1) => "done",
-        Some(2) => "scanning",
-        Some(3) => "error",
-        Some(4) => "timeout",
-        Some(_) => "unknown",
-        None => "-",
+    let Some(code) = code else { return "-" };
+    match TaskStatus::from_code(code) {
+        Some(TaskStatus::Completed) => "done",
+        Some(TaskStatus::Processing) => "scanning",
+        Some(TaskStatus::Error) => "error",
+        Some(TaskStatus::Timeout) => "timeout",
+        None => "unknown",
     }
 }
 
@@ -409,7 +410,8 @@ pub fn unix_time(secs: Option<u64>) -> String {
     )
 }
 
-/// A JSON field as an unsigned number (numbers or numeric strings).
+/// A JSON field as an unsigned number (numbers or numeric strings). A negative number is not
+/// one: `None`, never a clamped 0 (a negative `StatusCode` must not read as success).
 pub fn u64_field(value: &Value, key: &str) -> Option<u64> {
     match value.get(key)? {
         Value::Number(n) => n.as_u64(),

@@ -5,7 +5,7 @@ use ms_model::Idempotency;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use ms_model::{DescribeScanInstancesRequest, DescribeScanResultsRequest};
+use ms_model::{DescribeScanInstancesRequest, DescribeScanResultsRequest, TaskStatus};
 use ms_transport::Client;
 use serde_json::Value;
 
@@ -280,11 +280,10 @@ async fn list_task_apps(client: &Client, ids: Vec<String>) -> CliResult<Vec<(Str
         };
         let w = &mut slot.1;
         w.apps += 1;
-        use ms_transport::scan::task_status::{COMPLETED, ERROR, TIMEOUT};
-        match app.task_status {
-            Some(COMPLETED) => w.completed += 1,
-            Some(ERROR | TIMEOUT) => w.failed += 1,
-            _ => {}
+        match app.task_status.and_then(TaskStatus::from_code) {
+            Some(TaskStatus::Completed) => w.completed += 1,
+            Some(TaskStatus::Error | TaskStatus::Timeout) => w.failed += 1,
+            Some(TaskStatus::Processing) | None => {}
         }
     }
     Ok(out)

@@ -9,7 +9,7 @@
 //!   `CreatTime` and `CosTocken`);
 //! - the [`Action`] trait implementations (name, version, service, idempotency, response type);
 //! - the schemas that drive [`Validate`], [`validate_json`] and [`check_response_json`];
-//! - [`ErrorCode`], [`ACTIONS`] and the table [`examples`].
+//! - [`ErrorCode`], the code lists ([`TaskStatus`]), [`ACTIONS`] and the table [`examples`].
 //!
 //! The hand-written core provides the envelopes ([`ResponseEnvelope`], [`decode_response`],
 //! [`ServiceError`]) and the validation engine. This crate does no I/O.
@@ -49,6 +49,7 @@ pub use envelope::{
 };
 pub use formats::{HttpUrl, is_http_url, is_md5, is_sha1};
 pub use generated::actions::*;
+pub use generated::codes::*;
 pub use generated::errors::ErrorCode;
 pub use generated::registry::{ACTIONS, visit_action};
 pub use generated::structures::*;

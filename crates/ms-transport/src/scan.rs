@@ -25,7 +25,8 @@ use std::time::Duration;
 use futures_util::stream::{self, StreamExt};
 use ms_model::{
     AppInfo, AppScanSet, CreateScanInstancesRequest, DescribeScanInstancesRequest,
-    DescribeShieldResultRequest, DescribeShieldResultResponse, ScanInfo, Validate, Violation,
+    DescribeShieldResultRequest, DescribeShieldResultResponse, ScanInfo, TaskStatus, Validate,
+    Violation,
 };
 use tracing::{debug, info};
 
@@ -332,21 +333,10 @@ impl Default for WaitOptions {
     }
 }
 
-/// Task status values shared by the scan and shield workflows.
-pub mod task_status {
-    /// Completed.
-    pub const COMPLETED: u64 = 1;
-    /// Still processing.
-    pub const PROCESSING: u64 = 2;
-    /// Processing error.
-    pub const ERROR: u64 = 3;
-    /// Processing timed out.
-    pub const TIMEOUT: u64 = 4;
-
-    /// Whether a status is final (completed, error or timeout).
-    pub fn is_final(status: u64) -> bool {
-        matches!(status, COMPLETED | ERROR | TIMEOUT)
-    }
+/// Whether a wire `TaskStatus` is a final state ([`TaskStatus::is_final`]; values the list
+/// does not name are not final).
+fn is_final(status: u64) -> bool {
+    TaskStatus::from_code(status).is_some_and(TaskStatus::is_final)
 }
 
 /// Progress of a scan task, passed to the callback after each poll.
@@ -399,13 +389,10 @@ pub async fn wait_for_task(
         p.polls += 1;
         p.total = apps.len();
         let statuses: Vec<u64> = apps.iter().map(|a| a.task_status.unwrap_or(0)).collect();
-        p.finished = statuses
-            .iter()
-            .filter(|s| task_status::is_final(**s))
-            .count();
+        p.finished = statuses.iter().filter(|s| is_final(**s)).count();
         p.succeeded = statuses
             .iter()
-            .filter(|s| **s == task_status::COMPLETED)
+            .filter(|s| TaskStatus::from_code(**s) == Some(TaskStatus::Completed))
             .count();
         p.failed = p.finished - p.succeeded;
         p.elapsed = started.elapsed();
@@ -439,7 +426,7 @@ pub async fn wait_for_shield(
     loop {
         let reply = client.send(&request).await?;
         progress(&reply);
-        if reply.task_status.is_some_and(task_status::is_final) {
+        if reply.task_status.is_some_and(is_final) {
             return Ok(reply);
         }
         if started.elapsed().saturating_add(options.interval) > options.timeout {
@@ -490,7 +477,7 @@ mod tests {
         assert_eq!(r.total_apps(), 23);
         assert_eq!(r.item_ids(), vec!["a"]);
         assert!(!r.is_complete());
-        assert!(task_status::is_final(4) && !task_status::is_final(2));
+        assert!(is_final(4) && !is_final(2));
         assert_eq!(crate::ErrorKind::Timeout, r.unknown[0].error.kind());
         let w = waiter_timeout("DescribeScanInstances", "item-9", Duration::from_secs(2));
         assert!(w.is_timeout() && !w.is_retryable());

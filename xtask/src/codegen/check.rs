@@ -182,6 +182,32 @@ fn check_constraint(
                 return Err("`same_as` needs a String type".into());
             }
         }
+        Constraint::Codes(name) => {
+            if !sc.is_some_and(Scalar::is_integer) {
+                return Err("`codes` needs an integer type".into());
+            }
+            let Some(list) = api.code_lists.iter().find(|l| &l.name == name) else {
+                return Err(format!(
+                    "code list `{name}` is not defined in code-lists.md"
+                ));
+            };
+            // Every named code must be a value the member may take.
+            let allowed = m.constraints.iter().find_map(|c| match c {
+                Constraint::Enum(v) => Some(v),
+                _ => None,
+            });
+            if let Some(allowed) = allowed
+                && let Some(code) = list
+                    .codes
+                    .iter()
+                    .find(|c| !allowed.contains(&c.value.to_string()))
+            {
+                return Err(format!(
+                    "code `{}` ({}) of `{name}` is not in the member's `enum`",
+                    code.value, code.name
+                ));
+            }
+        }
     }
     Ok(())
 }

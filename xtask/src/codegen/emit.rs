@@ -131,6 +131,7 @@ fn constraint_text(c: &Constraint) -> String {
         Constraint::AllowEmpty => "may be empty".to_string(),
         Constraint::Deprecated(r) => format!("deprecated, use `{r}`"),
         Constraint::Secret => "secret (redacted in `Debug`)".to_string(),
+        Constraint::Codes(name) => format!("values named by [`{name}`](crate::{name})"),
     }
 }
 
@@ -422,6 +423,9 @@ fn constraint_rs(c: &Constraint) -> String {
         Constraint::AllowEmpty => "Constraint::AllowEmpty".into(),
         Constraint::Deprecated(r) => format!("Constraint::Deprecated({})", lit(r)),
         Constraint::Secret => "Constraint::Secret".into(),
+        Constraint::Codes(_) => {
+            unreachable!("code lists are documentation, not schema constraints")
+        }
     }
 }
 
@@ -440,7 +444,12 @@ fn schema_static(out: &mut String, ident: &str, name: &str, description: &str, m
             TypeRef::Scalar(Scalar::UInt64) => "Kind::UInt64".to_string(),
             TypeRef::Struct(s) => format!("Kind::Struct(&{})", screaming(s)),
         };
-        let cs: Vec<String> = m.constraints.iter().map(constraint_rs).collect();
+        let cs: Vec<String> = m
+            .constraints
+            .iter()
+            .filter(|c| !matches!(c, Constraint::Codes(_)))
+            .map(constraint_rs)
+            .collect();
         let _ = writeln!(
             out,
             "FieldSchema {{ name: {}, kind: {kind}, array: {}, required: {}, constraints: &[{}], description: {} }},",
@@ -484,6 +493,71 @@ pub(crate) fn schemas_rs(api: &Api) -> String {
             &a.description,
             &a.output,
         );
+    }
+    out
+}
+
+/// `codes.rs`: one enum per code list of `code-lists.md` (`TaskStatus`), so every crate names
+/// the values the same way.
+pub(crate) fn codes_rs(api: &Api) -> String {
+    let mut out = String::from(PREAMBLE);
+    out.push_str("//! Code lists (`code-lists.md`): the named values of integer members.\n\n");
+    for list in &api.code_lists {
+        let name = &list.name;
+        doc(&mut out, &doc_text(&list.description));
+        out.push_str("///\n/// The wire carries the integer ([`");
+        let _ = writeln!(
+            out,
+            "{name}::code`]); values the list does not name have no variant ([`{name}::from_code`] gives `None`)."
+        );
+        out.push_str(
+            "#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]\npub enum ",
+        );
+        let _ = writeln!(out, "{name} {{");
+        for c in &list.codes {
+            doc(
+                &mut out,
+                &format!("`{}`: {}", c.value, doc_text(&c.description)),
+            );
+            let _ = writeln!(out, "{},", c.name);
+        }
+        out.push_str("}\n\n");
+        let _ = writeln!(out, "impl {name} {{");
+        let _ = writeln!(
+            out,
+            "/// Every value, in table order.\npub const ALL: [{name}; {}] = [",
+            list.codes.len()
+        );
+        for c in &list.codes {
+            let _ = writeln!(out, "{name}::{},", c.name);
+        }
+        out.push_str(
+            "];\n\n/// The value on the wire.\npub const fn code(self) -> u64 {\nmatch self {\n",
+        );
+        for c in &list.codes {
+            let _ = writeln!(out, "{name}::{} => {},", c.name, c.value);
+        }
+        out.push_str("}\n}\n\n/// The named value of a wire integer, or `None` for a value the list does not name.\npub const fn from_code(code: u64) -> Option<Self> {\nmatch code {\n");
+        for c in &list.codes {
+            let _ = writeln!(out, "{} => Some({name}::{}),", c.value, c.name);
+        }
+        out.push_str("_ => None,\n}\n}\n\n/// Whether this is a final state (the table's `Final` column).\npub const fn is_final(self) -> bool {\n");
+        let finals: Vec<String> = list
+            .codes
+            .iter()
+            .filter(|c| c.is_final)
+            .map(|c| format!("{name}::{}", c.name))
+            .collect();
+        if finals.is_empty() {
+            out.push_str("let _ = self;\nfalse\n");
+        } else {
+            let _ = writeln!(out, "matches!(self, {})", finals.join(" | "));
+        }
+        out.push_str("}\n\n/// The description from the table.\npub const fn description(self) -> &'static str {\nmatch self {\n");
+        for c in &list.codes {
+            let _ = writeln!(out, "{name}::{} => {},", c.name, lit(&c.description));
+        }
+        out.push_str("}\n}\n}\n\n");
     }
     out
 }
@@ -645,6 +719,6 @@ pub(crate) fn mod_rs(api: &Api) -> String {
         api.structures.len(),
         api.errors.len()
     );
-    out.push_str("pub mod actions;\npub mod errors;\npub mod examples;\npub mod registry;\npub mod schemas;\npub mod structures;\n");
+    out.push_str("pub mod actions;\npub mod codes;\npub mod errors;\npub mod examples;\npub mod registry;\npub mod schemas;\npub mod structures;\n");
     out
 }

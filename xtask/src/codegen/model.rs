@@ -88,6 +88,8 @@ pub(crate) enum Constraint {
     Deprecated(String),
     /// A credential (temporary secret key, session token): redacted in the generated `Debug`.
     Secret,
+    /// The integer values are named by this code list (`code-lists.md`).
+    Codes(String),
 }
 
 /// One member of a request, response or structure.
@@ -156,6 +158,27 @@ pub(crate) struct ErrorDef {
     pub(crate) common: bool,
 }
 
+/// One named value of a code list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Code {
+    pub(crate) value: u64,
+    /// The Rust variant name (`Completed`).
+    pub(crate) name: String,
+    /// Whether the value is a final state (`Final: Yes`).
+    pub(crate) is_final: bool,
+    pub(crate) description: String,
+    pub(crate) line: usize,
+}
+
+/// A code list: the named values of integer members (`TaskStatus`), from `code-lists.md`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CodeList {
+    pub(crate) name: String,
+    pub(crate) description: String,
+    pub(crate) codes: Vec<Code>,
+    pub(crate) pos: Pos,
+}
+
 /// The whole API of one service version.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Api {
@@ -164,6 +187,7 @@ pub(crate) struct Api {
     pub(crate) actions: Vec<Action>,
     pub(crate) structures: Vec<Structure>,
     pub(crate) errors: Vec<ErrorDef>,
+    pub(crate) code_lists: Vec<CodeList>,
 }
 
 impl Api {

@@ -4,7 +4,8 @@
 //! blocks. Every error names `file:line`.
 
 use super::model::{
-    Action, Constraint, ErrorDef, Example, Format, Member, Pos, Scalar, Structure, TypeRef,
+    Action, Code, CodeList, Constraint, ErrorDef, Example, Format, Member, Pos, Scalar, Structure,
+    TypeRef,
 };
 
 type Result<T> = std::result::Result<T, String>;
@@ -463,6 +464,15 @@ fn parse_constraint(p: &Pos, text: &str) -> Result<Constraint> {
         "suffix" => Constraint::Suffix(parse_scalar(p, key, v)?),
         "filter_names" => Constraint::FilterNames(parse_list(p, key, v)?),
         "deprecated" => Constraint::Deprecated(parse_path(p, key, v)?),
+        "codes" => {
+            if !is_ident(v) {
+                return err(
+                    p,
+                    format!("unparsable constraint `codes`: expected a code list name, got `{v}`"),
+                );
+            }
+            Constraint::Codes(v.to_owned())
+        }
         "format" => match Format::parse(v) {
             Some(f) => Constraint::Format(f),
             None => {
@@ -514,7 +524,7 @@ fn parse_constraint(p: &Pos, text: &str) -> Result<Constraint> {
             return err(
                 p,
                 format!(
-                    "unparsable constraint: unknown key `{key}` (known: enum, max_items, min_items, max, min, default, exclusive_with, required_when, same_as, format, suffix, filter_names, allow_empty, deprecated, secret)"
+                    "unparsable constraint: unknown key `{key}` (known: enum, max_items, min_items, max, min, default, exclusive_with, required_when, same_as, format, suffix, filter_names, allow_empty, deprecated, secret, codes)"
                 ),
             );
         }
@@ -1164,6 +1174,73 @@ pub(crate) fn structures_page(file: &str, text: &str) -> Result<Vec<Structure>> 
         });
     }
     Ok(out)
+}
+
+/// Parses `code-lists.md`: one `## Name` section per code list, a description paragraph and a
+/// `| Value | Name | Final | Description |` table.
+pub(crate) fn code_lists_page(file: &str, text: &str) -> Result<Vec<CodeList>> {
+    let mut out: Vec<CodeList> = Vec::new();
+    for s in sections(text).into_iter().skip(1) {
+        let name = s.title.trim().to_string();
+        let at = pos(file, s.line);
+        if !is_ident(&name) || out.iter().any(|l| l.name == name) {
+            return err(
+                &at,
+                format!("code list heading `{name}` is not a new list name"),
+            );
+        }
+        let description = s
+            .body
+            .iter()
+            .map(|(_, l)| l.trim())
+            .skip_while(|l| l.is_empty())
+            .take_while(|l| !l.is_empty() && !l.starts_with('|'))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let ts = tables(file, &s.body)?;
+        let Some(t) = ts.first() else {
+            return err(&at, format!("code list `{name}` has no table"));
+        };
+        let codes = code_table(file, t)?;
+        if codes.is_empty() {
+            return err(&at, format!("code list `{name}` has no codes"));
+        }
+        out.push(CodeList {
+            name,
+            description,
+            codes,
+            pos: at,
+        });
+    }
+    Ok(out)
+}
+
+fn code_table(file: &str, t: &Table) -> Result<Vec<Code>> {
+    let value_c = t.require_column(file, "code list", &["Value", "取值"])?;
+    let name_c = t.require_column(file, "code list", &["Name"])?;
+    let final_c = t.require_column(file, "code list", &["Final"])?;
+    let desc_c = t.require_column(file, "code list", DESC_COLS)?;
+    let mut codes: Vec<Code> = Vec::new();
+    for (line, cells) in &t.rows {
+        let p = pos(file, *line);
+        let value = parse_u64(&p, "Value", &cells[value_c])?;
+        let name = cells[name_c].trim().to_string();
+        let starts_upper = name.chars().next().is_some_and(|c| c.is_ascii_uppercase());
+        if !is_ident(&name) || !starts_upper {
+            return err(&p, format!("code name `{name}` is not a CamelCase name"));
+        }
+        if codes.iter().any(|c| c.value == value || c.name == name) {
+            return err(&p, format!("duplicate code `{value}` / `{name}`"));
+        }
+        codes.push(Code {
+            value,
+            name,
+            is_final: yes_no(&p, "Final", &cells[final_c])?,
+            description: cells[desc_c].clone(),
+            line: *line,
+        });
+    }
+    Ok(codes)
 }
 
 /// Parses an error-code page (every table in it).

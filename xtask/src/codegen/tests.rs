@@ -696,3 +696,82 @@ fn temporary_cos_credentials_are_tagged_secret() {
         assert!(m.constraints.contains(&Constraint::Secret), "{name}");
     }
 }
+
+#[test]
+fn task_status_is_one_code_list_used_by_every_task_status_member() {
+    let api = api();
+    let list = api
+        .code_lists
+        .iter()
+        .find(|l| l.name == "TaskStatus")
+        .expect("TaskStatus list");
+    let named: Vec<(u64, &str, bool)> = list
+        .codes
+        .iter()
+        .map(|c| (c.value, c.name.as_str(), c.is_final))
+        .collect();
+    assert_eq!(
+        named,
+        [
+            (1, "Completed", true),
+            (2, "Processing", false),
+            (3, "Error", true),
+            (4, "Timeout", true)
+        ]
+    );
+    // Every TaskStatus member of the tables carries the list.
+    let members = api
+        .structures
+        .iter()
+        .flat_map(|s| &s.members)
+        .chain(api.actions.iter().flat_map(|a| &a.output));
+    let mut tagged = 0;
+    for m in members.filter(|m| m.name == "TaskStatus") {
+        assert!(
+            m.constraints
+                .contains(&Constraint::Codes("TaskStatus".into())),
+            "{}",
+            m.pos
+        );
+        tagged += 1;
+    }
+    assert_eq!(tagged, 4);
+}
+
+#[test]
+fn code_lists_are_checked_against_their_members() {
+    let t = TempApi::new("codes");
+    t.edit(
+        "code-lists.md",
+        "| 4 | Timeout | Yes |",
+        "| 5 | Timeout | Yes |",
+    );
+    t.edit(
+        "data-structures.md",
+        "| AppSize | Integer | No | [uint64] App size. |",
+        "| AppSize | Integer | No | [uint64] App size. `{codes: NoSuchList}` |",
+    );
+    t.edit(
+        "data-structures.md",
+        "| AppName | String | No | App name. |",
+        "| AppName | String | No | App name. `{codes: TaskStatus}` |",
+    );
+    let e = t.load().unwrap_err();
+    assert!(
+        e.contains("code `5` (Timeout) of `TaskStatus` is not in the member's `enum`"),
+        "{e}"
+    );
+    assert!(
+        e.contains("code list `NoSuchList` is not defined in code-lists.md"),
+        "{e}"
+    );
+    assert!(e.contains("`codes` needs an integer type"), "{e}");
+    let t = TempApi::new("codes-table");
+    t.edit(
+        "code-lists.md",
+        "| 2 | Processing | No |",
+        "| 1 | Processing | No |",
+    );
+    let e = t.load().unwrap_err();
+    assert!(e.contains("duplicate code `1` / `Processing`"), "{e}");
+}

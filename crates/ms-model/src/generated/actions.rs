@@ -1850,7 +1850,7 @@ impl Validate for DescribeShieldResultRequest {
 pub struct DescribeShieldResultResponse {
     /// Task status: 0 = "please return" (literal source wording), 1 = completed, 2 = processing, 3 = processing error, 4 = processing timeout.
     ///
-    /// Wire name `TaskStatus`; UInt64; one of `0`, `1`, `2`, `3`, `4`.
+    /// Wire name `TaskStatus`; UInt64; one of `0`, `1`, `2`, `3`, `4`; values named by [`TaskStatus`](crate::TaskStatus).
     #[serde(
         rename = "TaskStatus",
         default,

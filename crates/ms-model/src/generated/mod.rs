@@ -3,6 +3,7 @@
 //! Code generated from the `ms` API tables, version `2018-04-08`: 27 actions, 41 structures, 75 error codes.
 
 pub mod actions;
+pub mod codes;
 pub mod errors;
 pub mod examples;
 pub mod registry;

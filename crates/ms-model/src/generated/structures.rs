@@ -631,7 +631,7 @@ pub struct AppScanSet {
     pub scan_code: Option<u64>,
     /// Task status: 1 = completed, 2 = processing, 3 = processing error, 4 = processing timeout.
     ///
-    /// Wire name `TaskStatus`; UInt64; one of `1`, `2`, `3`, `4`.
+    /// Wire name `TaskStatus`; UInt64; one of `1`, `2`, `3`, `4`; values named by [`TaskStatus`](crate::TaskStatus).
     #[serde(
         rename = "TaskStatus",
         default,
@@ -747,7 +747,7 @@ pub struct AppSetInfo {
     pub app_url: Option<String>,
     /// Task status: 1 = completed, 2 = processing, 3 = processing error, 4 = processing timeout.
     ///
-    /// Wire name `TaskStatus`; UInt64; one of `1`, `2`, `3`, `4`.
+    /// Wire name `TaskStatus`; UInt64; one of `1`, `2`, `3`, `4`; values named by [`TaskStatus`](crate::TaskStatus).
     #[serde(
         rename = "TaskStatus",
         default,
@@ -2308,7 +2308,7 @@ impl Validate for ScanSensitiveList {
 pub struct ScanSetInfo {
     /// Task status: 1 = completed, 2 = processing, 3 = processing error, 4 = processing timeout.
     ///
-    /// Wire name `TaskStatus`; UInt64; one of `1`, `2`, `3`, `4`.
+    /// Wire name `TaskStatus`; UInt64; one of `1`, `2`, `3`, `4`; values named by [`TaskStatus`](crate::TaskStatus).
     #[serde(
         rename = "TaskStatus",
         default,
