@@ -16,9 +16,9 @@ use std::time::Duration;
 
 use ms_emulator::{Emulator, EmulatorConfig};
 use ms_transport::model::{
-    AppInfo, CreateScanInstancesRequest, DescribeScanResultsRequest, ScanInfo,
+    AppInfo, CreateScanInstancesRequest, DescribeScanResultsRequest, ScanInfo, TaskStatus,
 };
-use ms_transport::scan::{WaitOptions, task_status, wait_for_task};
+use ms_transport::scan::{WaitOptions, wait_for_task};
 use ms_transport::{Client, Proxy, StaticProvider};
 
 #[tokio::main]
@@ -72,7 +72,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     .await?;
     let completed = apps
         .iter()
-        .filter(|a| a.task_status == Some(task_status::COMPLETED))
+        .filter(|a| a.task_status == Some(TaskStatus::Completed.code()))
         .count();
     println!("finished: {completed} of {} apps completed", apps.len());
 

@@ -128,11 +128,11 @@ impl Client {
                 continue;
             }
             let class = error.retry_class();
-            match self.inner.retry.decide(
-                &error,
-                state.counted_attempts(),
-                op.idempotency.is_idempotent(),
-            ) {
+            match self
+                .inner
+                .retry
+                .decide(&error, state.counted_attempts(), op.idempotency)
+            {
                 RetryDecision::RetryAfter { backoff, cost } => {
                     state.spent = state.spent.saturating_add(cost);
                     debug!(error = %error, retry_class = ?class, backoff_ms = backoff.as_secs_f64() * 1000.0, "retrying");

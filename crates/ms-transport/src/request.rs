@@ -399,7 +399,7 @@ mod tests {
         service: "ms",
         version: "2018-04-08",
         action: "DescribeScanInstances",
-        idempotent: true,
+        idempotency: ms_model::Idempotency::Idempotent,
     };
 
     fn settings(sign_method: SignMethod) -> RequestSettings {

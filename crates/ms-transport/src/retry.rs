@@ -13,6 +13,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use ms_model::Idempotency;
+
 use crate::error::Error;
 
 /// How a failed attempt may be retried.
@@ -35,10 +37,10 @@ pub enum RetryClass {
 
 impl RetryClass {
     /// Whether this class may be retried for an action with the given idempotency.
-    pub fn allows(self, idempotent: bool) -> bool {
+    pub fn allows(self, idempotency: Idempotency) -> bool {
         match self {
             RetryClass::Throttling | RetryClass::NotSent => true,
-            RetryClass::Transient => idempotent,
+            RetryClass::Transient => idempotency.is_idempotent(),
             RetryClass::Never => false,
         }
     }
@@ -124,8 +126,8 @@ impl RetryStrategy {
     /// only when the request provably was not processed), attempts must remain, and the
     /// retry budget must cover the retry (a timeout costs more). Taking the tokens is part
     /// of the decision: a `RetryAfter` has already paid.
-    pub fn decide(&self, error: &Error, attempt: u32, idempotent: bool) -> RetryDecision {
-        self.decide_with_jitter(error, attempt, idempotent, rand::random::<f64>())
+    pub fn decide(&self, error: &Error, attempt: u32, idempotency: Idempotency) -> RetryDecision {
+        self.decide_with_jitter(error, attempt, idempotency, rand::random::<f64>())
     }
 
     /// [`decide`](Self::decide) with the jitter given (`unit` in `[0, 1]` scales the backoff
@@ -134,11 +136,11 @@ impl RetryStrategy {
         &self,
         error: &Error,
         attempt: u32,
-        idempotent: bool,
+        idempotency: Idempotency,
         unit: f64,
     ) -> RetryDecision {
         let class = error.retry_class();
-        if !class.allows(idempotent) {
+        if !class.allows(idempotency) {
             return RetryDecision::Stop(StopReason::NotRetryable);
         }
         if attempt >= self.config.max_attempts.max(1) {
@@ -318,14 +320,15 @@ impl RetryBudget {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ms_model::Idempotency::{Idempotent, NotIdempotent};
 
     #[test]
     fn classes_respect_idempotency() {
-        assert!(RetryClass::Throttling.allows(false));
-        assert!(RetryClass::NotSent.allows(false));
-        assert!(!RetryClass::Transient.allows(false));
-        assert!(RetryClass::Transient.allows(true));
-        assert!(!RetryClass::Never.allows(true));
+        assert!(RetryClass::Throttling.allows(NotIdempotent));
+        assert!(RetryClass::NotSent.allows(NotIdempotent));
+        assert!(!RetryClass::Transient.allows(NotIdempotent));
+        assert!(RetryClass::Transient.allows(Idempotent));
+        assert!(!RetryClass::Never.allows(Idempotent));
     }
 
     #[test]
@@ -342,16 +345,16 @@ mod tests {
         let denied = Error::http_status(403, b"");
         // Class and idempotency.
         assert_eq!(
-            s.decide_with_jitter(&server, 1, false, 0.5),
+            s.decide_with_jitter(&server, 1, NotIdempotent, 0.5),
             RetryDecision::Stop(StopReason::NotRetryable),
             "a 5xx may have been processed: not retried for a write"
         );
         assert_eq!(
-            s.decide_with_jitter(&denied, 1, true, 0.5),
+            s.decide_with_jitter(&denied, 1, Idempotent, 0.5),
             RetryDecision::Stop(StopReason::NotRetryable)
         );
         assert_eq!(
-            s.decide_with_jitter(&throttled, 1, false, 1.0),
+            s.decide_with_jitter(&throttled, 1, NotIdempotent, 1.0),
             RetryDecision::RetryAfter {
                 backoff: Duration::from_millis(500),
                 cost: 5
@@ -359,7 +362,7 @@ mod tests {
             "throttled requests were not processed: retried for a write, with the throttling backoff"
         );
         assert_eq!(
-            s.decide_with_jitter(&refused, 2, false, 0.5),
+            s.decide_with_jitter(&refused, 2, NotIdempotent, 0.5),
             RetryDecision::RetryAfter {
                 backoff: Duration::from_millis(100),
                 cost: 5
@@ -367,19 +370,19 @@ mod tests {
         );
         // Attempts.
         assert_eq!(
-            s.decide_with_jitter(&server, 3, true, 0.5),
+            s.decide_with_jitter(&server, 3, Idempotent, 0.5),
             RetryDecision::Stop(StopReason::AttemptsExhausted)
         );
         // Budget: 20 - 5 - 5 = 10 left; a timeout costs 10, then nothing is left.
         assert_eq!(
-            s.decide_with_jitter(&timeout, 1, true, 0.0),
+            s.decide_with_jitter(&timeout, 1, Idempotent, 0.0),
             RetryDecision::RetryAfter {
                 backoff: Duration::ZERO,
                 cost: 10
             }
         );
         assert_eq!(
-            s.decide_with_jitter(&server, 1, true, 0.0),
+            s.decide_with_jitter(&server, 1, Idempotent, 0.0),
             RetryDecision::Stop(StopReason::BudgetExhausted)
         );
         s.on_success(10);
