@@ -579,7 +579,7 @@ mod sdk_tests {
     //! `sign_tc3`.
 
     use super::*;
-    use crate::crypto::hmac256;
+    use crate::crypto::tag;
     use crate::tc3::derive_keys;
 
     const KEY: &str = "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE";
@@ -604,10 +604,8 @@ mod sdk_tests {
             "TC3-HMAC-SHA256\n{TS}\n{DATE}/{service}/tc3_request\n{}",
             hex_str(&hex32(&sha256(cr.as_bytes())))
         );
-        let sig = hmac256(
-            &derive_keys(KEY, DATE, service).secret_signing,
-            sts.as_bytes(),
-        );
+        let sig = tag(hmac_sha256(&derive_keys(KEY, DATE, service).secret_signing)
+            .chain_update(sts.as_bytes()));
         format!(
             "TC3-HMAC-SHA256 Credential=AKIDEXAMPLE/{DATE}/{service}/tc3_request, SignedHeaders=content-type;host, Signature={}",
             hex_str(&hex32(&sig))
