@@ -81,7 +81,9 @@ impl Ctx {
             self.emulator = Some(emulator);
         } else {
             if let Some(endpoint) = &g.endpoint {
-                if endpoint.starts_with("http://") {
+                // A plain http:// endpoint given explicitly is allowed (the endpoint rule is
+                // the transport's own; an unusable endpoint is reported by build()).
+                if ms_transport::Endpoint::parse(endpoint).is_ok_and(|e| !e.is_https()) {
                     builder = builder.allow_http();
                 }
                 builder = builder.endpoint(endpoint.as_str());
@@ -99,7 +101,7 @@ impl Ctx {
             g.ca_cert.as_deref()
         };
         builder.build().map_err(|e| match e.kind() {
-            ms_transport::ErrorKind::Config => config_error(e.message(), ca_cert),
+            ms_transport::ErrorKind::Config => config_error(&e, ca_cert),
             _ => transport_error(e),
         })
     }
@@ -167,54 +169,41 @@ fn profile_region(profile: &str) -> Option<String> {
     (!region.is_empty()).then(|| region.to_owned())
 }
 
-/// Proxy variables the transport reads, as named in its configuration errors.
-const PROXY_VARS: [&str; 8] = [
-    "HTTPS_PROXY",
-    "https_proxy",
-    "HTTP_PROXY",
-    "http_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-    "NO_PROXY",
-    "no_proxy",
-];
-
 /// A configuration error of the client (exit code 2), reworded to name the option or
-/// environment variable the user set and how to fix it.
-fn config_error(message: &str, ca_cert: Option<&std::path::Path>) -> CliError {
-    if let Some(var) = PROXY_VARS
-        .iter()
-        .find(|v| message.starts_with(&format!("{v}:")))
-    {
-        return CliError::usage(format!("proxy setting {message}")).with_hint(format!(
-            "fix or unset {var}: only http://host:port proxies are supported (NO_PROXY lists hosts to reach directly)"
-        ));
+/// environment variable the user set and how to fix it. The transport says which setting
+/// failed ([`ms_transport::ConfigSetting`]); its message is never parsed.
+fn config_error(e: &ms_transport::Error, ca_cert: Option<&std::path::Path>) -> CliError {
+    use ms_transport::ConfigSetting as S;
+    let message = e.message();
+    match e.config_setting() {
+        Some(S::Proxy(Some(var))) => CliError::usage(format!("proxy setting {message}"))
+            .with_hint(format!(
+                "fix or unset {var}: only http://host:port proxies are supported (NO_PROXY lists hosts to reach directly)"
+            )),
+        Some(S::RootCertificate(_)) => {
+            let file = ca_cert
+                .map(|p| format!(" {}", p.display()))
+                .unwrap_or_default();
+            CliError::usage(format!("--ca-cert{file}: {}", e.config_detail()))
+                .with_hint("pass a PEM file with a CERTIFICATE block, e.g. the one written by `ms emulator serve --tls --cert-out FILE`")
+        }
+        Some(S::Endpoint) => CliError::usage(format!("--endpoint/MS_ENDPOINT: {message}"))
+            .with_hint(
+                "give a host (ms.tencentcloudapi.com), host:port, or a base URL such as https://127.0.0.1:8443",
+            ),
+        Some(S::Region) => CliError::usage(format!("--region/TENCENTCLOUD_REGION: {message}"))
+            .with_hint(
+                "use a region name such as ap-guangzhou (or leave it out: the scan actions need none)",
+            ),
+        _ => CliError::usage(format!("client configuration: {message}")),
     }
-    if let Some(rest) = message.strip_prefix("root certificate #0") {
-        let file = ca_cert
-            .map(|p| format!(" {}", p.display()))
-            .unwrap_or_default();
-        return CliError::usage(format!("--ca-cert{file}{rest}"))
-            .with_hint("pass a PEM file with a CERTIFICATE block, e.g. the one written by `ms emulator serve --tls --cert-out FILE`");
-    }
-    if message.starts_with("endpoint") {
-        return CliError::usage(format!("--endpoint/MS_ENDPOINT: {message}")).with_hint(
-            "give a host (ms.tencentcloudapi.com), host:port, or a base URL such as https://127.0.0.1:8443",
-        );
-    }
-    if message.starts_with("region") {
-        return CliError::usage(format!("--region/TENCENTCLOUD_REGION: {message}")).with_hint(
-            "use a region name such as ap-guangzhou (or leave it out: the scan actions need none)",
-        );
-    }
-    CliError::usage(format!("client configuration: {message}"))
 }
 
 /// Maps a transport error to a CLI error with the right exit code and a hint.
 pub fn transport_error(e: ms_transport::Error) -> CliError {
     use ms_transport::ErrorKind as K;
     if e.kind() == K::Config {
-        return config_error(e.message(), None);
+        return config_error(&e, None);
     }
     let message = e.message().to_owned();
     let code = e.code().map(|c| c.as_str().to_owned());

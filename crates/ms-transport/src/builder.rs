@@ -13,7 +13,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::connect::{ConnSettings, HttpClient, TlsSettings, tls_config};
 use crate::credentials::{DefaultChain, ProvideCredentials};
 use crate::endpoint::Endpoint;
-use crate::error::Error;
+use crate::error::{ConfigSetting, Error};
 use crate::proxy::{Proxy, resolve_proxy};
 use crate::ratelimit::{Limiter, RateLimit, RateLimitConfig, RateLimiter};
 use crate::request::{Language, REQUEST_CLIENT, RequestSettings, SignMethod};
@@ -330,30 +330,37 @@ impl ClientBuilder {
     /// Builds the client (no I/O; requests must then be sent from within a tokio runtime).
     pub fn build(self) -> Result<Client, Error> {
         let endpoint = Endpoint::parse(&self.endpoint)?;
-        for (field, value) in [
-            ("region", self.region.as_deref().unwrap_or("")),
-            ("service", self.service.as_str()),
-            ("version", self.version.as_str()),
+        for (setting, field, value) in [
+            (
+                ConfigSetting::Region,
+                "region",
+                self.region.as_deref().unwrap_or(""),
+            ),
+            (ConfigSetting::Service, "service", self.service.as_str()),
+            (ConfigSetting::Version, "version", self.version.as_str()),
         ] {
             if HeaderValue::from_str(value).is_err() || value.trim() != value {
-                return Err(Error::config(format!(
-                    "{field} {value:?}: not usable in a header (control characters or surrounding spaces)"
-                )));
+                return Err(Error::config_of(
+                    setting,
+                    format_args!("{field} {value:?}"),
+                    "not usable in a header (control characters or surrounding spaces)",
+                ));
+            }
+            if value.is_empty() && setting != ConfigSetting::Region {
+                return Err(Error::config_of(setting, field, "must not be empty"));
             }
         }
-        if self.service.is_empty() || self.version.is_empty() {
-            return Err(Error::config("service and version must not be empty"));
-        }
         if !endpoint.is_https() && !self.allow_http {
-            return Err(Error::config(format!(
-                "endpoint {}: plain http:// requires ClientBuilder::allow_http()",
-                endpoint.base_url()
-            )));
+            return Err(Error::config_of(
+                ConfigSetting::Endpoint,
+                format_args!("endpoint {}", endpoint.base_url()),
+                "plain http:// requires ClientBuilder::allow_http()",
+            ));
         }
         let uri: http::Uri = endpoint
             .base_url()
             .parse()
-            .map_err(|e| Error::config(format!("endpoint: {e}")))?;
+            .map_err(|e| Error::config_of(ConfigSetting::Endpoint, "endpoint", e))?;
         let proxy = resolve_proxy(&self.proxy, self.no_proxy.as_deref(), &uri)?;
         let tls = tls_config(&self.tls)?;
         let http = HttpClient::build(

@@ -14,7 +14,7 @@ use crate::connect::HttpClient;
 use crate::credentials::ProvideCredentials;
 use crate::decode::decode_value;
 use crate::endpoint::Endpoint;
-use crate::error::Error;
+use crate::error::{ConfigSetting, Error};
 use crate::ratelimit::Limiter;
 use crate::request::{Params, RequestSettings};
 use crate::retry::{RetryBudget, RetryStrategy};
@@ -169,13 +169,19 @@ impl Client {
         params: &serde_json::Value,
     ) -> Result<serde_json::Value, Error> {
         if op.action.is_empty() || !op.action.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(Error::config(format!(
-                "action {:?}: expected an alphanumeric name",
-                op.action
-            )));
+            return Err(Error::config_of(
+                ConfigSetting::Action,
+                format_args!("action {:?}", op.action),
+                "expected an alphanumeric name",
+            ));
         }
         if !params.is_object() {
-            return Err(Error::config("params: expected a JSON object").with_action(op.action));
+            return Err(Error::config_of(
+                ConfigSetting::Params,
+                "params",
+                "expected a JSON object",
+            )
+            .with_action(op.action));
         }
         let params = Params::new(self.inner.request.sign_method, params)?;
         self.execute::<serde_json::Value>(op, params, decode_value)
@@ -202,6 +208,59 @@ mod tests {
         assert!(
             d.contains("ms.tencentcloudapi.com") && !d.contains("\"k\""),
             "{d}"
+        );
+    }
+
+    #[test]
+    fn configuration_errors_name_their_setting_as_data() {
+        let base = || {
+            Client::builder()
+                .proxy(Proxy::None)
+                .credentials(crate::StaticProvider::from_parts("AKIDx", "k", None).expect("creds"))
+        };
+        let setting = |b: ClientBuilder| {
+            let e = b.build().expect_err("unusable");
+            assert_eq!(e.kind(), crate::ErrorKind::Config);
+            (e.config_setting(), e.config_detail().to_owned())
+        };
+        assert_eq!(
+            setting(base().region("ap-\nguangzhou")),
+            (
+                Some(ConfigSetting::Region),
+                "not usable in a header (control characters or surrounding spaces)".to_owned()
+            )
+        );
+        assert_eq!(
+            setting(base().endpoint("ftp://x")),
+            (
+                Some(ConfigSetting::Endpoint),
+                "only https:// and http:// are supported".to_owned()
+            )
+        );
+        assert_eq!(
+            setting(base().service("ms", "")).0,
+            Some(ConfigSetting::Version)
+        );
+        assert_eq!(
+            setting(base().add_root_pem(b"junk")),
+            (
+                Some(ConfigSetting::RootCertificate(0)),
+                "no CERTIFICATE block in PEM".to_owned()
+            )
+        );
+        let env = Proxy::FromLookup(Arc::new(|name: &str| {
+            (name == "https_proxy").then(|| "socks5://127.0.0.1:1080".to_owned())
+        }));
+        let (which, detail) = setting(base().proxy(env));
+        assert_eq!(which, Some(ConfigSetting::Proxy(Some("https_proxy"))));
+        assert!(detail.starts_with("unsupported proxy scheme"), "{detail}");
+        let (which, _) = setting(base().proxy(Proxy::Url("socks5://u:pw@x:1".into())));
+        assert_eq!(which, Some(ConfigSetting::Proxy(None)));
+        // Errors without a setting give the whole message as their detail.
+        let plain = Error::config("something else");
+        assert_eq!(
+            (plain.config_setting(), plain.config_detail()),
+            (None, "something else")
         );
     }
 

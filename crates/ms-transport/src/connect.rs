@@ -17,7 +17,7 @@ use hyper_util::client::proxy::matcher::Intercept;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::RootCertStore;
 
-use crate::error::Error;
+use crate::error::{ConfigSetting, Error};
 
 /// TLS trust settings.
 #[derive(Debug, Clone, Default)]
@@ -42,26 +42,36 @@ pub(crate) fn tls_config(s: &TlsSettings) -> Result<rustls::ClientConfig, Error>
     for (i, pem) in s.extra_pem.iter().enumerate() {
         let mut n = 0;
         for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
-            let cert = cert
-                .map_err(|e| Error::config(format!("root certificate #{i}: invalid PEM: {e}")))?;
-            roots
-                .add(cert)
-                .map_err(|e| Error::config(format!("root certificate #{i}: {e}")))?;
+            let bad = |detail: String| {
+                Error::config_of(
+                    ConfigSetting::RootCertificate(i),
+                    format_args!("root certificate #{i}"),
+                    detail,
+                )
+            };
+            let cert = cert.map_err(|e| bad(format!("invalid PEM: {e}")))?;
+            roots.add(cert).map_err(|e| bad(e.to_string()))?;
             n += 1;
         }
         if n == 0 {
-            return Err(Error::config(format!(
-                "root certificate #{i}: no CERTIFICATE block in PEM"
-            )));
+            return Err(Error::config_of(
+                ConfigSetting::RootCertificate(i),
+                format_args!("root certificate #{i}"),
+                "no CERTIFICATE block in PEM",
+            ));
         }
     }
     if roots.is_empty() {
-        return Err(Error::config("no trusted root certificates configured"));
+        return Err(Error::config_of(
+            ConfigSetting::Tls,
+            "TLS",
+            "no trusted root certificates configured",
+        ));
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let cfg = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| Error::config(format!("TLS: {e}")))?
+        .map_err(|e| Error::config_of(ConfigSetting::Tls, "TLS", e))?
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(cfg)
@@ -135,14 +145,22 @@ impl HttpClient {
 }
 
 fn chain_has<T: StdError + 'static>(err: &(dyn StdError + 'static)) -> bool {
+    chain_any(err, |e| e.is::<T>())
+}
+
+/// Whether `err` or any error of its source chain (looking inside `io::Error`s) satisfies `pred`.
+fn chain_any(
+    err: &(dyn StdError + 'static),
+    pred: impl Fn(&(dyn StdError + 'static)) -> bool + Copy,
+) -> bool {
     let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
     while let Some(e) = cur {
-        if e.is::<T>() {
+        if pred(e) {
             return true;
         }
         if let Some(io) = e.downcast_ref::<std::io::Error>()
             && let Some(inner) = io.get_ref()
-            && chain_has::<T>(inner)
+            && chain_any(inner, pred)
         {
             return true;
         }
@@ -159,11 +177,14 @@ pub(crate) fn map_send_error(e: hyper_util::client::legacy::Error) -> Error {
         }
         return Error::connect(e);
     }
-    // hyper-util reports `Canceled` only when the connection handed the request back unsent
-    // (e.g. a stale pooled connection closed by the server before the request was written);
-    // the kind is not public, so it is read from Debug, which prints the kind first.
-    let canceled = format!("{e:?}").starts_with("hyper_util::client::legacy::Error(Canceled");
-    if canceled {
+    // A request the connection handed back unsent (a stale pooled connection closed by the
+    // server before the request was written, a connection not ready) carries hyper's
+    // "canceled" error; hyper creates that error for nothing else. Read as a type, never
+    // from hyper-util's Debug text.
+    if chain_any(&e, |c| {
+        c.downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_canceled)
+    }) {
         Error::transport_unsent(e)
     } else {
         Error::transport(e)

@@ -1,6 +1,6 @@
 //! [`Endpoint`]: where requests go, parsed once.
 
-use crate::error::Error;
+use crate::error::{ConfigSetting, Error};
 
 /// A parsed endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,22 +20,27 @@ impl Endpoint {
         } else if let Some(r) = s.strip_prefix("http://") {
             (false, r)
         } else if s.contains("://") {
-            return Err(Error::config(format!(
-                "endpoint {s:?}: only https:// and http:// are supported"
-            )));
+            return Err(Error::config_of(
+                ConfigSetting::Endpoint,
+                format_args!("endpoint {s:?}"),
+                "only https:// and http:// are supported",
+            ));
         } else {
             (true, s)
         };
         let authority = rest.strip_suffix('/').unwrap_or(rest).to_ascii_lowercase();
         if authority.is_empty() || authority.contains(['/', '?', '#', '@', ' ']) {
-            return Err(Error::config(format!(
-                "endpoint {s:?}: expected a host, host:port or base URL without path"
-            )));
+            return Err(Error::config_of(
+                ConfigSetting::Endpoint,
+                format_args!("endpoint {s:?}"),
+                "expected a host, host:port or base URL without path",
+            ));
         }
         let scheme = if https { "https" } else { "http" };
         let base = format!("{scheme}://{authority}/");
-        base.parse::<http::Uri>()
-            .map_err(|e| Error::config(format!("endpoint {s:?}: {e}")))?;
+        base.parse::<http::Uri>().map_err(|e| {
+            Error::config_of(ConfigSetting::Endpoint, format_args!("endpoint {s:?}"), e)
+        })?;
         Ok(Self {
             https,
             authority,

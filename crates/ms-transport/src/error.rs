@@ -90,6 +90,35 @@ struct Inner {
     attempts: u32,
     validation: Option<ValidationErrors>,
     source: Option<BoxError>,
+    /// `ErrorKind::Config`: the setting at fault, and where its detail starts in `message`.
+    setting: Option<(ConfigSetting, usize)>,
+}
+
+/// Which setting a configuration error ([`ErrorKind::Config`]) is about, so callers can name
+/// the option their user set without reading the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConfigSetting {
+    /// The endpoint ([`ClientBuilder::endpoint`](crate::ClientBuilder::endpoint)).
+    Endpoint,
+    /// The region (`X-TC-Region`).
+    Region,
+    /// The service name of the credential scope.
+    Service,
+    /// The API version.
+    Version,
+    /// A proxy: the environment variable it came from (`HTTPS_PROXY`, `all_proxy`, ...), or
+    /// `None` for the builder's explicit [`Proxy::Url`](crate::Proxy::Url).
+    Proxy(Option<&'static str>),
+    /// The PEM added by the `n`-th (0-based) call of
+    /// [`ClientBuilder::add_root_pem`](crate::ClientBuilder::add_root_pem).
+    RootCertificate(usize),
+    /// The TLS configuration as a whole (no trusted root, protocol versions).
+    Tls,
+    /// The action name of a call.
+    Action,
+    /// The parameters of a call.
+    Params,
 }
 
 /// Maximum characters of a body kept in an error.
@@ -133,6 +162,7 @@ impl Error {
                 attempts: 1,
                 validation: None,
                 source: None,
+                setting: None,
             }),
         }
     }
@@ -248,6 +278,33 @@ impl Error {
     /// Misconfiguration.
     pub fn config(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Config, message, RetryClass::Never)
+    }
+
+    /// Misconfiguration of `setting`: the message is `"{label}: {detail}"`, where the label
+    /// names the setting as the user wrote it (`endpoint "ftp://x"`, `HTTPS_PROXY`).
+    pub fn config_of(
+        setting: ConfigSetting,
+        label: impl fmt::Display,
+        detail: impl fmt::Display,
+    ) -> Self {
+        let label = label.to_string();
+        let mut e = Self::config(format!("{label}: {detail}"));
+        e.inner.setting = Some((setting, label.len() + 2));
+        e
+    }
+
+    /// The setting a configuration error is about, when it names one.
+    pub fn config_setting(&self) -> Option<ConfigSetting> {
+        self.inner.setting.map(|(s, _)| s)
+    }
+
+    /// What is wrong with the [setting](Self::config_setting), without the label that
+    /// names it (`invalid PEM: ...`); the whole message for other errors.
+    pub fn config_detail(&self) -> &str {
+        match self.inner.setting {
+            Some((_, start)) => self.inner.message.get(start..).unwrap_or(""),
+            None => &self.inner.message,
+        }
     }
 
     /// The shared rate limiter gave no slot (not retried; nothing was sent). The message

@@ -89,7 +89,7 @@ pub use credentials::{
     StaticProvider, TccliProvider, TemporaryCredentials, WebIdentityProvider,
 };
 pub use endpoint::Endpoint;
-pub use error::{Error, ErrorKind};
+pub use error::{ConfigSetting, Error, ErrorKind};
 /// The generated request and response types (the `ms-model` crate).
 pub use ms_model as model;
 pub use ms_model::Idempotency;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use hyper_util::client::proxy::matcher::{Intercept, Matcher};
 
 use crate::credentials::EnvLookup;
-use crate::error::Error;
+use crate::error::{ConfigSetting, Error};
 
 /// Where proxy settings come from.
 ///
@@ -47,15 +47,20 @@ impl fmt::Debug for Proxy {
 /// Whether `url` is a usable proxy URL: `http://[user:pass@]host[:port]` (a missing scheme
 /// means `http://`, as curl does). `https://` and SOCKS proxies are not supported: the client
 /// speaks plain HTTP `CONNECT` to the proxy.
-fn check_proxy_url(url: &str, field: &str) -> Result<(), Error> {
+///
+/// `var` is the environment variable the URL came from (`None`: the builder's `proxy`).
+fn check_proxy_url(url: &str, var: Option<&'static str>) -> Result<(), Error> {
     let probe = http::Uri::from_static("https://probe.invalid/");
     let intercept = Matcher::builder().all(url).build().intercept(&probe);
+    let bad = |detail: String| {
+        Error::config_of(ConfigSetting::Proxy(var), var.unwrap_or("proxy"), detail)
+    };
     match intercept {
-        None => Err(Error::config(format!(
-            "{field}: not a valid proxy URL (expected http://host:port)"
-        ))),
-        Some(i) if i.uri().scheme_str() != Some("http") => Err(Error::config(format!(
-            "{field}: unsupported proxy scheme {:?} (only http:// proxies, used with CONNECT)",
+        None => Err(bad(
+            "not a valid proxy URL (expected http://host:port)".to_owned()
+        )),
+        Some(i) if i.uri().scheme_str() != Some("http") => Err(bad(format!(
+            "unsupported proxy scheme {:?} (only http:// proxies, used with CONNECT)",
             i.uri().scheme_str().unwrap_or("")
         ))),
         Some(_) => Ok(()),
@@ -82,7 +87,7 @@ pub(crate) fn resolve_proxy(
     let matcher = match proxy {
         Proxy::None => return Ok(None),
         Proxy::Url(url) => {
-            check_proxy_url(url, "proxy")?;
+            check_proxy_url(url, None)?;
             Matcher::builder()
                 .all(url.as_str())
                 .no(no_proxy.unwrap_or(""))
@@ -125,7 +130,7 @@ pub(crate) fn resolve_proxy(
                     .intercept(endpoint)
                     .is_none();
                 if !bypassed {
-                    check_proxy_url(url, name)?;
+                    check_proxy_url(url, Some(name))?;
                 }
             }
             let value = |v: Option<(&str, String)>| v.map(|(_, v)| v).unwrap_or_default();
