@@ -96,6 +96,30 @@ mod tests {
     }
 
     #[test]
+    fn a_plain_cargo_test_runs_these_checks() {
+        // `default-members` without xtask would make a plain `cargo test` skip the tidy and
+        // codegen-freshness tests.
+        let path = project_root().join("Cargo.toml");
+        let text = fs::read_to_string(&path).expect("root Cargo.toml");
+        let members = section_keys(&text, "workspace");
+        if members.iter().any(|k| k == "default-members") {
+            let line = text
+                .lines()
+                .find(|l| l.trim_start().starts_with("default-members"))
+                .unwrap_or("");
+            assert!(
+                line.contains("\"xtask\""),
+                "{}: default-members leaves xtask out: {line}",
+                path.display()
+            );
+        }
+        assert!(
+            members.iter().any(|k| k == "members"),
+            "no [workspace] members"
+        );
+    }
+
+    #[test]
     fn every_crate_uses_the_workspace_lints() {
         let mut missing = Vec::new();
         let mut manifests: Vec<(PathBuf, String)> =

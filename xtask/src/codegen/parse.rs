@@ -956,35 +956,7 @@ fn stem(file: &str) -> String {
 
 /// Parses one action page.
 pub(crate) fn action_page(file: &str, text: &str) -> Result<Action> {
-    let secs = sections(text);
-    let name = stem(file);
-    if !is_ident(&name) {
-        return err(
-            &pos(file, 1),
-            format!("cannot derive an action name from the file name `{file}`"),
-        );
-    }
-    // Optional H1 must agree with the file name.
-    for (i, line) in text.lines().enumerate() {
-        if let Some(h) = line.strip_prefix("# ") {
-            if h.trim() != name {
-                return err(
-                    &pos(file, i + 1),
-                    format!(
-                        "page title `{}` does not match the file name (`{name}`)",
-                        h.trim()
-                    ),
-                );
-            }
-            break;
-        }
-    }
-    let status = text
-        .split_once("status `")
-        .and_then(|(_, r)| r.split_once('`'))
-        .map(|(s, _)| s.to_string())
-        .unwrap_or_else(|| "online".to_string());
-
+    let name = page_name(file, text)?;
     let mut action = Action {
         name: name.clone(),
         description: String::new(),
@@ -993,7 +965,7 @@ pub(crate) fn action_page(file: &str, text: &str) -> Result<Action> {
         scan_workflow: false,
         whitelist_only: false,
         availability: "current".to_string(),
-        status,
+        status: page_status(text),
         region_required: None,
         input: Vec::new(),
         output: Vec::new(),
@@ -1001,80 +973,19 @@ pub(crate) fn action_page(file: &str, text: &str) -> Result<Action> {
         errors: Vec::new(),
         pos: pos(file, 1),
     };
-    let mut seen = [false; 2];
-    for s in &secs {
+    let (mut has_input, mut has_output) = (false, false);
+    for s in &sections(text) {
         match section_kind(&s.title) {
-            SectionKind::Description => {
-                let para: Vec<&str> = s
-                    .body
-                    .iter()
-                    .map(|(_, l)| l.trim())
-                    .skip_while(|l| l.is_empty())
-                    .take_while(|l| !l.is_empty() && !l.starts_with("- "))
-                    .collect();
-                // The Chinese layout starts with the request domain line; skip it.
-                let para: Vec<&str> = para
-                    .into_iter()
-                    .filter(|l| !l.starts_with("接口请求域名"))
-                    .collect();
-                action.description = para.join(" ");
-                if action.description.is_empty() {
-                    action.description = s
-                        .body
-                        .iter()
-                        .map(|(_, l)| l.trim())
-                        .find(|l| {
-                            !l.is_empty() && !l.starts_with("接口请求域名") && !l.starts_with("- ")
-                        })
-                        .unwrap_or("")
-                        .to_string();
-                }
-                if let Some((_, v)) = bullet(&s.body, &["Summary"]) {
-                    action.summary = v;
-                }
-                if let Some((n, v)) = bullet(&s.body, &["Idempotent"]) {
-                    action.idempotent = yes_no(&pos(file, n), "Idempotent", &v)?;
-                }
-                if let Some((n, v)) = bullet(&s.body, &["Scan workflow"]) {
-                    action.scan_workflow = yes_no(&pos(file, n), "Scan workflow", &v)?;
-                }
-                if let Some((n, v)) = bullet(&s.body, &["Whitelist only"]) {
-                    action.whitelist_only = yes_no(&pos(file, n), "Whitelist only", &v)?;
-                }
-                if let Some((_, v)) = bullet(&s.body, &["Availability"]) {
-                    action.availability = v;
-                }
-            }
+            SectionKind::Description => description_section(&mut action, file, &s.body)?,
             SectionKind::Input => {
-                seen[0] = true;
-                let ts = tables(file, &s.body)?;
-                match ts.first() {
-                    Some(t) => {
-                        let (members, region) = member_table(file, "input parameter", t, true)?;
-                        action.input = members;
-                        action.region_required = region.flatten();
-                    }
-                    None => return err(&pos(file, s.line), "input parameter section has no table"),
-                }
+                has_input = true;
+                input_section(&mut action, file, s)?;
             }
             SectionKind::Output => {
-                seen[1] = true;
-                let ts = tables(file, &s.body)?;
-                let Some(t) = ts.first() else {
-                    return err(&pos(file, s.line), "output parameter section has no table");
-                };
-                let (members, _) = member_table(file, "output parameter", t, false)?;
-                if !members.iter().any(|m| m.name == "RequestId") {
-                    return err(
-                        &pos(file, t.line),
-                        "output parameter table must list `RequestId`",
-                    );
-                }
-                action.output = members;
+                has_output = true;
+                output_section(&mut action, file, s)?;
             }
-            SectionKind::Examples => {
-                action.examples = parse_examples(file, &s.body)?;
-            }
+            SectionKind::Examples => action.examples = parse_examples(file, &s.body)?,
             SectionKind::Errors => {
                 if let Some(t) = tables(file, &s.body)?.first() {
                     action.errors = error_table(file, t, false)?
@@ -1086,13 +997,13 @@ pub(crate) fn action_page(file: &str, text: &str) -> Result<Action> {
             SectionKind::Other => {}
         }
     }
-    if !seen[0] {
+    if !has_input {
         return err(
             &pos(file, 1),
             "page has no input parameter section (`## 2. Input Parameters` / `## 2. 输入参数`)",
         );
     }
-    if !seen[1] {
+    if !has_output {
         return err(
             &pos(file, 1),
             "page has no output parameter section (`## 3. Output Parameters` / `## 3. 输出参数`)",
@@ -1107,22 +1018,130 @@ pub(crate) fn action_page(file: &str, text: &str) -> Result<Action> {
             .trim()
             .to_string();
     }
-    // The Action row, when present, must name this action.
-    for line in text.lines() {
-        let cells = split_cells(line);
-        if cells.len() >= 3 && cells[0] == "Action" {
-            if let Some(v) = common_value(cells.last().map(String::as_str).unwrap_or(""))
-                && v != name
-            {
-                return err(
-                    &pos(file, 1),
-                    format!("the Action row says `{v}` but the page is `{name}`"),
-                );
-            }
-            break;
-        }
-    }
+    check_action_row(file, text, &name)?;
     Ok(action)
+}
+
+/// The action name of a page: its file name, which the optional `# Title` must repeat.
+fn page_name(file: &str, text: &str) -> Result<String> {
+    let name = stem(file);
+    if !is_ident(&name) {
+        return err(
+            &pos(file, 1),
+            format!("cannot derive an action name from the file name `{file}`"),
+        );
+    }
+    let title = text
+        .lines()
+        .enumerate()
+        .find_map(|(i, line)| line.strip_prefix("# ").map(|h| (i, h.trim())));
+    if let Some((i, title)) = title
+        && title != name
+    {
+        return err(
+            &pos(file, i + 1),
+            format!("page title `{title}` does not match the file name (`{name}`)"),
+        );
+    }
+    Ok(name)
+}
+
+/// The page's status (`> ... status `deprecated` ...`), `online` by default.
+fn page_status(text: &str) -> String {
+    text.split_once("status `")
+        .and_then(|(_, r)| r.split_once('`'))
+        .map(|(s, _)| s.to_string())
+        .unwrap_or_else(|| "online".to_string())
+}
+
+/// `## 1. Description`: the description paragraph and the `- Key: value` bullets.
+fn description_section(action: &mut Action, file: &str, body: &[(usize, &str)]) -> Result<()> {
+    // The Chinese layout starts with the request domain line; skip it.
+    let is_domain_line = |l: &str| l.starts_with("接口请求域名");
+    let para: Vec<&str> = body
+        .iter()
+        .map(|(_, l)| l.trim())
+        .skip_while(|l| l.is_empty())
+        .take_while(|l| !l.is_empty() && !l.starts_with("- "))
+        .filter(|l| !is_domain_line(l))
+        .collect();
+    action.description = para.join(" ");
+    if action.description.is_empty() {
+        action.description = body
+            .iter()
+            .map(|(_, l)| l.trim())
+            .find(|l| !l.is_empty() && !is_domain_line(l) && !l.starts_with("- "))
+            .unwrap_or("")
+            .to_string();
+    }
+    if let Some((_, v)) = bullet(body, &["Summary"]) {
+        action.summary = v;
+    }
+    let flag = |key: &str| -> Result<Option<bool>> {
+        bullet(body, &[key])
+            .map(|(n, v)| yes_no(&pos(file, n), key, &v))
+            .transpose()
+    };
+    if let Some(v) = flag("Idempotent")? {
+        action.idempotent = v;
+    }
+    if let Some(v) = flag("Scan workflow")? {
+        action.scan_workflow = v;
+    }
+    if let Some(v) = flag("Whitelist only")? {
+        action.whitelist_only = v;
+    }
+    if let Some((_, v)) = bullet(body, &["Availability"]) {
+        action.availability = v;
+    }
+    Ok(())
+}
+
+/// `## 2. Input Parameters`: the request members and whether `Region` is required.
+fn input_section(action: &mut Action, file: &str, s: &Section<'_>) -> Result<()> {
+    let ts = tables(file, &s.body)?;
+    let Some(t) = ts.first() else {
+        return err(&pos(file, s.line), "input parameter section has no table");
+    };
+    let (members, region) = member_table(file, "input parameter", t, true)?;
+    action.input = members;
+    action.region_required = region.flatten();
+    Ok(())
+}
+
+/// `## 3. Output Parameters`: the response members, which must include `RequestId`.
+fn output_section(action: &mut Action, file: &str, s: &Section<'_>) -> Result<()> {
+    let ts = tables(file, &s.body)?;
+    let Some(t) = ts.first() else {
+        return err(&pos(file, s.line), "output parameter section has no table");
+    };
+    let (members, _) = member_table(file, "output parameter", t, false)?;
+    if !members.iter().any(|m| m.name == "RequestId") {
+        return err(
+            &pos(file, t.line),
+            "output parameter table must list `RequestId`",
+        );
+    }
+    action.output = members;
+    Ok(())
+}
+
+/// The `Action` row, when present, must name the page's action.
+fn check_action_row(file: &str, text: &str, name: &str) -> Result<()> {
+    let row = text
+        .lines()
+        .map(split_cells)
+        .find(|cells| cells.len() >= 3 && cells[0] == "Action");
+    if let Some(cells) = row
+        && let Some(v) = common_value(cells.last().map(String::as_str).unwrap_or(""))
+        && v != name
+    {
+        return err(
+            &pos(file, 1),
+            format!("the Action row says `{v}` but the page is `{name}`"),
+        );
+    }
+    Ok(())
 }
 
 /// Parses `data-structures.md`: one `## Name` section per structure, each with a member table.
