@@ -412,7 +412,7 @@ pub(crate) fn temporary_from(
     let key = string_member(creds, "TmpSecretKey", source)?;
     let token = string_member(creds, "Token", source)?;
     let credentials = Credentials::new(id, key)
-        .map_err(|e| Error::credentials(format!("{source}: {e}")))?
+        .map_err(|e| Error::credentials(source).with_source(e))?
         .with_token(token);
     Ok(TemporaryCredentials::new(credentials, expires_at))
 }
