@@ -7,7 +7,10 @@ use clap::{Args, Parser, Subcommand};
 use crate::commands;
 use crate::output::OutputFormat;
 
-const AFTER_HELP: &str = "\
+/// Exit codes and credentials: the end of `ms --help`, with or without the emulator.
+macro_rules! after_help_common {
+    () => {
+        "\
 Exit codes:
   0  success (also when stdout is closed early, e.g. `ms ... | head`)
   1  the API or the remote service reported an error
@@ -16,10 +19,21 @@ Exit codes:
   4  the scan results violate the policy (--fail-on, --policy); the output is complete
      and a summary is on stderr (any other error takes precedence)
 
-Credentials come from TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY (and
-TENCENTCLOUD_SESSION_TOKEN), else from the profile file ~/.tencentcloud/credentials
-(TENCENTCLOUD_CREDENTIALS_FILE overrides the path; see `ms configure`).
-Try it without an account: `ms --emulator scan submit --manifest examples/apps.json --wait`.";
+Credentials come from the first of: TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY
+(and TENCENTCLOUD_SESSION_TOKEN; with TENCENTCLOUD_ROLE_ARN that role is assumed); the
+profile file ~/.tencentcloud/credentials (TENCENTCLOUD_CREDENTIALS_FILE overrides the
+path; see `ms configure`); tccli's ~/.tccli; the CVM instance role; the TKE OIDC role
+(TKE_REGION, TKE_PROVIDER_ID, TKE_WEB_IDENTITY_TOKEN_FILE, TKE_ROLE_ARN)."
+    };
+}
+
+#[cfg(feature = "emulator")]
+const AFTER_HELP: &str = concat!(
+    after_help_common!(),
+    "\nTry it without an account: `ms --emulator scan submit --manifest examples/apps.json --wait`."
+);
+#[cfg(not(feature = "emulator"))]
+const AFTER_HELP: &str = after_help_common!();
 
 /// `ms`: batch security scans of Android apps with Tencent Cloud Mobile Security.
 #[derive(Debug, Parser)]
@@ -49,6 +63,8 @@ pub struct GlobalArgs {
     /// Start the emulator in this process (demo account, no network) and talk to it;
     /// overrides --endpoint and the credentials
     #[arg(long, global = true)]
+    // A client-only build (no feature `emulator`) keeps the flag, hidden, to refuse it clearly.
+    #[cfg_attr(not(feature = "emulator"), arg(hide = true))]
     pub emulator: bool,
 
     /// Profile of the credentials file to use
@@ -71,6 +87,8 @@ pub struct GlobalArgs {
     pub region: Option<String>,
 
     /// API endpoint: a host or URL [default: https://ms.tencentcloudapi.com]
+    // The comment is the `--help` text (clap), where `<...>` around the URL would show.
+    #[allow(rustdoc::bare_urls)]
     #[arg(long, global = true, value_name = "URL", env = "MS_ENDPOINT")]
     pub endpoint: Option<String>,
 
@@ -200,6 +218,7 @@ pub enum Command {
     /// Call any of the 27 ms actions by name with JSON parameters
     Call(commands::call::CallArgs),
     /// Run the Mobile Security emulator
+    #[cfg(feature = "emulator")]
     #[command(subcommand)]
     Emulator(EmulatorCommand),
     /// Write credentials to a profile of ~/.tencentcloud/credentials
@@ -228,6 +247,7 @@ pub enum ScanCommand {
 }
 
 /// `ms emulator ...`
+#[cfg(feature = "emulator")]
 #[derive(Debug, Subcommand)]
 pub enum EmulatorCommand {
     /// Serve the emulator over HTTP(S); prints its base URL on the first stdout line

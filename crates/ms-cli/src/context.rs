@@ -3,13 +3,16 @@
 
 use std::time::Duration;
 
-use ms_transport::{Client, DefaultChain, StaticProvider};
+#[cfg(feature = "emulator")]
+use ms_transport::StaticProvider;
+use ms_transport::{Client, DefaultChain};
 
 use crate::cli::GlobalArgs;
 use crate::error::{CliError, CliResult};
 use crate::output::Printer;
 
 /// Scan duration of the emulator started by `--emulator` (short, so a demo finishes quickly).
+#[cfg(feature = "emulator")]
 pub const EMBEDDED_SCAN_DURATION: Duration = Duration::from_secs(2);
 
 /// The context of one `ms` run.
@@ -20,6 +23,7 @@ pub struct Ctx {
     /// Stdout in the chosen format.
     pub printer: Printer,
     client: Option<Client>,
+    #[cfg(feature = "emulator")]
     emulator: Option<ms_emulator::Emulator>,
 }
 
@@ -31,6 +35,7 @@ impl Ctx {
             global,
             printer,
             client: None,
+            #[cfg(feature = "emulator")]
             emulator: None,
         }
     }
@@ -58,27 +63,14 @@ impl Ctx {
             builder = builder.shared_rate_limit(shared_limiter(url, g)?);
         }
         if g.emulator {
-            let config =
-                ms_emulator::EmulatorConfig::demo().with_scan_duration(EMBEDDED_SCAN_DURATION);
-            let emulator = ms_emulator::Emulator::start(config, ([127, 0, 0, 1], 0).into())
-                .await
-                .map_err(|e| {
-                    CliError::network(format!("cannot start the embedded emulator: {e}"))
-                })?;
-            let (id, key) = emulator
-                .accounts()
-                .first()
-                .cloned()
-                .ok_or_else(|| CliError::usage("the embedded emulator has no account"))?;
-            tracing::info!(url = emulator.base_url(), "embedded emulator started");
-            builder = builder
-                .endpoint(emulator.base_url())
-                .allow_http()
-                // In-process loopback: a proxy from the environment (or a broken one)
-                // must not get in the way of the demo.
-                .proxy(ms_transport::Proxy::None)
-                .credentials(StaticProvider::from_parts(&id, &key, None).map_err(transport_error)?);
-            self.emulator = Some(emulator);
+            #[cfg(feature = "emulator")]
+            {
+                let (b, emulator) = start_embedded(builder).await?;
+                builder = b;
+                self.emulator = Some(emulator);
+            }
+            #[cfg(not(feature = "emulator"))]
+            return Err(no_emulator());
         } else {
             if let Some(endpoint) = &g.endpoint {
                 // A plain http:// endpoint given explicitly is allowed (the endpoint rule is
@@ -109,6 +101,7 @@ impl Ctx {
     /// Stops the embedded emulator, if one was started.
     pub async fn shutdown(&mut self) {
         self.client = None;
+        #[cfg(feature = "emulator")]
         if let Some(e) = self.emulator.take() {
             e.shutdown().await;
         }
@@ -158,6 +151,37 @@ fn shared_limiter(
         config = config.root_pem(pem);
     }
     Ok(config)
+}
+
+/// Starts the emulator in this process and points `builder` at it with its demo account.
+#[cfg(feature = "emulator")]
+async fn start_embedded(
+    builder: ms_transport::ClientBuilder,
+) -> CliResult<(ms_transport::ClientBuilder, ms_emulator::Emulator)> {
+    let config = ms_emulator::EmulatorConfig::demo().with_scan_duration(EMBEDDED_SCAN_DURATION);
+    let emulator = ms_emulator::Emulator::start(config, ([127, 0, 0, 1], 0).into())
+        .await
+        .map_err(|e| CliError::network(format!("cannot start the embedded emulator: {e}")))?;
+    let (id, key) = emulator
+        .accounts()
+        .first()
+        .cloned()
+        .ok_or_else(|| CliError::usage("the embedded emulator has no account"))?;
+    tracing::info!(url = emulator.base_url(), "embedded emulator started");
+    let builder = builder
+        .endpoint(emulator.base_url())
+        .allow_http()
+        // In-process loopback: a proxy from the environment (or a broken one)
+        // must not get in the way of the demo.
+        .proxy(ms_transport::Proxy::None)
+        .credentials(StaticProvider::from_parts(&id, &key, None).map_err(transport_error)?);
+    Ok((builder, emulator))
+}
+
+/// The error of `--emulator` in a client-only build.
+pub fn no_emulator() -> CliError {
+    CliError::usage("--emulator: this `ms` was built without the emulator (cargo feature `emulator`)")
+        .with_hint("use --endpoint with a running emulator (`ms-emulator`), or build `ms` with the default features")
 }
 
 /// The `region` key of the profile written by `ms configure`, if any.

@@ -9,6 +9,12 @@
 //! Exit codes: 0 success, 1 API or remote error, 2 usage or validation error,
 //! 3 network or transport error, 4 the scan results violate the policy (`--fail-on`,
 //! `--policy`; see [`error`] and [`policy`]).
+//!
+//! # Cargo features
+//!
+//! | feature | default | what |
+//! | --- | --- | --- |
+//! | `emulator` | on | `ms --emulator` and `ms emulator serve`: links `ms-emulator` (hyper server, tokio-rustls, rcgen). Without it (`cargo build -p ms-cli --no-default-features`) `ms` is a client only: no `emulator` command, and `--emulator` is refused with exit code 2. |
 #![warn(missing_docs)]
 
 /// `eprintln!` that never panics: a closed stderr (`ms ... 2>&1 | head`) is ignored.
@@ -48,7 +54,7 @@ use std::ffi::OsString;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command};
+use crate::cli::Cli;
 use crate::context::Ctx;
 use crate::error::{CliError, ErrorKind};
 
@@ -69,7 +75,14 @@ where
         }
     };
     init_tracing(cli.global.verbose);
-    let multi_thread = cli.global.emulator || matches!(cli.command, Command::Emulator(_));
+    #[cfg(not(feature = "emulator"))]
+    if cli.global.emulator {
+        return exit_code_of(Err(context::no_emulator()));
+    }
+    #[cfg(feature = "emulator")]
+    let multi_thread = cli.global.emulator || matches!(cli.command, cli::Command::Emulator(_));
+    #[cfg(not(feature = "emulator"))]
+    let multi_thread = false;
     let runtime = if multi_thread {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

@@ -405,10 +405,11 @@ fn no_callback_url_by_default_and_the_given_one_otherwise() {
 }
 
 /// Client-side calls of `action` in `-v` logs.
+/// Calls of `action` in a `-v` log: the one event per call that carries its outcome.
 fn calls(stderr: &str, action: &str) -> usize {
     stderr
         .lines()
-        .filter(|l| l.contains(&format!("ms.call{{action=\"{action}\"")))
+        .filter(|l| l.contains(&format!("ms.call{{action=\"{action}\"")) && l.contains(" outcome="))
         .count()
 }
 

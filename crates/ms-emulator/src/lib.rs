@@ -101,6 +101,12 @@
 //! emu.shutdown().await;
 //! # Ok(()) }
 //! ```
+//!
+//! # Cargo features
+//!
+//! None: the crate always builds the same (the HTTP server, TLS and certificate generation
+//! are what it is). A client that does not want them leaves the crate out, as `ms-cli`
+//! does without its `emulator` feature.
 #![warn(missing_docs)]
 
 mod actions;
@@ -162,3 +168,8 @@ pub enum Error {
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
 }
+
+// The README's examples are compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -156,6 +156,8 @@ pub struct ServeArgs {
     /// Deliver callbacks only to this loopback receiver (repeatable): PORT, 127.0.0.1:PORT,
     /// [::1]:PORT or localhost:PORT. Without it: any loopback port when listening on a
     /// loopback address, none otherwise.
+    // The comment is the `--help` text (clap): `[::1]` is an address, not a doc link.
+    #[allow(rustdoc::broken_intra_doc_links)]
     #[arg(long = "callback-allow", value_name = "TARGET")]
     pub callback_allow: Vec<CallbackTarget>,
     /// Simulated duration of one app's scan, in seconds (fractions allowed).

@@ -39,6 +39,10 @@
 //! // The yes/no form refuses instead of queueing.
 //! assert_eq!(gcra.test(second.tat, 1_000), Decision::Deny { wait: 100 });
 //! ```
+//!
+//! # Cargo features
+//!
+//! None.
 #![warn(missing_docs)]
 
 mod keyed;

@@ -32,7 +32,10 @@
 //! let errors = req.validate().unwrap_err();
 //! assert_eq!(errors.to_string(), r#"AppInfos[0].AppMd5: expected 32 hex digits, got "xyz""#);
 //! ```
-
+//!
+//! # Cargo features
+//!
+//! None: the crate always builds the same.
 #![warn(missing_docs)]
 
 mod envelope;
@@ -244,3 +247,8 @@ pub(crate) fn decode_response_of(
 ) -> Option<Result<(), serde_json::Error>> {
     visit_action(action, DecodeResponse(value))
 }
+
+// The README's examples are compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

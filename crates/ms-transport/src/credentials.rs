@@ -46,11 +46,11 @@
 //! `Debug` output or a log event: errors name the variable, file, member or role, never a
 //! value.
 
-mod cache;
-mod cvm;
-mod oidc;
-mod sts;
-mod tccli;
+pub mod cache;
+pub mod cvm;
+pub mod oidc;
+pub mod sts;
+pub mod tccli;
 
 pub use cache::{
     CachedProvider, DEFAULT_REFRESH_BEFORE, FetchCredentials, FetchFuture, RefreshPolicy,

@@ -36,8 +36,14 @@
 //! `cargo run -p ms-transport --example scan_workflow` (submit, wait, results),
 //! `--example typed_and_untyped`, `--example credential_chain`.
 //!
-//! Cargo features: none; the crate always builds the same (hyper + rustls with *ring*,
-//! webpki roots and the operating system's roots available at run time).
+//! # Cargo features
+//!
+//! | feature | default | what |
+//! | --- | --- | --- |
+//! | `redis` | off | [`ratelimit::redis`]: one rate-limit schedule in Redis, shared by every process and machine of an account (adds `redis`, `sha2`, `hex`) |
+//!
+//! Without features the crate builds hyper + rustls with *ring* (no aws-lc-rs, no cmake),
+//! the bundled webpki roots and the operating system's roots (used when asked).
 //!
 //! What it does, in order, for every call:
 //! 1. validates the request (nothing is sent when it is invalid);
@@ -100,3 +106,8 @@ pub use request::{Language, SignMethod};
 pub use retry::{RetryBudget, RetryClass, RetryConfig, RetryDecision, RetryStrategy, StopReason};
 pub use skew::SkewStore;
 pub use tc3_sign::Credentials;
+
+// The README's examples are compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -210,7 +210,7 @@ impl LimiterKey {
 /// What [`Limiter::acquire`] returns: the time waited for the slot, or why no slot could
 /// be had (a shared limiter that is unreachable with [`FailureMode::Fail`]).
 ///
-/// [`FailureMode::Fail`]: crate::ratelimit::FailureMode
+/// [`FailureMode::Fail`]: crate::ratelimit::redis::FailureMode::Fail
 pub type AcquireFuture<'a> = Pin<Box<dyn Future<Output = Result<Duration, Error>> + Send + 'a>>;
 
 /// A rate limiter the client waits on before every attempt: the in-process [`RateLimiter`]

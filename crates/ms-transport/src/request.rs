@@ -1,5 +1,5 @@
 //! Building the HTTP request of one attempt: the wire encoding of the parameters
-//! ([`Params`]), the common `X-TC-*` headers, and the signature (TC3-HMAC-SHA256 as a JSON
+//! (`Params`), the common `X-TC-*` headers, and the signature (TC3-HMAC-SHA256 as a JSON
 //! `POST` or a `GET`, or the legacy v1 form `POST`).
 
 use std::fmt;

@@ -67,6 +67,10 @@
 //! )?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Cargo features
+//!
+//! None: the crate always builds the same.
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 mod credentials;
@@ -88,3 +92,8 @@ pub use tc3::{
 };
 pub use v1::{V1Method, flatten_params, sign_v1, v1_string_to_sign, verify_v1};
 pub use verify::{ParsedAuthorization, ReceivedTc3, parse_authorization, verify_tc3};
+
+// The README's examples are compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -5,6 +5,7 @@ pub mod completions;
 pub mod configure;
 pub mod delete;
 pub mod diff;
+#[cfg(feature = "emulator")]
 pub mod emulator;
 pub mod list;
 pub mod report;
@@ -12,7 +13,9 @@ pub mod results;
 pub mod submit;
 pub mod wait;
 
-use crate::cli::{Command, EmulatorCommand, ScanCommand};
+#[cfg(feature = "emulator")]
+use crate::cli::EmulatorCommand;
+use crate::cli::{Command, ScanCommand};
 use crate::context::Ctx;
 use crate::error::CliResult;
 
@@ -29,6 +32,7 @@ pub async fn exec(ctx: &mut Ctx, command: Command) -> CliResult<()> {
             ScanCommand::Diff(args) => diff::exec(ctx, args).await,
         },
         Command::Call(args) => call::exec(ctx, args).await,
+        #[cfg(feature = "emulator")]
         Command::Emulator(EmulatorCommand::Serve(args)) => emulator::serve(args).await,
         Command::Configure(args) => configure::exec(ctx, args),
         Command::Completions(args) => completions::exec(ctx, args),

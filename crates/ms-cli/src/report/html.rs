@@ -1,5 +1,5 @@
 //! The HTML report: one self-contained page (inline CSS, no scripts, no external assets)
-//! written from a [`Doc`]; every string from the service is escaped ([`html_escape`]).
+//! written from a `Doc`; every string from the service is escaped ([`html_escape`]).
 
 use std::fmt::Write as _;
 

@@ -1,5 +1,5 @@
-//! The Markdown report: writes a [`Doc`]; every string from the service is escaped
-//! ([`md_cell`]) so it shows literally.
+//! The Markdown report: writes a `Doc`; every string from the service is escaped
+//! (`md_cell`) so it shows literally.
 
 use std::fmt::Write as _;
 

@@ -3,7 +3,7 @@
 //! sensitive words, as Markdown or a self-contained HTML page for people, SARIF 2.1.0 for
 //! code-scanning dashboards, or JUnit XML for CI test views.
 //!
-//! Deciding and writing are separate: [`doc`] works out what a Markdown or HTML report
+//! Deciding and writing are separate: `doc` works out what a Markdown or HTML report
 //! shows; [`markdown`], [`html`], [`sarif`] and [`junit`] only write. The findings come from
 //! [`crate::findings`] (API field names, so typed responses serialised back to JSON and
 //! saved `ms scan results -o json` output both work); the policy's verdict, when a gate
