@@ -1,5 +1,9 @@
 //! The command-line interface: global options and the command tree.
 
+// The doc comments of the argument types here are `--help` text (clap): URLs, `[default: …]`,
+// `[::1]:PORT` and `redis://[:PASSWORD@]HOST` are meant literally, not as rustdoc links.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::bare_urls)]
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -87,8 +91,6 @@ pub struct GlobalArgs {
     pub region: Option<String>,
 
     /// API endpoint: a host or URL [default: https://ms.tencentcloudapi.com]
-    // The comment is the `--help` text (clap), where `<...>` around the URL would show.
-    #[allow(rustdoc::bare_urls)]
     #[arg(long, global = true, value_name = "URL", env = "MS_ENDPOINT")]
     pub endpoint: Option<String>,
 

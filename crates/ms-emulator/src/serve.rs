@@ -5,6 +5,10 @@
 //! the demo credentials when no `--account` is given. It runs until SIGINT or SIGTERM and
 //! then shuts down gracefully (writing the `--state` file).
 
+// The doc comments of the argument types here are `--help` text (clap): URLs, `[default: …]`,
+// `[::1]:PORT` and `redis://[:PASSWORD@]HOST` are meant literally, not as rustdoc links.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::bare_urls)]
+
 use std::fmt;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -156,8 +160,6 @@ pub struct ServeArgs {
     /// Deliver callbacks only to this loopback receiver (repeatable): PORT, 127.0.0.1:PORT,
     /// [::1]:PORT or localhost:PORT. Without it: any loopback port when listening on a
     /// loopback address, none otherwise.
-    // The comment is the `--help` text (clap): `[::1]` is an address, not a doc link.
-    #[allow(rustdoc::broken_intra_doc_links)]
     #[arg(long = "callback-allow", value_name = "TARGET")]
     pub callback_allow: Vec<CallbackTarget>,
     /// Simulated duration of one app's scan, in seconds (fractions allowed).
