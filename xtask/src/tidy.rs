@@ -7,9 +7,9 @@
 //! - Every crate opts into the workspace lints (`[lints] workspace = true`).
 //! - Every library crate root asks for documentation of public items (`missing_docs`).
 //! - No leftover placeholder macros (`todo`, `unimplemented`, `dbg`) in source.
-//! - No code branches on the text of an error ([`message_text`]): match kinds, codes and
+//! - No code branches on the text of an error (`tidy/message_text.rs`): match kinds, codes and
 //!   fields instead.
-//! - No hand-written function (outside tests) is longer than 120 lines ([`fn_length`]).
+//! - No hand-written function (outside tests) is longer than 120 lines (`tidy/fn_length.rs`).
 
 #[cfg(test)]
 mod fn_length;
