@@ -10,13 +10,12 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::rt::TokioIo;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{Semaphore, mpsc, watch};
 
 use crate::actions::parse_http_url;
 use crate::config::{CallbackConfig, CallbackTarget};
@@ -112,38 +111,83 @@ impl CallbackPolicy {
     }
 }
 
-/// Runs the delivery worker until the channel closes.
+/// Runs the delivery worker until shutdown, then waits (up to an attempt's timeout) for the
+/// attempts under way, so that their outcome is recorded before the state file is closed.
 pub(crate) async fn run(
     core: Arc<Core>,
     mut rx: mpsc::UnboundedReceiver<u64>,
-    stopping: Arc<AtomicBool>,
+    mut shutdown: watch::Receiver<bool>,
 ) {
     let slots = Arc::new(Semaphore::new(CONCURRENCY));
-    while let Some(id) = rx.recv().await {
-        let Ok(permit) = slots.clone().acquire_owned().await else {
-            break;
+    loop {
+        let id = tokio::select! {
+            _ = shutdown.changed() => break,
+            id = rx.recv() => match id {
+                Some(id) => id,
+                None => break,
+            },
+        };
+        let permit = tokio::select! {
+            _ = shutdown.changed() => break,
+            p = slots.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
         };
         let core = core.clone();
-        let stopping = stopping.clone();
+        let stop = shutdown.clone();
         tokio::spawn(async move {
-            deliver(&core, id, &stopping).await;
+            deliver(&core, id, stop).await;
             drop(permit);
         });
     }
+    let wait = core.config.callbacks.attempt_timeout + Duration::from_secs(1);
+    let all = u32::try_from(CONCURRENCY).unwrap_or(u32::MAX);
+    if tokio::time::timeout(wait, slots.acquire_many(all))
+        .await
+        .is_err()
+    {
+        tracing::warn!("callback attempts still under way at shutdown");
+    }
 }
 
-async fn deliver(core: &Core, id: u64, stopping: &AtomicBool) {
+/// What one attempt changes in its delivery; `true` when the delivery is over.
+fn record_attempt(
+    d: &mut crate::state::CallbackDelivery,
+    outcome: &Result<(), String>,
+    now_ms: u64,
+    max_attempts: u32,
+) -> bool {
+    d.attempts += 1;
+    match outcome {
+        Ok(()) => {
+            d.status = DeliveryStatus::Delivered;
+            d.delivered_ms = Some(now_ms);
+            d.last_error = None;
+            true
+        }
+        Err(e) => {
+            d.last_error = Some(e.clone());
+            if d.attempts >= max_attempts {
+                d.status = DeliveryStatus::Failed;
+            }
+            d.attempts >= max_attempts
+        }
+    }
+}
+
+async fn deliver(core: &Core, id: u64, mut stop: watch::Receiver<bool>) {
     let cfg = core.config.callbacks.clone();
     let max_attempts = cfg.max_attempts.max(1);
     let mut backoff = cfg.initial_backoff;
     loop {
-        if stopping.load(Ordering::SeqCst) {
+        if *stop.borrow() {
             // Left pending: resumed after a restart with the same state file.
             return;
         }
         let (url, body, attempts) = {
             let st = core.lock_state();
-            match st.delivery_index(id).map(|i| &st.deliveries[i]) {
+            match st.delivery(id) {
                 Some(d) if d.status == DeliveryStatus::Pending => {
                     (d.url.clone(), d.body.clone(), d.attempts)
                 }
@@ -166,32 +210,9 @@ async fn deliver(core: &Core, id: u64, stopping: &AtomicBool) {
             }
         };
         let now = core.now_ms();
-        let done = {
-            let mut st = core.lock_state();
-            let Some(i) = st.delivery_index(id) else {
-                return;
-            };
-            let d = &mut st.deliveries[i];
-            d.attempts += 1;
-            match &outcome {
-                Ok(()) => {
-                    d.status = DeliveryStatus::Delivered;
-                    d.delivered_ms = Some(now);
-                    d.last_error = None;
-                    true
-                }
-                Err(e) => {
-                    d.last_error = Some(e.clone());
-                    if d.attempts >= max_attempts {
-                        d.status = DeliveryStatus::Failed;
-                        true
-                    } else {
-                        false
-                    }
-                }
-            }
-        };
-        core.mark_dirty();
+        let done = core
+            .update_delivery(id, |d| record_attempt(d, &outcome, now, max_attempts))
+            .unwrap_or(true);
         let shown = url.split(['?', '#']).next().unwrap_or("");
         match (&outcome, done) {
             (Ok(()), _) => tracing::info!(delivery = id, url = shown, "callback delivered"),
@@ -205,24 +226,22 @@ async fn deliver(core: &Core, id: u64, stopping: &AtomicBool) {
         if done {
             return;
         }
-        tokio::time::sleep(backoff).await;
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tokio::time::sleep(backoff) => {}
+        }
         let cap = cfg.max_backoff.max(cfg.initial_backoff);
         backoff = backoff.checked_mul(2).unwrap_or(cap).min(cap);
     }
 }
 
 fn finish(core: &Core, id: u64, status: DeliveryStatus, err: Option<String>) {
-    {
-        let mut st = core.lock_state();
-        if let Some(i) = st.delivery_index(id) {
-            let d = &mut st.deliveries[i];
-            d.status = status;
-            if err.is_some() {
-                d.last_error = err;
-            }
+    core.update_delivery(id, |d| {
+        d.status = status;
+        if err.is_some() {
+            d.last_error = err;
         }
-    }
-    core.mark_dirty();
+    });
 }
 
 /// One POST; `Ok` only if the receiver answered `{"Result":"ok", ...}`.

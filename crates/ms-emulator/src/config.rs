@@ -62,8 +62,11 @@ pub struct EmulatorConfig {
     pub rate_limits: RateLimits,
     /// Serve HTTPS with a self-signed certificate made at start.
     pub tls: bool,
-    /// Persist the state to this file (atomically) and restore it at start.
+    /// Keep the state in this SQLite file (every change committed before it is acknowledged)
+    /// and restore it at start.
     pub state_file: Option<PathBuf>,
+    /// How far a commit to the state file is synced before it is acknowledged.
+    pub state_sync: StateSync,
     /// Fault injection (can also be changed at run time with `Emulator::set_faults`).
     pub faults: FaultConfig,
     /// Resource limits.
@@ -90,6 +93,7 @@ impl fmt::Debug for EmulatorConfig {
             .field("rate_limits", &self.rate_limits)
             .field("tls", &self.tls)
             .field("state_file", &self.state_file)
+            .field("state_sync", &self.state_sync)
             .field("faults", &self.faults)
             .field("limits", &self.limits)
             .field("initial_quota", &self.initial_quota)
@@ -118,6 +122,7 @@ impl EmulatorConfig {
             rate_limits: RateLimits::default(),
             tls: false,
             state_file: None,
+            state_sync: StateSync::Full,
             faults: FaultConfig::default(),
             limits: Limits::default(),
             initial_quota: 1000,
@@ -174,9 +179,15 @@ impl EmulatorConfig {
         self
     }
 
-    /// Persists the state in this file.
+    /// Keeps the state in this file.
     pub fn with_state_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.state_file = Some(path.into());
+        self
+    }
+
+    /// Sets how far commits to the state file are synced.
+    pub fn with_state_sync(mut self, sync: StateSync) -> Self {
+        self.state_sync = sync;
         self
     }
 
@@ -208,6 +219,32 @@ impl EmulatorConfig {
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
+    }
+}
+
+/// How far a commit to the state file is synced before the change is acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum StateSync {
+    /// `synchronous = FULL`: every commit syncs the WAL. An acknowledged change survives a
+    /// crash of the process and of the machine (power loss). The default.
+    #[default]
+    Full,
+    /// `synchronous = NORMAL`: the WAL is written before the commit returns and synced at
+    /// checkpoints. An acknowledged change survives a crash or `kill -9` of the process, but a
+    /// power loss may take the last ones; commits cost no sync.
+    Normal,
+}
+
+impl FromStr for StateSync {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "full" => Ok(StateSync::Full),
+            "normal" => Ok(StateSync::Normal),
+            other => Err(format!("expected full or normal, got {other:?}")),
+        }
     }
 }
 

@@ -1,12 +1,11 @@
-//! Shared emulator core: configuration, state, limiter, faults, hooks for callbacks and
-//! persistence.
+//! Shared emulator core: configuration, state and its store, limiter, faults, callbacks.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 
 use serde_json::json;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 
 use crate::body::BodyBudget;
 use crate::callbacks::CallbackPolicy;
@@ -14,6 +13,7 @@ use crate::config::{EmulatorConfig, FaultConfig};
 use crate::findings::{self, FindingsJson, Prng, ScanTypes};
 use crate::ratelimit::RateLimiter;
 use crate::state::{CallbackDelivery, DeliveryStatus, State};
+use crate::store::{Commit, Store};
 
 /// Fault decisions for one request.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -37,8 +37,8 @@ pub(crate) struct Core {
     pub signer: tc3_sign::Tc3Signer,
     fault_counter: AtomicU64,
     throttle_burst: AtomicU64,
-    dirty: AtomicBool,
-    pub persist_notify: Notify,
+    /// The `--state` file, if any.
+    pub store: Option<Store>,
     /// Where callbacks may be delivered.
     pub callback_policy: CallbackPolicy,
     callbacks_tx: mpsc::UnboundedSender<u64>,
@@ -64,6 +64,7 @@ impl Core {
     pub(crate) fn new(
         config: EmulatorConfig,
         state: State,
+        store: Option<Store>,
         callback_policy: CallbackPolicy,
         callbacks_tx: mpsc::UnboundedSender<u64>,
     ) -> Self {
@@ -80,8 +81,7 @@ impl Core {
             signer: tc3_sign::Tc3Signer::new(),
             fault_counter: AtomicU64::new(0),
             throttle_burst: AtomicU64::new(burst),
-            dirty: AtomicBool::new(false),
-            persist_notify: Notify::new(),
+            store,
             callback_policy,
             callbacks_tx,
             findings_cache: Mutex::new(HashMap::new()),
@@ -169,100 +169,112 @@ impl Core {
         }
     }
 
-    /// Finishes due scans and creates their callback deliveries; returns the ids of the
-    /// deliveries to attempt.
-    pub(crate) fn advance_locked(&self, st: &mut State, now_ms: u64) -> Vec<u64> {
-        let finished = st.advance(now_ms, self.scan_ms());
-        if finished.is_empty() {
-            return Vec::new();
-        }
-        self.dirty.store(true, Ordering::SeqCst);
-        let mut to_send = Vec::new();
-        for sid in finished {
-            let Some(scan) = st.scans.get(&sid) else {
-                continue;
-            };
-            let Some(task) = st.tasks.get(&scan.item_id) else {
-                continue;
-            };
-            if task.callback_url.is_empty() {
-                // No CallbackUrl: no notification, no delivery record.
-                continue;
+    /// Finishes due scans and creates their callback deliveries (scheduled by
+    /// [`Core::transact`]).
+    pub(crate) fn advance_locked(&self, st: &mut State, now_ms: u64) {
+        for sid in st.advance(now_ms, self.scan_ms()) {
+            if let Some(delivery) = self.delivery_for(st, &sid, now_ms) {
+                st.push_delivery(|id| CallbackDelivery { id, ..delivery });
             }
-            let url = task.callback_url.clone();
-            let scan_code = match scan.status.code() {
-                3 => 1000,
-                4 => 99,
-                _ => 0,
-            };
-            let body = json!({"Response": {
-                "ItemId": scan.item_id,
-                "AppSid": scan.app_sid,
-                "AppMd5": scan.app.app_md5,
-                "ScanCode": scan_code,
-                "TaskStatus": scan.status.code(),
-                "TaskTime": scan.submitted_ms / 1000,
-            }})
-            .to_string();
-            let (item_id, app_md5) = (scan.item_id.clone(), scan.app.app_md5.clone());
-            let (status, last_error) = match self.callback_policy.target(&url) {
-                Ok(_) => (DeliveryStatus::Pending, None),
-                Err(e) => (DeliveryStatus::Refused, Some(e)),
-            };
-            let id = st.next_seq();
-            if status == DeliveryStatus::Pending {
-                to_send.push(id);
-            }
-            st.deliveries.push(CallbackDelivery {
-                id,
-                item_id,
-                app_sid: sid,
-                app_md5,
-                url,
-                body,
-                status,
-                attempts: 0,
-                last_error,
-                created_ms: now_ms,
-                delivered_ms: None,
-            });
         }
-        st.trim_deliveries();
-        to_send
     }
 
-    /// After a state change: schedule deliveries and persistence.
-    pub(crate) fn after_mutation(&self, deliveries: Vec<u64>) {
+    /// The delivery a finished scan gets (its id still to be given), or `None` when its task
+    /// has no `CallbackUrl`.
+    fn delivery_for(&self, st: &State, sid: &str, now_ms: u64) -> Option<CallbackDelivery> {
+        let scan = st.scan(sid)?;
+        let task = st.task(&scan.item_id)?;
+        if task.callback_url.is_empty() {
+            // No CallbackUrl: no notification, no delivery record.
+            return None;
+        }
+        let (scan_code, _, _) = scan.status.status_info();
+        let body = json!({"Response": {
+            "ItemId": scan.item_id,
+            "AppSid": scan.app_sid,
+            "AppMd5": scan.app.app_md5,
+            "ScanCode": scan_code,
+            "TaskStatus": scan.status.code(),
+            "TaskTime": scan.submitted_ms / 1000,
+        }})
+        .to_string();
+        let (status, last_error) = match self.callback_policy.target(&task.callback_url) {
+            Ok(_) => (DeliveryStatus::Pending, None),
+            Err(e) => (DeliveryStatus::Refused, Some(e)),
+        };
+        Some(CallbackDelivery {
+            id: 0,
+            item_id: scan.item_id.clone(),
+            app_sid: sid.to_owned(),
+            app_md5: scan.app.app_md5.clone(),
+            url: task.callback_url.clone(),
+            body,
+            status,
+            attempts: 0,
+            last_error,
+            created_ms: now_ms,
+            delivered_ms: None,
+        })
+    }
+
+    /// Runs `f` on the state with the scans due at `now_ms` finished (before and after it),
+    /// hands the changes to the store under the lock (so their order is kept) and schedules
+    /// new deliveries. The commit resolves once the changes are durable; a caller that
+    /// answers a client waits for it first.
+    pub(crate) fn transact<R>(&self, now_ms: u64, f: impl FnOnce(&mut State) -> R) -> (R, Commit) {
+        let mut st = self.lock_state();
+        self.advance_locked(&mut st, now_ms);
+        let out = f(&mut st);
+        self.advance_locked(&mut st, now_ms);
+        let commit = self.commit_locked(&mut st);
+        let to_send = st.take_new_deliveries();
+        drop(st);
+        self.schedule(to_send);
+        (out, commit)
+    }
+
+    /// Hands the state's pending changes to the store (call with the lock held).
+    pub(crate) fn commit_locked(&self, st: &mut State) -> Commit {
+        match &self.store {
+            Some(store) => store.submit(st.take_changes()),
+            None => Commit::done(),
+        }
+    }
+
+    /// Changes one delivery and hands the change to the store (nobody waits for it: a
+    /// failed write stops the emulator). `None` if the delivery is no longer kept.
+    pub(crate) fn update_delivery<R>(
+        &self,
+        id: u64,
+        f: impl FnOnce(&mut CallbackDelivery) -> R,
+    ) -> Option<R> {
+        let mut st = self.lock_state();
+        let out = st.update_delivery(id, f);
+        let _ = self.commit_locked(&mut st);
+        out
+    }
+
+    /// Queues deliveries for the callback worker.
+    pub(crate) fn schedule(&self, deliveries: Vec<u64>) {
         for id in deliveries {
             let _ = self.callbacks_tx.send(id);
         }
-        if self.dirty.load(Ordering::SeqCst) {
-            self.persist_notify.notify_one();
-        }
     }
 
-    /// Marks the state as changed and wakes the persister.
-    pub(crate) fn mark_dirty(&self) {
-        self.dirty.store(true, Ordering::SeqCst);
-        self.persist_notify.notify_one();
-    }
-
-    /// Takes the dirty flag.
-    pub(crate) fn take_dirty(&self) -> bool {
-        self.dirty.swap(false, Ordering::SeqCst)
+    /// Whether the state file can no longer be written (every request is refused then).
+    pub(crate) fn store_failed(&self) -> bool {
+        self.store.as_ref().is_some_and(Store::has_failed)
     }
 
     /// Re-queues pending deliveries (after a restart).
     pub(crate) fn resume_deliveries(&self) {
         let ids: Vec<u64> = self
             .lock_state()
-            .deliveries
+            .deliveries()
             .iter()
             .filter(|d| d.status == DeliveryStatus::Pending)
             .map(|d| d.id)
             .collect();
-        for id in ids {
-            let _ = self.callbacks_tx.send(id);
-        }
+        self.schedule(ids);
     }
 }

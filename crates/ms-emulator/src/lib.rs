@@ -125,6 +125,7 @@ mod request;
 pub mod serve;
 mod server;
 mod state;
+mod store;
 mod tls;
 
 use std::net::SocketAddr;
@@ -133,7 +134,7 @@ use std::path::PathBuf;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{
     CallbackConfig, CallbackTarget, DEMO_SECRET_ID, DEMO_SECRET_KEY, EmulatorConfig, FaultConfig,
-    Limits, RateLimits,
+    Limits, RateLimits, StateSync,
 };
 pub use server::Emulator;
 pub use state::{CallbackDelivery, DeliveryStatus};

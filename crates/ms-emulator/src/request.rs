@@ -174,6 +174,9 @@ fn json_reply(bytes: Vec<u8>, now_ms: u64, truncate: bool) -> Response<ReplyBody
 type Outcome = (Option<String>, Result<Output, ApiError>);
 
 async fn process(core: &Core, req: Request<Incoming>, now: u64, throttle: bool) -> Outcome {
+    if core.store_failed() {
+        return (None, Err(not_stored()));
+    }
     let (parts, incoming) = req.into_parts();
     let head = match Head::new(&parts) {
         Ok(h) => h,
@@ -195,10 +198,23 @@ async fn process(core: &Core, req: Request<Incoming>, now: u64, throttle: bool) 
     if let Err(e) = admit(core, &call, throttle) {
         return (action, Err(e));
     }
-    let result = actions::dispatch(core, &call.action, &call.params, &call.secret_id);
-    // The body's share of the budget is released only now.
+    let (result, commit) = actions::dispatch(core, &call.action, &call.params, &call.secret_id);
+    // The body's share of the budget is released once the parameters are used.
     drop(body);
+    // Acknowledged = durable: nothing is answered before what it changed is stored.
+    if let Err(e) = commit.wait().await {
+        tracing::error!(error = %e, action = %call.action, "a change could not be stored");
+        return (action, Err(not_stored()));
+    }
     (action, result)
+}
+
+/// The answer to every request once the state file cannot be written.
+fn not_stored() -> ApiError {
+    ApiError::new(
+        ErrorCode::InternalError,
+        "The emulator could not store its state; nothing of this request was kept and the emulator is stopping.",
+    )
 }
 
 /// What the emulator reads of a request head.

@@ -3,7 +3,8 @@
 //! [`run`] starts the emulator, writes the certificate (`--cert-out`) and then prints the
 //! base URL as the **first line on stdout** (so scripts can start it on port 0), followed by
 //! the demo credentials when no `--account` is given. It runs until SIGINT or SIGTERM and
-//! then shuts down gracefully (writing the `--state` file).
+//! then shuts down gracefully (closing the `--state` file), or until the state file cannot be
+//! written: then it stops with that error (exit status 1 from the binaries).
 
 // The doc comments of the argument types here are `--help` text (clap): URLs, `[default: …]`,
 // `[::1]:PORT` and `redis://[:PASSWORD@]HOST` are meant literally, not as rustdoc links.
@@ -16,7 +17,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::config::{CallbackTarget, EmulatorConfig, FaultConfig, Limits};
+use crate::config::{CallbackTarget, EmulatorConfig, FaultConfig, Limits, StateSync};
 use crate::{Emulator, Error};
 
 /// One `--account ID:KEY` value. `Debug` hides the key.
@@ -171,9 +172,14 @@ pub struct ServeArgs {
     /// Rate limit of one action (repeatable), e.g. DescribeScanResults=5.
     #[arg(long = "action-rate-limit", value_name = "ACTION=N")]
     pub action_rate_limits: Vec<ActionRateArg>,
-    /// Persist tasks, scans, quota and deliveries in FILE (written atomically), restored at start.
+    /// Keep tasks, scans, quota and deliveries in FILE (SQLite; every change is stored before
+    /// it is acknowledged), restored at start. A JSON state file of earlier versions is migrated.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// How far each commit to the --state file is synced before it is acknowledged: full
+    /// (survives a power loss) or normal (survives a crash of the process; faster).
+    #[arg(long, value_name = "LEVEL", default_value = "full")]
+    pub state_sync: StateSync,
     /// Scan quota (LimitCount) each account starts with.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub quota: u64,
@@ -239,6 +245,7 @@ impl Default for ServeArgs {
             rate_limit: 20,
             action_rate_limits: Vec::new(),
             state: None,
+            state_sync: StateSync::Full,
             quota: 1000,
             max_connections: 256,
             max_body_bytes: 10 * 1024 * 1024,
@@ -298,6 +305,7 @@ impl ServeArgs {
         if let Some(p) = &self.state {
             config = config.with_state_file(p.clone());
         }
+        config.state_sync = self.state_sync;
         if !self.callback_allow.is_empty() {
             config.callbacks = config.callbacks.with_allow(self.callback_allow.clone());
         }
@@ -317,7 +325,7 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
     let signals = Signals::install()?;
     let emulator = Emulator::start(args.to_config(), args.listen).await?;
     if let (Some(path), Some(pem)) = (&args.cert_out, emulator.ca_pem()) {
-        crate::state::write_atomic(path, pem.as_bytes()).map_err(|e| {
+        crate::store::write_file_atomic(path, pem.as_bytes()).map_err(|e| {
             Error::Io(std::io::Error::new(
                 e.kind(),
                 format!("cannot write the certificate to {}: {e}", path.display()),
@@ -337,10 +345,19 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
         }
         out.flush()?;
     }
-    signals.wait().await;
-    tracing::info!("signal received; shutting down");
-    emulator.shutdown().await;
-    Ok(())
+    let failure = tokio::select! {
+        () = signals.wait() => {
+            tracing::info!("signal received; shutting down");
+            None
+        }
+        e = emulator.failure() => Some(e),
+    };
+    // Stop serving either way; a write failure is the error the process exits with.
+    let closed = emulator.close().await;
+    match failure {
+        Some(e) => Err(e),
+        None => closed,
+    }
 }
 
 /// SIGINT/SIGTERM listeners.

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -15,7 +15,8 @@ use tokio::task::JoinHandle;
 use crate::callbacks::CallbackPolicy;
 use crate::config::{EmulatorConfig, FaultConfig};
 use crate::core::Core;
-use crate::state::{self, CallbackDelivery, State};
+use crate::state::{CallbackDelivery, State};
+use crate::store::Store;
 use crate::{Error, callbacks, tls};
 
 /// HTTP/2 flow-control window (per stream and per connection): what one connection can
@@ -33,12 +34,10 @@ pub struct Emulator {
     ca_pem: Option<String>,
     accounts: Vec<(String, String)>,
     core: Arc<Core>,
-    stopping: Arc<AtomicBool>,
     shutdown_tx: watch::Sender<bool>,
     accept_task: Option<JoinHandle<()>>,
     ticker_task: Option<JoinHandle<()>>,
     callback_task: Option<JoinHandle<()>>,
-    persist_task: Option<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -64,23 +63,23 @@ impl Emulator {
     /// failure.
     pub async fn start(config: EmulatorConfig, listen: SocketAddr) -> Result<Emulator, Error> {
         validate(&config, listen)?;
-        let state = match &config.state_file {
-            Some(path) => state::load(path)
-                .map_err(|message| Error::State {
-                    path: path.clone(),
-                    message,
-                })?
-                .unwrap_or_default(),
-            None => State::default(),
+        let (store, state) = match config.state_file.clone() {
+            Some(path) => {
+                let sync = config.state_sync;
+                let opened = tokio::task::spawn_blocking({
+                    let path = path.clone();
+                    move || Store::open(&path, sync)
+                })
+                .await
+                .map_err(|e| Error::Config(format!("the state loader failed: {e}")))?;
+                let (store, state) = opened.map_err(|e| Error::State {
+                    path,
+                    message: e.message,
+                })?;
+                (Some(store), state)
+            }
+            None => (None, State::default()),
         };
-        if let Some(path) = &config.state_file {
-            // Fail now, not at the first change, if the file cannot be written.
-            let bytes = serde_json::to_vec(&state).unwrap_or_default();
-            state::write_atomic(path, &bytes).map_err(|e| Error::State {
-                path: path.clone(),
-                message: format!("cannot write: {e}"),
-            })?;
-        }
         let tls = if config.tls {
             Some(tls::generate(Some(listen.ip()))?)
         } else {
@@ -104,14 +103,12 @@ impl Emulator {
         if policy == CallbackPolicy::Only(Vec::new()) {
             tracing::warn!(%local_addr, "callbacks will not be delivered: give --callback-allow PORT to deliver to a loopback receiver");
         }
-        let core = Arc::new(Core::new(config, state, policy, cb_tx));
-        let stopping = Arc::new(AtomicBool::new(false));
+        let core = Arc::new(Core::new(config, state, store, policy, cb_tx));
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
 
-        let callback_task = tokio::spawn(callbacks::run(core.clone(), cb_rx, stopping.clone()));
+        let callback_task = tokio::spawn(callbacks::run(core.clone(), cb_rx, shutdown_rx.clone()));
         core.resume_deliveries();
         let ticker_task = tokio::spawn(ticker(core.clone(), shutdown_rx.clone()));
-        let persist_task = tokio::spawn(persister(core.clone(), shutdown_rx.clone()));
         let accept_task = tokio::spawn(accept_loop(listener, acceptor, core.clone(), shutdown_rx));
         tracing::info!(%base_url, "ms-emulator listening");
         Ok(Emulator {
@@ -120,12 +117,10 @@ impl Emulator {
             ca_pem,
             accounts,
             core,
-            stopping,
             shutdown_tx,
             accept_task: Some(accept_task),
             ticker_task: Some(ticker_task),
             callback_task: Some(callback_task),
-            persist_task: Some(persist_task),
         })
     }
 
@@ -162,40 +157,81 @@ impl Emulator {
 
     /// All callback deliveries, oldest first.
     pub fn deliveries(&self) -> Vec<CallbackDelivery> {
-        self.core.lock_state().deliveries.clone()
+        self.core.lock_state().deliveries().to_vec()
     }
 
     /// Remaining scan quota (`LimitCount`) of an account, if it has used the scan actions.
     pub fn quota(&self, secret_id: &str) -> Option<u64> {
         self.core
             .lock_state()
-            .accounts
+            .accounts()
             .get(secret_id)
             .map(|a| a.remaining)
     }
 
+    /// Resolves when the state file can no longer be written (the emulator then answers
+    /// every request with `InternalError` and should be stopped: [`Emulator::close`]
+    /// reports the error). Never resolves without a state file or while writes succeed.
+    pub async fn failure(&self) -> Error {
+        match &self.core.store {
+            Some(store) => Error::State {
+                path: store.path().to_owned(),
+                message: format!("cannot write: {}", store.failure().await),
+            },
+            None => std::future::pending().await,
+        }
+    }
+
     /// Stops accepting, lets open connections finish (up to 5 s), stops the background
-    /// tasks and writes the state file.
-    pub async fn shutdown(mut self) {
+    /// tasks (waiting for callback attempts under way), commits what is left and closes the
+    /// state file. Errors are logged; [`Emulator::close`] returns them.
+    pub async fn shutdown(self) {
+        if let Err(e) = self.close().await {
+            tracing::error!(error = %e, "ms-emulator stopped with an error");
+        }
+    }
+
+    /// Like [`Emulator::shutdown`], and says whether everything the emulator changed is
+    /// stored.
+    ///
+    /// # Errors
+    /// The state file could not be written (now or earlier).
+    pub async fn close(mut self) -> Result<(), Error> {
         self.stop_signal();
-        if let Some(t) = self.accept_task.take() {
-            let _ = t.await;
+        for task in [
+            self.accept_task.take(),
+            self.ticker_task.take(),
+            self.callback_task.take(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let _ = task.await;
         }
-        if let Some(t) = self.ticker_task.take() {
-            let _ = t.await;
-        }
-        if let Some(t) = self.callback_task.take() {
-            t.abort();
-            let _ = t.await;
-        }
-        if let Some(t) = self.persist_task.take() {
-            let _ = t.await;
-        }
+        let result = match &self.core.store {
+            Some(store) => {
+                let core = self.core.clone();
+                let closed = tokio::task::spawn_blocking(move || {
+                    core.store.as_ref().map_or(Ok(()), |s| s.close())
+                })
+                .await
+                .unwrap_or_else(|e| {
+                    Err(crate::store::StoreError {
+                        message: format!("the state writer failed: {e}"),
+                    })
+                });
+                closed.map_err(|e| Error::State {
+                    path: store.path().to_owned(),
+                    message: format!("cannot write: {e}"),
+                })
+            }
+            None => Ok(()),
+        };
         tracing::info!(base_url = %self.base_url, "ms-emulator stopped");
+        result
     }
 
     fn stop_signal(&self) {
-        self.stopping.store(true, Ordering::SeqCst);
         let _ = self.shutdown_tx.send(true);
     }
 }
@@ -203,9 +239,6 @@ impl Emulator {
 impl Drop for Emulator {
     fn drop(&mut self) {
         self.stop_signal();
-        if let Some(t) = self.callback_task.take() {
-            t.abort();
-        }
     }
 }
 
@@ -269,64 +302,8 @@ async fn ticker(core: Arc<Core>, mut shutdown: watch::Receiver<bool>) {
             _ = shutdown.changed() => return,
             _ = tokio::time::sleep(every) => {}
         }
-        let now = core.now_ms();
-        let pending = {
-            let mut st = core.lock_state();
-            core.advance_locked(&mut st, now)
-        };
-        core.after_mutation(pending);
-    }
-}
-
-/// Shortest time between two state-file writes while running. A write serializes the whole
-/// state under the state lock, O(stored scans); spacing them keeps that cost per second, not
-/// per request, however many requests change the state. Shutdown always writes.
-const PERSIST_INTERVAL: Duration = Duration::from_secs(1);
-
-async fn persister(core: Arc<Core>, mut shutdown: watch::Receiver<bool>) {
-    let Some(path) = core.config.state_file.clone() else {
-        return;
-    };
-    let mut last_write: Option<tokio::time::Instant> = None;
-    loop {
-        let mut stop = tokio::select! {
-            _ = shutdown.changed() => true,
-            _ = core.persist_notify.notified() => false,
-        };
-        if let Some(at) = last_write
-            && !stop
-        {
-            tokio::select! {
-                _ = shutdown.changed() => stop = true,
-                _ = tokio::time::sleep_until(at + PERSIST_INTERVAL) => {}
-            }
-        }
-        if core.take_dirty() || stop {
-            last_write = Some(tokio::time::Instant::now());
-            // Never replace a good state file with an empty one: on a (theoretical)
-            // serialization failure keep the previous file and say so.
-            let bytes = match serde_json::to_vec(&*core.lock_state()) {
-                Ok(bytes) => bytes,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot serialize the state; keeping the previous file");
-                    if stop {
-                        return;
-                    }
-                    continue;
-                }
-            };
-            let p = path.clone();
-            match tokio::task::spawn_blocking(move || state::write_atomic(&p, &bytes)).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    tracing::error!(path = %path.display(), error = %e, "cannot write the state file");
-                }
-                Err(e) => tracing::error!(error = %e, "state writer failed"),
-            }
-        }
-        if stop {
-            return;
-        }
+        // Nobody waits for this commit: a failed write stops the emulator.
+        let ((), _commit) = core.transact(core.now_ms(), |_| ());
     }
 }
 

@@ -1,8 +1,6 @@
 //! The emulator's state (tasks, scans, quotas, callback deliveries) and its persistence.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
-use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -51,6 +49,19 @@ impl ScanStatus {
             ScanStatus::Processing => 2,
             ScanStatus::Error => 3,
             ScanStatus::Timeout => 4,
+        }
+    }
+
+    /// (ScanCode / StatusCode, StatusDesc, StatusRef) of a scan in this state.
+    pub(crate) fn status_info(self) -> (u64, &'static str, &'static str) {
+        match self {
+            ScanStatus::Processing | ScanStatus::Completed => (0, "", ""),
+            ScanStatus::Error => (
+                1000,
+                "App download failed",
+                "Check that AppUrl can be downloaded without authentication, then submit the app again",
+            ),
+            ScanStatus::Timeout => (99, "Scan timed out", "Submit the app again later"),
         }
     }
 
@@ -124,21 +135,75 @@ pub struct CallbackDelivery {
     pub delivered_ms: Option<u64>,
 }
 
-/// Everything that survives a restart with `--state`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One change of the state, as the store writes it (see [`crate::store`]).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Change {
+    /// An account's quota, created or changed.
+    Account(String, AccountState),
+    /// A new task (its scans are [`Change::Scan`]s).
+    Task(Task),
+    /// A task whose last scan was deleted.
+    DeleteTask(String),
+    /// A new scan.
+    Scan(Scan),
+    /// A scan that finished.
+    ScanFinished {
+        app_sid: String,
+        status: ScanStatus,
+        finished_ms: u64,
+    },
+    /// A deleted scan.
+    DeleteScan(String),
+    /// A delivery, created or changed.
+    Delivery(CallbackDelivery),
+    /// A delivery dropped from the bounded list.
+    DeleteDelivery(u64),
+    /// The sequence counter moved on.
+    Seq(u64),
+}
+
+/// Everything that survives a restart with `--state`: tasks, scans, quotas, deliveries.
+///
+/// Reads go through the accessors; every change goes through a method that, when the state
+/// is journaled (persistent), also records it as a [`Change`] for the store, so that what is
+/// written is exactly what changed.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
 pub(crate) struct State {
-    pub version: u32,
-    pub seq: u64,
-    pub accounts: BTreeMap<String, AccountState>,
-    pub tasks: BTreeMap<String, Task>,
-    pub scans: BTreeMap<String, Scan>,
-    /// Oldest first, ids increasing (kept so by `push_delivery`, sorted on load).
-    pub deliveries: Vec<CallbackDelivery>,
-    /// Derived from `scans`, not persisted: rebuilt by [`State::rebuild_index`] on load and
-    /// kept up to date by [`State::insert_scan`] / [`State::remove_scan`], so that no request
-    /// walks every stored scan.
+    version: u32,
+    seq: u64,
+    accounts: BTreeMap<String, AccountState>,
+    tasks: BTreeMap<String, Task>,
+    scans: BTreeMap<String, Scan>,
+    /// Oldest first, ids increasing.
+    deliveries: Vec<CallbackDelivery>,
+    /// Derived from `scans`, not stored: rebuilt by [`State::rebuild_index`] and kept up to
+    /// date by the methods that add and remove scans, so that no request walks every scan.
     #[serde(skip)]
     index: ScanIndex,
+    /// Changes not yet taken by the store (recorded only when `journal` is on).
+    #[serde(skip)]
+    changes: Vec<Change>,
+    #[serde(skip)]
+    journal: bool,
+    #[serde(skip)]
+    seq_changed: bool,
+    /// Pending deliveries created since the last [`State::take_new_deliveries`].
+    #[serde(skip)]
+    new_deliveries: Vec<u64>,
+}
+
+/// Equal stored contents (and indices); the journal's bookkeeping is not compared.
+impl PartialEq for State {
+    fn eq(&self, other: &Self) -> bool {
+        self.version == other.version
+            && self.seq == other.seq
+            && self.accounts == other.accounts
+            && self.tasks == other.tasks
+            && self.scans == other.scans
+            && self.deliveries == other.deliveries
+            && self.index == other.index
+    }
 }
 
 impl Default for State {
@@ -151,6 +216,10 @@ impl Default for State {
             scans: BTreeMap::new(),
             deliveries: Vec::new(),
             index: ScanIndex::default(),
+            changes: Vec::new(),
+            journal: false,
+            seq_changed: false,
+            new_deliveries: Vec::new(),
         }
     }
 }
@@ -275,6 +344,31 @@ pub(crate) fn list_key(scan: &Scan) -> ListKey {
 }
 
 impl State {
+    /// Records changes from now on (for a persistent state).
+    pub(crate) fn with_journal(mut self) -> Self {
+        self.journal = true;
+        self
+    }
+
+    fn record(&mut self, change: impl FnOnce() -> Change) {
+        if self.journal {
+            self.changes.push(change());
+        }
+    }
+
+    /// The changes made since the last call, oldest first.
+    pub(crate) fn take_changes(&mut self) -> Vec<Change> {
+        if std::mem::take(&mut self.seq_changed) && self.journal {
+            self.changes.push(Change::Seq(self.seq));
+        }
+        std::mem::take(&mut self.changes)
+    }
+
+    /// The pending deliveries created since the last call (to attempt).
+    pub(crate) fn take_new_deliveries(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.new_deliveries)
+    }
+
     /// Rebuilds the indices from `scans` (after loading) and puts the deliveries in id order.
     pub(crate) fn rebuild_index(&mut self) {
         let mut index = ScanIndex::default();
@@ -285,20 +379,79 @@ impl State {
         self.deliveries.sort_by_key(|d| d.id);
     }
 
-    /// Stores a new scan (its task is stored by the caller).
-    pub(crate) fn insert_scan(&mut self, scan: Scan) {
+    /// The sequence counter.
+    pub(crate) fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// All accounts' quotas.
+    pub(crate) fn accounts(&self) -> &BTreeMap<String, AccountState> {
+        &self.accounts
+    }
+
+    /// All tasks.
+    pub(crate) fn tasks(&self) -> &BTreeMap<String, Task> {
+        &self.tasks
+    }
+
+    /// A task.
+    pub(crate) fn task(&self, item_id: &str) -> Option<&Task> {
+        self.tasks.get(item_id)
+    }
+
+    /// All scans.
+    pub(crate) fn scans(&self) -> &BTreeMap<String, Scan> {
+        &self.scans
+    }
+
+    /// A scan.
+    pub(crate) fn scan(&self, app_sid: &str) -> Option<&Scan> {
+        self.scans.get(app_sid)
+    }
+
+    /// All deliveries, oldest first.
+    pub(crate) fn deliveries(&self) -> &[CallbackDelivery] {
+        &self.deliveries
+    }
+
+    /// The delivery with this id.
+    pub(crate) fn delivery(&self, id: u64) -> Option<&CallbackDelivery> {
+        self.delivery_index(id).map(|i| &self.deliveries[i])
+    }
+
+    /// Stores a new task with its scans (the scans in `task.app_sids` order).
+    pub(crate) fn insert_task(&mut self, task: Task, scans: Vec<Scan>) {
+        self.record(|| Change::Task(task.clone()));
+        for scan in scans {
+            self.insert_scan(scan);
+        }
+        self.tasks.insert(task.item_id.clone(), task);
+    }
+
+    /// Stores a scan (its task is stored by the caller).
+    fn insert_scan(&mut self, scan: Scan) {
         // AppSids are fresh UUIDs; should one ever repeat, the replaced scan is unindexed.
         if let Some(old) = self.scans.remove(&scan.app_sid) {
             unindex_scan(&mut self.index, &old);
         }
+        self.record(|| Change::Scan(scan.clone()));
         index_scan(&mut self.index, &scan);
         self.scans.insert(scan.app_sid.clone(), scan);
     }
 
-    /// Removes a scan (not from its task's list: the caller does that).
-    pub(crate) fn remove_scan(&mut self, sid: &str) -> Option<Scan> {
+    /// Deletes a scan, and its task once it has no scan left.
+    pub(crate) fn delete_scan(&mut self, sid: &str) -> Option<Scan> {
         let scan = self.scans.remove(sid)?;
         unindex_scan(&mut self.index, &scan);
+        self.record(|| Change::DeleteScan(sid.to_owned()));
+        let empty = self.tasks.get_mut(&scan.item_id).is_some_and(|task| {
+            task.app_sids.retain(|s| s != sid);
+            task.app_sids.is_empty()
+        });
+        if empty {
+            self.tasks.remove(&scan.item_id);
+            self.record(|| Change::DeleteTask(scan.item_id.clone()));
+        }
         Some(scan)
     }
 
@@ -308,13 +461,42 @@ impl State {
     }
 
     /// Index of the delivery with this id.
-    pub(crate) fn delivery_index(&self, id: u64) -> Option<usize> {
+    fn delivery_index(&self, id: u64) -> Option<usize> {
         self.deliveries.binary_search_by_key(&id, |d| d.id).ok()
+    }
+
+    /// Changes the delivery with this id (if it is still kept); `Some` with `f`'s answer.
+    pub(crate) fn update_delivery<R>(
+        &mut self,
+        id: u64,
+        f: impl FnOnce(&mut CallbackDelivery) -> R,
+    ) -> Option<R> {
+        let i = self.delivery_index(id)?;
+        let out = f(&mut self.deliveries[i]);
+        if self.journal {
+            let d = self.deliveries[i].clone();
+            self.changes.push(Change::Delivery(d));
+        }
+        Some(out)
+    }
+
+    /// Adds a delivery with the next id (ids increase) and keeps the list bounded.
+    pub(crate) fn push_delivery(&mut self, make: impl FnOnce(u64) -> CallbackDelivery) -> u64 {
+        let id = self.next_seq();
+        let d = make(id);
+        self.record(|| Change::Delivery(d.clone()));
+        if d.status == DeliveryStatus::Pending {
+            self.new_deliveries.push(id);
+        }
+        self.deliveries.push(d);
+        self.trim_deliveries();
+        id
     }
 
     pub(crate) fn next_seq(&mut self) -> u64 {
         // `check` keeps a loaded `seq` far below the limit; saturate rather than wrap anyway.
         self.seq = self.seq.saturating_add(1);
+        self.seq_changed = true;
         self.seq
     }
 
@@ -388,18 +570,33 @@ impl State {
     }
 
     /// The account's quota, created with `initial` scans valid for a year on first use.
-    pub(crate) fn account(
-        &mut self,
-        secret_id: &str,
-        initial: u64,
-        now_ms: u64,
-    ) -> &mut AccountState {
-        self.accounts
+    pub(crate) fn account(&mut self, secret_id: &str, initial: u64, now_ms: u64) -> AccountState {
+        if let Some(a) = self.accounts.get(secret_id) {
+            return a.clone();
+        }
+        let a = AccountState {
+            remaining: initial,
+            limit_time: now_ms / 1000 + 365 * 86_400,
+        };
+        self.accounts.insert(secret_id.to_owned(), a.clone());
+        self.record(|| Change::Account(secret_id.to_owned(), a.clone()));
+        a
+    }
+
+    /// Takes `n` scans from the account's quota (which must exist and hold them); returns
+    /// what is left.
+    pub(crate) fn charge(&mut self, secret_id: &str, n: u64) -> AccountState {
+        let a = self
+            .accounts
             .entry(secret_id.to_owned())
-            .or_insert_with(|| AccountState {
-                remaining: initial,
-                limit_time: now_ms / 1000 + 365 * 86_400,
-            })
+            .or_insert(AccountState {
+                remaining: 0,
+                limit_time: 0,
+            });
+        a.remaining = a.remaining.saturating_sub(n);
+        let a = a.clone();
+        self.record(|| Change::Account(secret_id.to_owned(), a.clone()));
+        a
     }
 
     /// Marks scans whose simulated time is over as finished; returns their AppSids, in
@@ -419,6 +616,14 @@ impl State {
             {
                 scan.status = ScanStatus::outcome_for(&scan.app.app_md5);
                 scan.finished_ms = Some(finished_ms);
+                let status = scan.status;
+                if self.journal {
+                    self.changes.push(Change::ScanFinished {
+                        app_sid: sid.clone(),
+                        status,
+                        finished_ms,
+                    });
+                }
                 done.push(sid);
             }
         }
@@ -428,20 +633,57 @@ impl State {
     /// Keeps the delivery list bounded, dropping the oldest finished deliveries. Beyond
     /// `MAX_DELIVERIES`, it trims down to 90 % of it, so the list is compacted once per
     /// thousand new deliveries rather than on every one.
-    pub(crate) fn trim_deliveries(&mut self) {
+    fn trim_deliveries(&mut self) {
         if self.deliveries.len() <= MAX_DELIVERIES {
             return;
         }
         let excess = self.deliveries.len() - MAX_DELIVERIES * 9 / 10;
-        let mut dropped = 0;
+        let mut dropped = Vec::new();
         self.deliveries.retain(|d| {
-            if dropped < excess && d.status != DeliveryStatus::Pending {
-                dropped += 1;
+            if dropped.len() < excess && d.status != DeliveryStatus::Pending {
+                dropped.push(d.id);
                 false
             } else {
                 true
             }
         });
+        if self.journal {
+            self.changes
+                .extend(dropped.into_iter().map(Change::DeleteDelivery));
+        }
+    }
+
+    /// Restores a state from stored rows (the store's load): every scan of a task in creation
+    /// order; the indices built, the journal off until [`State::with_journal`].
+    pub(crate) fn from_rows(
+        seq: u64,
+        accounts: BTreeMap<String, AccountState>,
+        mut tasks: BTreeMap<String, Task>,
+        scans_in_seq_order: Vec<Scan>,
+        deliveries: Vec<CallbackDelivery>,
+    ) -> Result<Self, String> {
+        let mut scans = BTreeMap::new();
+        for scan in scans_in_seq_order {
+            let Some(task) = tasks.get_mut(&scan.item_id) else {
+                return Err(format!(
+                    "scans[{:?}].item_id: no task {:?}",
+                    scan.app_sid, scan.item_id
+                ));
+            };
+            task.app_sids.push(scan.app_sid.clone());
+            scans.insert(scan.app_sid.clone(), scan);
+        }
+        let mut state = State {
+            seq,
+            accounts,
+            tasks,
+            scans,
+            deliveries,
+            ..State::default()
+        };
+        state.check()?;
+        state.rebuild_index();
+        Ok(state)
     }
 }
 
@@ -468,18 +710,14 @@ fn unindex_scan(index: &mut ScanIndex, scan: &Scan) {
     }
 }
 
-/// Reads the state file; `Ok(None)` if it does not exist.
-pub(crate) fn load(path: &Path) -> Result<Option<State>, String> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("cannot read: {e}")),
-    };
+/// Reads a JSON state file of the emulator's first versions (format version 1, migrated to
+/// the SQLite store at start); the message says what is wrong.
+pub(crate) fn from_json(bytes: &[u8]) -> Result<State, String> {
     let mut state: State =
-        serde_json::from_slice(&bytes).map_err(|e| format!("not a valid state file: {e}"))?;
+        serde_json::from_slice(bytes).map_err(|e| format!("not a valid JSON state file: {e}"))?;
     if state.version != STATE_VERSION {
         return Err(format!(
-            "unsupported state file version {} (expected {STATE_VERSION})",
+            "unsupported JSON state file version {} (expected {STATE_VERSION})",
             state.version
         ));
     }
@@ -487,102 +725,47 @@ pub(crate) fn load(path: &Path) -> Result<Option<State>, String> {
         .check()
         .map_err(|e| format!("inconsistent state file: {e}"))?;
     state.rebuild_index();
-    Ok(Some(state))
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory is written,
-/// fsynced and renamed over `path`, then the directory is fsynced. A crash leaves either the
-/// old or the new file, never a torn one.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "state".to_owned());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)?;
-        if let Ok(d) = std::fs::File::open(&dir) {
-            // Directory fsync is not supported everywhere; the rename is already done.
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    Ok(state)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn atomic_write_replaces_and_leaves_no_temp() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("s.json");
-        write_atomic(&p, b"one").unwrap();
-        write_atomic(&p, b"two").unwrap();
-        assert_eq!(std::fs::read(&p).unwrap(), b"two");
-        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-        assert_eq!(names.len(), 1);
+    fn json(s: &State) -> Vec<u8> {
+        serde_json::to_vec(s).unwrap()
     }
 
     #[test]
-    fn load_round_trips_and_rejects_garbage() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("s.json");
-        assert_eq!(load(&p).unwrap(), None);
+    fn json_round_trips_and_garbage_is_refused() {
         let mut s = State::default();
-        s.account("id", 5, 0).remaining = 3;
-        write_atomic(&p, &serde_json::to_vec(&s).unwrap()).unwrap();
-        assert_eq!(load(&p).unwrap(), Some(s));
-        std::fs::write(&p, b"{not json").unwrap();
-        assert!(load(&p).unwrap_err().contains("not a valid state file"));
+        s.account("id", 5, 0);
+        s.charge("id", 2);
+        assert_eq!(from_json(&json(&s)).unwrap(), s);
+        assert!(
+            from_json(b"{not json")
+                .unwrap_err()
+                .contains("not a valid JSON state file")
+        );
     }
 
-    #[test]
-    fn load_rejects_inconsistent_states_without_panicking() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("s.json");
-        let app = SubmittedApp {
-            app_md5: "dd5b29a800246d7089febf228286d901".into(),
-            ..Default::default()
-        };
-        let mut good = State::default();
-        let seq = good.next_seq();
-        good.insert_scan(Scan {
-            app_sid: "sid".into(),
+    fn task(sids: &[&str]) -> Task {
+        Task {
             item_id: "item".into(),
             owner: "id".into(),
-            seq,
-            app,
-            submitted_ms: 0,
-            status: ScanStatus::Processing,
-            finished_ms: None,
-        });
-        good.tasks.insert(
-            "item".into(),
-            Task {
-                item_id: "item".into(),
-                owner: "id".into(),
-                created_ms: 0,
-                scan_types: vec!["VULSCAN".into()],
-                callback_url: String::new(),
-                app_sids: vec!["sid".into()],
-            },
-        );
-        let write = |s: &State| write_atomic(&p, &serde_json::to_vec(s).unwrap()).unwrap();
-        write(&good);
-        assert_eq!(load(&p).unwrap(), Some(good.clone()));
+            created_ms: 0,
+            scan_types: vec!["VULSCAN".into()],
+            callback_url: String::new(),
+            app_sids: sids.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn inconsistent_json_states_are_refused_naming_the_field() {
+        let mut good = State::default();
+        let seq = good.next_seq();
+        good.insert_task(task(&["sid"]), vec![scan("sid", "id", seq, 0)]);
+        assert_eq!(from_json(&json(&good)).unwrap(), good);
 
         type Mutation = Box<dyn Fn(&mut State)>;
         let cases: Vec<(Mutation, &str)> = vec![
@@ -609,13 +792,109 @@ mod tests {
         for (mutate, field) in cases {
             let mut s = good.clone();
             mutate(&mut s);
-            write(&s);
-            let err = load(&p).unwrap_err();
+            let err = from_json(&json(&s)).unwrap_err();
             assert!(
                 err.contains("inconsistent state file") && err.contains(field),
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn every_change_is_journaled_and_only_when_asked() {
+        let mut plain = State::default();
+        plain.account("id", 5, 0);
+        assert!(plain.take_changes().is_empty());
+
+        let mut s = State::default().with_journal();
+        s.account("id", 5, 0);
+        s.account("id", 5, 0);
+        let seq = s.next_seq();
+        s.insert_task(task(&["a"]), vec![scan("a", "id", seq, 0)]);
+        s.charge("id", 1);
+        let changes = s.take_changes();
+        let kinds: Vec<&str> = changes
+            .iter()
+            .map(|c| match c {
+                Change::Account(..) => "account",
+                Change::Task(_) => "task",
+                Change::Scan(_) => "scan",
+                Change::Seq(_) => "seq",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(kinds, ["account", "task", "scan", "account", "seq"]);
+        assert_eq!(
+            changes[3],
+            Change::Account(
+                "id".into(),
+                AccountState {
+                    remaining: 4,
+                    limit_time: 365 * 86_400
+                }
+            )
+        );
+        assert!(s.take_changes().is_empty());
+        assert_eq!(s.advance(5_000, 1_000).len(), 1);
+        let id = s.push_delivery(|id| CallbackDelivery {
+            id,
+            item_id: "item".into(),
+            app_sid: "a".into(),
+            app_md5: "m".into(),
+            url: "u".into(),
+            body: "b".into(),
+            status: DeliveryStatus::Pending,
+            attempts: 0,
+            last_error: None,
+            created_ms: 0,
+            delivered_ms: None,
+        });
+        s.update_delivery(id, |d| d.attempts = 1);
+        assert!(s.delete_scan("a").is_some());
+        let changes = s.take_changes();
+        assert!(
+            matches!(&changes[0], Change::ScanFinished { app_sid, status: ScanStatus::Completed, finished_ms: 1_000 } if app_sid == "a")
+        );
+        assert!(matches!(&changes[1], Change::Delivery(d) if d.attempts == 0));
+        assert!(matches!(&changes[2], Change::Delivery(d) if d.attempts == 1));
+        assert_eq!(changes[3], Change::DeleteScan("a".into()));
+        assert_eq!(changes[4], Change::DeleteTask("item".into()));
+        assert_eq!(changes[5], Change::Seq(2));
+        assert!(s.tasks().is_empty());
+    }
+
+    #[test]
+    fn the_delivery_list_is_trimmed_with_its_deletions_journaled() {
+        let mut s = State::default().with_journal();
+        for _ in 0..=MAX_DELIVERIES {
+            s.push_delivery(|id| CallbackDelivery {
+                id,
+                item_id: String::new(),
+                app_sid: String::new(),
+                app_md5: String::new(),
+                url: String::new(),
+                body: String::new(),
+                status: DeliveryStatus::Refused,
+                attempts: 0,
+                last_error: None,
+                created_ms: 0,
+                delivered_ms: None,
+            });
+        }
+        assert_eq!(s.deliveries().len(), MAX_DELIVERIES * 9 / 10);
+        let deleted: Vec<u64> = s
+            .take_changes()
+            .into_iter()
+            .filter_map(|c| match c {
+                Change::DeleteDelivery(id) => Some(id),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            deleted,
+            (1..=(MAX_DELIVERIES as u64 / 10 + 1)).collect::<Vec<_>>()
+        );
+        assert_eq!(s.deliveries()[0].id, deleted.len() as u64 + 1);
     }
 
     proptest::proptest! {
@@ -674,7 +953,7 @@ mod tests {
         assert_eq!(s.advance(1_999, 1_000), Vec::<String>::new());
         assert_eq!(s.advance(2_000, 1_000), vec!["a".to_owned()]);
         assert_eq!(s.advance(2_000, 1_000), Vec::<String>::new());
-        assert_eq!(s.remove_scan("d").map(|x| x.seq), Some(4));
+        assert_eq!(s.delete_scan("d").map(|x| x.seq), Some(4));
         assert_eq!(
             s.advance(10_000, 1_000),
             vec!["b".to_owned(), "c".to_owned()]
@@ -688,12 +967,13 @@ mod tests {
             .map(|(_, sid)| sid.as_str())
             .collect();
         assert_eq!(listed, ["a", "c"]);
-        s.remove_scan("b");
+        s.delete_scan("b");
         assert!(s.owner_scans("other").is_none());
-        // A reloaded state has the same indices.
-        let mut reloaded: State = serde_json::from_slice(&serde_json::to_vec(&s).unwrap()).unwrap();
-        reloaded.rebuild_index();
-        assert_eq!(reloaded, s);
+        // A rebuilt state has the same indices.
+        let mut rebuilt = s.clone();
+        rebuilt.index = ScanIndex::default();
+        rebuilt.rebuild_index();
+        assert_eq!(rebuilt, s);
     }
 
     #[test]

