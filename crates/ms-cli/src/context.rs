@@ -178,6 +178,13 @@ async fn start_embedded(
     Ok((builder, emulator))
 }
 
+/// What to do when no credentials were found.
+#[cfg(feature = "emulator")]
+const NO_CREDENTIALS_HINT: &str = "set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY, run `ms configure`, or try `ms --emulator ...`";
+#[cfg(not(feature = "emulator"))]
+const NO_CREDENTIALS_HINT: &str =
+    "set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY, or run `ms configure`";
+
 /// The error of `--emulator` in a client-only build.
 pub fn no_emulator() -> CliError {
     CliError::usage("--emulator: this `ms` was built without the emulator (cargo feature `emulator`)")
@@ -253,9 +260,7 @@ pub fn transport_error(e: ms_transport::Error) -> CliError {
         _ if maybe_processed_write => Some(
             "the request may have reached the service: check `ms scan list` (or the matching Describe action) before sending it again",
         ),
-        (K::Credentials, _) => Some(
-            "set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY, run `ms configure`, or try `ms --emulator ...`",
-        ),
+        (K::Credentials, _) => Some(NO_CREDENTIALS_HINT),
         (K::Timeout, _) => Some("the service did not answer in time; raise --timeout or try again"),
         (K::RateLimiter, _) => Some(
             "check the Redis of --shared-rate-limit, or pass --shared-rate-limit-fallback local to go on alone at a share of the quota",

@@ -173,9 +173,9 @@ impl EmulatorConfig {
         self
     }
 
-    /// Serves HTTPS with a self-signed certificate.
-    pub fn with_tls(mut self, tls: bool) -> Self {
-        self.tls = tls;
+    /// Serves HTTPS with a self-signed certificate (plain HTTP by default).
+    pub fn with_tls(mut self) -> Self {
+        self.tls = true;
         self
     }
 

@@ -96,7 +96,7 @@
 //! ```no_run
 //! # async fn demo() -> Result<(), ms_emulator::Error> {
 //! use ms_emulator::{Emulator, EmulatorConfig};
-//! let emu = Emulator::start(EmulatorConfig::demo().with_tls(true), "127.0.0.1:0".parse().unwrap()).await?;
+//! let emu = Emulator::start(EmulatorConfig::demo().with_tls(), "127.0.0.1:0".parse().unwrap()).await?;
 //! println!("{} trusts {:?}", emu.base_url(), emu.ca_pem().is_some());
 //! emu.shutdown().await;
 //! # Ok(()) }

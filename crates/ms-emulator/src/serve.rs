@@ -271,7 +271,6 @@ impl ServeArgs {
         let mut config = EmulatorConfig::demo()
             .with_scan_duration(Duration::from_secs_f64(self.scan_seconds))
             .with_rate_limit(self.rate_limit)
-            .with_tls(self.tls)
             .with_initial_quota(self.quota)
             .with_limits(Limits {
                 max_connections: self.max_connections,
@@ -298,6 +297,9 @@ impl ServeArgs {
                 .iter()
                 .map(|a| (a.secret_id.clone(), a.secret_key.clone()))
                 .collect();
+        }
+        if self.tls {
+            config = config.with_tls();
         }
         for r in &self.action_rate_limits {
             config = config.with_action_rate_limit(r.action.clone(), r.per_second);

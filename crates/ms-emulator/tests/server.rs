@@ -323,7 +323,7 @@ fn tls_connector(ca_pem: Option<&str>, alpn: &[&[u8]]) -> tokio_rustls::TlsConne
 #[tokio::test]
 async fn tls_with_http1_and_http2() {
     let clock = Arc::new(ManualClock::new(T0_MS));
-    let emu = start(config(&clock).with_tls(true)).await;
+    let emu = start(config(&clock).with_tls()).await;
     assert!(emu.base_url().starts_with("https://127.0.0.1:"));
     let pem = emu.ca_pem().unwrap().to_owned();
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));

@@ -45,6 +45,16 @@
 //! No provider puts a secret (SecretKey, token, a reply holding them) into an error, a
 //! `Debug` output or a log event: errors name the variable, file, member or role, never a
 //! value.
+//!
+//! The behaviour follows the official sources as read in August 2026 (no code copied):
+//! tencentcloud-sdk-go `tencentcloud/common/{provider_chain,env_provider,profile_provider,
+//! cvm_role_provider,cvm_role_credential,role_arn_provider,oidc_role_arn_provider}.go`
+//! (144f6c8), tencentcloud-sdk-python `tencentcloud/common/credential.py` (bf29717),
+//! tencentcloud-sdk-java `common/provider/*.java` (970d68b), tencentcloud-sdk-nodejs
+//! `src/common/{credential,cvm_role_credential}.ts` (48cf451) and tencentcloud-cli
+//! `tccli/{configure,credentials,oauth}.py` and a service module's `parse_global_arg`
+//! (6e53beb). Where they disagree (refresh margins: 30 s to 10 % of the lifetime; Go's chain
+//! stops at the CVM role), this crate takes one rule and says so.
 
 pub mod cache;
 pub mod cvm;

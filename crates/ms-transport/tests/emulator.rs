@@ -270,7 +270,7 @@ async fn injected_faults_are_retried_for_idempotent_actions_only() {
 
 #[tokio::test]
 async fn tls_with_the_emulator_certificate_and_through_a_connect_proxy() {
-    let emu = emulator(EmulatorConfig::demo().with_tls(true)).await;
+    let emu = emulator(EmulatorConfig::demo().with_tls()).await;
     assert!(emu.base_url().starts_with("https://"));
     let client = client_for(&emu).build().expect("client");
     client

@@ -14,9 +14,27 @@ use crate::policy::{AppOutcome, violation_lines};
 
 use super::Report;
 
-/// Escapes text for XML content and attribute values. In attributes, newlines and tabs
-/// are written as character references so parsers keep them.
-pub fn xml_escape(s: &str, attribute: bool) -> String {
+/// Where escaped text goes: attribute values keep newlines and tabs only as character
+/// references.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum XmlPlace {
+    Content,
+    Attribute,
+}
+
+/// Escapes text for XML element content.
+pub fn xml_text(s: &str) -> String {
+    xml_escape(s, XmlPlace::Content)
+}
+
+/// Escapes text for an XML attribute value (newlines and tabs as character references, so
+/// parsers keep them).
+pub fn xml_attr(s: &str) -> String {
+    xml_escape(s, XmlPlace::Attribute)
+}
+
+fn xml_escape(s: &str, place: XmlPlace) -> String {
+    let attribute = place == XmlPlace::Attribute;
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -73,7 +91,7 @@ pub(crate) fn write(report: &Report<'_>) -> String {
             Kind::Skipped => counts.skipped += 1,
         }
     }
-    let title = xml_escape(report.title, true);
+    let title = xml_attr(report.title);
     let mut o = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let Counts {
         tests,
@@ -93,7 +111,7 @@ pub(crate) fn write(report: &Report<'_>) -> String {
         let _ = writeln!(
             o,
             "    <properties>\n      <property name=\"policy\" value=\"{}\"/>\n    </properties>",
-            xml_escape(&e.policy, true)
+            xml_attr(&e.policy)
         );
     }
     for (case, _) in &cases {
@@ -125,8 +143,8 @@ fn test_case(app: &AppFindings, outcome: Option<&AppOutcome>) -> (String, Kind) 
                 let _ = writeln!(
                     body,
                     "      <error type=\"incomplete\" message=\"{}\">{}</error>",
-                    xml_escape(&format!("scan did not complete ({status})"), true),
-                    xml_escape(line, false)
+                    xml_attr(&format!("scan did not complete ({status})")),
+                    xml_text(line)
                 );
                 kind = Kind::Error;
             }
@@ -134,12 +152,9 @@ fn test_case(app: &AppFindings, outcome: Option<&AppOutcome>) -> (String, Kind) 
                 let _ = writeln!(
                     body,
                     "      <failure type=\"{}\" message=\"{}\">{}</failure>",
-                    xml_escape(&v.finding.id(), true),
-                    xml_escape(
-                        &format!("{} [{}]", v.finding.headline(), v.finding.id()),
-                        true
-                    ),
-                    xml_escape(line, false)
+                    xml_attr(&v.finding.id()),
+                    xml_attr(&format!("{} [{}]", v.finding.headline(), v.finding.id())),
+                    xml_text(line)
                 );
                 if kind == Kind::Passed {
                     kind = Kind::Failed;
@@ -150,7 +165,7 @@ fn test_case(app: &AppFindings, outcome: Option<&AppOutcome>) -> (String, Kind) 
             let _ = writeln!(
                 body,
                 "      <skipped message=\"{}\"/>",
-                xml_escape("scan did not complete", true)
+                xml_attr("scan did not complete")
             );
             kind = Kind::Skipped;
         }
@@ -159,12 +174,12 @@ fn test_case(app: &AppFindings, outcome: Option<&AppOutcome>) -> (String, Kind) 
     let _ = writeln!(
         body,
         "      <system-out>{}</system-out>",
-        xml_escape(&findings_text(app, outcome), false)
+        xml_text(&findings_text(app, outcome))
     );
     let case = format!(
         "    <testcase classname=\"{}\" name=\"{}\">\n{body}    </testcase>\n",
-        xml_escape(app.identity(), true),
-        xml_escape(&app.describe(), true),
+        xml_attr(app.identity()),
+        xml_attr(&app.describe()),
     );
     (case, kind)
 }
