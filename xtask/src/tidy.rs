@@ -10,7 +10,13 @@
 //! - No code branches on the text of an error (`tidy/message_text.rs`): match kinds, codes and
 //!   fields instead.
 //! - No hand-written function (outside tests) is longer than 120 lines (`tidy/fn_length.rs`).
+//! - No public function takes a bare `bool` (`tidy/bool_params.rs`): an enum or two named
+//!   functions say what the flag means at the call site.
+//! - Every crate has its package metadata (description, README, keywords, categories,
+//!   documentation) and no placeholder repository.
 
+#[cfg(test)]
+mod bool_params;
 #[cfg(test)]
 mod fn_length;
 #[cfg(test)]
@@ -292,6 +298,53 @@ mod tests {
             hits.is_empty(),
             "placeholders left in source:\n{}",
             hits.join("\n")
+        );
+    }
+    #[test]
+    fn no_public_function_takes_a_bare_bool() {
+        let mut hits = Vec::new();
+        for source in super::scan::workspace_sources() {
+            for b in super::bool_params::find(&source.lines) {
+                hits.push(format!("{}:{}: pub fn {}", source.path, b.line, b.name));
+            }
+        }
+        assert!(
+            hits.is_empty(),
+            "public functions with a bare `bool` parameter (take an enum, or split into two \
+             named functions; see xtask/src/tidy/bool_params.rs):\n{}",
+            hits.join("\n")
+        );
+    }
+
+    #[test]
+    fn every_crate_has_package_metadata() {
+        let mut problems = Vec::new();
+        for (krate, _) in LAYERS {
+            let (path, text) = manifest(krate);
+            let package = section_keys(&text, "package");
+            for key in [
+                "description",
+                "readme",
+                "keywords",
+                "categories",
+                "documentation",
+            ] {
+                if !package.iter().any(|k| k == key) {
+                    problems.push(format!("{}: no `{key}`", path.display()));
+                }
+            }
+            let readme = project_root().join("crates").join(krate).join("README.md");
+            if !readme.is_file() {
+                problems.push(format!("{}: missing", readme.display()));
+            }
+            if text.contains("example.invalid") {
+                problems.push(format!("{}: placeholder URL", path.display()));
+            }
+        }
+        assert!(
+            problems.is_empty(),
+            "crate metadata:\n{}",
+            problems.join("\n")
         );
     }
 }
