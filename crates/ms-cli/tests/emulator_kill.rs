@@ -32,15 +32,18 @@ fn serve(state: &Path, listen: &str) -> Option<(Child, String)> {
         .spawn()
         .expect("ms starts");
     let mut url = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut url)
-        .ok()?;
-    if url.trim().is_empty() {
+    let read = child
+        .stdout
+        .take()
+        .map(|out| BufReader::new(out).read_line(&mut url));
+    if !matches!(read, Some(Ok(_))) || url.trim().is_empty() {
         // Did not start (e.g. the port was not free yet): say why, then let the caller retry.
-        let out = child.wait_with_output().ok()?;
+        let _ = child.kill();
+        let out = child.wait_with_output();
         eprintln!(
             "emulator did not start: {}",
-            String::from_utf8_lossy(&out.stderr)
+            out.map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+                .unwrap_or_default()
         );
         return None;
     }
