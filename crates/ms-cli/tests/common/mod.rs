@@ -120,6 +120,8 @@ impl Ms {
         for (k, _) in std::env::vars_os() {
             let k = k.to_string_lossy().into_owned();
             if k.starts_with("TENCENTCLOUD_")
+                || k.starts_with("TCCLI_")
+                || k.starts_with("TKE_")
                 || k.starts_with("MS_")
                 || k.ends_with("_PROXY")
                 || k.ends_with("_proxy")
