@@ -78,14 +78,20 @@
 //! # Running, faults, limits
 //! The `ms-emulator` binary (and `ms emulator serve`, via [`serve::ServeArgs`]) prints its
 //! base URL as the first stdout line; `--tls --cert-out FILE` writes the CA to trust,
-//! `--state FILE` persists tasks, scans, quotas and deliveries (atomic writes, restored at
-//! start). Fault injection ([`FaultConfig`], also `--fault-*` flags, changeable at run time
+//! `--state FILE` keeps tasks, scans, quotas and deliveries in an SQLite database (WAL):
+//! every change a request makes is committed before the request is answered (acknowledged =
+//! durable; `--state-sync full` by default, `normal` to survive process crashes only), only
+//! what changed is written, the file is owner-only and locked by one emulator, a JSON state
+//! file of earlier versions is migrated in place, and a failed write is answered
+//! `InternalError` and stops the emulator with the error (see [`Emulator::failure`],
+//! [`Emulator::close`]). Fault injection ([`FaultConfig`], also `--fault-*` flags, changeable at run time
 //! with [`Emulator::set_faults`]): added latency, a share of HTTP 502/503 replies, dropped
 //! connections, truncated bodies, malformed JSON bodies, a share of throttled requests or a
 //! burst of the next N, and a clock offset (seen in `Date`, the signature window and scan
 //! progress). Resource limits ([`Limits`]): simultaneous connections (extra ones are closed at
 //! once), body and GET sizes, header and TLS handshake timeout, idle connection timeout,
-//! header count, HTTP/2 streams per connection. Stored data is bounded too: scans by each
+//! header count, HTTP/2 streams per connection, and request-body bytes held at once (a body is
+//! read only after every check its headers allow, within that budget). Stored data is bounded too: scans by each
 //! account's quota, every `AppInfo` string and `CallbackUrl` by 4096 bytes, the delivery list
 //! by 10 000 entries (oldest finished ones dropped), callback attempts by 16 at a time. Accounts
 //! are checked at start (no duplicate SecretIds, SecretIds usable in an `Authorization`
