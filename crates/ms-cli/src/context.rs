@@ -52,8 +52,14 @@ impl Ctx {
 
     async fn build_client(&mut self) -> CliResult<Client> {
         let g = &self.global;
+        let tccli = tccli_config(&g.profile);
         let mut builder = Client::builder().request_timeout(Duration::from_secs_f64(g.timeout));
-        if let Some(region) = g.region.clone().or_else(|| profile_region(&g.profile)) {
+        if let Some(region) = g
+            .region
+            .clone()
+            .or_else(|| profile_region(&g.profile))
+            .or_else(|| tccli.region.clone())
+        {
             builder = builder.region(region);
         }
         if let Some(rate) = g.rate_limit {
@@ -72,7 +78,7 @@ impl Ctx {
             #[cfg(not(feature = "emulator"))]
             return Err(no_emulator());
         } else {
-            if let Some(endpoint) = &g.endpoint {
+            if let Some(endpoint) = g.endpoint.as_ref().or(tccli.ms_endpoint.as_ref()) {
                 // A plain http:// endpoint given explicitly is allowed (the endpoint rule is
                 // the transport's own; an unusable endpoint is reported by build()).
                 if ms_transport::Endpoint::parse(endpoint).is_ok_and(|e| !e.is_https()) {
@@ -189,6 +195,27 @@ const NO_CREDENTIALS_HINT: &str =
 pub fn no_emulator() -> CliError {
     CliError::usage("--emulator: this `ms` was built without the emulator (cargo feature `emulator`)")
         .with_hint("use --endpoint with a running emulator (`ms-emulator`), or build `ms` with the default features")
+}
+
+/// tccli's configure file (`~/.tccli/<profile>.configure`: region, `ms.endpoint`), for the
+/// settings not given otherwise. The profile is `--profile` unless it is `default`, then
+/// `TCCLI_PROFILE`, as the credential chain reads tccli. Absent or unreadable: no settings
+/// (the credential step reports a broken tccli credential file).
+fn tccli_config(profile: &str) -> ms_transport::credentials::TccliConfig {
+    let mut tccli = ms_transport::TccliProvider::new();
+    if profile != ms_transport::credentials::DEFAULT_PROFILE {
+        tccli = tccli.profile(profile);
+    }
+    let Some(dir) = tccli.resolved_dir() else {
+        return Default::default();
+    };
+    match ms_transport::credentials::TccliConfig::load(&dir, &tccli.resolved_profile()) {
+        Ok(config) => config.unwrap_or_default(),
+        Err(e) => {
+            tracing::warn!(error = %e, "tccli configure file ignored");
+            Default::default()
+        }
+    }
 }
 
 /// The `region` key of the profile written by `ms configure`, if any.

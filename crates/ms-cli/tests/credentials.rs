@@ -1,6 +1,7 @@
 //! The real `ms` binary finds its credentials through the default chain: tccli's files
 //! (static keys, and a `role-arn` profile assumed through the STS endpoint of tccli's
-//! configure file) against the real emulator and a loopback STS fake — and never logs them.
+//! configure file, whose region and `ms.endpoint` it also uses) against the real emulator
+//! and a loopback STS fake — and never logs them.
 
 mod common;
 #[path = "../../ms-transport/tests/fakes/mod.rs"]
@@ -87,7 +88,8 @@ fn tccli_role_arn_profile_is_assumed_through_the_configured_sts_endpoint() {
     config.accounts = vec![("AKIDsts1".to_owned(), fakes::sts_key(1))];
     let emu = TestEmulator::with_config(config);
 
-    let run = Ms::new().env("MS_ENDPOINT", &emu.url);
+    // No MS_ENDPOINT: the endpoint comes from tccli's configure file (`ms.endpoint`).
+    let run = Ms::new();
     let dir = run.home().join(".tccli");
     write(
         &dir.join("default.credential"),
@@ -98,7 +100,8 @@ fn tccli_role_arn_profile_is_assumed_through_the_configured_sts_endpoint() {
     write(
         &dir.join("default.configure"),
         &format!(
-            r#"{{"_sys_param":{{"region":"ap-guangzhou","output":"json"}},"sts":{{"endpoint":"{}"}}}}"#,
+            r#"{{"_sys_param":{{"region":"ap-guangzhou","output":"json"}},"ms":{{"endpoint":"{}","version":"2018-04-08"}},"sts":{{"endpoint":"{}"}}}}"#,
+            emu.url,
             sts.endpoint()
         ),
     );
