@@ -3,7 +3,7 @@
 //! One module per subcommand:
 //! - `codegen` — parse the API tables under `docs/api/` and write `crates/ms-model/src/generated/`
 //!   (`cargo xtask codegen`, or `cargo xtask codegen --check` to verify the generated code is fresh).
-//! - `bench` — run every benchmark of the workspace in one go (`cargo xtask bench [--cli]`).
+//! - `bench` — run every benchmark of the workspace in one go (`cargo xtask bench [--cli] [--shared]`).
 
 mod bench;
 mod codegen;
@@ -18,8 +18,10 @@ usage: cargo xtask <command>
 commands:
   codegen [--check]   regenerate crates/ms-model/src/generated/ from docs/api/
                       (--check: fail if a generated file is stale, write nothing)
-  bench [--cli]       run every benchmark (tc3-sign, ms-transport, ms-emulator);
-                      --cli adds the whole-process comparison with tccli
+  bench [--cli] [--shared]
+                      run every benchmark (tc3-sign, ms-transport, ms-emulator);
+                      --cli adds the whole-process comparison with tccli (and --shared);
+                      --shared adds many `ms scan submit` processes sharing one quota
 ";
 
 fn main() -> ExitCode {
