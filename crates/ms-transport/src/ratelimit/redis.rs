@@ -489,13 +489,22 @@ impl RedisLimiter {
         }
     }
 
+    /// Whether this call goes to Redis: always while it is up; while it is down, one call
+    /// per `retry_every` probes it (the others go on as the failure mode says).
     fn should_try_redis(&self) -> bool {
-        let health = self
+        let mut health = self
             .inner
             .health
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        health.retry_at.is_none_or(|at| Instant::now() >= at)
+        match health.retry_at {
+            None => true,
+            Some(at) if Instant::now() >= at => {
+                health.retry_at = Some(Instant::now() + self.inner.config.retry_every);
+                true
+            }
+            Some(_) => false,
+        }
     }
 
     fn mark_up(&self) {
