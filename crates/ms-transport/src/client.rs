@@ -12,7 +12,7 @@ use crate::builder::{ClientBuilder, DEFAULT_SERVICE};
 use crate::clock::Clock;
 use crate::connect::HttpClient;
 use crate::credentials::ProvideCredentials;
-use crate::decode::decode_value;
+use crate::decode::{RawResponse, decode_raw, decode_value};
 use crate::endpoint::Endpoint;
 use crate::error::{ConfigSetting, Error};
 use crate::ratelimit::Limiter;
@@ -144,6 +144,35 @@ impl Client {
         idempotency: Idempotency,
         params: &serde_json::Value,
     ) -> Result<serde_json::Value, Error> {
+        let op = self.checked_operation(action, idempotency, params)?;
+        self.send_operation(op, params).await
+    }
+
+    /// [`send_json`](Self::send_json) without decoding the answer: the same validation,
+    /// signing, retries and error envelope handling (a service error is an [`Error`] as
+    /// always), but a successful `Response` object comes back as its members' unparsed JSON
+    /// text ([`RawResponse`]), for callers that copy large answers to an output without
+    /// building a tree.
+    pub async fn send_json_raw(
+        &self,
+        action: &str,
+        idempotency: Idempotency,
+        params: &serde_json::Value,
+    ) -> Result<RawResponse, Error> {
+        let op = self.checked_operation(action, idempotency, params)?;
+        check_operation(&op, params)?;
+        let params = Params::new(self.inner.request.sign_method, params)?;
+        self.execute::<RawResponse>(op, params, decode_raw).await
+    }
+
+    /// The operation of [`send_json`](Self::send_json): the parameters validated against
+    /// the model when the action is an `ms` one, idempotent only if the model agrees.
+    fn checked_operation<'a>(
+        &'a self,
+        action: &'a str,
+        idempotency: Idempotency,
+        params: &serde_json::Value,
+    ) -> Result<Operation<'a>, Error> {
         let mut idempotency = idempotency;
         if self.inner.service == DEFAULT_SERVICE
             && let Some(info) = ms_model::action_info(action)
@@ -152,13 +181,12 @@ impl Client {
                 .map_err(|e| Error::validation(e).with_action(action))?;
             idempotency = idempotency.and(info.idempotency());
         }
-        let op = Operation {
+        Ok(Operation {
             service: &self.inner.service,
             version: &self.inner.version,
             action,
             idempotency,
-        };
-        self.send_operation(op, params).await
+        })
     }
 
     /// The generic core: sends any action of any Tencent Cloud API 3.0 service (no
@@ -168,25 +196,29 @@ impl Client {
         op: Operation<'_>,
         params: &serde_json::Value,
     ) -> Result<serde_json::Value, Error> {
-        if op.action.is_empty() || !op.action.chars().all(|c| c.is_ascii_alphanumeric()) {
-            return Err(Error::config_of(
-                ConfigSetting::Action,
-                format_args!("action {:?}", op.action),
-                "expected an alphanumeric name",
-            ));
-        }
-        if !params.is_object() {
-            return Err(Error::config_of(
-                ConfigSetting::Params,
-                "params",
-                "expected a JSON object",
-            )
-            .with_action(op.action));
-        }
+        check_operation(&op, params)?;
         let params = Params::new(self.inner.request.sign_method, params)?;
         self.execute::<serde_json::Value>(op, params, decode_value)
             .await
     }
+}
+
+/// An action name is alphanumeric and the parameters are an object.
+fn check_operation(op: &Operation<'_>, params: &serde_json::Value) -> Result<(), Error> {
+    if op.action.is_empty() || !op.action.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(Error::config_of(
+            ConfigSetting::Action,
+            format_args!("action {:?}", op.action),
+            "expected an alphanumeric name",
+        ));
+    }
+    if !params.is_object() {
+        return Err(
+            Error::config_of(ConfigSetting::Params, "params", "expected a JSON object")
+                .with_action(op.action),
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]
