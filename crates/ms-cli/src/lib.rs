@@ -46,6 +46,7 @@ pub mod manifest;
 pub mod output;
 pub mod policy;
 pub mod progress;
+pub mod raw_results;
 pub mod report;
 pub mod scan;
 pub mod sources;

@@ -1,5 +1,8 @@
 //! `ms scan results ITEM_ID...`: the results of scan tasks (DescribeScanResults),
 //! optionally judged by a policy gate (exit code 4 when violated).
+//!
+//! With `-o json` the answer is copied from the reply to stdout without building a tree
+//! ([`crate::raw_results`]); a gate or a table parses it.
 
 use clap::Args;
 
@@ -7,8 +10,9 @@ use crate::context::Ctx;
 use crate::error::CliResult;
 use crate::output::OutputFormat;
 use crate::policy::{GateArgs, finish};
-use crate::scan::ResultsView;
-use crate::sources::{apps_of, fetch_tasks};
+use crate::raw_results::{RawTask, fetch_raw, fetch_raw_all};
+use crate::scan::{ResultsView, TaskResults};
+use crate::sources::apps_of;
 
 /// Arguments of `ms scan results`.
 #[derive(Debug, Clone, Args)]
@@ -30,29 +34,29 @@ pub struct ResultsArgs {
 /// Prints the results.
 pub async fn exec(ctx: &mut Ctx, args: ResultsArgs) -> CliResult<()> {
     let gate = args.gate.gate()?;
-    let mut tasks = fetch_tasks(ctx, &args.item_ids, &args.md5s).await?;
-    if args.item_ids.len() > 1 && !args.md5s.is_empty() {
-        for t in &mut tasks {
-            t.scan_set.retain(|s| {
-                let md5 = crate::output::field(
-                    s.get("AppDetailInfo").unwrap_or(&serde_json::Value::Null),
-                    "AppMd5",
-                );
-                args.md5s.iter().any(|m| m.eq_ignore_ascii_case(&md5))
-            });
-        }
-    }
+    let client = ctx.client().await?;
+    let raw: Vec<RawTask> = match args.item_ids.as_slice() {
+        [one] => vec![fetch_raw(&client, one, &args.md5s).await?],
+        ids => fetch_raw_all(&client, ids, &args.md5s).await?,
+    };
+    let json = ctx.printer.format() == OutputFormat::Json;
+    // Parsed only when something needs the findings (a gate, a table).
+    let parsed: Vec<TaskResults> = if gate.is_some() || !json {
+        raw.iter().map(RawTask::parse).collect::<CliResult<_>>()?
+    } else {
+        Vec::new()
+    };
     let decision = match &gate {
         Some(gate) => {
-            let apps = apps_of(&tasks, &[]);
+            let apps = apps_of(&parsed, &[]);
             gate.evaluate(&apps).decision(&apps)
         }
         None => Ok(()),
     };
-    let printed = match (ctx.printer.format(), tasks.as_slice()) {
-        (OutputFormat::Json, [one]) => ctx.printer.print_serialize(one),
-        (OutputFormat::Json, all) => ctx.printer.print_serialize(all),
-        _ => ctx.printer.print(&ResultsView { tasks: &tasks }),
+    let printed = match raw.as_slice() {
+        [one] if json => ctx.printer.print_serialize(one),
+        all if json => ctx.printer.print_serialize(all),
+        _ => ctx.printer.print(&ResultsView { tasks: &parsed }),
     };
     finish(decision, printed)
 }
