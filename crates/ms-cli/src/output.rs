@@ -183,9 +183,12 @@ impl Printer {
 
     /// Writes a string and flushes.
     pub fn write_str(&mut self, s: &str) -> CliResult<()> {
-        self.out
-            .write_all(s.as_bytes())
-            .map_err(CliError::from_stdout)?;
+        self.write_bytes(s.as_bytes())
+    }
+
+    /// Writes bytes that are already in the output format (UTF-8 text) and flushes.
+    pub fn write_bytes(&mut self, bytes: &[u8]) -> CliResult<()> {
+        self.out.write_all(bytes).map_err(CliError::from_stdout)?;
         self.flush()
     }
 

@@ -1,20 +1,19 @@
 //! `DescribeScanResults` answers kept as the service's JSON text, for `ms scan results
 //! -o json`: the `ScanSet` is re-indented straight from the reply to stdout
-//! (`serde_transcode`), without building a tree of it. Only a gate or a table parses it.
+//! ([`reindent`]), without parsing it into a tree or re-encoding its strings. Only a
+//! gate or a table parses it.
 //!
 //! The output is the same JSON as [`TaskResults`]' (`ItemId`, `ScanSet`, `TotalCount`
-//! counted from the `ScanSet`, `RequestId`), pretty-printed by `serde_json`, so strings are
-//! escaped exactly as before (control characters as `\u001b`, never raw).
-
-use std::cell::Cell;
+//! counted from the `ScanSet`, `RequestId`), laid out as `serde_json`'s pretty printer
+//! does. The text is the service's, already checked by the transport (well-formed JSON,
+//! UTF-8, no raw control characters in strings: JSON forbids them), so it is as safe for a
+//! terminal as a re-encoding; escapes are kept as the service wrote them (`\u00e9` stays
+//! `\u00e9`, the same string).
 
 use futures_util::StreamExt;
 use ms_model::{DescribeScanResultsRequest, Idempotency};
 use ms_transport::Client;
 use ms_transport::decode::RawResponse;
-use serde::de::{DeserializeSeed, Deserializer as _, SeqAccess, Visitor};
-use serde::ser::{Error as _, SerializeMap, SerializeSeq};
-use serde::{Serialize, Serializer};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -92,93 +91,180 @@ pub async fn fetch_raw_all(
         .collect()
 }
 
-/// The JSON form: `{"ItemId", "ScanSet", "TotalCount", "RequestId"}`.
-impl Serialize for RawTask {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let count = Cell::new(0usize);
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("ItemId", &self.item_id)?;
-        map.serialize_entry(
-            "ScanSet",
-            &Reindented {
-                raw: self.scan_set(),
-                count: &count,
-            },
-        )?;
-        map.serialize_entry("TotalCount", &count.get())?;
+impl RawTask {
+    /// Appends the pretty JSON form, `{"ItemId", "ScanSet", "TotalCount", "RequestId"}`, as
+    /// an element at nesting `depth` (0 for a document of its own).
+    pub fn write_pretty(&self, out: &mut Vec<u8>, depth: usize) {
+        let field = |out: &mut Vec<u8>, name: &str| {
+            newline(out, depth + 1);
+            out.extend_from_slice(b"\"");
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b"\": ");
+        };
+        out.push(b'{');
+        field(out, "ItemId");
+        push_json_string(out, &self.item_id);
+        out.push(b',');
+        field(out, "ScanSet");
+        let count = match self.scan_set() {
+            Some(raw) => reindent(raw.get().as_bytes(), depth + 1, out),
+            None => {
+                out.extend_from_slice(b"[]");
+                0
+            }
+        };
+        out.push(b',');
+        field(out, "TotalCount");
+        out.extend_from_slice(count.to_string().as_bytes());
         if let Some(id) = self.response.request_id() {
-            map.serialize_entry("RequestId", &id)?;
+            out.push(b',');
+            field(out, "RequestId");
+            push_json_string(out, &id);
         }
-        map.end()
+        newline(out, depth);
+        out.push(b'}');
     }
 }
 
-/// A JSON array's text serialized element by element from the text (no tree), counting
-/// the elements.
-struct Reindented<'a> {
-    raw: Option<&'a RawValue>,
-    count: &'a Cell<usize>,
-}
-
-impl Serialize for Reindented<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(None)?;
-        if let Some(raw) = self.raw {
-            let mut de = serde_json::Deserializer::from_str(raw.get());
-            let n = de
-                .deserialize_seq(Elements { out: &mut seq })
-                .map_err(S::Error::custom)?;
-            self.count.set(n);
+/// The pretty JSON of tasks (UTF-8): one task's object, or an array of them; with a final
+/// newline.
+pub fn pretty_json(tasks: &[RawTask]) -> Vec<u8> {
+    let size: usize = tasks
+        .iter()
+        .filter_map(|t| t.scan_set())
+        .map(|raw| raw.get().len() + raw.get().len() / 4)
+        .sum();
+    let mut out = Vec::with_capacity(size + 256);
+    match tasks {
+        [one] => one.write_pretty(&mut out, 0),
+        all => {
+            out.push(b'[');
+            for (i, t) in all.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                newline(&mut out, 1);
+                t.write_pretty(&mut out, 1);
+            }
+            if !all.is_empty() {
+                newline(&mut out, 0);
+            }
+            out.push(b']');
         }
-        seq.end()
     }
+    out.push(b'\n');
+    out
 }
 
-/// Visits the array's elements, transcoding each into the output sequence.
-struct Elements<'a, S> {
-    out: &'a mut S,
+/// A JSON string literal (serde_json's escaping).
+fn push_json_string(out: &mut Vec<u8>, s: &str) {
+    // Writing to a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
 }
 
-impl<'de, S: SerializeSeq> Visitor<'de> for Elements<'_, S> {
-    type Value = usize;
+/// A newline and the indentation of `depth` (two spaces a level, as serde_json's pretty
+/// printer).
+fn newline(out: &mut Vec<u8>, depth: usize) {
+    out.push(b'\n');
+    out.resize(out.len() + 2 * depth, b' ');
+}
 
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a JSON array")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
-        let mut n = 0;
-        while seq
-            .next_element_seed(Element {
-                out: &mut *self.out,
-            })?
-            .is_some()
-        {
-            n += 1;
+/// Re-indents well-formed compact or pretty JSON text `json` (a value nested at `depth`)
+/// the way serde_json's pretty printer lays it out, copying strings, numbers and literals
+/// as they are. Returns the number of elements (or members) of the outermost array (object).
+///
+/// The input must be well-formed JSON (the transport checked it); on anything else the
+/// output is still bytes of the input, never a panic.
+pub fn reindent(json: &[u8], depth: usize, out: &mut Vec<u8>) -> usize {
+    let mut depth = depth;
+    let base = depth;
+    let mut top_items = 0;
+    // True right after an opening bracket: the container may be empty.
+    let mut opened = false;
+    let mut i = 0;
+    while i < json.len() {
+        let b = json[i];
+        match b {
+            b' ' | b'\n' | b'\r' | b'\t' => {
+                i += 1;
+                continue;
+            }
+            b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                if !opened {
+                    newline(out, depth);
+                }
+                opened = false;
+                out.push(b);
+                i += 1;
+                continue;
+            }
+            _ => {}
         }
-        Ok(n)
+        if opened {
+            newline(out, depth);
+            opened = false;
+            if depth == base + 1 {
+                top_items += 1;
+            }
+        }
+        match b {
+            b'[' | b'{' => {
+                out.push(b);
+                depth += 1;
+                opened = true;
+                i += 1;
+            }
+            b',' => {
+                out.push(b',');
+                newline(out, depth);
+                if depth == base + 1 {
+                    top_items += 1;
+                }
+                i += 1;
+            }
+            b':' => {
+                out.extend_from_slice(b": ");
+                i += 1;
+            }
+            b'"' => {
+                let end = string_end(json, i + 1);
+                out.extend_from_slice(&json[i..end]);
+                i = end;
+            }
+            _ => {
+                // A number or a literal: up to the next structural character or space.
+                let end = json[i..]
+                    .iter()
+                    .position(|c| b",:]} \n\r\t".contains(c))
+                    .map_or(json.len(), |n| i + n);
+                out.extend_from_slice(&json[i..end]);
+                i = end;
+            }
+        }
     }
+    top_items
 }
 
-/// One element: its deserializer drives the serializer (serde_transcode).
-struct Element<'a, S> {
-    out: &'a mut S,
-}
-
-impl<'de, S: SerializeSeq> DeserializeSeed<'de> for Element<'_, S> {
-    type Value = ();
-
-    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        use serde::de::Error as _;
-        self.out
-            .serialize_element(&serde_transcode::Transcoder::new(d))
-            .map_err(D::Error::custom)
+/// The index just past the string whose contents start at `from` (after its opening quote).
+fn string_end(json: &[u8], mut from: usize) -> usize {
+    while let Some(n) = memchr::memchr2(b'"', b'\\', &json[from..]) {
+        let at = from + n;
+        if json[at] == b'"' {
+            return at + 1;
+        }
+        from = at + 2; // a backslash and the character it escapes
+        if from >= json.len() {
+            return json.len();
+        }
     }
+    json.len()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn raw_task(body: &str) -> RawTask {
         #[derive(serde::Deserialize)]
@@ -188,56 +274,134 @@ mod tests {
         }
         let e: Envelope = serde_json::from_str(body).unwrap();
         RawTask {
-            item_id: "item".into(),
+            item_id: "item \"1\"".into(),
             response: e.response,
         }
     }
 
-    /// What the tree-building path prints for the same answer.
-    fn via_tree(task: &RawTask) -> String {
-        let parsed = task.parse().unwrap();
-        let mut v = serde_json::to_value(&parsed).unwrap();
-        // Same members, the order of the streamed form.
-        let m = v.as_object_mut().unwrap();
-        let scan_set = m.shift_remove("ScanSet").unwrap();
-        let total = m.shift_remove("TotalCount").unwrap();
-        let request_id = m.shift_remove("RequestId");
-        m.insert("ScanSet".into(), scan_set);
-        m.insert("TotalCount".into(), total);
-        if let Some(r) = request_id {
-            m.insert("RequestId".into(), r);
-        }
-        serde_json::to_string_pretty(&v).unwrap()
+    /// What the tree-building path prints for the same tasks (members in the streamed
+    /// form's order).
+    fn via_tree(tasks: &[RawTask]) -> String {
+        let to_value = |t: &RawTask| {
+            let parsed = t.parse().unwrap();
+            let mut m = serde_json::Map::new();
+            m.insert("ItemId".into(), parsed.item_id.clone().into());
+            m.insert("ScanSet".into(), Value::Array(parsed.scan_set.clone()));
+            m.insert("TotalCount".into(), parsed.scan_set.len().into());
+            if let Some(r) = parsed.request_id {
+                m.insert("RequestId".into(), r.into());
+            }
+            Value::Object(m)
+        };
+        let v = match tasks {
+            [one] => to_value(one),
+            all => Value::Array(all.iter().map(to_value).collect()),
+        };
+        let mut s = serde_json::to_string_pretty(&v).unwrap();
+        s.push('\n');
+        s
     }
 
+    const BODIES: [&str; 4] = [
+        r#"{"Response":{"ScanSet":[{"TaskStatus":1,"AppDetailInfo":{"AppName":"微信 \u001b[31m","Neg":-4,"F":1.5,"Big":18446744073709551615},"L":[],"O":{},"N":null,"B":true,"Deep":[[1,[2,{}]],[]]}, {"x":"\"quoted\" \\ é"}],"TotalCount":2,"RequestId":"r-1"}}"#,
+        r#"{"Response":{"ScanSet":[],"TotalCount":0,"RequestId":"r-2"}}"#,
+        r#"{"Response":{"TotalCount":0}}"#,
+        r#"{"Response":{"ScanSet":null,"RequestId":"r-3"}}"#,
+    ];
+
     #[test]
-    fn streamed_output_is_byte_for_byte_the_tree_output() {
-        let bodies = [
-            r#"{"Response":{"ScanSet":[{"TaskStatus":1,"AppDetailInfo":{"AppName":"微信 \u001b[31m","AppSize":1.5e3,"Neg":-4,"Big":18446744073709551615},"L":[],"O":{},"N":null,"B":true}, {"x":"\"quoted\" \\ /"}],"TotalCount":2,"RequestId":"r-1"}}"#,
-            r#"{"Response":{"ScanSet":[],"TotalCount":0,"RequestId":"r-2"}}"#,
-            r#"{"Response":{"TotalCount":0}}"#,
-            r#"{"Response":{"ScanSet":null,"RequestId":"r-3"}}"#,
-        ];
-        for body in bodies {
+    fn the_output_is_byte_for_byte_the_tree_output() {
+        for body in BODIES {
             let task = raw_task(body);
-            let streamed = serde_json::to_string_pretty(&task).unwrap();
-            assert_eq!(streamed, via_tree(&task), "{body}");
+            let streamed = String::from_utf8(pretty_json(std::slice::from_ref(&task))).unwrap();
+            assert_eq!(streamed, via_tree(std::slice::from_ref(&task)), "{body}");
             assert!(
                 !streamed.contains('\u{1b}'),
                 "control characters stay escaped"
             );
         }
-        let task = raw_task(bodies[0]);
-        let v: Value = serde_json::from_str(&serde_json::to_string(&task).unwrap()).unwrap();
+        let all: Vec<RawTask> = BODIES.iter().map(|b| raw_task(b)).collect();
+        assert_eq!(
+            String::from_utf8(pretty_json(&all)).unwrap(),
+            via_tree(&all)
+        );
+        let v: Value = serde_json::from_slice(&pretty_json(&all[..1])).unwrap();
         assert_eq!(v["TotalCount"], 2);
-        assert_eq!(v["ItemId"], "item");
     }
 
     #[test]
-    fn a_scan_set_that_is_not_json_text_of_an_array_is_an_error_not_a_panic() {
+    fn the_service_s_own_spelling_of_numbers_and_escapes_is_kept_and_means_the_same() {
+        let body =
+            r#"{"Response":{"ScanSet":[ {"a" : 1.0e3, "b":"caf\u00e9 \/"} ,2 ],"RequestId":"r"}}"#;
+        let task = raw_task(body);
+        let out = String::from_utf8(pretty_json(std::slice::from_ref(&task))).unwrap();
+        assert!(
+            out.contains(r#""a": 1.0e3"#) && out.contains(r#""caf\u00e9 \/""#),
+            "{out}"
+        );
+        let a: Value = serde_json::from_str(&out).unwrap();
+        let b: Value = serde_json::from_str(&via_tree(&[task])).unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn a_scan_set_that_is_not_an_array_counts_as_no_apps() {
         let task = raw_task(r#"{"Response":{"ScanSet":[1,{"a":[2]}],"RequestId":"r"}}"#);
         assert_eq!(task.parse().unwrap().scan_set.len(), 2);
         let odd = raw_task(r#"{"Response":{"ScanSet":"[1]"}}"#);
         assert!(odd.parse().unwrap().scan_set.is_empty());
+        assert!(
+            String::from_utf8(pretty_json(&[odd]))
+                .unwrap()
+                .contains("\"ScanSet\": [],")
+        );
+    }
+
+    #[test]
+    fn malformed_text_never_panics() {
+        for junk in ["[\"unterminated", "[\"\\", "]]]", "[1,", "{\"a\"", "\\", ""] {
+            let mut out = Vec::new();
+            let _ = reindent(junk.as_bytes(), 0, &mut out);
+        }
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            (-1e12f64..1e12).prop_map(Value::from),
+            "\\PC{0,12}".prop_map(Value::String),
+            any::<String>().prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec(("\\PC{0,6}", inner), 0..6)
+                    .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Re-indenting compact or pretty serde_json text gives exactly serde_json's
+        /// pretty text, at any depth, and counts the outer container's items.
+        #[test]
+        fn reindent_is_serde_json_s_pretty_printer(v in json_value(), depth in 0usize..3) {
+            let pretty = serde_json::to_string_pretty(&v).unwrap();
+            let expected = pretty.replace('\n', &format!("\n{}", "  ".repeat(depth)));
+            for input in [serde_json::to_string(&v).unwrap(), pretty.clone()] {
+                let mut out = Vec::new();
+                let n = reindent(input.as_bytes(), depth, &mut out);
+                prop_assert_eq!(String::from_utf8(out).unwrap(), expected.clone());
+                let items = match &v {
+                    Value::Array(a) => a.len(),
+                    Value::Object(o) => o.len(),
+                    _ => 0,
+                };
+                prop_assert_eq!(n, items);
+            }
+        }
     }
 }

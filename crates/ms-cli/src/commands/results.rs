@@ -10,7 +10,7 @@ use crate::context::Ctx;
 use crate::error::CliResult;
 use crate::output::OutputFormat;
 use crate::policy::{GateArgs, finish};
-use crate::raw_results::{RawTask, fetch_raw, fetch_raw_all};
+use crate::raw_results::{RawTask, fetch_raw, fetch_raw_all, pretty_json};
 use crate::scan::{ResultsView, TaskResults};
 use crate::sources::apps_of;
 
@@ -53,10 +53,10 @@ pub async fn exec(ctx: &mut Ctx, args: ResultsArgs) -> CliResult<()> {
         }
         None => Ok(()),
     };
-    let printed = match raw.as_slice() {
-        [one] if json => ctx.printer.print_serialize(one),
-        all if json => ctx.printer.print_serialize(all),
-        _ => ctx.printer.print(&ResultsView { tasks: &parsed }),
+    let printed = if json {
+        ctx.printer.write_bytes(&pretty_json(&raw))
+    } else {
+        ctx.printer.print(&ResultsView { tasks: &parsed })
     };
     finish(decision, printed)
 }
