@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use ms_model::TaskStatus;
 use serde::{Deserialize, Serialize};
 
 use crate::findings::SubmittedApp;
@@ -29,7 +30,8 @@ pub(crate) struct Task {
     pub app_sids: Vec<String>,
 }
 
-/// Outcome of a scan (the documented TaskStatus values).
+/// Outcome of a scan, as the emulator stores it (variant names are the JSON state format);
+/// its API value is the model's [`TaskStatus`] ([`ScanStatus::task_status`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum ScanStatus {
     /// 2: processing.
@@ -43,13 +45,33 @@ pub(crate) enum ScanStatus {
 }
 
 impl ScanStatus {
-    pub(crate) fn code(self) -> u64 {
+    /// Every state.
+    pub(crate) const ALL: [ScanStatus; 4] = [
+        ScanStatus::Completed,
+        ScanStatus::Processing,
+        ScanStatus::Error,
+        ScanStatus::Timeout,
+    ];
+
+    /// The API's task status of this state.
+    pub(crate) fn task_status(self) -> TaskStatus {
         match self {
-            ScanStatus::Completed => 1,
-            ScanStatus::Processing => 2,
-            ScanStatus::Error => 3,
-            ScanStatus::Timeout => 4,
+            ScanStatus::Completed => TaskStatus::Completed,
+            ScanStatus::Processing => TaskStatus::Processing,
+            ScanStatus::Error => TaskStatus::Error,
+            ScanStatus::Timeout => TaskStatus::Timeout,
         }
+    }
+
+    /// The `TaskStatus` value on the wire.
+    pub(crate) fn code(self) -> u64 {
+        self.task_status().code()
+    }
+
+    /// The state of a `TaskStatus` value, or `None` for a value the API does not name.
+    pub(crate) fn from_code(code: u64) -> Option<Self> {
+        let status = TaskStatus::from_code(code)?;
+        Self::ALL.into_iter().find(|s| s.task_status() == status)
     }
 
     /// (ScanCode / StatusCode, StatusDesc, StatusRef) of a scan in this state.
@@ -978,6 +1000,11 @@ mod tests {
 
     #[test]
     fn outcome_by_md5_prefix() {
+        for s in ScanStatus::ALL {
+            assert_eq!(ScanStatus::from_code(s.code()), Some(s));
+        }
+        assert_eq!(ScanStatus::from_code(0), None);
+        assert_eq!(ScanStatus::Completed.code(), 1);
         assert_eq!(ScanStatus::outcome_for("bad0aaaa"), ScanStatus::Error);
         assert_eq!(ScanStatus::outcome_for("bad1aaaa"), ScanStatus::Timeout);
         assert_eq!(ScanStatus::outcome_for("dd5b29a8"), ScanStatus::Completed);

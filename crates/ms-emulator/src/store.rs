@@ -552,14 +552,7 @@ fn u64_of(v: i64) -> u64 {
 }
 
 fn scan_status(code: i64) -> Option<ScanStatus> {
-    [
-        ScanStatus::Completed,
-        ScanStatus::Processing,
-        ScanStatus::Error,
-        ScanStatus::Timeout,
-    ]
-    .into_iter()
-    .find(|s| i64_of(s.code()) == code)
+    ScanStatus::from_code(u64::try_from(code).ok()?)
 }
 
 fn delivery_code(s: DeliveryStatus) -> i64 {
