@@ -25,7 +25,7 @@ fn emulator() -> TestEmulator {
     )
 }
 
-/// Starts `ms scan submit` of `APPS` apps at 4 requests/s through the shared limiter, stops
+/// Starts `ms scan submit` of `APPS` apps at 2 requests/s through the shared limiter, stops
 /// Redis once the run has used it, and returns (exit code, stdout, stderr).
 fn submit_with_redis_stopped_midway(fallback: &str) -> Option<(i32, String, String)> {
     let mut redis = RedisServer::start()?;
@@ -41,7 +41,7 @@ fn submit_with_redis_stopped_midway(fallback: &str) -> Option<(i32, String, Stri
         "--shared-rate-limit-share",
         "1",
         "--rate-limit",
-        "4",
+        "2",
         "scan",
         "submit",
         "--manifest",

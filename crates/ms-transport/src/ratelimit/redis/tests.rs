@@ -240,13 +240,14 @@ async fn a_dropped_waiter_gives_its_redis_slot_back() {
     let Some(server) = RedisServer::start() else {
         return;
     };
-    let quotas = RateLimitConfig::ms_defaults().with_default(RateLimit::per_second(1));
+    let quotas =
+        RateLimitConfig::ms_defaults().with_default(RateLimit::new(1, Duration::from_secs(60)));
     let l = limiter(&server.url(), quotas, FailureMode::Fail);
     let k = key("Dropped");
     let rk = l.redis_key(&k);
     assert_eq!(l.acquire(&k).await.ok(), Some(Duration::ZERO));
     let first_tat = server.cli(&["HGET", &rk, "tat"]);
-    // The next caller waits ~1 s for its slot; it is dropped while it waits.
+    // The next caller waits a minute for its slot; it is dropped while it waits.
     let waiter = {
         let (l, k) = (l.clone(), k.clone());
         tokio::spawn(async move { l.acquire(&k).await })
