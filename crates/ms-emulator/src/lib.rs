@@ -123,6 +123,8 @@ pub mod clock;
 mod config;
 mod core;
 mod findings;
+#[doc(hidden)]
+pub mod fuzzing;
 mod params;
 mod protocol;
 mod ratelimit;
