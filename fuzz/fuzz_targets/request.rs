@@ -12,6 +12,10 @@
 //!
 //! A trailing ` tamper` on the first line of a signed mode changes one character of the
 //! signature: the request must then be refused.
+//!
+//! Beyond "no panic": every reply is the official envelope with a RequestId; error codes are
+//! documented ones (`ms_model::ErrorCode`, not `Other`); a success of a signed request matches
+//! the action's response model (`ms_model::check_response_json`).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -128,13 +132,14 @@ fuzz_target!(|data: &[u8]| {
     let mut words = first.split(' ');
     let mode = words.next().unwrap_or("");
     let g = Gateway::new(ID, KEY, NOW * 1000);
+    let mut action = "";
     let (reply, tampered) = match mode {
         "raw" => (
             raw(&g, first.strip_prefix("raw ").unwrap_or(""), payload),
             false,
         ),
         _ => {
-            let action = words.next().unwrap_or("");
+            action = words.next().unwrap_or("");
             let tampered = words.next() == Some("tamper");
             let reply = match mode {
                 "tc3-post" => tc3(&g, "POST", action, payload, tampered),
@@ -156,8 +161,24 @@ fuzz_target!(|data: &[u8]| {
         Some(code) => {
             assert_eq!(inner["Error"]["Code"].as_str(), Some(code.as_str()));
             assert!(inner["Error"]["Message"].is_string());
+            // Only documented codes (the common gateway codes and the service's own).
+            assert!(
+                !matches!(
+                    ms_model::ErrorCode::parse(code),
+                    ms_model::ErrorCode::Other(_)
+                ),
+                "undocumented error code {code}"
+            );
         }
-        None => assert!(inner.get("Error").is_none()),
+        None => {
+            assert!(inner.get("Error").is_none());
+            // A success answers the action that was signed, in its documented shape.
+            if !action.is_empty() {
+                if let Err(e) = ms_model::check_response_json(action, &v) {
+                    panic!("{action} reply does not match the model: {e}: {v}");
+                }
+            }
+        }
     }
     if tampered {
         assert!(
