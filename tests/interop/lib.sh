@@ -39,7 +39,7 @@ start_emulator() {
     secret_id="AKIDinteropTest0000000000000000000"
     secret_key="interopSecretKey0000000000000000"
     "$bin" --tls --cert-out "$work/ca.pem" --scan-seconds 0.3 --rate-limit 100 \
-        --account "$secret_id:$secret_key" --state "$work/state.json" \
+        --account "$secret_id:$secret_key" --state "$work/state.db" \
         > "$work/stdout" 2> "$work/stderr" &
     emu_pid=$!
     base_url=""
@@ -74,7 +74,7 @@ stop_emulator() {
         log "FAIL: the emulator did not exit cleanly on SIGTERM (status $emu_status)"
         emu_log
         return 1
-    elif [[ ! -s "$work/state.json" ]]; then
+    elif [[ ! -s "$work/state.db" ]]; then
         log "FAIL: no state file written at shutdown"
         return 1
     fi
