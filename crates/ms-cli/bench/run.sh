@@ -6,8 +6,11 @@
 #   2. peak memory (max RSS, /usr/bin/time -v) of submitting a 100,000-app manifest, then the
 #      same submission again to the same emulator (its per-request cost must not grow with
 #      the scans it stores), with the emulator's resident memory after each.
+#   3. the instructions of one `ms scan results` process (valgrind --tool=callgrind, when
+#      installed): a figure that does not depend on the load of the machine.
 # Usage: crates/ms-cli/bench/run.sh   (from anywhere; needs python3 with venv, hyperfine, GNU time)
-# Env: TCCLI_VENV (default /tmp/tccli-venv), RUNS (default 30), APPS (default 100000).
+# Env: TCCLI_VENV (default /tmp/tccli-venv), RUNS (default 30), APPS (default 100000; 0 skips
+# the submission), MS (an ms binary to measure instead of this tree's release build).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 ROOT=$PWD
@@ -30,8 +33,11 @@ command -v hyperfine >/dev/null || { echo "hyperfine is missing: apt-get install
 [ -x "$VENV/bin/pip" ] || python3 -m venv "$VENV"
 "$VENV/bin/pip" install -q tccli==3.0.860.1 tencentcloud-sdk-python==3.0.860
 
-cargo build --release -q -p ms-cli
-MS=$ROOT/target/release/ms
+if [ -z "${MS:-}" ]; then
+  cargo build --release -q -p ms-cli
+  MS=$ROOT/target/release/ms
+fi
+echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # A TLS emulator (tccli only speaks HTTPS), a known account, a high rate limit so that the
 # quota is not what is measured.
@@ -66,8 +72,14 @@ assert len(a["ScanSet"]) == len(b["ScanSet"]) == b["TotalCount"], (len(a["ScanSe
 print(f"both tools returned {len(a['ScanSet'])} apps")
 PY
 
+# MS_BEFORE (optional): another ms binary (e.g. an earlier commit's) timed in the same run.
+BEFORE=()
+if [ -n "${MS_BEFORE:-}" ]; then
+  BEFORE=(-n "ms before" "$MS_BEFORE --ca-cert $WORK/emu.pem -o json scan results $ITEM")
+fi
 hyperfine -N --warmup 3 --runs "$RUNS" --export-markdown "$WORK/hyperfine.md" --export-json "$WORK/hyperfine.json" \
   -n "ms scan results" "$MS --ca-cert $WORK/emu.pem -o json scan results $ITEM" \
+  "${BEFORE[@]}" \
   -n "tccli ms DescribeScanResults" "$VENV/bin/tccli ms DescribeScanResults --region ap-guangzhou --endpoint $HOSTPORT --ItemId $ITEM"
 cat "$WORK/hyperfine.md"
 python3 - "$WORK/hyperfine.json" <<'PY'
@@ -78,8 +90,21 @@ cpu = lambda x: (x["user"] + x["system"]) * 1000
 print(f"wall: ms {ms['mean']*1000:.2f} ms (median {ms['median']*1000:.2f}), tccli {tc['mean']*1000:.1f} ms (median {tc['median']*1000:.1f}): "
       f"{tc['mean']/ms['mean']:.1f}x (medians {tc['median']/ms['median']:.1f}x)")
 print(f"cpu (user+sys): ms {cpu(ms):.2f} ms, tccli {cpu(tc):.1f} ms: {cpu(tc)/cpu(ms):.1f}x")
+if "ms before" in r:
+    b = r["ms before"]
+    print(f"ms before: {b['mean']*1000:.2f} ms (median {b['median']*1000:.2f}), cpu {cpu(b):.2f} ms: tccli/before {tc['mean']/b['mean']:.1f}x wall, {cpu(tc)/cpu(b):.1f}x cpu")
 PY
 
+if command -v valgrind >/dev/null; then
+  for bin in "$MS" ${MS_BEFORE:+"$MS_BEFORE"}; do
+    valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind.out" \
+      "$bin" --ca-cert "$WORK/emu.pem" -o json scan results "$ITEM" > /dev/null 2> "$WORK/callgrind.txt"
+    echo "instructions of one $bin scan results process (callgrind): $(grep -o 'Collected : [0-9]*' "$WORK/callgrind.txt" | grep -o '[0-9]*$')"
+  done
+fi
+echo "load average after the timings: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+if [ "$APPS" = 0 ]; then exit 0; fi
 # Peak memory of a 100,000-app submission (streamed manifest).
 python3 - "$WORK/big.json" "$APPS" <<'PY'
 import sys
