@@ -16,12 +16,14 @@ macro_rules! after_help_common {
     () => {
         "\
 Exit codes:
-  0  success (also when stdout is closed early, e.g. `ms ... | head`)
-  1  the API or the remote service reported an error
-  2  usage or validation error (bad argument, manifest or JSON)
-  3  network or transport error (connection, TLS, timeout, shared rate limiter)
-  4  the scan results violate the policy (--fail-on, --policy); the output is complete
-     and a summary is on stderr (any other error takes precedence)
+  0    success (also when stdout is closed early, e.g. `ms ... | head`)
+  1    the API or the remote service reported an error; `scan submit`: an app
+       was not accepted (the run's journal resumes it)
+  2    usage or validation error (bad argument, manifest or JSON)
+  3    network or transport error (connection, TLS, timeout, shared rate limiter)
+  4    the scan results violate the policy (--fail-on, --policy); the output is complete
+       and a summary is on stderr (any other error takes precedence)
+  130  interrupted (SIGINT, Ctrl-C); 143: terminated (SIGTERM)
 
 Credentials come from the first of: TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY
 (and TENCENTCLOUD_SESSION_TOKEN; with TENCENTCLOUD_ROLE_ARN that role is assumed); the

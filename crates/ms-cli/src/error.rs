@@ -11,6 +11,7 @@
 //! | 2 | usage or validation error (bad argument, bad manifest, bad JSON) |
 //! | 3 | network or transport error (connection, TLS, timeout) |
 //! | 4 | the scan results violate the policy (`--fail-on`, `--policy`); every other error wins |
+//! | 130, 143 | interrupted by SIGINT (Ctrl-C) or SIGTERM (`scan submit`: resumable) |
 
 use std::fmt;
 use std::io;
@@ -28,6 +29,8 @@ pub enum ErrorKind {
     BrokenPipe,
     /// The scan results violate the policy of `--fail-on` / `--policy` (exit code 4).
     Policy,
+    /// Stopped by a signal: the exit code is 128 + its number (130 SIGINT, 143 SIGTERM).
+    Interrupted(u8),
 }
 
 impl ErrorKind {
@@ -39,6 +42,7 @@ impl ErrorKind {
             ErrorKind::Network => 3,
             ErrorKind::BrokenPipe => 0,
             ErrorKind::Policy => 4,
+            ErrorKind::Interrupted(code) => code,
         }
     }
 }

@@ -6,9 +6,10 @@
 //! ([`cli::Cli`]) for tests (`Cli::command().debug_assert()`, help snapshots) and the
 //! building blocks (streaming manifests, reports, output formats).
 //!
-//! Exit codes: 0 success, 1 API or remote error, 2 usage or validation error,
-//! 3 network or transport error, 4 the scan results violate the policy (`--fail-on`,
-//! `--policy`; see [`error`] and [`policy`]).
+//! Exit codes: 0 success, 1 API or remote error (or apps of a submission not accepted),
+//! 2 usage or validation error, 3 network or transport error, 4 the scan results violate
+//! the policy (`--fail-on`, `--policy`; see [`error`] and [`policy`]), 130/143 interrupted
+//! by SIGINT/SIGTERM.
 //!
 //! # Cargo features
 //!
@@ -42,6 +43,8 @@ pub mod context;
 pub mod diff;
 pub mod error;
 pub mod findings;
+pub mod input;
+pub mod journal;
 pub mod manifest;
 pub mod output;
 pub mod policy;
@@ -49,7 +52,9 @@ pub mod progress;
 pub mod raw_results;
 pub mod report;
 pub mod scan;
+pub mod signals;
 pub mod sources;
+pub mod submission;
 
 use std::ffi::OsString;
 

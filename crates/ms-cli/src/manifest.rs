@@ -22,6 +22,8 @@ use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Deserialize;
 
@@ -268,11 +270,6 @@ impl ManifestSource {
         }
     }
 
-    /// True when the source can be read twice (files can; stdin cannot).
-    pub fn rereadable(&self) -> bool {
-        matches!(self, ManifestSource::File(_))
-    }
-
     /// Opens the source as a streaming reader of apps.
     pub fn open(&self, format: ManifestFormat) -> Result<ManifestReader, ManifestError> {
         let name = self.name();
@@ -316,11 +313,26 @@ impl ManifestSource {
         };
         let inner = match format {
             ManifestFormat::Csv => {
-                let rdr = csv::ReaderBuilder::new()
+                // No comment character: a row whose first field starts with `#` is an app
+                // like any other (and fails validation loudly if it is not one).
+                let since_record = Arc::new(AtomicU64::new(0));
+                let bounded: Box<dyn Read + Send> = Box::new(Bounded {
+                    inner: reader,
+                    since_record: Arc::clone(&since_record),
+                });
+                let mut rdr = csv::ReaderBuilder::new()
                     .trim(csv::Trim::All)
-                    .comment(Some(b'#'))
-                    .from_reader(reader);
-                Inner::Csv(Box::new(rdr.into_deserialize()))
+                    .buffer_capacity(CSV_BUFFER)
+                    .from_reader(bounded);
+                // The header now, so that record positions (lines) are right from the first.
+                rdr.headers().map_err(|e| ManifestError {
+                    source: name.clone(),
+                    index: None,
+                    line: Some(1),
+                    message: format!("header: {}", csv_error_message(&e)),
+                })?;
+                since_record.store(0, Ordering::Relaxed);
+                Inner::Csv(Box::new(rdr.into_deserialize()), since_record)
             }
             _ => Inner::Json(JsonArrayReader::new(reader)),
         };
@@ -333,9 +345,39 @@ impl ManifestSource {
     }
 }
 
+/// Largest manifest entry (a JSON element, a CSV record), in bytes: a huge record or an
+/// unterminated string is an error naming its line, not a buffer that grows without limit.
+pub const MAX_ENTRY_BYTES: u64 = 1 << 20;
+
+/// The CSV reader's own buffer.
+const CSV_BUFFER: usize = 64 * 1024;
+
+/// The error [`Bounded`] fails with (recognised by its message).
+const TOO_LARGE: &str = "an app entry is larger than 1 MiB";
+
+/// A reader that fails once a CSV record has taken more than [`MAX_ENTRY_BYTES`] (plus the
+/// CSV reader's buffer): the iterator resets the count after each record.
+struct Bounded {
+    inner: BufReader<Box<dyn Read + Send>>,
+    since_record: Arc<AtomicU64>,
+}
+
+impl Read for Bounded {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.since_record.load(Ordering::Relaxed) > MAX_ENTRY_BYTES + CSV_BUFFER as u64 {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, TOO_LARGE));
+        }
+        let n = self.inner.read(buf)?;
+        self.since_record.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+type CsvRecords = csv::DeserializeRecordsIntoIter<Box<dyn Read + Send>, ManifestApp>;
+
 enum Inner {
     Json(JsonArrayReader<BufReader<Box<dyn Read + Send>>>),
-    Csv(Box<csv::DeserializeRecordsIntoIter<BufReader<Box<dyn Read + Send>>, ManifestApp>>),
+    Csv(Box<CsvRecords>, Arc<AtomicU64>),
 }
 
 /// Streaming iterator over the apps of a manifest; stops after the first error.
@@ -373,13 +415,19 @@ impl Iterator for ManifestReader {
                 ),
                 Err((line, msg)) => Some(Err((Some(line), msg))),
             },
-            Inner::Csv(r) => r.next().map(|res| {
-                res.map_err(|e| {
-                    let line = e.position().map(|p| p.line());
-                    (line, csv_error_message(&e))
-                })
-                .and_then(|app| app.validate().map_err(|m| (None, m)))
-            }),
+            Inner::Csv(r, since_record) => {
+                // Where the next record starts (the header was read at open).
+                let start = r.reader().position().line();
+                let item = r.next().map(|res| {
+                    res.map_err(|e| {
+                        let line = e.position().map_or(start, |p| p.line());
+                        (Some(line), csv_error_message(&e))
+                    })
+                    .and_then(|app| app.validate().map_err(|m| (Some(start), m)))
+                });
+                since_record.store(0, Ordering::Relaxed);
+                item
+            }
         };
         match item {
             None => {
@@ -424,6 +472,9 @@ fn csv_error_message(e: &csv::Error) -> String {
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
         } => format!("expected {expected_len} columns like the header, found {len}"),
+        csv::ErrorKind::Io(io) if io.to_string() == TOO_LARGE => {
+            format!("{TOO_LARGE} (an unterminated quoted field?)")
+        }
         _ => e.to_string(),
     }
 }
@@ -618,6 +669,14 @@ impl<R: BufRead> JsonArrayReader<R> {
                     ));
                 };
                 self.buf.push(b);
+                if self.buf.len() as u64 > MAX_ENTRY_BYTES {
+                    let what = if in_string {
+                        " (an unterminated string?)"
+                    } else {
+                        ""
+                    };
+                    return Err((start, format!("{TOO_LARGE}{what}")));
+                }
                 if in_string {
                     if escape {
                         escape = false;
@@ -638,9 +697,6 @@ impl<R: BufRead> JsonArrayReader<R> {
                         }
                     }
                     _ => {}
-                }
-                if self.buf.len() > 1 << 20 {
-                    return Err((start, "an app entry is larger than 1 MiB".to_owned()));
                 }
             }
         } else {
@@ -804,6 +860,41 @@ mod tests {
         let res = read_all(ManifestFormat::Csv, &text);
         let err = res[0].as_ref().unwrap_err();
         assert!(err.message.contains("size"), "{err}");
+    }
+
+    #[test]
+    fn csv_rows_starting_with_a_hash_are_apps_not_comments() {
+        let text = format!("url,md5\n#https://e/a.apk,{MD5}\nhttps://e/b.apk,{MD5}\n");
+        let res = read_all(ManifestFormat::Csv, &text);
+        let err = res[0].as_ref().unwrap_err();
+        assert_eq!((err.index, err.line), (Some(1), Some(2)), "{err}");
+        assert!(err.message.contains("url (AppUrl)"), "{err}");
+        let text = format!("md5,url\n#{},https://e/a.apk\n", &MD5[1..]);
+        let err = read_all(ManifestFormat::Csv, &text).remove(0).unwrap_err();
+        assert!(err.message.contains("md5 (AppMd5)"), "{err}");
+    }
+
+    #[test]
+    fn a_huge_csv_record_is_an_error_naming_its_line() {
+        let huge = "x".repeat(3 << 20);
+        let text = format!("url,md5\nhttps://e/a.apk,{MD5}\n\"https://e/{huge}\n");
+        let res = read_all(ManifestFormat::Csv, &text);
+        assert!(res[0].is_ok());
+        let err = res[1].as_ref().unwrap_err();
+        assert_eq!((err.index, err.line), (Some(2), Some(3)), "{err}");
+        assert!(err.message.contains("larger than 1 MiB"), "{err}");
+        assert_eq!(res.len(), 2, "stops at the error");
+    }
+
+    #[test]
+    fn an_unterminated_json_string_is_bounded() {
+        let huge = "y".repeat(3 << 20);
+        let text = format!("[\n{{\"url\":\"https://e/a.apk\",\"md5\":\"{MD5}\"}},\n{{\"url\":\"{huge}");
+        let res = read_all(ManifestFormat::Json, &text);
+        assert!(res[0].is_ok());
+        let err = res[1].as_ref().unwrap_err();
+        assert_eq!((err.index, err.line), (Some(2), Some(3)), "{err}");
+        assert!(err.message.contains("unterminated string"), "{err}");
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub enum OutputFormat {
     Table,
     /// Tab-separated values without a header, one record per line.
     Text,
+    /// JSON Lines: one compact JSON object per line (an array prints one element per line);
+    /// `scan submit` streams one line per chunk outcome as it lands.
+    Jsonl,
 }
 
 /// A table: a header row and data rows of the same width.
@@ -105,7 +108,7 @@ impl Table {
 /// Table cells are single-line, and a value from the service cannot drive the terminal:
 /// newline, carriage return and tab become a space; other control characters and Unicode
 /// bidirectional overrides are shown escaped (`\u{1b}`).
-fn cell_text(cell: &str) -> String {
+pub fn cell_text(cell: &str) -> String {
     let bidi = |c: char| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
     if !cell.chars().any(|c| c.is_control() || bidi(c)) {
         return cell.to_owned();
@@ -158,22 +161,34 @@ impl Printer {
     pub fn print(&mut self, value: &dyn Render) -> CliResult<()> {
         let text = match self.format {
             OutputFormat::Json => json_string(&value.json()),
+            OutputFormat::Jsonl => json_lines(&value.json()),
             OutputFormat::Table => value.people(),
             OutputFormat::Text => value.table().render_text(),
         };
         self.write_str(&text)
     }
 
-    /// Prints a JSON value as-is (pretty-printed), whatever the format.
+    /// Prints a JSON value as-is (pretty-printed; JSON Lines with `-o jsonl`), whatever the
+    /// format.
     pub fn print_json(&mut self, value: &Value) -> CliResult<()> {
-        self.write_str(&json_string(value))
+        let text = if self.format == OutputFormat::Jsonl {
+            json_lines(value)
+        } else {
+            json_string(value)
+        };
+        self.write_str(&text)
     }
 
-    /// Serialises a value as pretty JSON straight to stdout (no intermediate tree, so
-    /// large outputs take little memory).
+    /// Serialises a value as pretty JSON (one line with `-o jsonl`) straight to stdout (no
+    /// intermediate tree, so large outputs take little memory).
     pub fn print_serialize<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> CliResult<()> {
         let w = &mut self.out;
-        serde_json::to_writer_pretty(&mut *w, value).map_err(|e| match e.io_error_kind() {
+        let written = if self.format == OutputFormat::Jsonl {
+            serde_json::to_writer(&mut *w, value)
+        } else {
+            serde_json::to_writer_pretty(&mut *w, value)
+        };
+        written.map_err(|e| match e.io_error_kind() {
             Some(kind) => CliError::from_stdout(io::Error::from(kind)),
             None => CliError::usage(format!("cannot format the output: {e}")),
         })?;
@@ -210,6 +225,20 @@ impl Printer {
 pub fn json_string(value: &Value) -> String {
     let mut s = serde_json::to_string_pretty(value).unwrap_or_else(|_| "null".to_owned());
     s.push('\n');
+    s
+}
+
+/// JSON Lines: a compact line per element of an array, or one line for anything else.
+pub fn json_lines(value: &Value) -> String {
+    let mut s = String::new();
+    let one = |s: &mut String, v: &Value| {
+        s.push_str(&serde_json::to_string(v).unwrap_or_else(|_| "null".to_owned()));
+        s.push('\n');
+    };
+    match value {
+        Value::Array(items) => items.iter().for_each(|v| one(&mut s, v)),
+        other => one(&mut s, other),
+    }
     s
 }
 

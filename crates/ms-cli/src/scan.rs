@@ -1,8 +1,10 @@
 //! Helpers shared by the `ms scan` commands: fetching results, waiting for tasks,
 //! and the tables that show them.
 
-use ms_model::Idempotency;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
+
+use ms_model::Idempotency;
 
 use futures_util::StreamExt;
 use ms_model::{DescribeScanInstancesRequest, DescribeScanResultsRequest, TaskStatus};
@@ -123,14 +125,8 @@ const MAX_IDS_PER_POLL: usize = 100;
 /// Requests of one polling round in flight at once (the client's rate limiter paces them).
 const POLL_CONCURRENCY: usize = 4;
 
-/// Waits until every app of the tasks is in a final state (TaskStatus 1, 3 or 4).
-///
-/// Cheap for thousands of tasks: each round lists the apps of many unfinished tasks per
-/// `DescribeScanInstances` call (`ItemIds`, packed by their known app counts into pages of
-/// 100 apps; a task has at most 20), paced by the client's rate limiter; finished tasks
-/// are not polled again. An ItemId that lists no apps is checked once with
-/// `DescribeScanResults`, so an unknown task fails at once with the service's error
-/// instead of waiting for the timeout. `on_progress` is called after each round.
+/// Waits until every app of the tasks is in a final state (TaskStatus 1, 3 or 4): every
+/// round of [`TaskWaiter`] until none is left. `on_progress` is called after each round.
 pub async fn wait_for_tasks(
     client: &Client,
     item_ids: &[String],
@@ -138,36 +134,145 @@ pub async fn wait_for_tasks(
     timeout: Duration,
     mut on_progress: impl FnMut(&WaitProgress),
 ) -> CliResult<Vec<TaskWait>> {
-    let deadline = Instant::now() + timeout;
-    let mut tasks: Vec<TaskWait> = item_ids
-        .iter()
-        .map(|id| TaskWait {
-            item_id: id.clone(),
-            ..TaskWait::default()
-        })
-        .collect();
-    // The same ItemId given twice is polled once.
-    let mut index: std::collections::HashMap<String, Vec<usize>> = Default::default();
-    for (i, id) in item_ids.iter().enumerate() {
-        index.entry(id.clone()).or_default().push(i);
+    let mut waiter = TaskWaiter::new(client, item_ids, poll, timeout);
+    while let Some(round) = waiter.round().await? {
+        on_progress(&round.progress);
     }
-    let mut unique = std::collections::HashSet::new();
-    let mut pending: Vec<String> = item_ids
-        .iter()
-        .filter(|id| unique.insert(id.as_str()))
-        .cloned()
-        .collect();
-    let mut checked_empty = std::collections::HashSet::new();
-    loop {
-        // Pack the pending tasks into requests of at most a page of apps.
+    Ok(waiter.into_tasks())
+}
+
+/// One round of [`TaskWaiter::round`].
+#[derive(Debug, Clone, Default)]
+pub struct WaitRound {
+    /// Tasks whose apps all reached a final state in this round (each reported once).
+    pub finished: Vec<TaskWait>,
+    /// Where all the tasks stand.
+    pub progress: WaitProgress,
+}
+
+/// Waits for scan tasks round by round, so that a caller can act on each task as soon as
+/// it finishes (fetch and print its results) instead of after the last one.
+///
+/// Cheap for thousands of tasks: each round lists the apps of many unfinished tasks per
+/// `DescribeScanInstances` call (`ItemIds`, packed by their known app counts into pages of
+/// 100 apps; a task has at most 20), paced by the client's rate limiter; finished tasks
+/// are not polled again. An ItemId that lists no apps is checked once with
+/// `DescribeScanResults`, so an unknown task fails at once with the service's error
+/// instead of waiting for the timeout.
+#[derive(Debug)]
+pub struct TaskWaiter<'a> {
+    client: &'a Client,
+    poll: Duration,
+    timeout: Duration,
+    deadline: Instant,
+    /// One entry per given ItemId (duplicates included), in the given order.
+    tasks: Vec<TaskWait>,
+    /// Positions in `tasks` of each distinct ItemId.
+    index: HashMap<String, Vec<usize>>,
+    /// Distinct ItemIds not finished yet.
+    pending: Vec<String>,
+    checked_empty: HashSet<String>,
+    rounds: u32,
+}
+
+impl<'a> TaskWaiter<'a> {
+    /// A waiter for these tasks (the same ItemId given twice is polled once).
+    pub fn new(client: &'a Client, item_ids: &[String], poll: Duration, timeout: Duration) -> Self {
+        let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, id) in item_ids.iter().enumerate() {
+            index.entry(id.clone()).or_default().push(i);
+        }
+        let mut unique = HashSet::new();
+        TaskWaiter {
+            client,
+            poll,
+            timeout,
+            deadline: Instant::now() + timeout,
+            tasks: item_ids
+                .iter()
+                .map(|id| TaskWait {
+                    item_id: id.clone(),
+                    ..TaskWait::default()
+                })
+                .collect(),
+            pending: item_ids
+                .iter()
+                .filter(|id| unique.insert(id.as_str()))
+                .cloned()
+                .collect(),
+            index,
+            checked_empty: HashSet::new(),
+            rounds: 0,
+        }
+    }
+
+    /// Polls the unfinished tasks once (after the poll interval, except the first time).
+    /// `None` once every task is finished; an error when the timeout passes first.
+    pub async fn round(&mut self) -> CliResult<Option<WaitRound>> {
+        if self.pending.is_empty() {
+            return Ok(None);
+        }
+        if self.rounds > 0 {
+            if Instant::now() + self.poll > self.deadline {
+                return Err(self.timed_out());
+            }
+            tokio::time::sleep(self.poll).await;
+        }
+        self.rounds += 1;
+        let mut seen = self.poll_pending().await?;
+        let mut finished = Vec::new();
+        let mut still = Vec::with_capacity(self.pending.len());
+        for id in std::mem::take(&mut self.pending) {
+            let w = seen.remove(&id).unwrap_or_else(|| TaskWait {
+                item_id: id.clone(),
+                ..TaskWait::default()
+            });
+            if w.apps == 0 && self.checked_empty.insert(id.clone()) {
+                // Unknown (or deleted) task: let the service say so.
+                let r = fetch_results(self.client, &id, &[]).await?;
+                if r.scan_set.is_empty() {
+                    return Err(CliError::remote(format!("task {id} has no apps"))
+                        .with_hint("check the ItemId; `ms scan list` shows the submitted tasks"));
+                }
+            }
+            for &i in self.index.get(&id).map(Vec::as_slice).unwrap_or_default() {
+                self.tasks[i] = w.clone();
+            }
+            if w.finished() {
+                finished.push(w);
+            } else {
+                still.push(id);
+            }
+        }
+        self.pending = still;
+        let mut progress = WaitProgress {
+            tasks: self.tasks.len(),
+            ..WaitProgress::default()
+        };
+        for t in &self.tasks {
+            progress.tasks_done += usize::from(t.finished());
+            progress.apps += t.apps;
+            progress.apps_done += t.completed + t.failed;
+        }
+        Ok(Some(WaitRound { finished, progress }))
+    }
+
+    /// The tasks as last seen, one per given ItemId.
+    pub fn into_tasks(self) -> Vec<TaskWait> {
+        self.tasks
+    }
+
+    /// Lists the pending tasks' apps, packed into requests of at most a page of apps.
+    async fn poll_pending(&self) -> CliResult<HashMap<String, TaskWait>> {
         let mut groups: Vec<Vec<String>> = Vec::new();
         let mut room = 0usize;
-        for id in &pending {
-            let apps = index
+        for id in &self.pending {
+            let apps = self
+                .index
                 .get(id)
-                .map(|v| tasks[v[0]].apps)
+                .map(|v| self.tasks[v[0]].apps)
                 .filter(|n| *n > 0)
-                .unwrap_or(ms_transport::scan::MAX_APPS_PER_CALL)
+                .unwrap_or(ms_transport::batch::MAX_APPS_PER_CALL)
                 .min(PAGE_APPS);
             match groups.last_mut() {
                 Some(g) if apps <= room && g.len() < MAX_IDS_PER_POLL => {
@@ -181,72 +286,34 @@ pub async fn wait_for_tasks(
             }
         }
         let mut polls = futures_util::stream::iter(groups)
-            .map(|ids| list_task_apps(client, ids))
+            .map(|ids| list_task_apps(self.client, ids))
             .buffer_unordered(POLL_CONCURRENCY);
-        let mut seen: std::collections::HashMap<String, TaskWait> = Default::default();
+        let mut seen = HashMap::new();
         while let Some(page) = polls.next().await {
-            for (id, w) in page? {
-                seen.insert(id, w);
-            }
+            seen.extend(page?);
         }
-        drop(polls);
-        let mut still = Vec::with_capacity(pending.len());
-        for id in std::mem::take(&mut pending) {
-            let w = seen.remove(&id).unwrap_or_else(|| TaskWait {
-                item_id: id.clone(),
-                ..TaskWait::default()
-            });
-            if w.apps == 0 && checked_empty.insert(id.clone()) {
-                // Unknown (or deleted) task: let the service say so.
-                let r = fetch_results(client, &id, &[]).await?;
-                if r.scan_set.is_empty() {
-                    return Err(CliError::remote(format!("task {id} has no apps"))
-                        .with_hint("check the ItemId; `ms scan list` shows the submitted tasks"));
-                }
-            }
-            let finished = w.finished();
-            for &i in index.get(&id).map(Vec::as_slice).unwrap_or_default() {
-                tasks[i] = w.clone();
-            }
-            if !finished {
-                still.push(id);
-            }
-        }
-        pending = still;
-        let mut p = WaitProgress {
-            tasks: tasks.len(),
-            ..WaitProgress::default()
+        Ok(seen)
+    }
+
+    fn timed_out(&self) -> CliError {
+        let first = &self.pending[0];
+        let what = if self.pending.len() == 1 {
+            format!("task {first} is")
+        } else {
+            format!("{} tasks (first: {first}) are", self.pending.len())
         };
-        for t in &tasks {
-            p.tasks_done += usize::from(t.finished());
-            p.apps += t.apps;
-            p.apps_done += t.completed + t.failed;
-        }
-        on_progress(&p);
-        if pending.is_empty() {
-            return Ok(tasks);
-        }
-        if Instant::now() + poll > deadline {
-            let first = &pending[0];
-            let what = if pending.len() == 1 {
-                format!("task {first} is")
+        CliError::remote(format!(
+            "{what} still scanning after {} s",
+            self.timeout.as_secs_f64()
+        ))
+        .with_hint(format!(
+            "wait longer with `ms scan wait {} --wait-timeout SECS`",
+            if self.pending.len() == 1 {
+                first.as_str()
             } else {
-                format!("{} tasks (first: {first}) are", pending.len())
-            };
-            return Err(CliError::remote(format!(
-                "{what} still scanning after {} s",
-                timeout.as_secs_f64()
-            ))
-            .with_hint(format!(
-                "wait longer with `ms scan wait {} --wait-timeout SECS`",
-                if pending.len() == 1 {
-                    first.as_str()
-                } else {
-                    "ITEM_ID..."
-                }
-            )));
-        }
-        tokio::time::sleep(poll).await;
+                "ITEM_ID..."
+            }
+        ))
     }
 }
 

@@ -62,7 +62,8 @@ fn hundred_thousand_apps_nothing_lost_nothing_duplicated() {
     let v = out.json();
     assert_eq!(v["Apps"], APPS);
     assert_eq!(v["Submitted"], APPS);
-    assert!(v["Failed"].as_array().unwrap().is_empty());
+    assert_eq!(v["States"]["accepted"], APPS);
+    assert!(v["Unaccepted"].as_array().unwrap().is_empty());
     let tasks = v["Tasks"].as_array().unwrap();
     assert_eq!(tasks.len() as u64, APPS / 20);
     let mut ids = HashSet::new();

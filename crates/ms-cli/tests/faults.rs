@@ -1,5 +1,6 @@
 //! When the service fails, every app is still accounted for: accepted (with its ItemId),
-//! failed (safe to resubmit) or unknown (may have been processed; never resubmitted).
+//! failed (safe to resubmit) or unknown (may have been processed; reconciled before it is
+//! ever sent again).
 
 mod common;
 
@@ -9,7 +10,8 @@ use common::{TestEmulator, manifest, md5_of};
 use ms_emulator::{EmulatorConfig, FaultConfig};
 
 #[test]
-fn server_errors_after_sending_are_reported_as_unknown_not_resubmitted() {
+fn when_the_service_cannot_tell_apps_stay_unknown_and_the_exit_status_says_so() {
+    // Every request fails with a 5xx, the listing that would reconcile them too.
     let config = EmulatorConfig::demo()
         .with_scan_duration(Duration::from_millis(300))
         .with_faults(FaultConfig::none().with_5xx(1.0));
@@ -28,25 +30,24 @@ fn server_errors_after_sending_are_reported_as_unknown_not_resubmitted() {
         ])
         .expect_code(1);
     assert!(
-        out.stderr.contains("outcome of 45 app(s) is unknown"),
+        out.stderr
+            .contains("45 of 45 app(s) not accepted (45 with an unknown outcome)"),
         "{}",
         out.stderr
     );
-    assert!(out.stderr.contains("ms scan list"), "{}", out.stderr);
+    assert!(out.stderr.contains("may have been accepted"), "{}", out.stderr);
     let v = out.json();
     assert_eq!(v["Submitted"], 0);
-    let unknown: usize = v["Unknown"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["AppMd5s"].as_array().unwrap().len())
-        .sum();
-    assert_eq!(unknown, 45);
-    assert_eq!(v["Unknown"][1]["FirstApp"], 21);
+    assert_eq!(v["States"]["unknown"], 45);
+    let left = v["Unaccepted"].as_array().unwrap();
+    assert_eq!(left.len(), 45);
+    assert!(left.iter().all(|a| a["State"] == "unknown"));
+    assert_eq!(left[20]["Position"], 21);
+    assert_eq!(left[20]["AppMd5"], md5_of(21));
 }
 
 #[test]
-fn a_bad_entry_in_a_streamed_manifest_stops_after_the_apps_before_it() {
+fn a_bad_entry_in_a_streamed_manifest_submits_nothing() {
     let emu = TestEmulator::start();
     let mut text = String::new();
     for i in 0..30u64 {
@@ -61,13 +62,10 @@ fn a_bad_entry_in_a_streamed_manifest_stops_after_the_apps_before_it() {
         .stdin(text)
         .run(["scan", "submit", "--manifest", "-", "-o", "json"])
         .expect_code(2);
-    assert!(out.stderr.contains("app #31"), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("30 app(s) before it were submitted"),
-        "{}",
-        out.stderr
-    );
-    assert_eq!(out.json()["Submitted"], 30);
+    assert!(out.stderr.contains("<stdin>:31: app #31"), "{}", out.stderr);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    let listed = emu.ms().run(["scan", "list", "-o", "json"]).ok().json();
+    assert_eq!(listed["TotalCount"], 0, "nothing was submitted");
 }
 
 #[test]
@@ -98,4 +96,6 @@ fn a_wait_that_times_out_still_prints_the_item_ids() {
     let v = out.json();
     assert_eq!(v["Submitted"], 3);
     assert!(v["Tasks"][0]["ItemId"].is_string());
+    assert!(v["Results"].as_array().unwrap().is_empty());
+    assert!(out.stderr.contains("ms scan wait --journal"), "{}", out.stderr);
 }

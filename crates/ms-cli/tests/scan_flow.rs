@@ -27,7 +27,8 @@ fn submit_wait_results_report_list_delete() {
     let v = out.json();
     assert_eq!(v["Apps"], 3);
     assert_eq!(v["Submitted"], 3);
-    assert_eq!(v["Failed"].as_array().unwrap().len(), 0);
+    assert_eq!(v["Unaccepted"].as_array().unwrap().len(), 0);
+    assert_eq!(v["States"]["accepted"], 3);
     let item_id = v["Tasks"][0]["ItemId"].as_str().unwrap().to_owned();
     assert!(!item_id.is_empty());
     assert_eq!(v["Tasks"][0]["AppMd5s"].as_array().unwrap().len(), 3);

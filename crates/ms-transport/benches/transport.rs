@@ -17,7 +17,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
 use ms_emulator::{DEMO_SECRET_ID, DEMO_SECRET_KEY, Emulator, EmulatorConfig};
 use ms_model::{AppInfo, DescribeScanInstancesRequest, ScanInfo};
-use ms_transport::scan::{BatchOptions, submit_batch};
+use ms_transport::batch::{BatchOptions, submit_batch};
 use ms_transport::{Client, Proxy, RateLimit, RetryConfig, StaticProvider};
 
 fn app(i: usize) -> AppInfo {
@@ -71,10 +71,12 @@ async fn quota_run(apps: usize, rate: u32, concurrency: usize) -> QuotaResult {
         &BatchOptions {
             chunk_size: 20,
             concurrency,
+            ..BatchOptions::default()
         },
         |_| {},
     )
-    .await;
+    .await
+    .expect("valid ScanInfo");
     let seconds = started.elapsed().as_secs_f64();
     let requests = apps.div_ceil(20);
     let ideal = (requests as f64 - 1.0) / f64::from(rate);
@@ -84,7 +86,8 @@ async fn quota_run(apps: usize, rate: u32, concurrency: usize) -> QuotaResult {
         .chain(report.unknown.iter())
         .filter(|c| c.error.is_throttling())
         .count();
-    let other_failures = report.failed.len() + report.unknown.len() - throttled;
+    let other_failures =
+        report.failed.len() + report.unknown.len() + report.not_accepted.len() - throttled;
     assert_eq!(report.total_apps(), apps);
     emu.shutdown().await;
     QuotaResult {

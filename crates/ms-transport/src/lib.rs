@@ -60,7 +60,9 @@
 //! 6. on failure, [retries](retry) with exponential backoff and full jitter within a retry
 //!    budget — but a non-idempotent action only when the request provably was not processed.
 //!
-//! Workflow helpers: [`scan::wait_for_task`], [`scan::submit_batch`] and [`paginate()`].
+//! Workflow helpers: [`batch::run_batch`] (batch submission with exact accounting, a
+//! [`batch::Journal`] and reconciliation of lost replies), [`scan::wait_for_task`] and
+//! [`paginate()`].
 //!
 //! Secrets never appear in `Debug`, `Display`, errors or logs: `Authorization` and
 //! `X-TC-Token` are redacted in every trace event, and the secret members of replies (the
@@ -68,6 +70,7 @@
 //! into a trace event or an error ([`redact`]).
 #![warn(missing_docs)]
 
+pub mod batch;
 pub mod builder;
 mod call;
 pub mod client;

@@ -13,7 +13,8 @@ use ms_model::{
     AppInfo, CreateScanInstancesRequest, DescribeScanInstancesRequest, DescribeScanResultsRequest,
     ScanInfo,
 };
-use ms_transport::scan::{BatchOptions, WaitOptions, submit_batch, wait_for_task};
+use ms_transport::batch::{BatchOptions, submit_batch};
+use ms_transport::scan::{WaitOptions, wait_for_task};
 use ms_transport::{
     Client, ClientBuilder, ErrorKind, Proxy, RateLimit, RetryConfig, StaticProvider, paginate,
 };
@@ -321,11 +322,19 @@ async fn batch_submission_accounts_for_every_app_exactly_once_under_faults() {
         &BatchOptions::default(),
         |p| last = Some(p.clone()),
     )
-    .await;
+    .await
+    .expect("valid ScanInfo");
     assert_eq!(report.total_apps(), 397);
     assert_eq!(last.map(|p| p.apps_done()), Some(397));
     assert_eq!(report.invalid.len(), 1);
-    assert_eq!(report.invalid[0].violations[0].path, "AppMd5");
+    assert!(
+        report.invalid[0].problem.starts_with("AppMd5: "),
+        "{}",
+        report.invalid[0].problem
+    );
+    // Lost replies were reconciled: the processed ones found, the others sent again.
+    assert_eq!(report.counts.apps, 397);
+    assert_eq!(report.counts.sending + report.counts.pending, 0);
 
     // Every input app exactly once across the report.
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -335,6 +344,7 @@ async fn batch_submission_accounts_for_every_app_exactly_once_under_faults() {
         .flat_map(|c| c.apps.iter())
         .chain(report.failed.iter().flat_map(|c| c.apps.iter()))
         .chain(report.unknown.iter().flat_map(|c| c.apps.iter()))
+        .chain(report.not_accepted.iter().flat_map(|c| c.apps.iter()))
         .chain(report.invalid.iter().map(|i| &i.app));
     for a in all {
         *seen.entry(a.app_md5.clone()).or_default() += 1;
@@ -391,6 +401,17 @@ async fn batch_submission_accounts_for_every_app_exactly_once_under_faults() {
             );
         }
     }
+    // Everything the server holds is accounted as accepted (or, if a listing failed, unknown).
+    let accepted: std::collections::HashSet<&str> = report
+        .submitted
+        .iter()
+        .flat_map(|c| c.apps.iter())
+        .chain(report.unknown.iter().flat_map(|c| c.apps.iter()))
+        .map(|a| a.app_md5.as_str())
+        .collect();
+    for md5 in on_server.keys() {
+        assert!(accepted.contains(md5.as_str()), "{md5} held but not accepted");
+    }
     emu.shutdown().await;
 }
 
@@ -408,7 +429,8 @@ async fn paginator_walks_every_page() {
         &BatchOptions::default(),
         |_| {},
     )
-    .await;
+    .await
+    .expect("valid ScanInfo");
     assert!(report.is_complete());
     assert_eq!(report.item_ids().len(), 3);
     let pages: Vec<_> = ms_transport::paginate_pages(

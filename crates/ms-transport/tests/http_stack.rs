@@ -837,7 +837,12 @@ async fn waiters_with_a_huge_interval_give_up_instead_of_overflowing() {
 async fn batch_submission_pulls_apps_lazily_with_bounded_chunks_in_flight() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let server = TestServer::start().await;
-    server.set_default(Reply::ok(r#""ItemId":"item""#));
+    // Every reply lists every MD5 of the batch: each chunk finds its apps accepted.
+    let md5s: Vec<String> = (0..1000).map(|i| format!("\"{i:032x}\"")).collect();
+    server.set_default(Reply::ok(&format!(
+        r#""ItemId":"item","AppMd5s":[{}]"#,
+        md5s.join(",")
+    )));
     let client = builder(&server)
         .disable_rate_limit()
         .build()
@@ -852,12 +857,13 @@ async fn batch_submission_pulls_apps_lazily_with_bounded_chunks_in_flight() {
             ..Default::default()
         }
     });
-    let options = ms_transport::scan::BatchOptions {
+    let options = ms_transport::batch::BatchOptions {
         chunk_size: 20,
         concurrency: 2,
+        ..Default::default()
     };
     let mut most_ahead = 0usize;
-    let report = ms_transport::scan::submit_batch(
+    let report = ms_transport::batch::submit_batch(
         &client,
         apps,
         ms_model::ScanInfo {
@@ -867,11 +873,12 @@ async fn batch_submission_pulls_apps_lazily_with_bounded_chunks_in_flight() {
         &options,
         |p| {
             // Apps taken from the iterator but not yet reported: at most the chunks in flight.
-            let ahead = pulled.load(Ordering::SeqCst) - p.apps_done();
+            let ahead = pulled.load(Ordering::SeqCst) - p.apps_done() as usize;
             most_ahead = most_ahead.max(ahead);
         },
     )
-    .await;
+    .await
+    .expect("valid ScanInfo");
     assert!(
         most_ahead <= options.concurrency * options.chunk_size,
         "{most_ahead} apps held ahead of the reports"

@@ -184,7 +184,7 @@ pub async fn exec(ctx: &mut Ctx, args: CallArgs) -> CliResult<()> {
 fn print_answer(ctx: &mut Ctx, response: &Value) -> CliResult<()> {
     // The answer is JSON unless another format was asked for.
     match ctx.global.output.unwrap_or(OutputFormat::Json) {
-        OutputFormat::Json => ctx.printer.print_json(response),
+        OutputFormat::Json | OutputFormat::Jsonl => ctx.printer.print_json(response),
         OutputFormat::Text => {
             for (path, value) in crate::output::flatten_json(response) {
                 let value = value.replace(['\t', '\n', '\r'], " ");

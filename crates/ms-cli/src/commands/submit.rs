@@ -1,19 +1,26 @@
-//! `ms scan submit`: apps from arguments, a streamed manifest or local APK files,
-//! submitted in chunks of 20 at the quota rate, with a progress bar; prints every
-//! ItemId; `--wait` waits for the scans and shows the results.
+//! `ms scan submit`: apps from arguments, a manifest (file, pipe, FIFO, `<(...)`, stdin) or
+//! local APK files, recorded in a run journal, submitted in chunks of 20 at the quota rate;
+//! every app ends accepted (with its ItemId) or named with the reason, and an interrupted
+//! run resumes from its journal. `--wait` streams the results task by task.
+//!
+//! The arguments are first turned into a [`SubmitPlan`] (everything checked, nothing read
+//! or sent), which [`exec`] then carries out.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use clap::Args;
-use serde_json::{Value, json};
+use ms_model::ScanInfo;
+use ms_transport::batch::BatchOptions;
+use serde_json::json;
 
-use crate::apk::{UrlSpec, expand_paths, local_app};
-use crate::context::{Ctx, transport_error};
+use crate::cli::GlobalArgs;
+use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
-use crate::manifest::{ManifestApp, ManifestError, ManifestFormat, ManifestSource, is_md5};
-use crate::output::{OutputFormat, Render, Table};
-use crate::scan::{ResultsView, TaskResults, fetch_all_results};
+use crate::input::Input;
+use crate::journal::JournalChoice;
+use crate::manifest::{ManifestFormat, is_md5};
+use crate::output::OutputFormat;
 
 /// A scan type (ScanInfo.ScanTypes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -66,10 +73,20 @@ Examples:
   ms scan submit --apk build/outputs/ --url-prefix https://cdn.example.com/apks/
   ms scan submit --apk app.apk --url-template 'https://cdn.example.com/{md5}/{file}'
 
+  ms scan submit --manifest apps.json --journal run.db  # resumable: run it again after a failure
+  ms scan submit --journal run.db                       # resume from the journal alone
+  generate-apps | ms scan submit --manifest - -o jsonl  # one line per chunk as it lands
+
 Manifest fields: url, md5 (required), size, name, package, version, file_name, icon_url
-(or the API names AppUrl, AppMd5, AppSize, ...). A manifest file is checked completely
-before the first request, so a bad entry submits nothing.")]
-#[command(group(clap::ArgGroup::new("source").required(true).multiple(false).args(["url", "manifest", "apk"])))]
+(or the API names AppUrl, AppMd5, AppSize, ...). The input is read once and checked
+completely into the run's journal before the first request: a bad entry submits nothing.
+
+Every app ends accepted (with its ItemId) or is named with the reason: not accepted by the
+service (quota), failed (safe to submit again), or unknown. Lost replies are reconciled
+with the account's scan list before anything is sent again. Exit status: 0 when every app
+was accepted, 1 otherwise (2 for invalid input, 3 when the service could not be reached,
+130/143 when interrupted); run the same command (or the one printed) to resume.")]
+#[command(group(clap::ArgGroup::new("source").multiple(false).args(["url", "manifest", "apk"])))]
 pub struct SubmitArgs {
     /// Download URL of one app (with --md5)
     #[arg(long, value_name = "URL", requires = "md5", help_heading = "One app")]
@@ -144,6 +161,14 @@ pub struct SubmitArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// The run's journal (SQLite): created if missing, resumed if it exists (accepted apps
+    /// are never sent again) [default: a new file under ~/.local/state/ms/journals]
+    #[arg(long, value_name = "FILE", help_heading = "Journal")]
+    pub journal: Option<PathBuf>,
+    /// Keep the run in a temporary journal only (an interrupted run cannot be resumed)
+    #[arg(long, conflicts_with = "journal", help_heading = "Journal")]
+    pub no_journal: bool,
+
     /// Wait for the scans to finish, then show the results
     #[arg(long)]
     pub wait: bool,
@@ -165,255 +190,90 @@ pub fn parse_md5(s: &str) -> Result<String, String> {
     }
 }
 
-/// Converts a manifest entry to the API's AppInfo.
-pub fn app_info(app: ManifestApp) -> ms_model::AppInfo {
-    ms_model::AppInfo {
-        app_url: app.url,
-        app_md5: app.md5,
-        app_size: app.size,
-        file_name: app.file_name,
-        app_pkg_name: app.package,
-        app_version: app.version,
-        app_icon_url: app.icon_url,
-        app_name: app.name,
-    }
+
+/// How long to wait for the scans, with `--wait`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WaitPlan {
+    /// Pause between two rounds of polls.
+    pub poll: Duration,
+    /// Give up after this long.
+    pub timeout: Duration,
 }
 
-/// One submitted chunk.
-#[derive(Debug, Clone)]
-pub struct Chunk {
-    /// ItemId of the task.
-    pub item_id: String,
-    /// MD5s accepted in the chunk.
-    pub app_md5s: Vec<String>,
+/// What `ms scan submit` will do, worked out from the arguments before anything is read or
+/// sent (ripgrep's validated "high-level arguments").
+#[derive(Debug)]
+pub struct SubmitPlan {
+    /// Where the apps come from (none: resume a journal alone).
+    pub input: Option<Input>,
+    /// Scan types and callback URL.
+    pub scan_info: ScanInfo,
+    /// Whether `--scan-types` / `--callback-url` were given (a resumed run otherwise takes
+    /// the journal's).
+    pub explicit_settings: (bool, bool),
+    /// Which journal.
+    pub journal: JournalChoice,
+    /// Chunk size, concurrency.
+    pub batch: BatchOptions,
+    /// `--dry-run`.
+    pub dry_run: bool,
+    /// `--wait`.
+    pub wait: Option<WaitPlan>,
 }
 
-/// A chunk that failed (or whose outcome is unknown).
-#[derive(Debug, Clone)]
-pub struct FailedChunk {
-    /// Position of the first app of the chunk in the input (1-based).
-    pub first_app: u64,
-    /// MD5s of the apps of the chunk.
-    pub app_md5s: Vec<String>,
-    /// Why.
-    pub error: CliError,
-}
-
-/// The outcome of a submission.
-#[derive(Debug, Default)]
-pub struct SubmitOutcome {
-    /// Apps read from the input.
-    pub apps: u64,
-    /// Chunks accepted, in input order.
-    pub chunks: Vec<Chunk>,
-    /// Chunks that provably were not processed (safe to submit again).
-    pub failed: Vec<FailedChunk>,
-    /// Chunks whose outcome is unknown (timeout, 5xx after sending): never resubmitted
-    /// automatically, since CreateScanInstances is not idempotent.
-    pub unknown: Vec<FailedChunk>,
-    /// Apps the API model rejected (never sent): MD5 and what is wrong.
-    pub invalid: Vec<(String, String)>,
-}
-
-/// Streams the stable JSON form (same fields as [`Render::json`]) without building a tree.
-impl serde::Serialize for SubmitOutcome {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        struct Tasks<'a>(&'a [Chunk]);
-        impl serde::Serialize for Tasks<'_> {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.collect_seq(self.0.iter().map(|c| {
-                    let mut m = std::collections::BTreeMap::new();
-                    m.insert(
-                        "AppMd5s",
-                        serde_json::to_value(&c.app_md5s).unwrap_or_default(),
-                    );
-                    m.insert("ItemId", Value::from(c.item_id.as_str()));
-                    m
-                }))
-            }
+impl SubmitPlan {
+    /// Checks the arguments and decides what to do.
+    pub fn new(args: &SubmitArgs, global: &GlobalArgs) -> CliResult<Self> {
+        let scan_info = scan_info_of(args)?;
+        let input = Input::from_args(args)?;
+        if input.is_none() && (args.journal.is_none() || args.dry_run) {
+            return Err(CliError::usage(
+                "one of --manifest, --url or --apk is required (or --journal FILE to resume a run)",
+            )
+            .with_hint("see `ms scan submit --help`"));
         }
-        let mut map = serializer.serialize_map(Some(6))?;
-        map.serialize_entry("Apps", &self.apps)?;
-        map.serialize_entry("Submitted", &self.submitted())?;
-        map.serialize_entry("Tasks", &Tasks(&self.chunks))?;
-        map.serialize_entry("Failed", &Self::chunks_json(&self.failed))?;
-        map.serialize_entry("Unknown", &Self::chunks_json(&self.unknown))?;
-        map.serialize_entry("Invalid", &self.invalid_json())?;
-        map.end()
-    }
-}
-
-impl SubmitOutcome {
-    /// Number of apps accepted.
-    pub fn submitted(&self) -> usize {
-        self.chunks.iter().map(|c| c.app_md5s.len()).sum()
-    }
-
-    fn invalid_json(&self) -> Value {
-        self.invalid
-            .iter()
-            .map(|(md5, problem)| json!({"AppMd5": md5, "Problem": problem}))
-            .collect()
-    }
-
-    fn chunks_json(list: &[FailedChunk]) -> Value {
-        list.iter()
-            .map(|f| {
-                json!({
-                    "FirstApp": f.first_app,
-                    "AppMd5s": f.app_md5s,
-                    "Code": f.error.code(),
-                    "RequestId": f.error.request_id(),
-                    "Message": f.error.message(),
-                })
-            })
-            .collect()
-    }
-}
-
-impl Render for SubmitOutcome {
-    fn json(&self) -> Value {
-        serde_json::to_value(self).unwrap_or_default()
-    }
-    fn table(&self) -> Table {
-        let mut t = Table::new(["ITEM_ID", "APPS", "FIRST_MD5"]);
-        for c in &self.chunks {
-            t.push([
-                c.item_id.clone(),
-                c.app_md5s.len().to_string(),
-                c.app_md5s.first().cloned().unwrap_or_default(),
-            ]);
-        }
-        t
-    }
-}
-
-/// The apps to submit: a stream that stops at the first bad manifest entry and keeps
-/// the error for the caller.
-struct AppStream {
-    inner: AppSource,
-    error: Arc<Mutex<Option<ManifestError>>>,
-    read: Arc<std::sync::atomic::AtomicU64>,
-}
-
-impl Iterator for AppStream {
-    type Item = ms_model::AppInfo;
-    fn next(&mut self) -> Option<Self::Item> {
-        match self.inner.next()? {
-            Ok(app) => {
-                self.read.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                Some(app_info(app))
-            }
-            Err(e) => {
-                if let Ok(mut slot) = self.error.lock() {
-                    *slot = Some(e);
-                }
-                None
-            }
-        }
-    }
-}
-
-fn manifest_error(e: ManifestError) -> CliError {
-    CliError::usage(format!("manifest {e}"))
-        .with_hint("fix the entry; each app needs url (http/https) and md5 (32 hex digits); see `ms scan submit --help`")
-}
-
-/// A stream of apps, each checked, or the first problem.
-type AppSource = Box<dyn Iterator<Item = Result<ManifestApp, ManifestError>> + Send>;
-
-/// Reads the input: returns the number of apps if known in advance, and the stream.
-fn open_input(args: &SubmitArgs) -> CliResult<(Option<u64>, AppSource)> {
-    if let Some(url) = &args.url {
-        let app = ManifestApp {
-            url: url.clone(),
-            md5: args.md5.clone().unwrap_or_default(),
-            size: args.size,
-            name: args.name.clone(),
-            package: args.package.clone(),
-            version: args.app_version.clone(),
-            ..ManifestApp::default()
-        }
-        .validate()
-        .map_err(|m| CliError::usage(format!("--url/--md5: {m}")))?;
-        return Ok((Some(1), Box::new(std::iter::once(Ok(app)))));
-    }
-    if !args.apk.is_empty() {
-        let spec = match (&args.url_prefix, &args.url_template) {
-            (Some(p), _) => UrlSpec::Prefix(p.clone()),
-            (None, Some(t)) => UrlSpec::Template(t.clone()),
-            (None, None) => {
-                return Err(CliError::usage("--apk needs --url-prefix or --url-template")
-                    .with_hint("the service downloads each app by URL: publish the files, then give their base URL with --url-prefix"));
-            }
+        let journal = match &args.journal {
+            Some(path) => JournalChoice::File(path.clone()),
+            // The embedded emulator's scans end with the process: nothing to resume.
+            None if args.no_journal || global.emulator => JournalChoice::Temporary,
+            None => JournalChoice::Default,
         };
-        spec.check()?;
-        let files = expand_paths(&args.apk)?;
-        let mut apps = Vec::with_capacity(files.len());
-        for f in &files {
-            apps.push(Ok(local_app(f, &spec)?
-                .validate()
-                .map_err(|m| CliError::usage(format!("{}: {m}", f.display())))?));
-        }
-        return Ok((Some(apps.len() as u64), Box::new(apps.into_iter())));
-    }
-    let path = args.manifest.clone().unwrap_or_else(|| PathBuf::from("-"));
-    let source = ManifestSource::from_arg(&path);
-    // Opening fails only when the file cannot be read (entries are checked as they stream).
-    let open = |s: &ManifestSource| {
-        s.open(args.manifest_format).map_err(|e| {
-            CliError::usage(format!("manifest {e}")).with_hint("check the path given to --manifest")
+        Ok(SubmitPlan {
+            input,
+            scan_info,
+            explicit_settings: (!args.scan_types.is_empty(), args.callback_url.is_some()),
+            journal,
+            batch: BatchOptions {
+                chunk_size: args.chunk_size as usize,
+                concurrency: args.concurrency as usize,
+                ..BatchOptions::default()
+            },
+            dry_run: args.dry_run,
+            wait: args.wait.then(|| WaitPlan {
+                poll: Duration::from_secs_f64(args.poll_interval),
+                timeout: Duration::from_secs_f64(args.wait_timeout),
+            }),
         })
-    };
-    let mut total = None;
-    if source.rereadable() {
-        // First pass: check every entry (also against the API model), so that a bad
-        // manifest submits nothing.
-        let mut n = 0u64;
-        for app in open(&source)? {
-            let app = app.map_err(manifest_error)?;
-            n += 1;
-            if let Err(errors) = ms_model::Validate::validate(&app_info(app)) {
-                let problems: Vec<String> = errors.0.iter().map(|v| v.to_string()).collect();
-                return Err(manifest_error(ManifestError {
-                    source: source.name(),
-                    index: Some(n),
-                    line: None,
-                    message: problems.join("; "),
-                }));
-            }
-        }
-        if n == 0 {
-            return Err(CliError::usage(format!(
-                "manifest {}: no apps",
-                source.name()
-            )));
-        }
-        total = Some(n);
     }
-    Ok((total, Box::new(open(&source)?)))
 }
 
-/// Submits the apps.
-pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
-    let scan_types: Vec<String> = if args.scan_types.is_empty() {
-        ScanType::ALL
-            .iter()
-            .map(|t| t.as_str().to_owned())
-            .collect()
+/// `ScanInfo` from `--scan-types` (all six by default, duplicates dropped) and
+/// `--callback-url` (none by default), checked once with the model's rules: a bad callback
+/// URL would otherwise fail every chunk.
+fn scan_info_of(args: &SubmitArgs) -> CliResult<ScanInfo> {
+    let mut scan_types: Vec<String> = Vec::new();
+    let chosen = if args.scan_types.is_empty() {
+        &ScanType::ALL[..]
     } else {
-        let mut v: Vec<String> = Vec::new();
-        for t in &args.scan_types {
-            if !v.iter().any(|x| x == t.as_str()) {
-                v.push(t.as_str().to_owned());
-            }
-        }
-        v
+        &args.scan_types[..]
     };
-    let (total, input) = open_input(&args)?;
-    // ScanInfo.CallbackUrl: an empty string means no notification.
-    let scan_info = ms_model::ScanInfo {
+    for t in chosen {
+        if !scan_types.iter().any(|x| x == t.as_str()) {
+            scan_types.push(t.as_str().to_owned());
+        }
+    }
+    let scan_info = ScanInfo {
+        // An empty CallbackUrl means no notification.
         callback_url: args
             .callback_url
             .as_deref()
@@ -422,8 +282,6 @@ pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
             .to_owned(),
         scan_types,
     };
-    // Checked once here with the model's rules, not per chunk: a bad callback URL would
-    // otherwise fail every chunk of 20 (100,000 apps: 5,000 identical errors).
     if let Err(errors) = ms_model::Validate::validate(&scan_info) {
         let shown: Vec<String> = errors
             .0
@@ -436,251 +294,68 @@ pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
         ))
         .with_hint("fix the option (or leave --callback-url out for no notification)"));
     }
-    let error_slot = Arc::new(Mutex::new(None));
-    let read = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let apps = AppStream {
-        inner: input,
-        error: Arc::clone(&error_slot),
-        read: Arc::clone(&read),
-    };
-    if args.dry_run {
-        // Streamed: one line per app (table/text) or a summary (json).
-        let format = ctx.printer.format();
-        if format == OutputFormat::Table {
-            ctx.printer
-                .line(&format!("{:<32}  {:>12}  URL", "MD5", "SIZE"))?;
-        }
-        let mut count = 0u64;
-        for app in apps {
-            count += 1;
-            let size = app.app_size.map(|s| s.to_string()).unwrap_or_default();
-            match format {
-                OutputFormat::Json => {}
-                OutputFormat::Table => ctx
-                    .printer
-                    .line(&format!("{:<32}  {size:>12}  {}", app.app_md5, app.app_url))?,
-                OutputFormat::Text => ctx.printer.line(&format!(
-                    "{}\t{size}\t{}\t{}",
-                    app.app_md5,
-                    app.app_url,
-                    app.app_name.as_deref().unwrap_or_default()
-                ))?,
-            }
-        }
-        if let Some(e) = error_slot.lock().ok().and_then(|mut s| s.take()) {
-            return Err(manifest_error(e));
-        }
-        if format == OutputFormat::Json {
-            ctx.printer.print_json(&json!({
-                "Apps": count,
-                "Requests": count.div_ceil(args.chunk_size),
-                "ScanTypes": scan_info.scan_types,
-                "CallbackUrl": scan_info.callback_url,
-            }))?;
-        }
-        return Ok(());
+    Ok(scan_info)
+}
+
+/// Submits the apps.
+pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
+    let plan = SubmitPlan::new(&args, &ctx.global)?;
+    if plan.dry_run {
+        return dry_run(ctx, &plan);
     }
     let client = ctx.client().await?;
-    let bar = crate::progress::bar(total.unwrap_or(0), "submitting");
-    let mut outcome = submit_apps(&client, apps, scan_info, &args, &bar).await;
-    bar.finish_and_clear();
-    outcome.apps = read.load(std::sync::atomic::Ordering::Relaxed);
+    let run = crate::journal::open_for_submit(
+        &plan.journal,
+        plan.input.as_ref(),
+        &plan.scan_info,
+        plan.explicit_settings,
+    )?;
+    crate::submission::run(ctx, &client, run, &plan).await
+}
 
-    let input_error = error_slot.lock().ok().and_then(|mut s| s.take());
-    let submitted = outcome.submitted();
-
-    if args.wait && !outcome.chunks.is_empty() {
-        let ids: Vec<String> = outcome.chunks.iter().map(|c| c.item_id.clone()).collect();
-        if ctx.printer.format() != OutputFormat::Json {
-            ctx.printer.print(&outcome)?;
-            errln!(
-                "submitted {submitted} app(s) in {} task(s); waiting for the scans...",
-                ids.len()
-            );
+/// `--dry-run`: reads and checks the input, streamed: one line per app (table/text), a
+/// summary (json), nothing sent, nothing written.
+fn dry_run(ctx: &mut Ctx, plan: &SubmitPlan) -> CliResult<()> {
+    let Some(input) = &plan.input else {
+        return Err(CliError::usage("--dry-run needs --manifest, --url or --apk"));
+    };
+    let format = ctx.printer.format();
+    if format == OutputFormat::Table {
+        ctx.printer
+            .line(&format!("{:<32}  {:>12}  URL", "MD5", "SIZE"))?;
+    }
+    let mut count = 0u64;
+    for app in input.read()? {
+        let app = app?;
+        count += 1;
+        let size = app.app_size.map(|s| s.to_string()).unwrap_or_default();
+        match format {
+            OutputFormat::Json => {}
+            OutputFormat::Jsonl => ctx.printer.line(
+                &json!({"Position": count, "AppMd5": app.app_md5, "AppSize": app.app_size, "AppUrl": app.app_url})
+                    .to_string(),
+            )?,
+            OutputFormat::Table => ctx
+                .printer
+                .line(&format!("{:<32}  {size:>12}  {}", app.app_md5, app.app_url))?,
+            OutputFormat::Text => ctx.printer.line(&format!(
+                "{}\t{size}\t{}\t{}",
+                app.app_md5,
+                app.app_url,
+                app.app_name.as_deref().unwrap_or_default()
+            ))?,
         }
-        let waited = crate::commands::wait::wait_with_progress(
-            &client,
-            &ids,
-            args.poll_interval,
-            args.wait_timeout,
-        )
-        .await;
-        let results = match waited {
-            Ok(_) => {
-                let bar = crate::progress::bar(ids.len() as u64, "results");
-                let results = fetch_all_results(&client, &ids, || bar.inc(1)).await;
-                bar.finish_and_clear();
-                results
-            }
-            Err(e) => Err(e),
-        };
-        let results: Vec<TaskResults> = match results {
-            Ok(r) => r,
-            Err(e) => {
-                // The ItemIds must not be lost when waiting fails.
-                if ctx.printer.format() == OutputFormat::Json {
-                    ctx.printer.print_serialize(&outcome)?;
-                }
-                return Err(e);
-            }
-        };
-        let view = ResultsView { tasks: &results };
-        match ctx.printer.format() {
-            OutputFormat::Json => {
-                let mut v = outcome.json();
-                v["Results"] = results
-                    .iter()
-                    .map(|t| serde_json::to_value(t).unwrap_or_default())
-                    .collect();
-                ctx.printer.print_json(&v)?;
-            }
-            _ => {
-                ctx.printer.write_str("\n")?;
-                ctx.printer.print(&view)?;
-                errln!("{}", verdict_summary(&results));
-            }
-        }
-    } else if ctx.printer.format() == OutputFormat::Json {
-        ctx.printer.print_serialize(&outcome)?;
-    } else if !outcome.chunks.is_empty() {
-        ctx.printer.print(&outcome)?;
     }
-    if let Some(e) = input_error {
-        return Err(CliError::usage(format!(
-            "manifest {e} ({submitted} app(s) before it were submitted)"
-        ))
-        .with_hint("fix the entry and submit the remaining apps"));
+    if count == 0 {
+        return Err(CliError::usage(format!("{}: no apps", input.name())));
     }
-    if let Some((md5, problem)) = outcome.invalid.first() {
-        return Err(CliError::usage(format!(
-            "{} app(s) were rejected by validation and not sent; first: AppMd5 {md5}: {problem}",
-            outcome.invalid.len()
-        ))
-        .with_hint("fix those entries (see -o json, field Invalid) and submit them again"));
-    }
-    if let Some(first) = outcome.unknown.first() {
-        let apps: usize = outcome.unknown.iter().map(|f| f.app_md5s.len()).sum();
-        let e = &first.error;
-        return Err(CliError::new(
-            e.kind(),
-            format!(
-                "the outcome of {apps} app(s) is unknown (first in {}): {}",
-                app_range(first.first_app, first.app_md5s.len()),
-                e.message()
-            ),
-        )
-        .with_request_id(e.request_id().map(str::to_owned))
-        .with_hint("they may have been accepted: check with `ms scan list` before submitting them again (-o json, field Unknown)"));
-    }
-    if let Some(first) = outcome.failed.first() {
-        let failed_apps: usize = outcome.failed.iter().map(|f| f.app_md5s.len()).sum();
-        let e = &first.error;
-        return Err(e
-            .clone()
-            .with_message(format!(
-                "{failed_apps} of {} app(s) were not submitted; first failure in {}: {}",
-                outcome.apps,
-                app_range(first.first_app, first.app_md5s.len()),
-                e.message()
-            ))
-            .with_hint("the ItemIds printed were accepted; submit only the failed apps again (-o json, field Failed)"));
-    }
-    if !args.wait {
-        errln!(
-            "submitted {submitted} app(s) in {} task(s)",
-            outcome.chunks.len()
-        );
+    if format == OutputFormat::Json {
+        ctx.printer.print_json(&json!({
+            "Apps": count,
+            "Requests": count.div_ceil(plan.batch.chunk_size as u64),
+            "ScanTypes": plan.scan_info.scan_types,
+            "CallbackUrl": plan.scan_info.callback_url,
+        }))?;
     }
     Ok(())
-}
-
-/// One line: how many apps got each verdict.
-/// "app #7" or "apps #1-#20": the apps of one chunk (a rejected chunk fails as a whole, so
-/// the failing app may be any of them; the error message names it by `AppInfos.N`).
-fn app_range(first: u64, len: usize) -> String {
-    match len as u64 {
-        0 | 1 => format!("app #{first}"),
-        n => format!("apps #{first}-#{}", first + n - 1),
-    }
-}
-
-fn verdict_summary(results: &[TaskResults]) -> String {
-    let apps: Vec<crate::report::AppFindings> = results
-        .iter()
-        .flat_map(|t| t.scan_set.iter().map(crate::report::AppFindings::from_json))
-        .collect();
-    let summary = crate::report::Summary::of(&apps);
-    let parts: Vec<String> = summary
-        .verdicts
-        .iter()
-        .map(|(v, n)| format!("{n} {}", v.label()))
-        .collect();
-    format!("scanned {} app(s): {}", summary.apps, parts.join(", "))
-}
-
-/// Apps handed to the transport's batch helper at a time: bounds memory (the helper's
-/// report keeps every app of a window) while keeping `--concurrency` requests in flight.
-const WINDOW_APPS: usize = 2000;
-
-/// Submits the stream with [`ms_transport::scan::submit_batch`] (chunks of `--chunk-size`,
-/// `--concurrency` requests in flight, paced by the client's rate limiter), one window of
-/// [`WINDOW_APPS`] apps at a time, keeping only ItemIds and MD5s of what was accepted.
-async fn submit_apps(
-    client: &ms_transport::Client,
-    mut apps: AppStream,
-    scan_info: ms_model::ScanInfo,
-    args: &SubmitArgs,
-    bar: &indicatif::ProgressBar,
-) -> SubmitOutcome {
-    use ms_transport::scan::{BatchOptions, submit_batch};
-    let chunk_size = args.chunk_size as usize;
-    let options = BatchOptions {
-        chunk_size,
-        concurrency: args.concurrency as usize,
-    };
-    let window_size = WINDOW_APPS.div_ceil(chunk_size) * chunk_size;
-    let mut outcome = SubmitOutcome::default();
-    let mut base = 0u64;
-    loop {
-        let window: Vec<ms_model::AppInfo> = apps.by_ref().take(window_size).collect();
-        if window.is_empty() {
-            break;
-        }
-        let len = window.len() as u64;
-        let report = submit_batch(client, window, scan_info.clone(), &options, |p| {
-            bar.set_position(base + p.apps_done() as u64);
-        })
-        .await;
-        let first_app = |index: usize| base + (index * chunk_size) as u64 + 1;
-        for c in report.submitted {
-            let app_md5s = if c.accepted_md5s.is_empty() {
-                c.apps.into_iter().map(|a| a.app_md5).collect()
-            } else {
-                c.accepted_md5s
-            };
-            outcome.chunks.push(Chunk {
-                item_id: c.item_id,
-                app_md5s,
-            });
-        }
-        for (list, target) in [
-            (report.failed, &mut outcome.failed),
-            (report.unknown, &mut outcome.unknown),
-        ] {
-            for c in list {
-                target.push(FailedChunk {
-                    first_app: first_app(c.index),
-                    app_md5s: c.apps.into_iter().map(|a| a.app_md5).collect(),
-                    error: transport_error(c.error),
-                });
-            }
-        }
-        for bad in report.invalid {
-            let problems: Vec<String> = bad.violations.iter().map(|v| v.to_string()).collect();
-            outcome.invalid.push((bad.app.app_md5, problems.join("; ")));
-        }
-        base += len;
-        bar.set_position(base);
-    }
-    outcome
 }

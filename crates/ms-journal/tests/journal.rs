@@ -1,0 +1,313 @@
+//! The SQLite journal with the batch engine against the emulator over HTTP: a real file,
+//! crashes simulated by dropping the journal mid-run, resumption, and the refusals.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use futures_util::TryStreamExt;
+use ms_emulator::{DEMO_SECRET_ID, DEMO_SECRET_KEY, Emulator, EmulatorConfig};
+use ms_journal::{Error, Fingerprint, SqliteJournal};
+use ms_model::{AppInfo, DescribeScanInstancesRequest, ScanInfo};
+use ms_transport::batch::{
+    AppState, BatchOptions, ChunkOutcome, Journal, OutcomeError, StopSignal, run_batch,
+};
+use ms_transport::{Client, Proxy, StaticProvider, paginate};
+
+fn app(i: u64) -> AppInfo {
+    AppInfo {
+        app_url: format!("https://apps.example.com/{i}.apk"),
+        app_md5: format!("{i:032x}"),
+        app_size: Some(1000 + i),
+        app_name: Some(format!("app-{i}")),
+        ..AppInfo::default()
+    }
+}
+
+fn scan_info() -> ScanInfo {
+    ScanInfo {
+        callback_url: String::new(),
+        scan_types: vec!["VULSCAN".into()],
+    }
+}
+
+fn create(path: &Path, n: u64) -> SqliteJournal {
+    let mut w = SqliteJournal::create(path, &scan_info()).expect("create");
+    for i in 0..n {
+        w.push(&app(i)).expect("push");
+    }
+    w.finish().expect("finish")
+}
+
+async fn emulator(quota: u64) -> (Emulator, Client) {
+    let emu = Emulator::start(
+        EmulatorConfig::demo()
+            .with_rate_limit(0)
+            .with_initial_quota(quota)
+            .with_scan_duration(Duration::from_secs(3600)),
+        "127.0.0.1:0".parse().expect("addr"),
+    )
+    .await
+    .expect("emulator");
+    let client = Client::builder()
+        .endpoint(emu.base_url())
+        .allow_http()
+        .proxy(Proxy::None)
+        .disable_rate_limit()
+        .credentials(
+            StaticProvider::from_parts(DEMO_SECRET_ID, DEMO_SECRET_KEY, None).expect("creds"),
+        )
+        .build()
+        .expect("client");
+    (emu, client)
+}
+
+async fn held(client: &Client) -> HashMap<String, usize> {
+    let rows: Vec<_> = paginate(
+        client,
+        DescribeScanInstancesRequest {
+            limit: Some(100),
+            ..Default::default()
+        },
+    )
+    .try_collect()
+    .await
+    .expect("list");
+    let mut out = HashMap::new();
+    for r in rows {
+        *out.entry(r.app_md5.unwrap_or_default()).or_default() += 1;
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_run_records_every_app_and_a_second_run_sends_nothing() {
+    let (emu, client) = emulator(1000).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.journal");
+    let mut j = create(&path, 95);
+    j.begin_run("test").unwrap();
+    let run = run_batch(
+        &client,
+        &mut j,
+        &scan_info(),
+        &BatchOptions::default(),
+        &StopSignal::new(),
+        |_, _| {},
+    )
+    .await
+    .expect("run");
+    assert_eq!(run.counts.apps, 95);
+    assert_eq!(run.counts.accepted, 95);
+    j.end_run("completed").unwrap();
+    let mut tasks = Vec::new();
+    j.for_each_task(|t| tasks.push(t)).unwrap();
+    assert_eq!(tasks.len(), 5);
+    assert_eq!(tasks.iter().map(|t| t.apps.len()).sum::<usize>(), 95);
+    assert_eq!(j.item_ids_in_order().unwrap().len(), 5);
+    drop(j);
+
+    // Resumed: nothing is pending, nothing is sent.
+    let mut j = SqliteJournal::open(&path).expect("open");
+    let mut events = 0;
+    let run = run_batch(
+        &client,
+        &mut j,
+        &scan_info(),
+        &BatchOptions::default(),
+        &StopSignal::new(),
+        |_, _| events += 1,
+    )
+    .await
+    .unwrap();
+    assert_eq!((run.counts.accepted, events), (95, 0));
+    assert!(held(&client).await.values().all(|n| *n == 1));
+    assert_eq!(held(&client).await.len(), 95);
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn chunks_claimed_by_a_crashed_run_are_reconciled_not_sent_twice() {
+    let (emu, client) = emulator(1000).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.journal");
+    let mut j = create(&path, 60);
+    // A run that claimed three chunks, sent the first two (the service processed them),
+    // and died before recording anything.
+    let claimed = j.claim(3, 20, 1).unwrap();
+    assert_eq!(claimed.len(), 3);
+    for c in &claimed[..2] {
+        client
+            .send(&ms_model::CreateScanInstancesRequest {
+                app_infos: c.apps.iter().map(|a| a.app.clone()).collect(),
+                scan_info: scan_info(),
+            })
+            .await
+            .expect("create");
+    }
+    drop(j);
+
+    let mut j = SqliteJournal::open(&path).unwrap();
+    assert_eq!(j.counts().unwrap().sending, 60);
+    let mut reconciled = 0;
+    let run = run_batch(
+        &client,
+        &mut j,
+        &scan_info(),
+        &BatchOptions {
+            clock_margin: Duration::from_secs(u64::MAX / 4),
+            ..BatchOptions::default()
+        },
+        &StopSignal::new(),
+        |e, _| {
+            if let ms_transport::batch::BatchEvent::Outcome {
+                outcome: ChunkOutcome::Accepted { reconciled: true, .. },
+                ..
+            } = e
+            {
+                reconciled += 1;
+            }
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(reconciled, 2);
+    assert_eq!(run.counts.accepted, 60);
+    let on_server = held(&client).await;
+    assert_eq!(on_server.len(), 60);
+    assert!(on_server.values().all(|n| *n == 1), "{on_server:?}");
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn apps_beyond_the_quota_are_not_accepted_then_sent_again_by_the_next_run() {
+    let (emu, client) = emulator(30).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.journal");
+    let mut j = create(&path, 40);
+    let options = BatchOptions {
+        concurrency: 1,
+        ..BatchOptions::default()
+    };
+    let run = run_batch(&client, &mut j, &scan_info(), &options, &StopSignal::new(), |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(run.counts.accepted, 30);
+    assert_eq!(run.counts.not_accepted, 10);
+    let mut left = Vec::new();
+    j.for_each_app_not_accepted(|a| left.push(a)).unwrap();
+    assert_eq!(left.len(), 10);
+    assert!(left.iter().all(|a| a.state == AppState::NotAccepted && a.item_id.is_some()));
+    assert_eq!(left[0].position, 31);
+    // The next run sends them again; the quota is used up, so they fail with its code.
+    let run = run_batch(&client, &mut j, &scan_info(), &options, &StopSignal::new(), |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(run.counts.failed, 10);
+    let mut left = Vec::new();
+    j.for_each_app_not_accepted(|a| left.push(a)).unwrap();
+    assert_eq!(left[0].code.as_deref(), Some("LimitExceeded"));
+    emu.shutdown().await;
+}
+
+#[test]
+fn a_second_writer_another_input_or_other_settings_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.journal");
+    let j = create(&path, 3);
+    assert!(matches!(SqliteJournal::open(&path), Err(Error::Locked { .. })));
+    // Readers are welcome while it is written.
+    let r = SqliteJournal::open_read_only(&path).expect("reader");
+    assert_eq!(r.input_apps().unwrap(), 3);
+    drop(j);
+    let j = SqliteJournal::open(&path).expect("open after the writer closed");
+    let mut same = Fingerprint::new();
+    (0..3).for_each(|i| same.push(&app(i)));
+    j.check_input(same).expect("same input");
+    let mut other = Fingerprint::new();
+    (0..4).for_each(|i| other.push(&app(i)));
+    let e = j.check_input(other).unwrap_err();
+    assert!(e.to_string().contains("holds 3 apps, this input 4"), "{e}");
+    let mut changed = Fingerprint::new();
+    (1..4).for_each(|i| changed.push(&app(i)));
+    let e = j.check_input(changed).unwrap_err();
+    assert!(e.to_string().contains("both have 3 apps"), "{e}");
+    let mut settings = scan_info();
+    settings.callback_url = "https://ci.example.com/hook".into();
+    let e = j.check_settings(&settings).unwrap_err();
+    assert!(e.to_string().contains("callback URL none"), "{e}");
+    // The same scan types in another order are the same settings.
+    let mut two = scan_info();
+    two.scan_types = vec!["VULSCAN".into(), "ADSCAN".into()];
+    assert!(j.check_settings(&two).is_err());
+    j.check_settings(&scan_info()).expect("same settings");
+}
+
+#[test]
+fn an_abandoned_creation_leaves_no_journal_and_files_that_are_not_journals_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.journal");
+    let mut w = SqliteJournal::create(&path, &scan_info()).unwrap();
+    w.push(&app(1)).unwrap();
+    drop(w);
+    assert!(!path.exists(), "the writer removes the file it created");
+
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "hello, not a database, at least a few hundred bytes long ".repeat(20)).unwrap();
+    let e = SqliteJournal::open(&text).unwrap_err();
+    assert!(e.to_string().contains("not an SQLite database") || e.to_string().contains("not an ms journal"), "{e}");
+    let e = SqliteJournal::create(&text, &scan_info()).unwrap_err();
+    assert!(e.to_string().contains("notes.txt"), "{e}");
+}
+
+#[test]
+fn outcomes_are_recorded_app_by_app_and_readable_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.journal");
+    let mut j = create(&path, 45);
+    let chunks = j.claim(3, 20, 100).unwrap();
+    assert_eq!(chunks.iter().map(|c| c.apps.len()).collect::<Vec<_>>(), [20, 20, 5]);
+    j.reject(&[(41, "AppMd5: bad".into())]).unwrap();
+    j.record(&[
+        (
+            chunks[0].id,
+            ChunkOutcome::Accepted {
+                item_id: "t1".into(),
+                request_id: Some("r1".into()),
+                not_accepted: vec![19, 20],
+                reconciled: false,
+            },
+        ),
+        (chunks[1].id, ChunkOutcome::Failed(OutcomeError::new("LimitExceeded", "quota"))),
+        (
+            chunks[2].id,
+            ChunkOutcome::Unknown {
+                error: OutcomeError::new("Timeout", "no reply"),
+                item_id: None,
+            },
+        ),
+    ])
+    .unwrap();
+    let c = j.counts().unwrap();
+    assert_eq!(
+        (c.accepted, c.not_accepted, c.failed, c.unknown, c.invalid, c.pending),
+        (18, 2, 20, 4, 1, 0)
+    );
+    let unresolved = j.unresolved().unwrap();
+    assert_eq!(unresolved.len(), 1);
+    assert_eq!(unresolved[0].state, AppState::Unknown);
+    assert_eq!(unresolved[0].apps.len(), 4);
+    assert_eq!(j.item_ids().unwrap().into_iter().collect::<Vec<_>>(), ["t1"]);
+    j.record(&[(chunks[2].id, ChunkOutcome::NotFound(OutcomeError::new("NotProcessed", "x")))])
+        .unwrap();
+    assert_eq!(j.counts().unwrap().pending, 4);
+    assert_eq!(j.retry_failed().unwrap(), 22);
+    assert_eq!(j.counts().unwrap().pending, 26);
+    let again = j.claim(10, 20, 200).unwrap();
+    assert_eq!(again.iter().map(|c| c.apps.len()).sum::<usize>(), 26);
+    assert_eq!(again[0].apps[0].position, 19, "in input order");
+    j.release(&again.iter().map(|c| c.id).collect::<Vec<_>>()).unwrap();
+    assert_eq!(j.counts().unwrap().pending, 26);
+    j.store_results("t1", "[]").unwrap();
+    assert_eq!(j.results("t1").unwrap().as_deref(), Some("[]"));
+}

@@ -1,0 +1,519 @@
+//! The batch engine: claim chunks from the journal, send them, record each outcome, and
+//! reconcile lost replies before anything is sent again.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures_util::FutureExt;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use ms_model::{CreateScanInstancesRequest, CreateScanInstancesResponse, ScanInfo, Validate};
+use tokio::sync::Notify;
+use tracing::{debug, info};
+
+use super::{
+    AppState, BatchCounts, BatchOptions, ChunkId, ChunkOutcome, ClaimedChunk, Journal,
+    JournalError, MAX_APPS_PER_CALL, OutcomeError, not_accepted, reconcile,
+};
+use crate::client::Client;
+use crate::error::Error;
+
+/// Asks a running batch to stop: no new chunk is sent; requests in flight get
+/// [`BatchOptions::drain_grace`] to finish. Clones share the signal.
+#[derive(Debug, Clone, Default)]
+pub struct StopSignal {
+    inner: Arc<StopInner>,
+}
+
+#[derive(Debug, Default)]
+struct StopInner {
+    stopped: AtomicBool,
+    notify: Notify,
+}
+
+impl StopSignal {
+    /// A signal not yet given.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Gives the signal (idempotent).
+    pub fn stop(&self) {
+        self.inner.stopped.store(true, Ordering::SeqCst);
+        self.inner.notify.notify_waiters();
+    }
+
+    /// Whether the signal was given.
+    pub fn is_stopped(&self) -> bool {
+        self.inner.stopped.load(Ordering::SeqCst)
+    }
+
+    /// Completes once the signal is given.
+    pub async fn stopped(&self) {
+        loop {
+            // Registered before the check, so a stop() in between is not missed.
+            let notified = self.inner.notify.notified();
+            if self.is_stopped() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// What the engine tells its caller, always *after* the journal recorded it. The caller
+/// also gets the apps per state at that moment.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum BatchEvent<'a> {
+    /// Apps that were failed or not accepted by an earlier run are pending again.
+    Retrying {
+        /// How many.
+        apps: u64,
+    },
+    /// A chunk's outcome (from its reply, or from reconciliation).
+    Outcome {
+        /// The chunk (its apps as sent).
+        chunk: &'a ClaimedChunk,
+        /// What became of it.
+        outcome: &'a ChunkOutcome,
+    },
+    /// Apps of a chunk rejected by validation (never sent).
+    Rejected {
+        /// The chunk as claimed.
+        chunk: &'a ClaimedChunk,
+        /// Position and problem of each rejected app.
+        problems: &'a [(u64, String)],
+    },
+    /// Lost replies are being reconciled by listing the account's scans.
+    Reconciling {
+        /// Chunks to reconcile.
+        chunks: usize,
+        /// Their apps.
+        apps: usize,
+    },
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchRun {
+    /// Stopped by the [`StopSignal`] before every app had an outcome.
+    pub interrupted: bool,
+    /// Passes over the pending apps.
+    pub rounds: u32,
+    /// Apps per state at the end.
+    pub counts: BatchCounts,
+}
+
+/// Why a batch could not run.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum BatchError {
+    /// The journal failed; the run stopped (what was recorded stays recorded).
+    Journal(JournalError),
+    /// `ScanInfo` is invalid: no chunk could be accepted, nothing was sent.
+    ScanInfo(ms_model::ValidationErrors),
+}
+
+impl fmt::Display for BatchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BatchError::Journal(e) => write!(f, "journal: {e}"),
+            BatchError::ScanInfo(e) => write!(f, "ScanInfo: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for BatchError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BatchError::Journal(e) => Some(e),
+            BatchError::ScanInfo(e) => Some(e),
+        }
+    }
+}
+
+impl From<JournalError> for BatchError {
+    fn from(e: JournalError) -> Self {
+        BatchError::Journal(e)
+    }
+}
+
+/// Brings the journal's batch as far as it can go: makes failed apps pending again,
+/// reconciles chunks whose outcome is unknown, sends every pending app in chunks (up to
+/// [`BatchOptions::max_rounds`] passes while reconciliation finds lost chunks unprocessed),
+/// and records every outcome before passing it to `on_event`.
+///
+/// Returns when every app has an outcome, or when `stop` was given (then
+/// [`BatchRun::interrupted`]). Only a journal failure or an invalid `scan_info` is an error:
+/// what the service answered is in the journal.
+pub async fn run_batch<J: Journal + ?Sized>(
+    client: &Client,
+    journal: &mut J,
+    scan_info: &ScanInfo,
+    options: &BatchOptions,
+    stop: &StopSignal,
+    on_event: impl FnMut(BatchEvent<'_>, &BatchCounts),
+) -> Result<BatchRun, BatchError> {
+    scan_info.validate().map_err(BatchError::ScanInfo)?;
+    let retried = journal.retry_failed()?;
+    let mut sink = EventSink {
+        counts: journal.counts()?,
+        on_event,
+    };
+    if retried > 0 {
+        sink.emit(BatchEvent::Retrying { apps: retried });
+    }
+    let mut run = BatchRun::default();
+    let max_rounds = options.max_rounds.max(1);
+    while run.rounds < max_rounds && !stop.is_stopped() {
+        let unresolved = journal.unresolved()?;
+        if !unresolved.is_empty() {
+            reconcile::reconcile(client, journal, unresolved, options, stop, false, &mut sink)
+                .await?;
+            if stop.is_stopped() {
+                break;
+            }
+        }
+        run.rounds += 1;
+        let round = send_round(client, journal, scan_info, options, stop, &mut sink).await?;
+        if !round.unknown || round.interrupted {
+            break;
+        }
+    }
+    run.interrupted = stop.is_stopped();
+    if !run.interrupted {
+        // Last look at lost replies: what is still not found is failed (safe to resubmit).
+        let unresolved = journal.unresolved()?;
+        if !unresolved.is_empty() {
+            reconcile::reconcile(client, journal, unresolved, options, stop, true, &mut sink)
+                .await?;
+        }
+    }
+    run.counts = journal.counts()?;
+    Ok(run)
+}
+
+/// Keeps the apps per state as events happen (starting from the journal's counts) and
+/// passes both to the caller.
+pub(super) struct EventSink<F> {
+    pub(super) counts: BatchCounts,
+    on_event: F,
+}
+
+impl<F: FnMut(BatchEvent<'_>, &BatchCounts)> EventSink<F> {
+    pub(super) fn emit(&mut self, event: BatchEvent<'_>) {
+        match &event {
+            BatchEvent::Outcome { chunk, outcome } => {
+                let (from, n) = (chunk.state, chunk.apps.len() as u64);
+                match outcome {
+                    ChunkOutcome::Accepted { not_accepted, .. } => {
+                        let na = not_accepted.len() as u64;
+                        self.counts.shift(from, AppState::Accepted, n.saturating_sub(na));
+                        self.counts.shift(from, AppState::NotAccepted, na);
+                    }
+                    other => self.counts.shift(from, other.app_state(), n),
+                }
+            }
+            BatchEvent::Rejected { chunk, problems } => {
+                self.counts
+                    .shift(chunk.state, AppState::Invalid, problems.len() as u64);
+            }
+            BatchEvent::Retrying { .. } | BatchEvent::Reconciling { .. } => {}
+        }
+        (self.on_event)(event, &self.counts);
+    }
+
+    fn claimed(&mut self, chunks: &[ClaimedChunk]) {
+        let n: usize = chunks.iter().map(|c| c.apps.len()).sum();
+        self.counts
+            .shift(AppState::Pending, AppState::Sending, n as u64);
+    }
+
+    fn released(&mut self, apps: usize) {
+        self.counts
+            .shift(AppState::Sending, AppState::Pending, apps as u64);
+    }
+}
+
+#[derive(Debug, Default)]
+struct RoundEnd {
+    interrupted: bool,
+    /// Some reply was lost: reconcile before the next round.
+    unknown: bool,
+}
+
+/// One pass: claim and send until no app is pending (or `stop`).
+async fn send_round<J: Journal + ?Sized>(
+    client: &Client,
+    journal: &mut J,
+    scan_info: &ScanInfo,
+    options: &BatchOptions,
+    stop: &StopSignal,
+    sink: &mut EventSink<impl FnMut(BatchEvent<'_>, &BatchCounts)>,
+) -> Result<RoundEnd, JournalError> {
+    let chunk_size = options.chunk_size.clamp(1, MAX_APPS_PER_CALL);
+    let concurrency = options.concurrency.max(1);
+    let mut queue: VecDeque<ClaimedChunk> = VecDeque::new();
+    let mut exhausted = false;
+    let mut in_flight = FuturesUnordered::new();
+    let mut deadline: Option<tokio::time::Instant> = None;
+    let mut end = RoundEnd::default();
+    loop {
+        if deadline.is_none() && stop.is_stopped() {
+            deadline = Some(tokio::time::Instant::now() + options.drain_grace);
+        }
+        while deadline.is_none() && in_flight.len() < concurrency {
+            if queue.is_empty() && !exhausted {
+                let claimed = journal.claim(
+                    options.claim_chunks.max(1),
+                    chunk_size,
+                    options.clock.unix_seconds(),
+                )?;
+                exhausted = claimed.is_empty();
+                sink.claimed(&claimed);
+                queue.extend(claimed);
+            }
+            let Some(chunk) = queue.pop_front() else {
+                break;
+            };
+            if let Some(chunk) = screen(journal, chunk, sink)? {
+                in_flight.push(send_chunk(client, chunk, scan_info));
+            }
+        }
+        if in_flight.is_empty() {
+            break;
+        }
+        let wake = deadline.unwrap_or_else(tokio::time::Instant::now);
+        let first = tokio::select! {
+            biased;
+            done = in_flight.next() => done,
+            () = stop.stopped(), if deadline.is_none() => continue,
+            () = tokio::time::sleep_until(wake), if deadline.is_some() => {
+                info!(in_flight = in_flight.len(), "stopping: requests still in flight stay unresolved in the journal");
+                break;
+            }
+        };
+        let Some(first) = first else {
+            break;
+        };
+        // Every reply already here is recorded in the same commit.
+        let mut done = vec![first];
+        while let Some(Some(more)) = in_flight.next().now_or_never() {
+            done.push(more);
+        }
+        let records: Vec<(ChunkId, ChunkOutcome)> =
+            done.iter().map(|(c, o)| (c.id, o.clone())).collect();
+        journal.record(&records)?;
+        for (chunk, outcome) in &done {
+            end.unknown |= matches!(outcome, ChunkOutcome::Unknown { .. });
+            log_outcome(chunk, outcome);
+            sink.emit(BatchEvent::Outcome { chunk, outcome });
+        }
+    }
+    end.interrupted = stop.is_stopped();
+    // Claimed but never sent: pending again.
+    let unsent: Vec<ChunkId> = queue.iter().map(|c| c.id).collect();
+    if !unsent.is_empty() {
+        journal.release(&unsent)?;
+        sink.released(queue.iter().map(|c| c.apps.len()).sum());
+    }
+    Ok(end)
+}
+
+/// Rejects the apps of a chunk that fail validation (recorded, never sent); returns the
+/// rest, or `None` when nothing is left to send.
+fn screen<J: Journal + ?Sized>(
+    journal: &mut J,
+    mut chunk: ClaimedChunk,
+    sink: &mut EventSink<impl FnMut(BatchEvent<'_>, &BatchCounts)>,
+) -> Result<Option<ClaimedChunk>, JournalError> {
+    let problems: Vec<(u64, String)> = chunk
+        .apps
+        .iter()
+        .filter_map(|a| a.app.validate().err().map(|e| (a.position, e.to_string())))
+        .collect();
+    if problems.is_empty() {
+        return Ok(Some(chunk));
+    }
+    journal.reject(&problems)?;
+    sink.emit(BatchEvent::Rejected {
+        chunk: &chunk,
+        problems: &problems,
+    });
+    chunk
+        .apps
+        .retain(|a| !problems.iter().any(|(p, _)| *p == a.position));
+    if chunk.apps.is_empty() {
+        journal.release(&[chunk.id])?;
+        return Ok(None);
+    }
+    Ok(Some(chunk))
+}
+
+async fn send_chunk(
+    client: &Client,
+    chunk: ClaimedChunk,
+    scan_info: &ScanInfo,
+) -> (ClaimedChunk, ChunkOutcome) {
+    let request = CreateScanInstancesRequest {
+        app_infos: chunk.apps.iter().map(|a| a.app.clone()).collect(),
+        scan_info: scan_info.clone(),
+    };
+    let outcome = outcome_of(&chunk, client.send(&request).await);
+    (chunk, outcome)
+}
+
+/// The outcome of a chunk from the `CreateScanInstances` result.
+pub(crate) fn outcome_of(
+    chunk: &ClaimedChunk,
+    result: Result<CreateScanInstancesResponse, Error>,
+) -> ChunkOutcome {
+    match result {
+        Ok(reply) => {
+            let item_id = reply.item_id.filter(|id| !id.is_empty());
+            match (item_id, reply.app_md5s) {
+                (Some(item_id), Some(md5s)) => ChunkOutcome::Accepted {
+                    not_accepted: not_accepted(&chunk.apps, &md5s),
+                    item_id,
+                    request_id: reply.request_id,
+                    reconciled: false,
+                },
+                (item_id, _) => ChunkOutcome::Unknown {
+                    error: OutcomeError {
+                        code: "Decode".to_owned(),
+                        message: format!(
+                            "CreateScanInstances: the reply has no {}",
+                            if item_id.is_some() { "AppMd5s" } else { "ItemId" }
+                        ),
+                        request_id: reply.request_id,
+                    },
+                    item_id,
+                },
+            }
+        }
+        Err(e) if e.is_outcome_unknown() => ChunkOutcome::Unknown {
+            error: OutcomeError::from_error(&e),
+            item_id: None,
+        },
+        Err(e) => ChunkOutcome::Failed(OutcomeError::from_error(&e)),
+    }
+}
+
+fn log_outcome(chunk: &ClaimedChunk, outcome: &ChunkOutcome) {
+    let apps = chunk.apps.len();
+    match outcome {
+        ChunkOutcome::Accepted {
+            item_id,
+            not_accepted,
+            ..
+        } => debug!(chunk = %chunk.id, apps, %item_id, not_accepted = not_accepted.len(), "chunk accepted"),
+        ChunkOutcome::Failed(e) => info!(chunk = %chunk.id, apps, code = %e.code, error = %e, "chunk not processed"),
+        ChunkOutcome::Unknown { error, .. } => info!(chunk = %chunk.id, apps, code = %error.code, error = %error, "chunk outcome unknown; to reconcile"),
+        ChunkOutcome::NotFound(_) => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::PositionedApp;
+    use ms_model::AppInfo;
+
+    fn chunk(md5s: &[&str]) -> ClaimedChunk {
+        ClaimedChunk {
+            id: ChunkId(1),
+            claimed_at: 0,
+            apps: md5s
+                .iter()
+                .enumerate()
+                .map(|(i, m)| PositionedApp {
+                    position: i as u64 + 1,
+                    app: AppInfo {
+                        app_md5: (*m).into(),
+                        ..AppInfo::default()
+                    },
+                })
+                .collect(),
+            item_id: None,
+            state: AppState::Sending,
+        }
+    }
+
+    #[test]
+    fn a_reply_names_what_it_accepted() {
+        let c = chunk(&["a", "b", "c"]);
+        let reply = CreateScanInstancesResponse {
+            item_id: Some("item".into()),
+            app_md5s: Some(vec!["a".into(), "c".into()]),
+            request_id: Some("r".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            outcome_of(&c, Ok(reply)),
+            ChunkOutcome::Accepted {
+                item_id: "item".into(),
+                request_id: Some("r".into()),
+                not_accepted: vec![2],
+                reconciled: false
+            }
+        );
+    }
+
+    #[test]
+    fn a_reply_without_item_id_or_app_md5s_is_unknown() {
+        let c = chunk(&["a"]);
+        let no_md5s = CreateScanInstancesResponse {
+            item_id: Some("item".into()),
+            ..Default::default()
+        };
+        match outcome_of(&c, Ok(no_md5s)) {
+            ChunkOutcome::Unknown { item_id, error } => {
+                assert_eq!(item_id.as_deref(), Some("item"));
+                assert!(error.message.contains("AppMd5s"), "{error}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let empty = CreateScanInstancesResponse {
+            item_id: Some(String::new()),
+            app_md5s: Some(vec!["a".into()]),
+            ..Default::default()
+        };
+        assert!(matches!(
+            outcome_of(&c, Ok(empty)),
+            ChunkOutcome::Unknown { item_id: None, .. }
+        ));
+    }
+
+    #[test]
+    fn lost_replies_are_unknown_and_refusals_failed() {
+        let c = chunk(&["a"]);
+        let lost = outcome_of(&c, Err(Error::timeout(std::time::Duration::from_secs(1))));
+        assert!(matches!(lost, ChunkOutcome::Unknown { .. }), "{lost:?}");
+        let refused = outcome_of(
+            &c,
+            Err(Error::api(
+                ms_model::ErrorCode::from("LimitExceeded"),
+                "quota",
+                Some("r".into()),
+            )),
+        );
+        match refused {
+            ChunkOutcome::Failed(e) => {
+                assert_eq!(e.code, "LimitExceeded");
+                assert_eq!(e.request_id.as_deref(), Some("r"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stop_given_before_waiting_is_seen() {
+        let s = StopSignal::new();
+        let t = s.clone();
+        t.stop();
+        s.stopped().await;
+        assert!(s.is_stopped());
+    }
+}
