@@ -66,10 +66,10 @@ pub fn default_dir() -> CliResult<PathBuf> {
     } else if let Some(home) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
         PathBuf::from(home).join(".local/state/ms/journals")
     } else {
-        return Err(CliError::usage(
-            "no directory for the run's journal: HOME is not set",
-        )
-        .with_hint("give --journal FILE (or --no-journal)"));
+        return Err(
+            CliError::usage("no directory for the run's journal: HOME is not set")
+                .with_hint("give --journal FILE (or --no-journal)"),
+        );
     };
     create_private_dir(&dir)?;
     Ok(dir)
@@ -170,7 +170,9 @@ pub fn open_for_submit(
                 "journal {} does not exist: name the apps to submit (--manifest, --url or --apk)",
                 path.display()
             )),
-            _ => CliError::usage("one of --manifest, --url or --apk is required (or --journal FILE to resume a run)"),
+            _ => CliError::usage(
+                "one of --manifest, --url or --apk is required (or --journal FILE to resume a run)",
+            ),
         });
     };
     let (writer, path) = match choice {

@@ -889,7 +889,8 @@ mod tests {
     #[test]
     fn an_unterminated_json_string_is_bounded() {
         let huge = "y".repeat(3 << 20);
-        let text = format!("[\n{{\"url\":\"https://e/a.apk\",\"md5\":\"{MD5}\"}},\n{{\"url\":\"{huge}");
+        let text =
+            format!("[\n{{\"url\":\"https://e/a.apk\",\"md5\":\"{MD5}\"}},\n{{\"url\":\"{huge}");
         let res = read_all(ManifestFormat::Json, &text);
         assert!(res[0].is_ok());
         let err = res[1].as_ref().unwrap_err();

@@ -67,7 +67,11 @@ pub async fn run(
     out.summary(&run.journal, &batch, with_results)
         .map_err(journal_error)?;
     if verdict.is_ok() {
-        let tasks = run.journal.item_ids_in_order().map_err(journal_error)?.len();
+        let tasks = run
+            .journal
+            .item_ids_in_order()
+            .map_err(journal_error)?
+            .len();
         errln!(
             "submitted {} app(s) in {tasks} task(s)",
             batch.counts.accepted
@@ -131,7 +135,10 @@ async fn submit_all(
             bar.set_position(done(counts));
             if let BatchEvent::Reconciling { apps, .. } = &event {
                 bar.set_message("reconciling");
-                tracing::info!(apps, "listing the account's scans to reconcile lost replies");
+                tracing::info!(
+                    apps,
+                    "listing the account's scans to reconcile lost replies"
+                );
             } else {
                 bar.set_message("submitting");
             }
@@ -193,7 +200,7 @@ fn decide(
 ) -> CliResult<()> {
     let resume_hint = |what: &str| match resume {
         Some(cmd) => format!("{what}: {cmd}"),
-        None => format!("{what}: no journal was kept (--no-journal), so submit those apps again"),
+        None => "no journal was kept (--no-journal): submit those apps again".to_owned(),
     };
     if let Some(code) = signal {
         return Err(CliError::new(
@@ -237,7 +244,9 @@ fn decide(
         parts.join(", ")
     );
     let hint = if c.unknown > 0 {
-        resume_hint("apps with an unknown outcome may have been accepted; the next run checks the account's scans before sending them again; run")
+        resume_hint(
+            "apps with an unknown outcome may have been accepted; the next run checks the account's scans before sending them again; run",
+        )
     } else {
         resume_hint("they are safe to submit again; run")
     };
@@ -265,7 +274,11 @@ fn describe(a: &AppRecord) -> String {
             a.item_id.as_deref().unwrap_or("-")
         ),
         _ => {
-            let code = a.code.as_deref().map(|c| format!("[{c}] ")).unwrap_or_default();
+            let code = a
+                .code
+                .as_deref()
+                .map(|c| format!("[{c}] "))
+                .unwrap_or_default();
             format!("{}: {code}{}", a.state, a.message.as_deref().unwrap_or(""))
         }
     };
@@ -317,7 +330,10 @@ fn resume_command(journal: &Path) -> String {
     }
     kept.push("--journal".to_owned());
     kept.push(journal.to_string_lossy().into_owned());
-    kept.iter().map(|a| shell_quote(a)).collect::<Vec<_>>().join(" ")
+    kept.iter()
+        .map(|a| shell_quote(a))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The command line as recorded in the journal's `runs` table.
@@ -331,8 +347,7 @@ fn command_line() -> String {
 /// Quotes an argument for a POSIX shell when needed.
 fn shell_quote(s: &str) -> String {
     let plain = !s.is_empty()
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_./:=,@%+".contains(&b));
     if plain {
         s.to_owned()
@@ -384,7 +399,9 @@ async fn wait_and_stream(
                 .store_results(&results.item_id, &scan_set)
                 .map_err(journal_error)?;
             for app in &results.scan_set {
-                *verdicts.entry(AppFindings::from_json(app).verdict()).or_default() += 1;
+                *verdicts
+                    .entry(AppFindings::from_json(app).verdict())
+                    .or_default() += 1;
             }
             out.task_results(&results);
         }
@@ -528,13 +545,10 @@ impl<'a> Out<'a> {
             OutputFormat::Json => self.json_document(journal, batch, with_results)?,
             OutputFormat::Jsonl => {
                 journal.for_each_app_not_accepted(|a| {
-                    let mut v = app_json(&a);
-                    v["Event"] = json!("app");
-                    self.line(&v.to_string());
+                    self.line(&event_first("app", app_json(&a)).to_string());
                 })?;
-                let mut s = summary_json(&batch.counts, batch.interrupted, self.journal.as_deref());
-                s["Event"] = json!("summary");
-                self.line(&s.to_string());
+                let s = summary_json(&batch.counts, batch.interrupted, self.journal.as_deref());
+                self.line(&event_first("summary", s).to_string());
             }
             OutputFormat::Table | OutputFormat::Text => {
                 let table = self.format == OutputFormat::Table;
@@ -580,7 +594,11 @@ impl<'a> Out<'a> {
         let head = summary_json(&batch.counts, batch.interrupted, self.journal.as_deref());
         let head = serde_json::to_string_pretty(&head).unwrap_or_default();
         // The summary's members, then the lists, streamed from the journal.
-        let members = head.trim_end().strip_suffix('}').unwrap_or(&head).trim_end();
+        let members = head
+            .trim_end()
+            .strip_suffix('}')
+            .unwrap_or(&head)
+            .trim_end();
         self.line(&format!("{members},"));
         self.line("  \"Tasks\": [");
         journal.for_each_task(|t| {
@@ -624,9 +642,8 @@ impl<'a> Out<'a> {
                 self.element(&v);
             }
             OutputFormat::Jsonl => {
-                let mut v = serde_json::to_value(results).unwrap_or_default();
-                v["Event"] = json!("results");
-                self.line(&v.to_string());
+                let v = serde_json::to_value(results).unwrap_or_default();
+                self.line(&event_first("results", v).to_string());
             }
             OutputFormat::Table => {
                 self.line("");
@@ -668,6 +685,16 @@ fn indent(text: &str, n: usize) -> String {
         .join("\n")
 }
 
+/// `{"Event": event, ...the members of value}`.
+fn event_first(event: &str, value: Value) -> Value {
+    let mut out = serde_json::Map::new();
+    out.insert("Event".to_owned(), json!(event));
+    if let Value::Object(members) = value {
+        out.extend(members);
+    }
+    Value::Object(out)
+}
+
 /// The counts of a run (the head of the JSON document, the JSON Lines summary).
 fn summary_json(c: &BatchCounts, interrupted: bool, journal: Option<&Path>) -> Value {
     let states: serde_json::Map<String, Value> = AppState::ALL
@@ -706,7 +733,12 @@ fn event_json(event: &BatchEvent<'_>) -> Option<Value> {
     };
     Some(match event {
         BatchEvent::Outcome { chunk, outcome } => {
-            let all = || chunk.apps.iter().map(|a| (a.position, a.app.app_md5.as_str()));
+            let all = || {
+                chunk
+                    .apps
+                    .iter()
+                    .map(|a| (a.position, a.app.app_md5.as_str()))
+            };
             let mut v = json!({"Event": "chunk", "Chunk": chunk.id.0});
             match outcome {
                 ChunkOutcome::Accepted {
@@ -718,7 +750,8 @@ fn event_json(event: &BatchEvent<'_>) -> Option<Value> {
                     v["Outcome"] = json!("accepted");
                     v["ItemId"] = json!(item_id);
                     v["Apps"] = json!(apps(&mut all().filter(|(p, _)| !not_accepted.contains(p))));
-                    v["NotAccepted"] = json!(apps(&mut all().filter(|(p, _)| not_accepted.contains(p))));
+                    v["NotAccepted"] =
+                        json!(apps(&mut all().filter(|(p, _)| not_accepted.contains(p))));
                     v["Reconciled"] = json!(reconciled);
                     v["RequestId"] = json!(request_id);
                 }
@@ -773,8 +806,15 @@ mod tests {
         };
         let e = decide(&c, None, &review, Some("ms scan submit --journal j")).unwrap_err();
         assert_eq!(e.exit_code(), 1);
-        assert!(e.message().contains("10 of 40 app(s) not accepted (10 not accepted by the service)"), "{e}");
-        assert!(e.hint().unwrap().contains("ms scan submit --journal j"), "{e}");
+        assert!(
+            e.message()
+                .contains("10 of 40 app(s) not accepted (10 not accepted by the service)"),
+            "{e}"
+        );
+        assert!(
+            e.hint().unwrap().contains("ms scan submit --journal j"),
+            "{e}"
+        );
         let e = decide(&c, Some(143), &review, None).unwrap_err();
         assert_eq!(e.exit_code(), 143);
         // Nothing accepted, one network cause: the network exit code.

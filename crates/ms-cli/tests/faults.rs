@@ -35,7 +35,11 @@ fn when_the_service_cannot_tell_apps_stay_unknown_and_the_exit_status_says_so() 
         "{}",
         out.stderr
     );
-    assert!(out.stderr.contains("may have been accepted"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("may have been accepted"),
+        "{}",
+        out.stderr
+    );
     let v = out.json();
     assert_eq!(v["Submitted"], 0);
     assert_eq!(v["States"]["unknown"], 45);
@@ -97,5 +101,9 @@ fn a_wait_that_times_out_still_prints_the_item_ids() {
     assert_eq!(v["Submitted"], 3);
     assert!(v["Tasks"][0]["ItemId"].is_string());
     assert!(v["Results"].as_array().unwrap().is_empty());
-    assert!(out.stderr.contains("ms scan wait --journal"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("ms scan wait --journal"),
+        "{}",
+        out.stderr
+    );
 }

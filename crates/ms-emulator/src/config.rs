@@ -499,7 +499,8 @@ pub struct FaultConfig {
     pub latency: Duration,
     /// Share of requests answered with an HTTP 5xx (`503`/`502`) and a non-JSON body.
     pub error_5xx: f64,
-    /// Share of requests whose connection is dropped without a reply.
+    /// Share of requests whose connection is dropped without a reply: half of them before
+    /// the request is processed, half after (the client cannot tell which).
     pub drop_connection: f64,
     /// Share of replies whose body is cut short mid-stream (the connection is aborted).
     pub truncate_body: f64,

@@ -19,6 +19,9 @@ use crate::store::{Commit, Store};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct FaultPlan {
     pub drop: bool,
+    /// The dropped connection comes after the request was processed (half of the drops):
+    /// the client cannot tell whether it was.
+    pub drop_after: bool,
     pub error_5xx: bool,
     pub truncate: bool,
     pub malformed: bool,
@@ -160,8 +163,10 @@ impl Core {
         let n = self.fault_counter.fetch_add(1, Ordering::SeqCst);
         let mut r = Prng::from_seed(f.seed ^ n.wrapping_mul(0x2545_F491_4F6C_DD1D));
         let mut roll = |share: f64| share > 0.0 && r.unit() < share;
+        let drop = roll(f.drop_connection);
         FaultPlan {
-            drop: roll(f.drop_connection),
+            drop,
+            drop_after: drop && roll(0.5),
             error_5xx: roll(f.error_5xx),
             truncate: roll(f.truncate_body),
             malformed: roll(f.malformed_body),

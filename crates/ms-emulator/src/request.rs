@@ -102,7 +102,7 @@ pub(crate) async fn handle(
     if !faults.latency.is_zero() {
         tokio::time::sleep(faults.latency).await;
     }
-    if plan.drop {
+    if plan.drop && !plan.drop_after {
         tracing::debug!(%request_id, "fault: dropping the connection");
         return Err(DropConnection);
     }
@@ -116,6 +116,10 @@ pub(crate) async fn handle(
         Err(e) => e.code.to_string(),
     };
     tracing::info!(%request_id, action = action.as_deref().unwrap_or("-"), %code, "request");
+    if plan.drop_after {
+        tracing::debug!(%request_id, "fault: dropping the connection after processing");
+        return Err(DropConnection);
+    }
     let mut bytes = match outcome {
         Ok(inner) => success_body(inner, &request_id),
         Err(e) => error_body(&e, &request_id),

@@ -204,7 +204,8 @@ pub struct ServeArgs {
     /// Fault injection: share of requests answered with HTTP 502/503.
     #[arg(long = "fault-5xx", value_name = "SHARE", default_value = "0", value_parser = share)]
     pub fault_5xx: f64,
-    /// Fault injection: share of connections dropped without a reply.
+    /// Fault injection: share of connections dropped without a reply (half of them after
+    /// the request was processed).
     #[arg(long, value_name = "SHARE", default_value = "0", value_parser = share)]
     pub fault_drop: f64,
     /// Fault injection: share of replies cut short mid-body.

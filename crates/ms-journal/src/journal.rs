@@ -66,7 +66,9 @@ impl SqliteJournal {
                 )
                 .map_err(&e)?;
             for (position, _) in group {
-                update.execute(params![id as i64, *position as i64]).map_err(&e)?;
+                update
+                    .execute(params![id as i64, *position as i64])
+                    .map_err(&e)?;
             }
             out.push(ClaimedChunk {
                 id: ChunkId(id),
@@ -119,7 +121,11 @@ impl Journal for SqliteJournal {
         // The claim is the write-ahead record: durable (fsync) before any request leaves.
         self.sync(self.claim_sync)?;
         let claimed = self.claim_tx(max_chunks, chunk_size, now_secs);
-        let normal = if self.claim_sync == "OFF" { "OFF" } else { "NORMAL" };
+        let normal = if self.claim_sync == "OFF" {
+            "OFF"
+        } else {
+            "NORMAL"
+        };
         self.sync(normal)?;
         let claimed = claimed?;
         for c in &claimed {
@@ -189,7 +195,12 @@ impl Journal for SqliteJournal {
                     request_id,
                     reconciled,
                     ..
-                } => ("accepted", Some(item_id.as_str()), request_id.as_deref(), *reconciled),
+                } => (
+                    "accepted",
+                    Some(item_id.as_str()),
+                    request_id.as_deref(),
+                    *reconciled,
+                ),
                 ChunkOutcome::Failed(er) => ("failed", None, er.request_id.as_deref(), false),
                 ChunkOutcome::Unknown { error, item_id } => (
                     "unknown",
@@ -225,7 +236,15 @@ impl Journal for SqliteJournal {
                 } => {
                     let (left_out, accepted): (Vec<u64>, Vec<u64>) =
                         apps.iter().partition(|p| not_accepted.contains(p));
-                    Self::set_apps(&tx, &accepted, AppState::Accepted, Some(item_id), None, None, &e)?;
+                    Self::set_apps(
+                        &tx,
+                        &accepted,
+                        AppState::Accepted,
+                        Some(item_id),
+                        None,
+                        None,
+                        &e,
+                    )?;
                     let why = format!(
                         "the service created task {item_id} without this app (its MD5 is not in the reply's AppMd5s: the quota may have run out)"
                     );
@@ -274,7 +293,11 @@ impl Journal for SqliteJournal {
                 .map_err(&e)?;
             let rows = stmt
                 .query_map([], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<String>>(2)?))
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                    ))
                 })
                 .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
                 .map_err(&e)?;
@@ -319,7 +342,10 @@ impl Journal for SqliteJournal {
                 c.apps.push(PositionedApp { position, app });
             }
         }
-        let out: Vec<ClaimedChunk> = chunks.into_values().filter(|c| !c.apps.is_empty()).collect();
+        let out: Vec<ClaimedChunk> = chunks
+            .into_values()
+            .filter(|c| !c.apps.is_empty())
+            .collect();
         drop(stmt);
         for c in &out {
             self.open_chunks

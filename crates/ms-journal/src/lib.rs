@@ -359,7 +359,11 @@ impl SqliteJournal {
                 detail: format!("SQLite refused WAL mode (journal_mode is {mode})"),
             });
         }
-        let sync = if self.claim_sync == "OFF" { "OFF" } else { "NORMAL" };
+        let sync = if self.claim_sync == "OFF" {
+            "OFF"
+        } else {
+            "NORMAL"
+        };
         self.conn
             .pragma_update(None, "synchronous", sync)
             .map_err(sqlite(p, "cannot configure"))?;
@@ -445,7 +449,11 @@ impl SqliteJournal {
             return Ok(());
         }
         let detail = if apps == ours {
-            format!("both have {apps} apps, but they differ (SHA-256 {} vs {})", short(&our_sha), short(&sha))
+            format!(
+                "both have {apps} apps, but they differ (SHA-256 {} vs {})",
+                short(&our_sha),
+                short(&sha)
+            )
         } else {
             format!("the journal holds {ours} apps, this input {apps}")
         };
@@ -476,7 +484,13 @@ impl SqliteJournal {
             });
         }
         if ours.callback_url != scan_info.callback_url {
-            let show = |s: &str| if s.is_empty() { "none".to_owned() } else { s.to_owned() };
+            let show = |s: &str| {
+                if s.is_empty() {
+                    "none".to_owned()
+                } else {
+                    s.to_owned()
+                }
+            };
             return Err(Error::SettingsMismatch {
                 path: self.path.clone(),
                 detail: format!(
@@ -576,7 +590,10 @@ impl SqliteJournal {
             "SELECT {}, state, item_id, code, message FROM apps WHERE state != 'accepted' ORDER BY position",
             schema::APP_COLUMNS
         );
-        let mut stmt = self.conn.prepare(&sql).map_err(sqlite(p, "cannot read apps"))?;
+        let mut stmt = self
+            .conn
+            .prepare(&sql)
+            .map_err(sqlite(p, "cannot read apps"))?;
         let mut rows = stmt.query([]).map_err(sqlite(p, "cannot read apps"))?;
         while let Some(row) = rows.next().map_err(sqlite(p, "cannot read apps"))? {
             let (position, app) = app_from_row(row).map_err(sqlite(p, "cannot read apps"))?;
@@ -672,8 +689,11 @@ impl JournalWriter {
             ("scan_types", types),
             ("callback_url", scan_info.callback_url.clone()),
         ] {
-            conn.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![k, v])
-                .map_err(sqlite(p, "cannot write meta"))?;
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+                params![k, v],
+            )
+            .map_err(sqlite(p, "cannot write meta"))?;
         }
         Ok(JournalWriter {
             journal: Some(journal),
@@ -729,7 +749,10 @@ impl JournalWriter {
         let conn = &journal.conn;
         let result = (|| {
             for (k, v) in [("input_apps", apps.to_string()), ("input_sha256", sha)] {
-                conn.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![k, v])?;
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+                    params![k, v],
+                )?;
             }
             conn.execute_batch("COMMIT")
         })();

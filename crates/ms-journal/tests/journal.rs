@@ -161,7 +161,10 @@ async fn chunks_claimed_by_a_crashed_run_are_reconciled_not_sent_twice() {
         &StopSignal::new(),
         |e, _| {
             if let ms_transport::batch::BatchEvent::Outcome {
-                outcome: ChunkOutcome::Accepted { reconciled: true, .. },
+                outcome:
+                    ChunkOutcome::Accepted {
+                        reconciled: true, ..
+                    },
                 ..
             } = e
             {
@@ -189,20 +192,37 @@ async fn apps_beyond_the_quota_are_not_accepted_then_sent_again_by_the_next_run(
         concurrency: 1,
         ..BatchOptions::default()
     };
-    let run = run_batch(&client, &mut j, &scan_info(), &options, &StopSignal::new(), |_, _| {})
-        .await
-        .unwrap();
+    let run = run_batch(
+        &client,
+        &mut j,
+        &scan_info(),
+        &options,
+        &StopSignal::new(),
+        |_, _| {},
+    )
+    .await
+    .unwrap();
     assert_eq!(run.counts.accepted, 30);
     assert_eq!(run.counts.not_accepted, 10);
     let mut left = Vec::new();
     j.for_each_app_not_accepted(|a| left.push(a)).unwrap();
     assert_eq!(left.len(), 10);
-    assert!(left.iter().all(|a| a.state == AppState::NotAccepted && a.item_id.is_some()));
+    assert!(
+        left.iter()
+            .all(|a| a.state == AppState::NotAccepted && a.item_id.is_some())
+    );
     assert_eq!(left[0].position, 31);
     // The next run sends them again; the quota is used up, so they fail with its code.
-    let run = run_batch(&client, &mut j, &scan_info(), &options, &StopSignal::new(), |_, _| {})
-        .await
-        .unwrap();
+    let run = run_batch(
+        &client,
+        &mut j,
+        &scan_info(),
+        &options,
+        &StopSignal::new(),
+        |_, _| {},
+    )
+    .await
+    .unwrap();
     assert_eq!(run.counts.failed, 10);
     let mut left = Vec::new();
     j.for_each_app_not_accepted(|a| left.push(a)).unwrap();
@@ -215,7 +235,10 @@ fn a_second_writer_another_input_or_other_settings_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("run.journal");
     let j = create(&path, 3);
-    assert!(matches!(SqliteJournal::open(&path), Err(Error::Locked { .. })));
+    assert!(matches!(
+        SqliteJournal::open(&path),
+        Err(Error::Locked { .. })
+    ));
     // Readers are welcome while it is written.
     let r = SqliteJournal::open_read_only(&path).expect("reader");
     assert_eq!(r.input_apps().unwrap(), 3);
@@ -253,9 +276,17 @@ fn an_abandoned_creation_leaves_no_journal_and_files_that_are_not_journals_are_r
     assert!(!path.exists(), "the writer removes the file it created");
 
     let text = dir.path().join("notes.txt");
-    std::fs::write(&text, "hello, not a database, at least a few hundred bytes long ".repeat(20)).unwrap();
+    std::fs::write(
+        &text,
+        "hello, not a database, at least a few hundred bytes long ".repeat(20),
+    )
+    .unwrap();
     let e = SqliteJournal::open(&text).unwrap_err();
-    assert!(e.to_string().contains("not an SQLite database") || e.to_string().contains("not an ms journal"), "{e}");
+    assert!(
+        e.to_string().contains("not an SQLite database")
+            || e.to_string().contains("not an ms journal"),
+        "{e}"
+    );
     let e = SqliteJournal::create(&text, &scan_info()).unwrap_err();
     assert!(e.to_string().contains("notes.txt"), "{e}");
 }
@@ -266,7 +297,10 @@ fn outcomes_are_recorded_app_by_app_and_readable_back() {
     let path = dir.path().join("run.journal");
     let mut j = create(&path, 45);
     let chunks = j.claim(3, 20, 100).unwrap();
-    assert_eq!(chunks.iter().map(|c| c.apps.len()).collect::<Vec<_>>(), [20, 20, 5]);
+    assert_eq!(
+        chunks.iter().map(|c| c.apps.len()).collect::<Vec<_>>(),
+        [20, 20, 5]
+    );
     j.reject(&[(41, "AppMd5: bad".into())]).unwrap();
     j.record(&[
         (
@@ -278,7 +312,10 @@ fn outcomes_are_recorded_app_by_app_and_readable_back() {
                 reconciled: false,
             },
         ),
-        (chunks[1].id, ChunkOutcome::Failed(OutcomeError::new("LimitExceeded", "quota"))),
+        (
+            chunks[1].id,
+            ChunkOutcome::Failed(OutcomeError::new("LimitExceeded", "quota")),
+        ),
         (
             chunks[2].id,
             ChunkOutcome::Unknown {
@@ -290,23 +327,37 @@ fn outcomes_are_recorded_app_by_app_and_readable_back() {
     .unwrap();
     let c = j.counts().unwrap();
     assert_eq!(
-        (c.accepted, c.not_accepted, c.failed, c.unknown, c.invalid, c.pending),
+        (
+            c.accepted,
+            c.not_accepted,
+            c.failed,
+            c.unknown,
+            c.invalid,
+            c.pending
+        ),
         (18, 2, 20, 4, 1, 0)
     );
     let unresolved = j.unresolved().unwrap();
     assert_eq!(unresolved.len(), 1);
     assert_eq!(unresolved[0].state, AppState::Unknown);
     assert_eq!(unresolved[0].apps.len(), 4);
-    assert_eq!(j.item_ids().unwrap().into_iter().collect::<Vec<_>>(), ["t1"]);
-    j.record(&[(chunks[2].id, ChunkOutcome::NotFound(OutcomeError::new("NotProcessed", "x")))])
-        .unwrap();
+    assert_eq!(
+        j.item_ids().unwrap().into_iter().collect::<Vec<_>>(),
+        ["t1"]
+    );
+    j.record(&[(
+        chunks[2].id,
+        ChunkOutcome::NotFound(OutcomeError::new("NotProcessed", "x")),
+    )])
+    .unwrap();
     assert_eq!(j.counts().unwrap().pending, 4);
     assert_eq!(j.retry_failed().unwrap(), 22);
     assert_eq!(j.counts().unwrap().pending, 26);
     let again = j.claim(10, 20, 200).unwrap();
     assert_eq!(again.iter().map(|c| c.apps.len()).sum::<usize>(), 26);
     assert_eq!(again[0].apps[0].position, 19, "in input order");
-    j.release(&again.iter().map(|c| c.id).collect::<Vec<_>>()).unwrap();
+    j.release(&again.iter().map(|c| c.id).collect::<Vec<_>>())
+        .unwrap();
     assert_eq!(j.counts().unwrap().pending, 26);
     j.store_results("t1", "[]").unwrap();
     assert_eq!(j.results("t1").unwrap().as_deref(), Some("[]"));

@@ -410,7 +410,10 @@ async fn batch_submission_accounts_for_every_app_exactly_once_under_faults() {
         .map(|a| a.app_md5.as_str())
         .collect();
     for md5 in on_server.keys() {
-        assert!(accepted.contains(md5.as_str()), "{md5} held but not accepted");
+        assert!(
+            accepted.contains(md5.as_str()),
+            "{md5} held but not accepted"
+        );
     }
     emu.shutdown().await;
 }

@@ -190,7 +190,6 @@ pub fn parse_md5(s: &str) -> Result<String, String> {
     }
 }
 
-
 /// How long to wait for the scans, with `--wait`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct WaitPlan {
@@ -317,7 +316,9 @@ pub async fn exec(ctx: &mut Ctx, args: SubmitArgs) -> CliResult<()> {
 /// summary (json), nothing sent, nothing written.
 fn dry_run(ctx: &mut Ctx, plan: &SubmitPlan) -> CliResult<()> {
     let Some(input) = &plan.input else {
-        return Err(CliError::usage("--dry-run needs --manifest, --url or --apk"));
+        return Err(CliError::usage(
+            "--dry-run needs --manifest, --url or --apk",
+        ));
     };
     let format = ctx.printer.format();
     if format == OutputFormat::Table {

@@ -210,7 +210,8 @@ impl<F: FnMut(BatchEvent<'_>, &BatchCounts)> EventSink<F> {
                 match outcome {
                     ChunkOutcome::Accepted { not_accepted, .. } => {
                         let na = not_accepted.len() as u64;
-                        self.counts.shift(from, AppState::Accepted, n.saturating_sub(na));
+                        self.counts
+                            .shift(from, AppState::Accepted, n.saturating_sub(na));
                         self.counts.shift(from, AppState::NotAccepted, na);
                     }
                     other => self.counts.shift(from, other.app_state(), n),
@@ -385,7 +386,11 @@ pub(crate) fn outcome_of(
                         code: "Decode".to_owned(),
                         message: format!(
                             "CreateScanInstances: the reply has no {}",
-                            if item_id.is_some() { "AppMd5s" } else { "ItemId" }
+                            if item_id.is_some() {
+                                "AppMd5s"
+                            } else {
+                                "ItemId"
+                            }
                         ),
                         request_id: reply.request_id,
                     },
@@ -408,9 +413,15 @@ fn log_outcome(chunk: &ClaimedChunk, outcome: &ChunkOutcome) {
             item_id,
             not_accepted,
             ..
-        } => debug!(chunk = %chunk.id, apps, %item_id, not_accepted = not_accepted.len(), "chunk accepted"),
-        ChunkOutcome::Failed(e) => info!(chunk = %chunk.id, apps, code = %e.code, error = %e, "chunk not processed"),
-        ChunkOutcome::Unknown { error, .. } => info!(chunk = %chunk.id, apps, code = %error.code, error = %error, "chunk outcome unknown; to reconcile"),
+        } => {
+            debug!(chunk = %chunk.id, apps, %item_id, not_accepted = not_accepted.len(), "chunk accepted")
+        }
+        ChunkOutcome::Failed(e) => {
+            info!(chunk = %chunk.id, apps, code = %e.code, error = %e, "chunk not processed")
+        }
+        ChunkOutcome::Unknown { error, .. } => {
+            info!(chunk = %chunk.id, apps, code = %error.code, error = %error, "chunk outcome unknown; to reconcile")
+        }
         ChunkOutcome::NotFound(_) => {}
     }
 }

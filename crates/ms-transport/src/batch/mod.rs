@@ -47,7 +47,9 @@ use ms_model::AppInfo;
 
 pub use engine::{BatchError, BatchEvent, BatchRun, StopSignal, run_batch};
 pub use memory::MemoryJournal;
-pub use report::{BatchProgress, BatchReport, FailedChunk, InvalidApp, SubmittedChunk, submit_batch};
+pub use report::{
+    BatchProgress, BatchReport, FailedChunk, InvalidApp, SubmittedChunk, submit_batch,
+};
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
@@ -527,7 +529,10 @@ mod tests {
         c.shift(AppState::Pending, AppState::Sending, 20);
         c.shift(AppState::Sending, AppState::Accepted, 10);
         c.shift(AppState::Sending, AppState::NotAccepted, 10);
-        assert_eq!((c.apps, c.pending, c.accepted, c.not_accepted), (40, 20, 10, 10));
+        assert_eq!(
+            (c.apps, c.pending, c.accepted, c.not_accepted),
+            (40, 20, 10, 10)
+        );
         assert!(!c.all_accepted());
     }
 }

@@ -47,7 +47,10 @@ pub(super) async fn reconcile<J: Journal + ?Sized>(
         chunks: chunks.len(),
         apps: chunks.iter().map(|c| c.apps.len()).sum(),
     });
-    info!(chunks = chunks.len(), "reconciling chunks whose reply was lost");
+    info!(
+        chunks = chunks.len(),
+        "reconciling chunks whose reply was lost"
+    );
     let known = journal.item_ids()?;
     let offset = client.skew_store().offset(client.endpoint().host());
     let margin = options.clock_margin.as_secs();
@@ -126,11 +129,14 @@ fn resolve(
     last: bool,
 ) -> ChunkOutcome {
     let claimed = server_time(chunk.claimed_at, offset);
-    let candidates = tasks.iter_mut().filter(|t| !t.taken).filter(|t| match &chunk.item_id {
-        // The reply named the task: only it can hold the chunk.
-        Some(id) => &t.item_id == id,
-        None => t.task_time.saturating_add(margin) >= claimed,
-    });
+    let candidates = tasks
+        .iter_mut()
+        .filter(|t| !t.taken)
+        .filter(|t| match &chunk.item_id {
+            // The reply named the task: only it can hold the chunk.
+            Some(id) => &t.item_id == id,
+            None => t.task_time.saturating_add(margin) >= claimed,
+        });
     // The task matching most apps, then the one closest to the claim time.
     let best = candidates
         .filter_map(|t| matches(chunk, t).map(|missing| (t, missing)))
@@ -320,8 +326,16 @@ mod tests {
 
     #[test]
     fn a_task_holding_part_of_the_chunk_accepts_that_part() {
-        let c = chunk(1, 1000, vec![app(1, "aa", None), app(2, "bb", None), app(3, "aa", None)]);
-        let mut tasks = vec![task("t", 1001, vec![row("aa", None, 1), row("bb", None, 2)])];
+        let c = chunk(
+            1,
+            1000,
+            vec![app(1, "aa", None), app(2, "bb", None), app(3, "aa", None)],
+        );
+        let mut tasks = vec![task(
+            "t",
+            1001,
+            vec![row("aa", None, 1), row("bb", None, 2)],
+        )];
         match resolve(&c, &mut tasks, 0, 60, 900, false) {
             ChunkOutcome::Accepted {
                 item_id,
@@ -355,7 +369,13 @@ mod tests {
         // Another size.
         assert!(matches(&c, &task("t", 1000, vec![row("aa", Some("A"), 9)])).is_none());
         // Two rows of the same MD5 for one app of it.
-        assert!(matches(&c, &task("t", 1000, vec![row("aa", None, 1), row("aa", None, 1)])).is_none());
+        assert!(
+            matches(
+                &c,
+                &task("t", 1000, vec![row("aa", None, 1), row("aa", None, 1)])
+            )
+            .is_none()
+        );
         assert_eq!(
             matches(&c, &task("t", 1000, vec![row("bb", Some("whatever"), 2)])),
             Some(vec![1])
@@ -366,12 +386,24 @@ mod tests {
     fn tasks_older_than_the_chunk_are_not_candidates_and_the_largest_match_wins() {
         let c = chunk(1, 10_000, vec![app(1, "aa", None), app(2, "bb", None)]);
         let mut tasks = vec![
-            task("old", 10_000 - 61, vec![row("aa", None, 1), row("bb", None, 2)]),
+            task(
+                "old",
+                10_000 - 61,
+                vec![row("aa", None, 1), row("bb", None, 2)],
+            ),
             task("part", 10_001, vec![row("aa", None, 1)]),
-            task("whole", 10_002, vec![row("aa", None, 1), row("bb", None, 2)]),
+            task(
+                "whole",
+                10_002,
+                vec![row("aa", None, 1), row("bb", None, 2)],
+            ),
         ];
         match resolve(&c, &mut tasks, 0, 60, 0, false) {
-            ChunkOutcome::Accepted { item_id, not_accepted, .. } => {
+            ChunkOutcome::Accepted {
+                item_id,
+                not_accepted,
+                ..
+            } => {
                 assert_eq!(item_id, "whole");
                 assert!(not_accepted.is_empty());
             }

@@ -1,0 +1,587 @@
+//! Exact accounting, the run journal, resumption and reconciliation, through the built `ms`
+//! binary against `ms emulator serve` (a separate process on a free port): the quota cut in
+//! the middle of a chunk, inputs that can be read only once, `kill -9` at several moments,
+//! injected faults, a closed stdout, signals. Counted from the emulator's own listing.
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Ms, Run, md5_of};
+use serde_json::Value;
+
+const ID: &str = "AKIDjournalTestJournalTest000000";
+const KEY: &str = "journalTestSecretKeyNotASecret00";
+
+/// `ms emulator serve` in a child process, stopped when dropped.
+struct Serve {
+    child: Child,
+    url: String,
+}
+
+impl Serve {
+    fn start(args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ms"))
+            .args(["emulator", "serve", "--listen", "127.0.0.1:0"])
+            .args(["--account", &format!("{ID}:{KEY}")])
+            .args(["--scan-seconds", "3600"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ms emulator serve starts");
+        let mut url = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut url)
+            .unwrap();
+        let url = url.trim().to_owned();
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        Serve { child, url }
+    }
+
+    fn ms(&self) -> Ms {
+        Ms::new()
+            .env("MS_ENDPOINT", &self.url)
+            .env("TENCENTCLOUD_SECRET_ID", ID)
+            .env("TENCENTCLOUD_SECRET_KEY", KEY)
+    }
+
+    /// A command line for `ms` with this emulator, HOME in `home` (kept across runs).
+    fn command(&self, home: &Path) -> Command {
+        let (mut cmd, _) = Ms::new().command();
+        cmd.env("HOME", home)
+            .env("MS_ENDPOINT", &self.url)
+            .env("TENCENTCLOUD_SECRET_ID", ID)
+            .env("TENCENTCLOUD_SECRET_KEY", KEY);
+        cmd
+    }
+
+    /// How many times the emulator holds each MD5, from its own listing (retried: the
+    /// listing may meet injected faults too).
+    fn held(&self) -> HashMap<String, usize> {
+        for _ in 0..20 {
+            let out = self.ms().run(["scan", "list", "--all", "-o", "json"]);
+            if out.code != 0 {
+                continue;
+            }
+            let mut held = HashMap::new();
+            for row in out.json()["ScanSet"].as_array().unwrap() {
+                *held
+                    .entry(row["AppMd5"].as_str().unwrap().to_owned())
+                    .or_default() += 1;
+            }
+            return held;
+        }
+        panic!("the emulator's listing kept failing");
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A JSON manifest of apps `from..from+n` (MD5 `md5_of(i)`), returned with its path.
+fn manifest(dir: &Path, name: &str, from: u64, n: u64) -> PathBuf {
+    let apps: Vec<Value> = (from..from + n)
+        .map(|i| {
+            serde_json::json!({
+                "url": format!("https://cdn.example.com/app{i}.apk"),
+                "md5": md5_of(i),
+                "size": 1000 + i,
+                "name": format!("App {i}"),
+            })
+        })
+        .collect();
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_string(&apps).unwrap()).unwrap();
+    path
+}
+
+fn assert_each_once(held: &HashMap<String, usize>, from: u64, n: u64) {
+    let twice: Vec<_> = held.iter().filter(|(_, c)| **c > 1).collect();
+    assert!(twice.is_empty(), "held more than once: {twice:?}");
+    for i in from..from + n {
+        assert_eq!(held.get(&md5_of(i)), Some(&1), "app {i} held once");
+    }
+}
+
+#[test]
+fn forty_apps_against_a_quota_of_thirty_name_the_ten_not_accepted() {
+    let emu = Serve::start(&["--quota", "30", "--rate-limit", "0"]);
+    let dir = tempfile::tempdir().unwrap();
+    let m = manifest(dir.path(), "apps.json", 1, 40);
+    let journal = dir.path().join("run.db");
+    let submit = || {
+        emu.ms().run([
+            "scan",
+            "submit",
+            "--manifest",
+            m.to_str().unwrap(),
+            "--journal",
+            journal.to_str().unwrap(),
+            "-o",
+            "json",
+        ])
+    };
+    let out = submit().expect_code(1);
+    assert!(
+        out.stderr
+            .contains("10 of 40 app(s) not accepted (10 not accepted by the service)"),
+        "{}",
+        out.stderr
+    );
+    let v = out.json();
+    assert_eq!(v["Apps"], 40);
+    assert_eq!(v["Submitted"], 30);
+    assert_eq!(v["States"]["not_accepted"], 10);
+    let accepted: Vec<&str> = v["Tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["AppMd5s"].as_array().unwrap())
+        .map(|m| m.as_str().unwrap())
+        .collect();
+    let left = v["Unaccepted"].as_array().unwrap();
+    assert_eq!((accepted.len(), left.len()), (30, 10));
+    for a in left {
+        assert_eq!(a["State"], "not_accepted");
+        assert!(a["ItemId"].is_string(), "the task that left it out: {a}");
+        assert!(!accepted.contains(&a["AppMd5"].as_str().unwrap()));
+    }
+    let mut everyone: Vec<&str> = accepted.clone();
+    everyone.extend(left.iter().map(|a| a["AppMd5"].as_str().unwrap()));
+    everyone.sort_unstable();
+    everyone.dedup();
+    assert_eq!(everyone.len(), 40, "every app exactly once in the output");
+    let held = emu.held();
+    assert_eq!(held.len(), 30);
+    assert!(accepted.iter().all(|m| held.get(*m) == Some(&1)));
+
+    // Again with the journal: the 30 are not sent again, the 10 are (and the quota, used
+    // up, refuses them with its code).
+    let out = submit().expect_code(1);
+    let v = out.json();
+    assert_eq!(v["Submitted"], 30);
+    assert_eq!(v["States"]["failed"], 10);
+    assert_eq!(v["Unaccepted"][0]["Code"], "LimitExceeded");
+    assert_eq!(emu.held().len(), 30);
+}
+
+#[test]
+fn inputs_read_once_pipes_fifos_and_stdin_submit_every_app() {
+    let emu = Serve::start(&["--rate-limit", "0"]);
+    let dir = tempfile::tempdir().unwrap();
+    let ms = env!("CARGO_BIN_EXE_ms");
+
+    // Process substitution: bash gives /dev/fd/N, a pipe.
+    let m = manifest(dir.path(), "a.json", 1000, 45);
+    let (ms_cmd, _home) = emu.ms().command();
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "'{ms}' scan submit --manifest <(cat '{}') -o json",
+            m.display()
+        ))
+        .envs(ms_cmd.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["Submitted"], 45);
+
+    // A named FIFO, written by another thread.
+    let fifo = dir.path().join("apps.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let text = std::fs::read(manifest(dir.path(), "b.json", 2000, 45)).unwrap();
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::write(fifo, text).unwrap())
+    };
+    let out = emu
+        .ms()
+        .run([
+            "scan",
+            "submit",
+            "--manifest",
+            fifo.to_str().unwrap(),
+            "-o",
+            "json",
+        ])
+        .ok();
+    writer.join().unwrap();
+    assert_eq!(out.json()["Submitted"], 45);
+
+    // Standard input.
+    let text = std::fs::read(manifest(dir.path(), "c.json", 3000, 45)).unwrap();
+    let out = emu
+        .ms()
+        .stdin(text)
+        .run(["scan", "submit", "--manifest", "-", "-o", "json"])
+        .ok();
+    assert_eq!(out.json()["Submitted"], 45);
+
+    let held = emu.held();
+    assert_eq!(held.len(), 135);
+    for from in [1000, 2000, 3000] {
+        assert_each_once(&held, from, 45);
+    }
+}
+
+/// Runs `ms scan submit` with the journal until it exits 0 (at most `runs` times); returns
+/// the JSON Lines of every run.
+fn run_until_done(emu: &Serve, home: &Path, args: &[&str], runs: usize) -> Vec<Value> {
+    let mut lines = Vec::new();
+    for attempt in 1..=runs {
+        let out = emu.ms().env("HOME", home).run(args);
+        lines.extend(
+            out.stdout
+                .lines()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("{e}: {l}"))),
+        );
+        if out.code == 0 {
+            return lines;
+        }
+        assert_eq!(out.code, 1, "run {attempt}: {}", out.stderr);
+    }
+    panic!("still not done after {runs} runs");
+}
+
+#[test]
+fn kill_9_at_several_moments_then_resume_until_done_holds_each_app_once() {
+    // 2,000 apps at 20 requests a second (the emulator enforces it too): 100 requests.
+    let emu = Serve::start(&["--quota", "100000"]);
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    let m = manifest(dir.path(), "apps.json", 1, 2000);
+    let journal = dir.path().join("run.db");
+    let args = [
+        "scan",
+        "submit",
+        "--manifest",
+        m.to_str().unwrap(),
+        "--journal",
+        journal.to_str().unwrap(),
+        "-o",
+        "jsonl",
+    ];
+    let mut killed_mid_run = 0;
+    let mut outputs = Vec::new();
+    for (run, millis) in [150, 900, 1700, 400, 2600].into_iter().enumerate() {
+        let out = dir.path().join(format!("run{run}.jsonl"));
+        let mut child = emu
+            .command(&home)
+            .args(args)
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        outputs.push(out);
+        std::thread::sleep(Duration::from_millis(millis));
+        if child.try_wait().unwrap().is_none() {
+            killed_mid_run += 1;
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+    }
+    assert!(
+        killed_mid_run >= 3,
+        "only {killed_mid_run} kills hit a running submission"
+    );
+    let mut lines: Vec<Value> = outputs
+        .iter()
+        .flat_map(|p| {
+            let text = std::fs::read_to_string(p).unwrap();
+            // A killed run may leave half a line.
+            text.lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    lines.extend(run_until_done(&emu, &home, &args, 6));
+    // Chunks claimed by a killed run were reconciled before anything was sent again.
+    assert!(lines.iter().any(|l| l["Event"] == "reconciling"));
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["Event"], "summary");
+    assert_eq!(summary["States"]["accepted"], 2000);
+    assert_each_once(&emu.held(), 1, 2000);
+}
+
+#[test]
+fn injected_faults_then_resume_until_done_holds_each_app_once() {
+    let emu = Serve::start(&[
+        "--quota",
+        "100000",
+        "--rate-limit",
+        "0",
+        "--fault-drop",
+        "0.05",
+        "--fault-5xx",
+        "0.05",
+        "--fault-truncate",
+        "0.05",
+        "--fault-malformed",
+        "0.05",
+        "--fault-seed",
+        "7",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let m = manifest(dir.path(), "apps.json", 1, 2000);
+    let journal = dir.path().join("run.db");
+    let lines = run_until_done(
+        &emu,
+        dir.path(),
+        &[
+            "--rate-limit",
+            "100000",
+            "scan",
+            "submit",
+            "--manifest",
+            m.to_str().unwrap(),
+            "--journal",
+            journal.to_str().unwrap(),
+            "-o",
+            "jsonl",
+        ],
+        8,
+    );
+    let chunks: Vec<&Value> = lines.iter().filter(|l| l["Event"] == "chunk").collect();
+    let unknown = chunks.iter().filter(|c| c["Outcome"] == "unknown").count();
+    let found = chunks.iter().filter(|c| c["Reconciled"] == true).count();
+    let not_processed = chunks
+        .iter()
+        .filter(|c| c["Outcome"] == "not_processed")
+        .count();
+    // Lost replies happened; some had been processed (found by listing the scans), some
+    // not (sent again).
+    assert!(
+        unknown > 0 && found > 0 && not_processed > 0,
+        "{unknown} {found} {not_processed}"
+    );
+    assert_each_once(&emu.held(), 1, 2000);
+}
+
+#[test]
+fn a_closed_stdout_does_not_turn_a_failed_submission_into_success() {
+    let emu = Serve::start(&["--quota", "30", "--rate-limit", "0"]);
+    let dir = tempfile::tempdir().unwrap();
+    let m = manifest(dir.path(), "apps.json", 1, 40);
+    for format in ["json", "jsonl", "table"] {
+        let mut child = emu
+            .command(dir.path())
+            .args([
+                "scan",
+                "submit",
+                "--manifest",
+                m.to_str().unwrap(),
+                "-o",
+                format,
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // `| true`
+        let out = finish(child);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{format}: {stderr}");
+        assert!(stderr.contains("not accepted"), "{stderr}");
+    }
+}
+
+/// Waits for a child, killing it (and failing the test) after two minutes: a hang fails
+/// instead of blocking the run.
+fn finish(mut child: Child) -> std::process::Output {
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            panic!("ms still running after two minutes");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn signal(child: &Child, name: &str) {
+    let ok = Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{name}");
+}
+
+/// Starts a 2,000-app submission at 20 requests a second and waits until its first chunk
+/// is accepted (JSON Lines on stdout).
+fn start_slow_submission(
+    emu: &Serve,
+    home: &Path,
+    args: &[&str],
+) -> (Child, BufReader<std::process::ChildStdout>) {
+    let mut child = emu
+        .command(home)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let started = Instant::now();
+    let mut line = String::new();
+    while stdout.read_line(&mut line).unwrap() > 0 && !line.contains("\"accepted\"") {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no chunk accepted"
+        );
+        line.clear();
+    }
+    (child, stdout)
+}
+
+#[test]
+fn sigint_and_sigterm_stop_gracefully_and_the_printed_command_resumes() {
+    let emu = Serve::start(&["--quota", "100000"]);
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    let m = manifest(dir.path(), "apps.json", 1, 2000);
+    let journal = dir.path().join("run.db");
+    let args = [
+        "scan",
+        "submit",
+        "--manifest",
+        m.to_str().unwrap(),
+        "--journal",
+        journal.to_str().unwrap(),
+        "-o",
+        "jsonl",
+    ];
+    for (name, code) in [("INT", 130), ("TERM", 143)] {
+        let (child, mut stdout) = start_slow_submission(&emu, &home, &args);
+        signal(&child, name);
+        let reader = std::thread::spawn(move || {
+            let mut rest = String::new();
+            std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+            rest
+        });
+        let out = finish(child);
+        let rest = reader.join().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{name}: {stderr}");
+        assert!(stderr.contains("interrupted:"), "{stderr}");
+        assert!(
+            stderr.contains(&format!("--journal {}", journal.display())),
+            "{stderr}"
+        );
+        let summary: Value = serde_json::from_str(rest.lines().last().unwrap()).unwrap();
+        assert_eq!(summary["Interrupted"], true);
+        assert_eq!(
+            summary["States"]["sending"], 0,
+            "in-flight requests were finished"
+        );
+    }
+    // Twice: the second signal quits at once, even with stdout blocked (nobody reads it
+    // here); the journal stays consistent.
+    let (child, _stdout) = start_slow_submission(&emu, &home, &args);
+    signal(&child, "INT");
+    signal(&child, "INT");
+    assert_eq!(finish(child).status.code(), Some(130));
+    // The command printed to resume (input left out: the journal holds it) finishes the run.
+    let resume = [
+        "scan",
+        "submit",
+        "--journal",
+        journal.to_str().unwrap(),
+        "-o",
+        "jsonl",
+    ];
+    let lines = run_until_done(&emu, &home, &resume, 3);
+    assert_eq!(lines.last().unwrap()["States"]["accepted"], 2000);
+    assert_each_once(&emu.held(), 1, 2000);
+}
+
+#[test]
+fn a_journal_refuses_another_input_or_other_settings() {
+    let emu = Serve::start(&["--rate-limit", "0"]);
+    let dir = tempfile::tempdir().unwrap();
+    let a = manifest(dir.path(), "a.json", 1, 25);
+    let b = manifest(dir.path(), "b.json", 1, 26);
+    let journal = dir.path().join("run.db");
+    let j = journal.to_str().unwrap();
+    let out: Run = emu
+        .ms()
+        .run([
+            "scan",
+            "submit",
+            "--manifest",
+            a.to_str().unwrap(),
+            "--journal",
+            j,
+            "-o",
+            "jsonl",
+        ])
+        .ok();
+    assert_eq!(
+        out.stdout
+            .lines()
+            .filter(|l| l.contains("\"chunk\""))
+            .count(),
+        2
+    );
+    let out = emu
+        .ms()
+        .run([
+            "scan",
+            "submit",
+            "--manifest",
+            b.to_str().unwrap(),
+            "--journal",
+            j,
+        ])
+        .expect_code(2);
+    assert!(
+        out.stderr.contains("made from another input"),
+        "{}",
+        out.stderr
+    );
+    let out = emu
+        .ms()
+        .run(["scan", "submit", "--journal", j, "--scan-types", "VULSCAN"])
+        .expect_code(2);
+    assert!(out.stderr.contains("scan types"), "{}", out.stderr);
+    // The same input again: nothing to send, success.
+    let out = emu
+        .ms()
+        .run([
+            "scan",
+            "submit",
+            "--manifest",
+            a.to_str().unwrap(),
+            "--journal",
+            j,
+            "-o",
+            "jsonl",
+        ])
+        .ok();
+    assert!(!out.stdout.contains("\"chunk\""), "{}", out.stdout);
+    assert_each_once(&emu.held(), 1, 25);
+}
