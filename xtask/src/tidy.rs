@@ -1,7 +1,8 @@
 //! Repository hygiene, checked by `cargo test` (after rust-analyzer's `tidy` tests).
 //!
 //! - Layering: a crate's normal `[dependencies]` name only crates of lower layers
-//!   (`tc3-sign`, `ms-gcra` < `ms-model` < `ms-transport`, `ms-emulator` < `ms-cli`).
+//!   (`tc3-sign`, `ms-gcra` < `ms-model` < `ms-transport`, `ms-emulator` < `ms-journal` <
+//!   `ms-cli`).
 //!   Dev-dependencies may reach sideways for tests (ms-transport's tests run against
 //!   ms-emulator).
 //! - Every crate opts into the workspace lints (`[lints] workspace = true`).
@@ -38,7 +39,8 @@ mod tests {
         ("ms-model", 1),
         ("ms-transport", 2),
         ("ms-emulator", 2),
-        ("ms-cli", 3),
+        ("ms-journal", 3),
+        ("ms-cli", 4),
     ];
 
     fn layer_of(name: &str) -> Option<u8> {

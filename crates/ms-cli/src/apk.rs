@@ -45,10 +45,6 @@ impl UrlSpec {
             UrlSpec::Prefix(p) => ("--url-prefix", p),
             UrlSpec::Template(t) => ("--url-template", t),
         };
-        if !(s.starts_with("http://") || s.starts_with("https://")) {
-            return Err(CliError::usage(format!("{flag}: expected an http:// or https:// URL, got {s:?}"))
-                .with_hint("the service downloads each app from its URL; publish the files and give their base URL"));
-        }
         if let UrlSpec::Template(t) = self {
             let mut rest = t.as_str();
             while let Some(i) = rest.find('{') {
@@ -62,6 +58,19 @@ impl UrlSpec {
                 }
                 rest = &after[end.min(after.len())..];
             }
+        }
+        // A template's placeholders are not URL syntax: check it with sample values.
+        let sample = match self {
+            UrlSpec::Prefix(p) => p.clone(),
+            UrlSpec::Template(t) => t
+                .replace("{file}", "app.apk")
+                .replace("{stem}", "app")
+                .replace("{md5}", "0123456789abcdef0123456789abcdef")
+                .replace("{size}", "1"),
+        };
+        if !ms_model::is_http_url(&sample) {
+            return Err(CliError::usage(format!("{flag}: expected an http:// or https:// URL, got {s:?}"))
+                .with_hint("the service downloads each app from its URL; publish the files and give their base URL"));
         }
         Ok(())
     }

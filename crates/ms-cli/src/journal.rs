@@ -49,6 +49,10 @@ pub fn journal_error(e: ms_journal::Error) -> CliError {
             .with_hint("another `ms scan submit` is running with this journal; wait for it, or use another --journal"),
         E::InputMismatch { .. } | E::SettingsMismatch { .. } => CliError::usage(format!("journal {e}"))
             .with_hint("run the command that made the journal, or give a new --journal for this input"),
+        E::Io { path, source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            CliError::usage(format!("journal {}: no such file", path.display()))
+                .with_hint("give the file named with `ms scan submit --journal FILE` (or printed by it)")
+        }
         E::NotAJournal { .. } => CliError::usage(format!("journal {e}"))
             .with_hint("--journal takes a journal written by `ms scan submit` (or a new file name)"),
         E::Io { .. } | E::Sqlite { .. } => CliError::remote(format!("journal {e}"))
@@ -233,4 +237,13 @@ pub fn run_item_ids(path: &Path) -> CliResult<Vec<String>> {
         .with_hint("run (or resume) the submission with `ms scan submit --journal FILE`"));
     }
     Ok(ids)
+}
+
+/// The ItemIds a command names: given on the command line, or those of a run's journal
+/// (`--journal FILE`, see [`run_item_ids`]).
+pub fn item_ids_or_journal(item_ids: &[String], journal: Option<&Path>) -> CliResult<Vec<String>> {
+    match journal {
+        Some(path) => run_item_ids(path),
+        None => Ok(item_ids.to_vec()),
+    }
 }

@@ -165,13 +165,7 @@ impl ManifestApp {
         if self.url.is_empty() {
             return Err("url (AppUrl) is missing".to_owned());
         }
-        let scheme_ok = |p: &str| {
-            self.url
-                .as_bytes()
-                .get(..p.len())
-                .is_some_and(|h| h.eq_ignore_ascii_case(p.as_bytes()))
-        };
-        if !(scheme_ok("http://") || scheme_ok("https://")) {
+        if !ms_model::is_http_url(&self.url) {
             return Err(format!(
                 "url (AppUrl): expected an http:// or https:// download URL, got {}",
                 shorten(&self.url)
@@ -199,10 +193,8 @@ fn shorten(s: &str) -> String {
     }
 }
 
-/// True when `s` is 32 hex digits.
-pub fn is_md5(s: &str) -> bool {
-    s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())
-}
+/// True when `s` is 32 hex digits (the model's rule).
+pub use ms_model::is_md5;
 
 /// The format of a manifest file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -22,8 +22,7 @@ pub enum OutputFormat {
     Table,
     /// Tab-separated values without a header, one record per line.
     Text,
-    /// JSON Lines: one compact JSON object per line (an array prints one element per line);
-    /// `scan submit` streams one line per chunk outcome as it lands.
+    /// JSON Lines, one object per line (`scan submit`: one per chunk, as it lands).
     Jsonl,
 }
 

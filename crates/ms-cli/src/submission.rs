@@ -250,18 +250,19 @@ fn decide(
     } else {
         resume_hint("they are safe to submit again; run")
     };
-    Err(CliError::new(exit_kind(c, review), message).with_hint(hint))
+    Err(CliError::new(exit_kind(review), message).with_hint(hint))
 }
 
-/// When nothing was accepted and every failure has the same client-side cause, the exit
-/// code is that cause's (2 credentials or configuration, 3 network), as for one request.
-fn exit_kind(c: &BatchCounts, review: &Review) -> ErrorKind {
-    if c.accepted > 0 || review.codes.len() != 1 {
+/// When every app that was not accepted failed for the same client-side cause, the exit
+/// code is that cause's (2 credentials or configuration, 3 network or the shared rate
+/// limiter), as for one request; otherwise 1.
+fn exit_kind(review: &Review) -> ErrorKind {
+    if review.codes.len() != 1 {
         return ErrorKind::Remote;
     }
     match review.codes.first().map(String::as_str) {
         Some("Credentials" | "Signing" | "Config" | "Validation") => ErrorKind::Usage,
-        Some("Connect" | "Tls" | "Timeout" | "Transport") => ErrorKind::Network,
+        Some("Connect" | "Tls" | "Timeout" | "Transport" | "RateLimiter") => ErrorKind::Network,
         _ => ErrorKind::Remote,
     }
 }

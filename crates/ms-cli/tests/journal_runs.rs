@@ -28,7 +28,11 @@ impl Serve {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ms"))
             .args(["emulator", "serve", "--listen", "127.0.0.1:0"])
             .args(["--account", &format!("{ID}:{KEY}")])
-            .args(["--scan-seconds", "3600"])
+            .args(if args.contains(&"--scan-seconds") {
+                &[][..]
+            } else {
+                &["--scan-seconds", "3600"][..]
+            })
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -503,6 +507,8 @@ fn sigint_and_sigterm_stop_gracefully_and_the_printed_command_resumes() {
     // here); the journal stays consistent.
     let (child, _stdout) = start_slow_submission(&emu, &home, &args);
     signal(&child, "INT");
+    // Apart, or the system delivers them as one.
+    std::thread::sleep(Duration::from_millis(300));
     signal(&child, "INT");
     assert_eq!(finish(child).status.code(), Some(130));
     // The command printed to resume (input left out: the journal holds it) finishes the run.
@@ -584,4 +590,123 @@ fn a_journal_refuses_another_input_or_other_settings() {
         .ok();
     assert!(!out.stdout.contains("\"chunk\""), "{}", out.stdout);
     assert_each_once(&emu.held(), 1, 25);
+}
+
+#[test]
+fn wait_streams_results_into_the_journal_and_wait_results_report_take_it() {
+    let emu = Serve::start(&["--rate-limit", "0", "--scan-seconds", "0.2"]);
+    let dir = tempfile::tempdir().unwrap();
+    let m = manifest(dir.path(), "apps.json", 1, 45);
+    let journal = dir.path().join("run.db");
+    let j = journal.to_str().unwrap();
+    // --wait with JSON Lines: a line per chunk, then a line per task's results as it finishes.
+    let out = emu
+        .ms()
+        .run([
+            "scan",
+            "submit",
+            "--manifest",
+            m.to_str().unwrap(),
+            "--journal",
+            j,
+            "--wait",
+            "--poll-interval",
+            "0.2",
+            "-o",
+            "jsonl",
+        ])
+        .ok();
+    let lines: Vec<Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let results: Vec<&Value> = lines.iter().filter(|l| l["Event"] == "results").collect();
+    assert_eq!(results.len(), 3);
+    assert_eq!(
+        results
+            .iter()
+            .map(|r| r["ScanSet"].as_array().unwrap().len())
+            .sum::<usize>(),
+        45
+    );
+    // The results are in the journal.
+    let stored = ms_journal::SqliteJournal::open_read_only(&journal).unwrap();
+    let ids = stored.item_ids_in_order().unwrap();
+    assert_eq!(ids.len(), 3);
+    for id in &ids {
+        let set: Value = serde_json::from_str(&stored.results(id).unwrap().unwrap()).unwrap();
+        assert!(!set.as_array().unwrap().is_empty());
+    }
+    drop(stored);
+
+    // The run, from its journal.
+    let waited = emu
+        .ms()
+        .run([
+            "scan",
+            "wait",
+            "--journal",
+            j,
+            "--poll-interval",
+            "0.2",
+            "-o",
+            "json",
+        ])
+        .ok()
+        .json();
+    let waited = waited.as_array().unwrap();
+    assert_eq!(waited.len(), 3);
+    assert_eq!(
+        waited
+            .iter()
+            .map(|t| t["Completed"].as_u64().unwrap())
+            .sum::<u64>(),
+        45
+    );
+    let listed = emu
+        .ms()
+        .run(["scan", "results", "--journal", j, "-o", "json"])
+        .ok()
+        .json();
+    let tasks = listed.as_array().unwrap();
+    assert_eq!(tasks.len(), 3);
+    let report = emu
+        .ms()
+        .run(["scan", "report", "--journal", j, "--format", "md"])
+        .ok();
+    assert!(report.stdout.contains("3 tasks"), "{}", report.stdout);
+
+    // -o json with --wait: one document, the results streamed into it.
+    let m2 = manifest(dir.path(), "more.json", 100, 25);
+    let v = emu
+        .ms()
+        .run([
+            "scan",
+            "submit",
+            "--manifest",
+            m2.to_str().unwrap(),
+            "--wait",
+            "--poll-interval",
+            "0.2",
+            "-o",
+            "json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(v["Submitted"], 25);
+    assert_eq!(v["Tasks"].as_array().unwrap().len(), 2);
+    assert_eq!(v["Results"].as_array().unwrap().len(), 2);
+
+    // A journal of no accepted app has no ItemId to wait for.
+    let out = emu
+        .ms()
+        .run([
+            "scan",
+            "wait",
+            "--journal",
+            dir.path().join("nope.db").to_str().unwrap(),
+        ])
+        .expect_code(2);
+    assert!(out.stderr.contains("nope.db"), "{}", out.stderr);
 }

@@ -583,11 +583,14 @@ impl SqliteJournal {
         Ok(ids)
     }
 
-    /// Every app not accepted (any other state), in input order.
+    /// Every app that has an outcome other than accepted (not accepted, failed, unknown,
+    /// invalid) or is still in flight, in input order. Apps never sent (pending) are left out:
+    /// they are only counted (an interrupted run of 100,000 apps would list most of them).
     pub fn for_each_app_not_accepted(&self, mut f: impl FnMut(AppRecord)) -> Result<()> {
         let p = &self.path;
         let sql = format!(
-            "SELECT {}, state, item_id, code, message FROM apps WHERE state != 'accepted' ORDER BY position",
+            "SELECT {}, state, item_id, code, message FROM apps \
+             WHERE state NOT IN ('accepted', 'pending') ORDER BY position",
             schema::APP_COLUMNS
         );
         let mut stmt = self

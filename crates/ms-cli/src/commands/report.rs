@@ -23,8 +23,11 @@ Examples:
   ms scan results ITEM_ID -o json > results.json && ms scan report --input results.json")]
 pub struct ReportArgs {
     /// The tasks' ItemIds
-    #[arg(value_name = "ITEM_ID", required_unless_present = "input")]
+    #[arg(value_name = "ITEM_ID", required_unless_present_any = ["input", "journal"])]
     pub item_ids: Vec<String>,
+    /// Every task of a run: its journal (`ms scan submit --journal FILE`)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["item_ids", "input"])]
+    pub journal: Option<PathBuf>,
     /// Report format: md, html, sarif (code scanning) or junit (CI test views)
     #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
     pub format: ReportFormat,
@@ -65,8 +68,9 @@ fn title(item_ids: &[String], tasks: &[TaskResults]) -> String {
 pub async fn exec(ctx: &mut Ctx, args: ReportArgs) -> CliResult<()> {
     // The policy file is checked before anything is fetched.
     let gate = args.gate.gate()?;
+    let item_ids = crate::journal::item_ids_or_journal(&args.item_ids, args.journal.as_deref())?;
     let tasks = if args.input.is_empty() {
-        fetch_tasks(ctx, &args.item_ids, &args.md5s).await?
+        fetch_tasks(ctx, &item_ids, &args.md5s).await?
     } else {
         let mut tasks = Vec::new();
         for path in &args.input {
@@ -75,7 +79,7 @@ pub async fn exec(ctx: &mut Ctx, args: ReportArgs) -> CliResult<()> {
         tasks
     };
     let apps: Vec<AppFindings> = apps_of(&tasks, &args.md5s);
-    let title = title(&args.item_ids, &tasks);
+    let title = title(&item_ids, &tasks);
     let evaluation = gate.as_ref().map(|g| g.evaluate(&apps));
     let decision = evaluation.as_ref().map_or(Ok(()), |e| e.decision(&apps));
     let text = render(

@@ -21,8 +21,11 @@ use crate::sources::apps_of;
 )]
 pub struct ResultsArgs {
     /// The tasks' ItemIds (printed by `ms scan submit`)
-    #[arg(value_name = "ITEM_ID", required = true)]
+    #[arg(value_name = "ITEM_ID", required_unless_present = "journal")]
     pub item_ids: Vec<String>,
+    /// Every task of a run: its journal (`ms scan submit --journal FILE`)
+    #[arg(long, value_name = "FILE", conflicts_with = "item_ids")]
+    pub journal: Option<std::path::PathBuf>,
     /// Only the apps with these MD5s (repeatable)
     #[arg(long = "md5", value_name = "MD5", value_parser = crate::commands::submit::parse_md5)]
     pub md5s: Vec<String>,
@@ -35,7 +38,8 @@ pub struct ResultsArgs {
 pub async fn exec(ctx: &mut Ctx, args: ResultsArgs) -> CliResult<()> {
     let gate = args.gate.gate()?;
     let client = ctx.client().await?;
-    let raw: Vec<RawTask> = match args.item_ids.as_slice() {
+    let item_ids = crate::journal::item_ids_or_journal(&args.item_ids, args.journal.as_deref())?;
+    let raw: Vec<RawTask> = match item_ids.as_slice() {
         [one] => vec![fetch_raw(&client, one, &args.md5s).await?],
         ids => fetch_raw_all(&client, ids, &args.md5s).await?,
     };

@@ -1,5 +1,6 @@
-//! `ms scan wait ITEM_ID...`: waits until the tasks' scans finish.
+//! `ms scan wait ITEM_ID...` (or `--journal FILE`): waits until the tasks' scans finish.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
@@ -14,8 +15,11 @@ use crate::scan::{TaskWait, wait_for_tasks};
 #[derive(Debug, Clone, Args)]
 pub struct WaitArgs {
     /// The tasks' ItemIds
-    #[arg(value_name = "ITEM_ID", required = true)]
+    #[arg(value_name = "ITEM_ID", required_unless_present = "journal")]
     pub item_ids: Vec<String>,
+    /// Wait for every task of a run: its journal (`ms scan submit --journal FILE`)
+    #[arg(long, value_name = "FILE", conflicts_with = "item_ids")]
+    pub journal: Option<PathBuf>,
     /// Seconds between two rounds of polls (each round lists the apps of up to 100
     /// unfinished tasks per request, at the rate limit)
     #[arg(long, default_value_t = 2.0, value_name = "SECS", value_parser = parse_secs)]
@@ -89,14 +93,10 @@ pub async fn wait_with_progress(
 
 /// Waits for the tasks.
 pub async fn exec(ctx: &mut Ctx, args: WaitArgs) -> CliResult<()> {
+    let item_ids = crate::journal::item_ids_or_journal(&args.item_ids, args.journal.as_deref())?;
     let client = ctx.client().await?;
-    let results = wait_with_progress(
-        &client,
-        &args.item_ids,
-        args.poll_interval,
-        args.wait_timeout,
-    )
-    .await?;
+    let results =
+        wait_with_progress(&client, &item_ids, args.poll_interval, args.wait_timeout).await?;
     ctx.printer.print(&WaitView(&results))?;
     let failed: usize = results.iter().map(|t| t.failed).sum();
     if failed > 0 {

@@ -8,7 +8,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures_util::FutureExt;
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use ms_model::{CreateScanInstancesRequest, CreateScanInstancesResponse, ScanInfo, Validate};
+use ms_model::{
+    CreateScanInstancesRequest, CreateScanInstancesResponse, ScanInfo, Validate, ValidationErrors,
+    Violation,
+};
 use tokio::sync::Notify;
 use tracing::{debug, info};
 
@@ -113,7 +116,7 @@ pub enum BatchError {
     /// The journal failed; the run stopped (what was recorded stays recorded).
     Journal(JournalError),
     /// `ScanInfo` is invalid: no chunk could be accepted, nothing was sent.
-    ScanInfo(ms_model::ValidationErrors),
+    ScanInfo(ValidationErrors),
 }
 
 impl fmt::Display for BatchError {
@@ -279,9 +282,7 @@ async fn send_round<J: Journal + ?Sized>(
             let Some(chunk) = queue.pop_front() else {
                 break;
             };
-            if let Some(chunk) = screen(journal, chunk, sink)? {
-                in_flight.push(send_chunk(client, chunk, scan_info));
-            }
+            in_flight.push(send_chunk(client, chunk, scan_info));
         }
         if in_flight.is_empty() {
             break;
@@ -300,13 +301,24 @@ async fn send_round<J: Journal + ?Sized>(
             break;
         };
         // Every reply already here is recorded in the same commit.
-        let mut done = vec![first];
-        while let Some(Some(more)) = in_flight.next().now_or_never() {
-            done.push(more);
+        let mut done = Vec::new();
+        let mut next = Some(first);
+        while let Some((chunk, sent)) = next {
+            match sent {
+                Sent::Outcome(outcome) => done.push((chunk, outcome)),
+                // Apps the model refuses are recorded; the others are pending again.
+                Sent::Invalid(problems) => {
+                    reject(journal, chunk, &problems, sink)?;
+                    exhausted = false;
+                }
+            }
+            next = in_flight.next().now_or_never().flatten();
         }
         let records: Vec<(ChunkId, ChunkOutcome)> =
             done.iter().map(|(c, o)| (c.id, o.clone())).collect();
-        journal.record(&records)?;
+        if !records.is_empty() {
+            journal.record(&records)?;
+        }
         for (chunk, outcome) in &done {
             end.unknown |= matches!(outcome, ChunkOutcome::Unknown { .. });
             log_outcome(chunk, outcome);
@@ -323,47 +335,75 @@ async fn send_round<J: Journal + ?Sized>(
     Ok(end)
 }
 
-/// Rejects the apps of a chunk that fail validation (recorded, never sent); returns the
-/// rest, or `None` when nothing is left to send.
-fn screen<J: Journal + ?Sized>(
-    journal: &mut J,
-    mut chunk: ClaimedChunk,
-    sink: &mut EventSink<impl FnMut(BatchEvent<'_>, &BatchCounts)>,
-) -> Result<Option<ClaimedChunk>, JournalError> {
-    let problems: Vec<(u64, String)> = chunk
-        .apps
-        .iter()
-        .filter_map(|a| a.app.validate().err().map(|e| (a.position, e.to_string())))
-        .collect();
-    if problems.is_empty() {
-        return Ok(Some(chunk));
-    }
-    journal.reject(&problems)?;
-    sink.emit(BatchEvent::Rejected {
-        chunk: &chunk,
-        problems: &problems,
-    });
-    chunk
-        .apps
-        .retain(|a| !problems.iter().any(|(p, _)| *p == a.position));
-    if chunk.apps.is_empty() {
-        journal.release(&[chunk.id])?;
-        return Ok(None);
-    }
-    Ok(Some(chunk))
+/// What sending a chunk gave: its outcome, or the apps the model refuses (nothing was sent).
+enum Sent {
+    Outcome(ChunkOutcome),
+    Invalid(Vec<(u64, String)>),
 }
 
+/// Records the apps of a chunk that failed the model's validation (never sent) and puts
+/// the rest back to pending (they are claimed again, in another chunk).
+fn reject<J: Journal + ?Sized>(
+    journal: &mut J,
+    chunk: ClaimedChunk,
+    problems: &[(u64, String)],
+    sink: &mut EventSink<impl FnMut(BatchEvent<'_>, &BatchCounts)>,
+) -> Result<(), JournalError> {
+    journal.reject(problems)?;
+    sink.emit(BatchEvent::Rejected {
+        chunk: &chunk,
+        problems,
+    });
+    journal.release(&[chunk.id])?;
+    sink.released(chunk.apps.len() - problems.len());
+    Ok(())
+}
+
+/// Sends a chunk. The client validates the request first (nothing invalid leaves the
+/// process); when apps of the chunk are what is invalid, they are named, not sent.
 async fn send_chunk(
     client: &Client,
     chunk: ClaimedChunk,
     scan_info: &ScanInfo,
-) -> (ClaimedChunk, ChunkOutcome) {
+) -> (ClaimedChunk, Sent) {
     let request = CreateScanInstancesRequest {
         app_infos: chunk.apps.iter().map(|a| a.app.clone()).collect(),
         scan_info: scan_info.clone(),
     };
-    let outcome = outcome_of(&chunk, client.send(&request).await);
-    (chunk, outcome)
+    let result = client.send(&request).await;
+    if let Err(e) = &result
+        && let Some(problems) = e.validation_errors().and_then(|v| invalid_apps(&chunk, v))
+    {
+        return (chunk, Sent::Invalid(problems));
+    }
+    let outcome = outcome_of(&chunk, result);
+    (chunk, Sent::Outcome(outcome))
+}
+
+/// The apps named by app-level violations (`AppInfos[i].AppMd5`), each with its problems
+/// (paths relative to the app); `None` when a violation concerns the request itself.
+fn invalid_apps(chunk: &ClaimedChunk, errors: &ValidationErrors) -> Option<Vec<(u64, String)>> {
+    let mut by_app: Vec<Vec<String>> = vec![Vec::new(); chunk.apps.len()];
+    for v in &errors.0 {
+        let (i, rest) = v
+            .path
+            .strip_prefix("AppInfos[")
+            .and_then(|r| r.split_once(']'))
+            .and_then(|(i, rest)| i.parse::<usize>().ok().map(|i| (i, rest)))?;
+        let relative = Violation {
+            path: rest.trim_start_matches('.').to_owned(),
+            ..v.clone()
+        };
+        by_app.get_mut(i)?.push(relative.to_string());
+    }
+    let problems: Vec<(u64, String)> = chunk
+        .apps
+        .iter()
+        .zip(by_app)
+        .filter(|(_, p)| !p.is_empty())
+        .map(|(a, p)| (a.position, p.join("; ")))
+        .collect();
+    (!problems.is_empty()).then_some(problems)
 }
 
 /// The outcome of a chunk from the `CreateScanInstances` result.
@@ -414,13 +454,14 @@ fn log_outcome(chunk: &ClaimedChunk, outcome: &ChunkOutcome) {
             not_accepted,
             ..
         } => {
-            debug!(chunk = %chunk.id, apps, %item_id, not_accepted = not_accepted.len(), "chunk accepted")
+            let left_out = not_accepted.len();
+            debug!(chunk = %chunk.id, apps, %item_id, left_out, "chunk accepted");
         }
         ChunkOutcome::Failed(e) => {
-            info!(chunk = %chunk.id, apps, code = %e.code, error = %e, "chunk not processed")
+            info!(chunk = %chunk.id, apps, code = %e.code, error = %e, "chunk not processed");
         }
         ChunkOutcome::Unknown { error, .. } => {
-            info!(chunk = %chunk.id, apps, code = %error.code, error = %error, "chunk outcome unknown; to reconcile")
+            info!(chunk = %chunk.id, apps, code = %error.code, error = %error, "chunk outcome unknown; to reconcile");
         }
         ChunkOutcome::NotFound(_) => {}
     }
