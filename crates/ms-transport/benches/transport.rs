@@ -84,7 +84,7 @@ async fn quota_run(apps: usize, rate: u32, concurrency: usize) -> QuotaResult {
         .failed
         .iter()
         .chain(report.unknown.iter())
-        .filter(|c| c.error.is_throttling())
+        .filter(|c| c.error.throttling)
         .count();
     let other_failures =
         report.failed.len() + report.unknown.len() + report.not_accepted.len() - throttled;

@@ -433,6 +433,7 @@ pub(crate) fn outcome_of(
                             }
                         ),
                         request_id: reply.request_id,
+                        throttling: false,
                     },
                     item_id,
                 },

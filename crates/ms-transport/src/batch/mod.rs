@@ -160,6 +160,9 @@ pub struct OutcomeError {
     pub message: String,
     /// RequestId of the reply, if there was one.
     pub request_id: Option<String>,
+    /// The service throttled the request (`RequestLimitExceeded*`, HTTP 429) until the
+    /// client's retries ran out.
+    pub throttling: bool,
 }
 
 impl OutcomeError {
@@ -172,6 +175,7 @@ impl OutcomeError {
                 .unwrap_or_else(|| e.kind().as_str().to_owned()),
             message: e.to_string(),
             request_id: e.request_id().map(str::to_owned),
+            throttling: e.is_throttling(),
         }
     }
 
@@ -181,12 +185,8 @@ impl OutcomeError {
             code: code.into(),
             message: message.into(),
             request_id: None,
+            throttling: false,
         }
-    }
-
-    /// Whether the service throttled the request (`RequestLimitExceeded*`, HTTP 429).
-    pub fn is_throttling(&self) -> bool {
-        self.code.starts_with("RequestLimitExceeded") || self.message.contains("HTTP status 429")
     }
 }
 
