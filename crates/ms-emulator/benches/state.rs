@@ -7,7 +7,8 @@
 //! finished (clock moved on, one request), and gets `SAMPLES` more sequential calls. Each call
 //! is timed on its own: mean, p50, p99, p99.9 and max in µs, and the slowest call of each
 //! second of wall time, where a periodic stall (a once-a-second snapshot) would show as a
-//! column of outliers.
+//! column of outliers. After each back-to-back series, 200 calls paced at the documented quota
+//! (20 per second) show what a client at that rate sees.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -20,6 +21,9 @@ use common::*;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use ms_emulator::{ManualClock, StateSync};
+
+/// Calls made at the documented quota (one every 50 ms) after each back-to-back series.
+const PACED: usize = 200;
 
 fn env(k: &str, d: usize) -> usize {
     std::env::var(k)
@@ -49,12 +53,27 @@ fn create_body(n: &mut u64) -> String {
     create_params(&refs, "").to_string()
 }
 
-/// `count` sequential calls on one connection; each call's latency and when it ended.
+/// `count` back-to-back calls.
 async fn timed_calls(c: &Client, count: usize, n: &mut u64) -> Vec<(Duration, Duration)> {
+    paced_calls(c, count, n, None).await
+}
+
+/// `count` sequential calls on one connection, one every `pace` (none: back to back); each
+/// call's latency and when it ended.
+async fn paced_calls(
+    c: &Client,
+    count: usize,
+    n: &mut u64,
+    pace: Option<Duration>,
+) -> Vec<(Duration, Duration)> {
     let mut s = keep_alive(c).await;
     let start = Instant::now();
     let mut out = Vec::with_capacity(count);
-    for _ in 0..count {
+    for i in 0..count {
+        if let Some(p) = pace {
+            let at = start + p * u32::try_from(i).unwrap_or(u32::MAX);
+            tokio::time::sleep_until(at.into()).await;
+        }
         let req = c.tc3_post_request("CreateScanInstances", &create_body(n), c.now());
         s.ready().await.unwrap();
         let t = Instant::now();
@@ -154,6 +173,11 @@ async fn mode(label: &str, state: Option<(&std::path::Path, StateSync)>) {
         ),
         &at_zero,
     );
+    let paced = paced_calls(&c, PACED, &mut n, Some(Duration::from_millis(50))).await;
+    report(
+        &format!("{label}, paced at 20 calls/s (the documented quota)"),
+        &paced,
+    );
     let n2 = fill(&c, fill_scans, 1 << 40).await;
     clock.advance(Duration::from_secs(10));
     let t = Instant::now();
@@ -170,10 +194,18 @@ async fn mode(label: &str, state: Option<(&std::path::Path, StateSync)>) {
     );
     let mut n = n2;
     let at_fill = timed_calls(&c, samples, &mut n).await;
-    let base = fill_scans + 20 * (200 + samples);
+    let base = fill_scans + 20 * (200 + samples + PACED);
     report(
         &format!("{label}, {base} to {} scans stored", base + 20 * samples),
         &at_fill,
+    );
+    let paced = paced_calls(&c, PACED, &mut n, Some(Duration::from_millis(50))).await;
+    report(
+        &format!(
+            "{label}, paced at 20 calls/s, over {} scans stored",
+            base + 20 * samples
+        ),
+        &paced,
     );
     emu.close().await.expect("closed cleanly");
     if let Some((p, _)) = state {

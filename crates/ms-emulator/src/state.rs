@@ -168,14 +168,14 @@ pub(crate) enum Change {
     DeleteTask(String),
     /// A new scan.
     Scan(Scan),
-    /// A scan that finished.
+    /// A scan that finished (scans are stored by their `seq`).
     ScanFinished {
-        app_sid: String,
+        seq: u64,
         status: ScanStatus,
         finished_ms: u64,
     },
-    /// A deleted scan.
-    DeleteScan(String),
+    /// A deleted scan (by `seq`).
+    DeleteScan(u64),
     /// A delivery, created or changed.
     Delivery(CallbackDelivery),
     /// A delivery dropped from the bounded list.
@@ -465,7 +465,7 @@ impl State {
     pub(crate) fn delete_scan(&mut self, sid: &str) -> Option<Scan> {
         let scan = self.scans.remove(sid)?;
         unindex_scan(&mut self.index, &scan);
-        self.record(|| Change::DeleteScan(sid.to_owned()));
+        self.record(|| Change::DeleteScan(scan.seq));
         let empty = self.tasks.get_mut(&scan.item_id).is_some_and(|task| {
             task.app_sids.retain(|s| s != sid);
             task.app_sids.is_empty()
@@ -638,10 +638,10 @@ impl State {
             {
                 scan.status = ScanStatus::outcome_for(&scan.app.app_md5);
                 scan.finished_ms = Some(finished_ms);
-                let status = scan.status;
+                let (status, seq) = (scan.status, scan.seq);
                 if self.journal {
                     self.changes.push(Change::ScanFinished {
-                        app_sid: sid.clone(),
+                        seq,
                         status,
                         finished_ms,
                     });
@@ -693,7 +693,10 @@ impl State {
                 ));
             };
             task.app_sids.push(scan.app_sid.clone());
-            scans.insert(scan.app_sid.clone(), scan);
+            let sid = scan.app_sid.clone();
+            if scans.insert(sid.clone(), scan).is_some() {
+                return Err(format!("scans[{sid:?}]: stored twice"));
+            }
         }
         let mut state = State {
             seq,
@@ -874,12 +877,17 @@ mod tests {
         s.update_delivery(id, |d| d.attempts = 1);
         assert!(s.delete_scan("a").is_some());
         let changes = s.take_changes();
-        assert!(
-            matches!(&changes[0], Change::ScanFinished { app_sid, status: ScanStatus::Completed, finished_ms: 1_000 } if app_sid == "a")
-        );
+        assert!(matches!(
+            &changes[0],
+            Change::ScanFinished {
+                seq: 1,
+                status: ScanStatus::Completed,
+                finished_ms: 1_000
+            }
+        ));
         assert!(matches!(&changes[1], Change::Delivery(d) if d.attempts == 0));
         assert!(matches!(&changes[2], Change::Delivery(d) if d.attempts == 1));
-        assert_eq!(changes[3], Change::DeleteScan("a".into()));
+        assert_eq!(changes[3], Change::DeleteScan(1));
         assert_eq!(changes[4], Change::DeleteTask("item".into()));
         assert_eq!(changes[5], Change::Seq(2));
         assert!(s.tasks().is_empty());
