@@ -107,3 +107,84 @@ async fn redis_stopped_mid_run_fails_cleanly_or_falls_back() {
     }
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_batch_cut_by_a_redis_outage_accounts_for_every_app_as_sent_or_safe_to_resend() {
+    use ms_model::{AppInfo, ScanInfo};
+    use ms_transport::scan::{BatchOptions, submit_batch};
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    let emu = Emulator::start(
+        EmulatorConfig::demo().with_rate_limit(RATE),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .expect("emulator");
+    let client = Client::builder()
+        .endpoint(emu.base_url())
+        .allow_http()
+        .proxy(Proxy::None)
+        .credentials(StaticProvider::from_parts(DEMO_SECRET_ID, DEMO_SECRET_KEY, None).unwrap())
+        .default_rate_limit(RateLimit::per_second(5))
+        .shared_rate_limit(
+            RedisLimiterConfig::new(RedisUrl::parse(&redis.url()).unwrap())
+                .failure_mode(FailureMode::Fail),
+        )
+        .build()
+        .expect("client");
+    let apps: Vec<AppInfo> = (0..200)
+        .map(|i| AppInfo {
+            app_url: format!("https://apps.example.com/{i}.apk"),
+            app_md5: format!("{i:032x}"),
+            ..AppInfo::default()
+        })
+        .collect();
+    // 10 chunks at 5/s, two in flight (each reserves its slot when it starts): about 2 s of
+    // schedule; Redis goes away after the first chunks.
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        redis.stop();
+        redis
+    });
+    let report = submit_batch(
+        &client,
+        apps,
+        ScanInfo {
+            callback_url: "http://127.0.0.1:9/callback".into(),
+            scan_types: vec!["VULSCAN".into()],
+        },
+        &BatchOptions {
+            concurrency: 2,
+            ..BatchOptions::default()
+        },
+        |_| {},
+    )
+    .await;
+    let _redis = stopper.join().expect("stopper");
+    assert!(report.unknown.is_empty(), "nothing of unknown outcome");
+    assert!(
+        !report.failed.is_empty(),
+        "the outage failed the later chunks"
+    );
+    for chunk in &report.failed {
+        assert_eq!(
+            chunk.error.kind(),
+            ErrorKind::RateLimiter,
+            "{}",
+            chunk.error
+        );
+    }
+    let mut seen: Vec<String> = report
+        .submitted
+        .iter()
+        .flat_map(|c| c.apps.iter())
+        .chain(report.failed.iter().flat_map(|c| c.apps.iter()))
+        .map(|a| a.app_md5.clone())
+        .collect();
+    seen.sort();
+    let mut expected: Vec<String> = (0..200).map(|i| format!("{i:032x}")).collect();
+    expected.sort();
+    assert_eq!(seen, expected, "every app once: accepted, or failed unsent");
+    emu.shutdown().await;
+}
