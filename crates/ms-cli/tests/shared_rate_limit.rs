@@ -28,10 +28,22 @@ fn emulator() -> TestEmulator {
 /// Starts `ms scan submit` of `APPS` apps at 2 requests/s through the shared limiter, stops
 /// Redis once the run has used it, and returns (exit code, stdout, stderr).
 fn submit_with_redis_stopped_midway(fallback: &str) -> Option<(i32, String, String)> {
-    let mut redis = RedisServer::start()?;
+    let redis = RedisServer::start()?;
     let emu = emulator();
     let dir = tempfile::tempdir().unwrap();
-    let m = manifest(dir.path(), APPS);
+    let journal = dir.path().join("run.sqlite");
+    let (code, out, err, _redis) = submit_midway(redis, &emu, dir.path(), &journal, fallback);
+    Some((code, out, err))
+}
+
+fn submit_midway(
+    mut redis: RedisServer,
+    emu: &TestEmulator,
+    dir: &std::path::Path,
+    journal: &std::path::Path,
+    fallback: &str,
+) -> (i32, String, String, RedisServer) {
+    let m = manifest(dir, APPS);
     let (mut cmd, _home) = emu.ms().command();
     cmd.args([
         "--shared-rate-limit",
@@ -46,6 +58,8 @@ fn submit_with_redis_stopped_midway(fallback: &str) -> Option<(i32, String, Stri
         "submit",
         "--manifest",
         m.to_str().unwrap(),
+        "--journal",
+        journal.to_str().unwrap(),
         "-o",
         "json",
     ])
@@ -85,11 +99,12 @@ fn submit_with_redis_stopped_midway(fallback: &str) -> Option<(i32, String, Stri
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    Some((
+    (
         status.code().unwrap_or(-1),
         stdout.join().unwrap(),
         stderr.join().unwrap(),
-    ))
+        redis,
+    )
 }
 
 #[test]
@@ -188,4 +203,66 @@ fn a_password_in_the_url_never_reaches_the_output() {
         .run(["--help"])
         .ok();
     assert!(!out.stdout.contains("hunter2secret"));
+}
+
+#[test]
+fn a_fail_mode_outage_leaves_a_journal_that_resumes_to_every_app_once() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let emu = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("run.sqlite");
+    let (code, stdout, stderr, mut redis) =
+        submit_midway(redis, &emu, dir.path(), &journal, "fail");
+    assert_eq!(code, 3, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    // Redis is back: the same command resumes from the journal and ends with every app
+    // accepted exactly once (nothing the first run had accepted is sent again).
+    redis.restart();
+    let out = emu
+        .ms()
+        .run([
+            "--shared-rate-limit",
+            &redis.url(),
+            "--shared-rate-limit-fallback",
+            "fail",
+            "--rate-limit",
+            "20",
+            "scan",
+            "submit",
+            "--journal",
+            journal.to_str().unwrap(),
+            "-o",
+            "json",
+        ])
+        .ok();
+    let list = emu
+        .ms()
+        .run([
+            "--rate-limit",
+            "1000",
+            "scan",
+            "list",
+            "--all",
+            "-o",
+            "json",
+        ])
+        .ok();
+    let listed = list.json();
+    let mut md5s: Vec<String> = listed["ScanSet"]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .filter_map(|r| r["AppMd5"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    md5s.sort();
+    let mut expected: Vec<String> = (1..=APPS).map(md5_of).collect();
+    expected.sort();
+    assert_eq!(
+        md5s, expected,
+        "the service holds every app once\n{}",
+        out.stdout
+    );
 }
