@@ -66,6 +66,16 @@ fn kill9(child: &mut Child) {
     child.wait().unwrap();
 }
 
+/// The running emulator; killed when dropped, so a failing assertion leaves no process.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn ms(url: &str) -> Ms {
     Ms::new()
         .env("MS_ENDPOINT", url)
@@ -78,7 +88,8 @@ fn every_acknowledged_app_survives_kill_9_of_the_emulator() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("emulator.db");
     let apps = manifest(dir.path(), APPS);
-    let (mut emulator, url) = serve(&state, "127.0.0.1:0").expect("the emulator starts");
+    let (child, url) = serve(&state, "127.0.0.1:0").expect("the emulator starts");
+    let mut emulator = Running(child);
     let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
 
     // The submission runs in the background: 2,000 apps, 100 chunks at the documented quota
@@ -107,9 +118,9 @@ fn every_acknowledged_app_survives_kill_9_of_the_emulator() {
         if submission.is_finished() {
             break;
         }
-        kill9(&mut emulator);
+        kill9(&mut emulator.0);
         kills += 1;
-        (emulator, _) = serve_again(&state, port);
+        emulator = Running(serve_again(&state, port).0);
     }
     let run = submission.join().unwrap();
     assert!(
@@ -212,5 +223,5 @@ fn every_acknowledged_app_survives_kill_9_of_the_emulator() {
         .json();
     let left = one["LimitCount"].as_u64().expect("LimitCount");
     assert_eq!(QUOTA - left, stored.len() as u64 + 1, "{one}");
-    kill9(&mut emulator);
+    kill9(&mut emulator.0);
 }

@@ -237,7 +237,29 @@ async fn a_json_state_file_of_the_previous_version_is_migrated() {
     assert!(names.is_empty(), "no temporary file left: {names:?}");
 }
 
-fn spawn_emulator(state: &Path, wrapper: Option<&str>) -> (Child, SocketAddr) {
+/// A running emulator process; killed when dropped, so a failing assertion leaves none.
+struct Running(Option<Child>);
+
+impl Running {
+    fn kill(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill(); // SIGKILL
+            let _ = c.wait();
+        }
+    }
+
+    fn wait_with_output(mut self) -> std::process::Output {
+        self.0.take().unwrap().wait_with_output().unwrap()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn spawn_emulator(state: &Path, wrapper: Option<&str>) -> (Running, SocketAddr) {
     let bin = env!("CARGO_BIN_EXE_ms-emulator");
     let args = [
         "--account".to_owned(),
@@ -264,10 +286,12 @@ fn spawn_emulator(state: &Path, wrapper: Option<&str>) -> (Child, SocketAddr) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let stdout = child.stdout.take().unwrap();
+    let running = Running(Some(child));
+    let mut lines = BufReader::new(stdout).lines();
     let url = lines.next().expect("a URL line").unwrap();
     let addr = url.trim_start_matches("http://").parse().unwrap();
-    (child, addr)
+    (running, addr)
 }
 
 fn client_at(addr: SocketAddr) -> Client {
@@ -299,12 +323,10 @@ fn two_emulators_cannot_share_a_state_file() {
         stderr.contains("state.db") && stderr.contains("in use by another process"),
         "{stderr}"
     );
-    first.kill().unwrap();
-    first.wait().unwrap();
+    first.kill();
     // Once the first is gone (even killed), the file can be used again.
     let (mut again, _) = spawn_emulator(&state, None);
-    again.kill().unwrap();
-    again.wait().unwrap();
+    again.kill();
 }
 
 /// A write that fails (here: the file size limit of the process, as a full disk would) is
@@ -346,7 +368,7 @@ fn a_failed_write_is_never_acknowledged_and_stops_the_emulator() {
     let (code, message) = refused.expect("a write failed before 400 tasks");
     assert_eq!(code, "InternalError", "{message}");
     assert!(!acked.is_empty());
-    let out = child.wait_with_output().unwrap();
+    let out = child.wait_with_output();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
@@ -369,8 +391,7 @@ fn a_failed_write_is_never_acknowledged_and_stops_the_emulator() {
             "nothing unacknowledged stored"
         );
     });
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.kill();
 }
 
 /// A callback attempt under way when shutdown starts is recorded before the file is closed:
@@ -453,8 +474,7 @@ fn the_state_written_by_one_request_is_in_the_file_before_its_reply() {
                 .await;
             v["ItemId"].as_str().unwrap().to_owned()
         });
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
+        child.kill(); // SIGKILL
         items.push(item);
     }
     let (mut child, addr) = spawn_emulator(&state, None);
@@ -467,6 +487,5 @@ fn the_state_written_by_one_request_is_in_the_file_before_its_reply() {
         let listed: Value = c.ok("DescribeScanInstances", &json!({})).await;
         assert_eq!(listed["TotalCount"], 3);
     });
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.kill();
 }
