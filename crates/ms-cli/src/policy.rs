@@ -655,6 +655,17 @@ impl Gate {
         }
     }
 
+    /// An empty [`Tally`] for this policy, to judge apps one at a time with [`Gate::judge`].
+    pub fn tally(&self) -> Tally {
+        Tally::new(self.policy.name.clone())
+    }
+
+    /// Judges one app on all its findings and counts it in `tally`; nothing of the app
+    /// is kept but the summary lines of its first violations.
+    pub fn judge(&self, app: &AppFindings, tally: &mut Tally) {
+        tally.record(app, &self.evaluate_app(app, &app.findings()));
+    }
+
     /// Judges one app on the given findings (all of them, or only those new since
     /// another build, as `ms scan diff` does).
     pub fn evaluate_app(&self, app: &AppFindings, findings: &[Finding]) -> AppOutcome {
@@ -706,31 +717,87 @@ impl Evaluation {
     }
 
     /// The exit decision: `Ok` when the policy passes, else the policy error (exit code 4)
-    /// whose message is the short summary of what violated it.
+    /// whose message is the short summary of what violated it (see [`Tally::decision`]).
     pub fn decision(&self, apps: &[AppFindings]) -> CliResult<()> {
+        let mut tally = Tally::new(self.policy.clone());
+        for (app, outcome) in apps.iter().zip(&self.apps) {
+            tally.record(app, outcome);
+        }
+        tally.decision()
+    }
+}
+
+/// The policy's verdict gathered one app at a time, keeping only counts and the few lines
+/// the stderr summary shows: for results that stream past and are never held together
+/// (`ms scan submit --wait`, `ms scan wait`). [`Evaluation::decision`] goes through it
+/// too, so every command words its summary the same way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tally {
+    policy: String,
+    apps: usize,
+    failing: usize,
+    violations: usize,
+    shown: Vec<String>,
+}
+
+impl Tally {
+    /// An empty tally for the policy named `policy` (in messages).
+    pub fn new(policy: impl Into<String>) -> Self {
+        Tally {
+            policy: policy.into(),
+            apps: 0,
+            failing: 0,
+            violations: 0,
+            shown: Vec::new(),
+        }
+    }
+
+    /// Counts one judged app.
+    pub fn record(&mut self, app: &AppFindings, outcome: &AppOutcome) {
+        self.apps += 1;
+        if outcome.passed() {
+            return;
+        }
+        self.failing += 1;
+        self.violations += outcome.violations.len() + usize::from(outcome.incomplete.is_some());
+        if self.shown.len() < SHOWN_VIOLATIONS {
+            let room = SHOWN_VIOLATIONS - self.shown.len();
+            self.shown
+                .extend(violation_lines(app, outcome).into_iter().take(room));
+        }
+    }
+
+    /// Apps judged so far.
+    pub fn apps(&self) -> usize {
+        self.apps
+    }
+
+    /// Violations so far (findings, and unfinished scans that fail).
+    pub fn violations(&self) -> usize {
+        self.violations
+    }
+
+    /// True when no app judged so far violates the policy.
+    pub fn passed(&self) -> bool {
+        self.failing == 0
+    }
+
+    /// The exit decision: `Ok` when the policy passes, else the policy error (exit code 4)
+    /// whose message is the short summary of what violated it: the counts, then the first
+    /// violations, one a line.
+    pub fn decision(&self) -> CliResult<()> {
         if self.passed() {
             return Ok(());
         }
-        let failing = self.apps.iter().filter(|a| !a.passed()).count();
         let mut lines = vec![format!(
-            "policy {} violated: {} violation(s) in {failing} of {} app(s)",
-            self.policy,
-            self.violations(),
-            apps.len()
+            "policy {} violated: {} violation(s) in {} of {} app(s)",
+            self.policy, self.violations, self.failing, self.apps
         )];
-        let mut shown = 0;
-        for (app, outcome) in apps.iter().zip(&self.apps) {
-            for line in violation_lines(app, outcome) {
-                if shown < SHOWN_VIOLATIONS {
-                    lines.push(format!("  {line}"));
-                }
-                shown += 1;
-            }
-        }
-        if shown > SHOWN_VIOLATIONS {
+        lines.extend(self.shown.iter().map(|l| format!("  {l}")));
+        if self.violations > self.shown.len() {
             lines.push(format!(
                 "  … and {} more (see the report)",
-                shown - SHOWN_VIOLATIONS
+                self.violations - self.shown.len()
             ));
         }
         Err(CliError::policy(lines.join("\n")).with_hint(
@@ -965,6 +1032,45 @@ expires = "2026-12-31"
                 "{text:?}:\n{message}"
             );
         }
+    }
+
+    #[test]
+    fn a_tally_app_by_app_says_what_the_whole_evaluation_says() {
+        let clean = AppFindings::from_json(&json!({"TaskStatus": 1}));
+        let mut apps = vec![app_with_virus(); 12];
+        apps.insert(3, clean);
+        let gate = Gate::new(Policy::fail_on(FailOn::High), day("2026-01-01"));
+        let mut tally = gate.tally();
+        for app in &apps {
+            gate.judge(app, &mut tally);
+        }
+        assert_eq!(tally.apps(), 13);
+        assert_eq!(
+            tally.violations(),
+            24,
+            "a virus and vul:1 in each of 12 apps"
+        );
+        let whole = gate.evaluate(&apps).decision(&apps).unwrap_err();
+        let streamed = tally.decision().unwrap_err();
+        assert_eq!(streamed.message(), whole.message());
+        assert_eq!(streamed.exit_code(), 4);
+        assert!(
+            streamed
+                .message()
+                .starts_with("policy --fail-on high violated: 24 violation(s) in 12 of 13 app(s)"),
+            "{streamed}"
+        );
+        assert!(
+            streamed
+                .message()
+                .ends_with("  … and 14 more (see the report)"),
+            "{streamed}"
+        );
+        // Only the shown lines are kept, however many apps pass through.
+        assert_eq!(tally.shown.len(), SHOWN_VIOLATIONS);
+        let mut passing = gate.tally();
+        gate.judge(&apps[3], &mut passing);
+        assert!(passing.passed() && passing.decision().is_ok());
     }
 
     #[test]

@@ -16,21 +16,52 @@ use crate::scan::{TaskResults, fetch_all_results, fetch_results};
 /// Largest saved-results file read (results of 100,000 apps are ≈ 400 MB).
 const MAX_SAVED_BYTES: u64 = 1 << 30;
 
-/// One side of what to read: tasks by ItemId, or saved files.
+/// The first bytes of every SQLite database file (a run journal is one).
+const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+
+/// True when the file starts like an SQLite database (whatever its name).
+fn is_sqlite(path: &Path) -> CliResult<bool> {
+    use std::io::Read as _;
+    let mut head = [0u8; 16];
+    let mut file = std::fs::File::open(path).map_err(|e| CliError::file(path, "read", &e))?;
+    let mut filled = 0;
+    while filled < head.len() {
+        match file.read(&mut head[filled..]) {
+            Ok(0) => return Ok(false),
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(CliError::file(path, "read", &e)),
+        }
+    }
+    Ok(&head == SQLITE_MAGIC)
+}
+
+/// One side of what to read: tasks by ItemId, a run's journal, or saved files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
     /// Tasks to fetch.
     ItemIds(Vec<String>),
+    /// The tasks of a run: its journal (`ms scan submit --journal FILE`), whose accepted
+    /// ItemIds are fetched.
+    Journal(PathBuf),
     /// A file of saved results.
     Saved(PathBuf),
 }
 
 impl Source {
-    /// An argument of `ms scan diff`: an existing file, else ItemIds separated by commas.
+    /// An argument of `ms scan diff`: an existing file (a run journal when it is an SQLite
+    /// database, told by its header, else saved results), else ItemIds separated by commas.
     pub fn from_arg(arg: &str) -> CliResult<Self> {
         let path = Path::new(arg);
-        if path.is_file() || arg == "-" {
+        if arg == "-" {
             return Ok(Source::Saved(path.to_owned()));
+        }
+        if path.is_file() {
+            return Ok(if is_sqlite(path)? {
+                Source::Journal(path.to_owned())
+            } else {
+                Source::Saved(path.to_owned())
+            });
         }
         let ids: Vec<String> = arg
             .split(',')
@@ -48,7 +79,7 @@ impl Source {
             Err(CliError::usage(format!(
                 "{arg:?} is neither a file nor a list of ItemIds"
             ))
-            .with_hint("give saved results (`ms scan results ITEM_ID -o json > FILE`) or ItemIds separated by commas"))
+            .with_hint("give saved results (`ms scan results ITEM_ID -o json > FILE`), a run's journal (`ms scan submit --journal FILE`) or ItemIds separated by commas"))
         }
     }
 
@@ -57,7 +88,7 @@ impl Source {
         match self {
             Source::ItemIds(ids) if ids.len() == 1 => ids[0].clone(),
             Source::ItemIds(ids) => format!("{} tasks ({}, ...)", ids.len(), ids[0]),
-            Source::Saved(path) => path.display().to_string(),
+            Source::Journal(path) | Source::Saved(path) => path.display().to_string(),
         }
     }
 
@@ -68,6 +99,11 @@ impl Source {
             Source::ItemIds(ids) => {
                 let client = ctx.client().await?;
                 fetch_all_results(&client, ids, || {}).await
+            }
+            Source::Journal(path) => {
+                let ids = crate::journal::run_item_ids(path)?;
+                let client = ctx.client().await?;
+                fetch_all_results(&client, &ids, || {}).await
             }
         }
     }
@@ -231,5 +267,28 @@ mod tests {
         );
         let missing = dir.path().join("missing.json");
         assert!(Source::from_arg(missing.to_str().unwrap()).is_err());
+    }
+
+    #[test]
+    fn a_journal_is_told_by_its_sqlite_header_not_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        // The header of a database page (real journals: tests/scan_diff.rs).
+        let db = dir.path().join("run.json");
+        let mut page = SQLITE_MAGIC.to_vec();
+        page.extend_from_slice(&[0x10, 0x00, 0x02, 0x02]);
+        std::fs::write(&db, page).unwrap();
+        assert_eq!(
+            Source::from_arg(db.to_str().unwrap()).unwrap(),
+            Source::Journal(db.clone())
+        );
+        // Saved results named like a database, and a file shorter than the header.
+        for (name, text) in [("results.sqlite", "[]"), ("short.db", "SQLite")] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            assert_eq!(
+                Source::from_arg(path.to_str().unwrap()).unwrap(),
+                Source::Saved(path)
+            );
+        }
     }
 }

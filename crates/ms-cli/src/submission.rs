@@ -20,6 +20,7 @@ use crate::context::Ctx;
 use crate::error::{CliError, CliResult, ErrorKind};
 use crate::journal::{RunJournal, journal_error};
 use crate::output::{OutputFormat, Printer, Render};
+use crate::policy::{Gate, Tally};
 use crate::report::{AppFindings, Verdict};
 use crate::scan::{ResultsView, TaskResults, TaskWaiter, fetch_results};
 use crate::signals::Interrupts;
@@ -81,17 +82,29 @@ pub async fn run(
         (Some(wait), true) => {
             let ids = run.journal.item_ids_in_order().map_err(journal_error)?;
             let hint = wait_hint(run.path.as_deref());
-            wait_and_stream(client, &mut run.journal, &ids, wait, &stop, &mut out)
-                .await
-                .map_err(|e| e.with_hint(hint))
+            let mut scanned = Scanned::new(plan.gate.as_ref());
+            wait_and_stream(
+                client,
+                &mut run.journal,
+                &ids,
+                wait,
+                &stop,
+                &mut out,
+                &mut scanned,
+            )
+            .await
+            .map(|()| scanned.decision())
+            .map_err(|e| e.with_hint(hint))
         }
-        _ => Ok(()),
+        _ => Ok(Ok(())),
     };
     out.end(with_results);
     drop(interrupts);
+    // Precedence: apps not accepted (1, 2, 3), an interruption (130, 143), a failed wait
+    // (1, 3), a failed write (1), and only then the policy (4).
     verdict?;
-    waited?;
-    out.into_result()
+    let policy = waited?;
+    crate::policy::finish(policy, out.into_result())
 }
 
 /// Says on stderr which journal holds the run (and, when resuming, where it stands).
@@ -357,8 +370,52 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
-/// `--wait`: as each task finishes, its results are fetched, stored in the journal and
-/// printed; only one task's results are held at a time.
+/// What the scans of a run found, counted app by app as the results stream past: the
+/// verdicts (for the closing line on stderr) and, with `--fail-on`/`--policy`, the
+/// policy's [`Tally`] (counts and the first violations, never the results themselves).
+struct Scanned<'g> {
+    verdicts: BTreeMap<Verdict, usize>,
+    gate: Option<(&'g Gate, Tally)>,
+}
+
+impl<'g> Scanned<'g> {
+    fn new(gate: Option<&'g Gate>) -> Self {
+        Scanned {
+            verdicts: BTreeMap::new(),
+            gate: gate.map(|g| (g, g.tally())),
+        }
+    }
+
+    /// Counts one app (a `ScanSetInfo` object).
+    fn add(&mut self, app: &Value) {
+        let app = AppFindings::from_json(app);
+        *self.verdicts.entry(app.verdict()).or_default() += 1;
+        if let Some((gate, tally)) = &mut self.gate {
+            gate.judge(&app, tally);
+        }
+    }
+
+    /// `scanned 32 app(s): 2 virus, 18 high risk, ...`.
+    fn line(&self) -> String {
+        let apps: usize = self.verdicts.values().sum();
+        let parts: Vec<String> = self
+            .verdicts
+            .iter()
+            .map(|(v, n)| format!("{n} {}", v.label()))
+            .collect();
+        format!("scanned {apps} app(s): {}", parts.join(", "))
+    }
+
+    /// The policy's decision on the whole run (`Ok` without a gate).
+    fn decision(&self) -> CliResult<()> {
+        self.gate
+            .as_ref()
+            .map_or(Ok(()), |(_, tally)| tally.decision())
+    }
+}
+
+/// `--wait`: as each task finishes, its results are fetched, stored in the journal,
+/// printed and counted in `scanned`; only one task's results are held at a time.
 async fn wait_and_stream(
     client: &Client,
     journal: &mut SqliteJournal,
@@ -366,13 +423,13 @@ async fn wait_and_stream(
     wait: WaitPlan,
     stop: &StopSignal,
     out: &mut Out<'_>,
+    scanned: &mut Scanned<'_>,
 ) -> CliResult<()> {
     if out.format != OutputFormat::Json && out.format != OutputFormat::Jsonl {
         errln!("waiting for the scans of {} task(s)...", ids.len());
     }
     let bar = crate::progress::wait_bar(ids.len());
     let mut waiter = TaskWaiter::new(client, ids, wait.poll, wait.timeout);
-    let mut verdicts: BTreeMap<Verdict, usize> = BTreeMap::new();
     loop {
         let round = tokio::select! {
             round = waiter.round() => round,
@@ -400,21 +457,14 @@ async fn wait_and_stream(
                 .store_results(&results.item_id, &scan_set)
                 .map_err(journal_error)?;
             for app in &results.scan_set {
-                *verdicts
-                    .entry(AppFindings::from_json(app).verdict())
-                    .or_default() += 1;
+                scanned.add(app);
             }
             out.task_results(&results);
         }
     }
     bar.finish_and_clear();
     if out.format != OutputFormat::Json && out.format != OutputFormat::Jsonl {
-        let apps: usize = verdicts.values().sum();
-        let parts: Vec<String> = verdicts
-            .iter()
-            .map(|(v, n)| format!("{n} {}", v.label()))
-            .collect();
-        errln!("scanned {apps} app(s): {}", parts.join(", "));
+        errln!("{}", scanned.line());
     }
     Ok(())
 }

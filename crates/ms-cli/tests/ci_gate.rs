@@ -1,6 +1,7 @@
 //! `ms` in CI: the policy gate (exit code 4), SARIF and JUnit reports, driven through the
 //! real `ms` binary against the emulator with `examples/apps.json` (32 apps; the emulator's
-//! findings are deterministic per MD5: QR Scanner and Code Editor are viruses).
+//! findings are deterministic per MD5: QR Scanner and Code Editor are viruses), on
+//! `scan results`, `scan report`, `scan submit --wait` and `scan wait`.
 
 mod common;
 
@@ -457,4 +458,229 @@ fn the_same_finding_in_the_next_build_has_the_same_fingerprint() {
     for rule in common {
         assert_eq!(prints[0][rule], prints[1][rule], "{rule}");
     }
+}
+
+/// `scan submit --manifest examples/apps.json --wait` with extra arguments (the examples'
+/// 32 apps), run to its end.
+fn submit_wait(emu: &TestEmulator, extra: &[&str]) -> common::Run {
+    let mut args = vec![
+        "-o",
+        "json",
+        "scan",
+        "submit",
+        "--manifest",
+        "examples/apps.json",
+        "--wait",
+        "--poll-interval",
+        "0.2",
+    ];
+    args.extend_from_slice(extra);
+    emu.ms().run(args)
+}
+
+/// The apps of a `submit --wait -o json` document's Results.
+fn result_apps(doc: &Value) -> Vec<&Value> {
+    doc["Results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["ScanSet"].as_array().unwrap())
+        .collect()
+}
+
+fn assert_names_both_viruses(stderr: &str) {
+    assert!(
+        stderr.contains("policy --fail-on virus violated: 2 violation(s) in 2 of 32 app(s)"),
+        "{stderr}"
+    );
+    for (package, _) in VIRUSES {
+        assert!(stderr.contains(package), "{stderr}");
+    }
+}
+
+#[test]
+fn submit_wait_and_wait_gate_the_whole_run() {
+    let emu = TestEmulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("run.db");
+    let journal_arg = journal.to_str().unwrap();
+
+    // Without a gate: exit 0 (viruses and all).
+    let ids = submit_examples(&emu);
+
+    // --fail-on virus: exit 4 after the whole document, results included.
+    let gated = submit_wait(&emu, &["--journal", journal_arg, "--fail-on", "virus"]).expect_code(4);
+    let doc = gated.json();
+    assert_eq!(doc["Submitted"], 32);
+    let apps = result_apps(&doc);
+    assert_eq!(apps.len(), 32, "every result is printed before the exit 4");
+    assert_eq!(
+        apps.iter()
+            .filter(|a| a["VirusInfo"]["SafeType"] == 3)
+            .count(),
+        2
+    );
+    assert_names_both_viruses(&gated.stderr);
+
+    // The table output of submit --wait is gated the same way.
+    let table = emu
+        .ms()
+        .run([
+            "scan",
+            "submit",
+            "--manifest",
+            "examples/apps.json",
+            "--wait",
+            "--poll-interval",
+            "0.2",
+            "--fail-on",
+            "virus",
+        ])
+        .expect_code(4);
+    assert!(table.stdout.contains("QR Scanner"), "{}", table.stdout);
+    assert_names_both_viruses(&table.stderr);
+
+    // scan wait: by ItemIds, and a whole run by its journal; the output stays complete.
+    let waited = emu
+        .ms()
+        .run(with_ids(
+            &[
+                "-o",
+                "json",
+                "scan",
+                "wait",
+                "--poll-interval",
+                "0.2",
+                "--fail-on",
+                "virus",
+            ],
+            &ids,
+        ))
+        .expect_code(4);
+    let tasks = waited.json();
+    let waited_apps: u64 = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["Apps"].as_u64().unwrap())
+        .sum();
+    assert_eq!(waited_apps, 32);
+    assert_names_both_viruses(&waited.stderr);
+    let by_journal = emu
+        .ms()
+        .run([
+            "scan",
+            "wait",
+            "--journal",
+            journal_arg,
+            "--fail-on",
+            "virus",
+        ])
+        .expect_code(4);
+    assert_names_both_viruses(&by_journal.stderr);
+    emu.ms()
+        .run(with_ids(&["scan", "wait", "--fail-on", "high"], &ids))
+        .expect_code(4);
+    emu.ms().run(with_ids(&["scan", "wait"], &ids)).ok();
+
+    // A policy allowing both viruses (unexpired): exit 0, for submit --wait and wait.
+    let policy = allow_both_viruses(dir.path(), &date_in(30));
+    let policy_arg = policy.to_str().unwrap();
+    submit_wait(&emu, &["--policy", policy_arg]).ok();
+    emu.ms()
+        .run([
+            "scan",
+            "wait",
+            "--journal",
+            journal_arg,
+            "--policy",
+            policy_arg,
+        ])
+        .ok();
+    // Once the entries expire: exit 4 again, naming them.
+    let _ = allow_both_viruses(dir.path(), &date_in(-1));
+    let expired = emu
+        .ms()
+        .run([
+            "scan",
+            "wait",
+            "--journal",
+            journal_arg,
+            "--policy",
+            policy_arg,
+        ])
+        .expect_code(4);
+    assert!(expired.stderr.contains("expired on"), "{}", expired.stderr);
+    let expired = submit_wait(&emu, &["--policy", policy_arg]).expect_code(4);
+    assert!(expired.stderr.contains("expired on"), "{}", expired.stderr);
+}
+
+#[test]
+fn submit_wait_gate_yields_to_apps_not_accepted_and_needs_wait() {
+    // A quota of 20 scans: the first chunk (with the QR Scanner virus) is accepted, the
+    // other 12 apps are not. Exit 1 (not accepted), not 4, though a virus was found.
+    let emu = TestEmulator::with_config(
+        ms_emulator::EmulatorConfig::demo()
+            .with_scan_duration(std::time::Duration::from_millis(300))
+            .with_initial_quota(20),
+    );
+    let out = submit_wait(&emu, &["--concurrency", "1", "--fail-on", "virus"]).expect_code(1);
+    let doc = out.json();
+    assert_eq!(doc["Submitted"], 20);
+    assert_eq!(doc["Unaccepted"].as_array().unwrap().len(), 12);
+    let apps = result_apps(&doc);
+    assert!(
+        apps.iter().any(
+            |a| a["AppDetailInfo"]["AppMd5"] == VIRUSES[0].1 && a["VirusInfo"]["SafeType"] == 3
+        ),
+        "the accepted apps hold a virus: {doc}"
+    );
+    assert!(out.stderr.contains("not accepted"), "{}", out.stderr);
+    assert!(!out.stderr.contains("policy --fail-on"), "{}", out.stderr);
+
+    // An unknown task under a gate: the service's error (1).
+    emu.ms()
+        .run([
+            "scan",
+            "wait",
+            "0123456789abcdef0123456789abcdef",
+            "--fail-on",
+            "low",
+        ])
+        .expect_code(1);
+
+    // A gate without --wait judges nothing: a usage error before anything is read or sent.
+    let no_wait = Ms::new()
+        .env("MS_ENDPOINT", "http://127.0.0.1:9")
+        .run([
+            "scan",
+            "submit",
+            "--manifest",
+            "examples/apps.json",
+            "--fail-on",
+            "virus",
+        ])
+        .expect_code(2);
+    assert!(no_wait.stderr.contains("need --wait"), "{}", no_wait.stderr);
+    // A malformed policy is found first too.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "fail-on = \"severe\"\n").unwrap();
+    let out = Ms::new()
+        .env("MS_ENDPOINT", "http://127.0.0.1:9")
+        .run([
+            "scan",
+            "submit",
+            "--manifest",
+            "examples/apps.json",
+            "--wait",
+            "--policy",
+            bad.to_str().unwrap(),
+        ])
+        .expect_code(2);
+    assert!(
+        out.stderr.contains("bad.toml:1:11: fail-on"),
+        "{}",
+        out.stderr
+    );
 }

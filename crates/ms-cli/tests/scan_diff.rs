@@ -10,30 +10,35 @@ use serde_json::Value;
 
 /// Submits one build of com.example.app and returns the `submit --wait -o json` output.
 fn build(emu: &TestEmulator, version: &str, md5: &str) -> Value {
-    emu.ms()
-        .run([
-            "-o",
-            "json",
-            "scan",
-            "submit",
-            "--url",
-            &format!("https://cdn.example.com/app-{version}.apk"),
-            "--md5",
-            md5,
-            "--size",
-            "4096",
-            "--name",
-            "App",
-            "--package",
-            "com.example.app",
-            "--app-version",
-            version,
-            "--wait",
-            "--poll-interval",
-            "0.2",
-        ])
-        .ok()
-        .json()
+    build_with(emu, version, md5, &[])
+}
+
+/// [`build`] with more arguments (`--journal FILE`).
+fn build_with(emu: &TestEmulator, version: &str, md5: &str, extra: &[&str]) -> Value {
+    let url = format!("https://cdn.example.com/app-{version}.apk");
+    let mut args = vec![
+        "-o",
+        "json",
+        "scan",
+        "submit",
+        "--url",
+        &url,
+        "--md5",
+        md5,
+        "--size",
+        "4096",
+        "--name",
+        "App",
+        "--package",
+        "com.example.app",
+        "--app-version",
+        version,
+        "--wait",
+        "--poll-interval",
+        "0.2",
+    ];
+    args.extend_from_slice(extra);
+    emu.ms().run(args).ok().json()
 }
 
 /// The vulnerability ids of a build, read straight from the service's answer.
@@ -174,6 +179,90 @@ fn a_bad_side_is_a_usage_error() {
         .expect_code(2);
     assert!(
         out.stderr.contains("neither a file nor a list of ItemIds"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn two_runs_diff_by_their_journals() {
+    let emu = TestEmulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    // Journals are told by their SQLite header: names without an extension, and one that
+    // looks like saved results.
+    let (old_journal, new_journal) = (dir.path().join("main-run"), dir.path().join("pr.json"));
+    let (old_arg, new_arg) = (old_journal.to_str().unwrap(), new_journal.to_str().unwrap());
+    let old = build_with(
+        &emu,
+        "1.0",
+        "11111111111111111111111111111111",
+        &["--journal", old_arg],
+    );
+    let new = build_with(
+        &emu,
+        "1.1",
+        "22222222222222222222222222222222",
+        &["--journal", new_arg],
+    );
+    assert_ne!(vul_ids(&old), vul_ids(&new), "the builds' findings differ");
+
+    let by_journal = emu
+        .ms()
+        .run(["-o", "json", "scan", "diff", old_arg, new_arg])
+        .ok()
+        .json();
+    assert_eq!(by_journal["Old"], old_arg);
+    assert_eq!(by_journal["New"], new_arg);
+    let apps = by_journal["Apps"].as_array().unwrap();
+    assert_eq!(apps.len(), 1, "{by_journal}");
+    assert_eq!(apps[0]["Change"], "changed");
+    assert_eq!(apps[0]["Old"]["Version"], "1.0");
+    assert_eq!(apps[0]["New"]["Version"], "1.1");
+    assert_eq!(
+        vul_ids(&new)
+            .difference(&vul_ids(&old))
+            .cloned()
+            .collect::<BTreeSet<String>>(),
+        ids(&apps[0]["NewFindings"])
+            .into_iter()
+            .filter(|i| i.starts_with("vul:"))
+            .collect()
+    );
+    // The same diff as by the runs' ItemIds.
+    let item_id = |run: &Value| run["Tasks"][0]["ItemId"].as_str().unwrap().to_owned();
+    let by_ids = emu
+        .ms()
+        .run(["-o", "json", "scan", "diff", &item_id(&old), &item_id(&new)])
+        .ok()
+        .json();
+    assert_eq!(by_journal["Apps"], by_ids["Apps"]);
+    assert_eq!(by_journal["Summary"], by_ids["Summary"]);
+    // The gate judges the new findings of the run.
+    emu.ms()
+        .run(["scan", "diff", old_arg, new_arg, "--fail-on", "high"])
+        .expect_code(4);
+    emu.ms()
+        .run(["scan", "diff", new_arg, new_arg, "--fail-on", "high"])
+        .ok();
+    // A journal with no accepted task is a usage error naming it.
+    let empty = dir.path().join("empty");
+    let out = emu.ms().env("MS_ENDPOINT", "http://127.0.0.1:9").run([
+        "scan",
+        "submit",
+        "--url",
+        "https://cdn.example.com/x.apk",
+        "--md5",
+        "33333333333333333333333333333333",
+        "--journal",
+        empty.to_str().unwrap(),
+    ]);
+    assert_ne!(out.code, 0, "{}", out.stderr);
+    let out = emu
+        .ms()
+        .run(["scan", "diff", empty.to_str().unwrap(), new_arg])
+        .expect_code(2);
+    assert!(
+        out.stderr.contains("no app of the run was accepted"),
         "{}",
         out.stderr
     );

@@ -16,17 +16,22 @@ use crate::sources::{Source, apps_of};
 #[derive(Debug, Clone, Args)]
 #[command(after_help = "\
 OLD and NEW are each a file of saved results (`ms scan results ... -o json`, `ms scan
-submit --wait -o json`) or ItemIds separated by commas. Apps are matched by package name,
-so a new version of an app is compared with the old one.
+submit --wait -o json`), a run's journal (`ms scan submit --journal FILE`: every task of
+the run, fetched; told from saved results by its SQLite header, whatever its name) or
+ItemIds separated by commas. Apps are matched by package name, so a new version of an app
+is compared with the old one.
 
 Examples:
   ms scan diff main-results.json pr-results.json --fail-on high
+  ms scan diff main-run.db pr-run.db --policy .ms/policy.toml
   ms scan diff OLD_ITEM_ID NEW_ITEM_ID1,NEW_ITEM_ID2 -o json")]
 pub struct DiffArgs {
-    /// The old build's results: a saved-results file or ItemIds (comma-separated)
+    /// The old build's results: a saved-results file, a run's journal or ItemIds
+    /// (comma-separated)
     #[arg(value_name = "OLD")]
     pub old: String,
-    /// The new build's results: a saved-results file or ItemIds (comma-separated)
+    /// The new build's results: a saved-results file, a run's journal or ItemIds
+    /// (comma-separated)
     #[arg(value_name = "NEW")]
     pub new: String,
     /// The policy gate, applied to the new findings only.

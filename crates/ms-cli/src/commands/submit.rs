@@ -21,6 +21,7 @@ use crate::input::Input;
 use crate::journal::JournalChoice;
 use crate::manifest::{ManifestFormat, is_md5};
 use crate::output::OutputFormat;
+use crate::policy::{Gate, GateArgs};
 
 /// A scan type (ScanInfo.ScanTypes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -85,7 +86,10 @@ Every app ends accepted (with its ItemId) or is named with the reason: not accep
 service (quota), failed (safe to submit again), or unknown. Lost replies are reconciled
 with the account's scan list before anything is sent again. Exit status: 0 when every app
 was accepted, 1 otherwise (2 for invalid input, 3 when the service could not be reached,
-130/143 when interrupted); run the same command (or the one printed) to resume.")]
+130/143 when interrupted); run the same command (or the one printed) to resume. With --wait
+and --fail-on/--policy: 4 when every app was accepted but the results of the run violate the
+policy (a scan that did not finish counts unless the policy ignores it); the results are
+printed in full first.")]
 #[command(group(clap::ArgGroup::new("source").multiple(false).args(["url", "manifest", "apk"])))]
 pub struct SubmitArgs {
     /// Download URL of one app (with --md5)
@@ -178,6 +182,10 @@ pub struct SubmitArgs {
     /// With --wait: give up after this many seconds
     #[arg(long, default_value_t = 3600.0, value_name = "SECS", value_parser = crate::commands::wait::parse_secs)]
     pub wait_timeout: f64,
+
+    /// The policy gate (with --wait), judging every app of the run.
+    #[command(flatten)]
+    pub gate: GateArgs,
 }
 
 /// Parses an MD5 argument (32 hex digits, returned in lowercase).
@@ -218,6 +226,8 @@ pub struct SubmitPlan {
     pub dry_run: bool,
     /// `--wait`.
     pub wait: Option<WaitPlan>,
+    /// `--fail-on` / `--policy` (only with `--wait`): judges the results of the whole run.
+    pub gate: Option<Gate>,
 }
 
 impl SubmitPlan {
@@ -230,6 +240,14 @@ impl SubmitPlan {
                 "one of --manifest, --url or --apk is required (or --journal FILE to resume a run)",
             )
             .with_hint("see `ms scan submit --help`"));
+        }
+        // The policy file is read and checked before anything is read or sent.
+        let gate = args.gate.gate()?;
+        if gate.is_some() && (!args.wait || args.dry_run) {
+            return Err(CliError::usage(
+                "--fail-on and --policy judge the scan results: they need --wait (and no --dry-run)",
+            )
+            .with_hint("add --wait, or gate later with `ms scan wait --journal FILE --fail-on LEVEL`"));
         }
         let journal = match &args.journal {
             Some(path) => JournalChoice::File(path.clone()),
@@ -252,6 +270,7 @@ impl SubmitPlan {
                 poll: Duration::from_secs_f64(args.poll_interval),
                 timeout: Duration::from_secs_f64(args.wait_timeout),
             }),
+            gate,
         })
     }
 }

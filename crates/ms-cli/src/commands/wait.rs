@@ -1,15 +1,19 @@
-//! `ms scan wait ITEM_ID...` (or `--journal FILE`): waits until the tasks' scans finish.
+//! `ms scan wait ITEM_ID...` (or `--journal FILE`): waits until the tasks' scans finish,
+//! optionally judged by a policy gate (exit code 4 when violated).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
+use crate::findings::AppFindings;
 use crate::output::{Render, Table};
-use crate::scan::{TaskWait, wait_for_tasks};
+use crate::policy::{Gate, GateArgs, Tally, finish};
+use crate::scan::{TaskWait, fetch_results, wait_for_tasks};
 
 /// Arguments of `ms scan wait`.
 #[derive(Debug, Clone, Args)]
@@ -27,6 +31,9 @@ pub struct WaitArgs {
     /// Give up after this many seconds (exit code 1)
     #[arg(long, default_value_t = 3600.0, value_name = "SECS", value_parser = parse_secs)]
     pub wait_timeout: f64,
+    /// The policy gate, judging the results of every task once the scans finish.
+    #[command(flatten)]
+    pub gate: GateArgs,
 }
 
 /// Parses a positive number of seconds.
@@ -91,19 +98,47 @@ pub async fn wait_with_progress(
     waited
 }
 
-/// Waits for the tasks.
+/// Waits for the tasks; with a gate, then judges their results.
+///
+/// The exit status is decided before the summary is printed: apps whose scan failed exit 1
+/// (as a failed wait or fetch does), and only then does the policy's 4 apply.
 pub async fn exec(ctx: &mut Ctx, args: WaitArgs) -> CliResult<()> {
+    // The policy file is checked before anything is sent.
+    let gate = args.gate.gate()?;
     let item_ids = crate::journal::item_ids_or_journal(&args.item_ids, args.journal.as_deref())?;
     let client = ctx.client().await?;
     let results =
         wait_with_progress(&client, &item_ids, args.poll_interval, args.wait_timeout).await?;
-    ctx.printer.print(&WaitView(&results))?;
     let failed: usize = results.iter().map(|t| t.failed).sum();
-    if failed > 0 {
-        return Err(
+    let status = if failed > 0 {
+        Err(
             CliError::remote(format!("{failed} app(s) could not be scanned"))
                 .with_hint("see the status of each app with `ms scan results ITEM_ID`"),
-        );
+        )
+    } else if let Some(gate) = &gate {
+        judge_tasks(&client, &item_ids, gate).await?.decision()
+    } else {
+        Ok(())
+    };
+    let printed = ctx.printer.print(&WaitView(&results));
+    finish(status, printed)
+}
+
+/// Fetches the results of the tasks a few at a time, in order, and judges each app as it
+/// arrives: only the tally is kept, never the results of the whole run.
+pub async fn judge_tasks(
+    client: &ms_transport::Client,
+    item_ids: &[String],
+    gate: &Gate,
+) -> CliResult<Tally> {
+    let mut tally = gate.tally();
+    let mut fetches = futures_util::stream::iter(item_ids)
+        .map(|id| fetch_results(client, id, &[]))
+        .buffered(4);
+    while let Some(task) = fetches.next().await {
+        for app in &task?.scan_set {
+            gate.judge(&AppFindings::from_json(app), &mut tally);
+        }
     }
-    Ok(())
+    Ok(tally)
 }
