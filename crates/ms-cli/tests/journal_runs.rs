@@ -710,3 +710,43 @@ fn wait_streams_results_into_the_journal_and_wait_results_report_take_it() {
         .expect_code(2);
     assert!(out.stderr.contains("nope.db"), "{}", out.stderr);
 }
+
+#[test]
+fn a_huge_csv_record_or_an_unterminated_json_string_is_refused_naming_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let huge = "x".repeat(3 << 20);
+    let csv = dir.path().join("apps.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "url,md5\nhttps://e/a.apk,{}\n\"https://e/{huge}\n",
+            md5_of(1)
+        ),
+    )
+    .unwrap();
+    let json = dir.path().join("apps.json");
+    std::fs::write(
+        &json,
+        format!(
+            "[\n{{\"url\": \"https://e/a.apk\", \"md5\": \"{}\"}},\n{{\"url\": \"{huge}",
+            md5_of(1)
+        ),
+    )
+    .unwrap();
+    for (path, line) in [(&csv, 3), (&json, 3)] {
+        let out = Ms::new()
+            .env("TENCENTCLOUD_SECRET_ID", ID)
+            .env("TENCENTCLOUD_SECRET_KEY", KEY)
+            .env("MS_ENDPOINT", "http://127.0.0.1:9")
+            .run(["scan", "submit", "--manifest", path.to_str().unwrap()])
+            .expect_code(2);
+        assert!(
+            out.stderr.contains(&format!(
+                ":{line}: app #2: an app entry is larger than 1 MiB"
+            )),
+            "{}",
+            out.stderr
+        );
+        assert!(out.stderr.len() < 1000, "the entry is not echoed");
+    }
+}

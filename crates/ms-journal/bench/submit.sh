@@ -31,20 +31,21 @@ awk -v n="$APPS" 'BEGIN {
   print "]"
 }' > "$work/big.json"
 
-start_emulator() {
+start_emulator() { # sets emu_pid; the URL is the first line of $work/emu.out
+  : > "$work/emu.out"
   "$MS" emulator serve --rate-limit 0 --quota 100000000 --scan-seconds 3600 \
     --account "$ID:$KEY" > "$work/emu.out" 2>/dev/null &
   emu_pid=$!
-  for _ in $(seq 100); do
+  for _ in $(seq 200); do
     [ -s "$work/emu.out" ] && break
     sleep 0.05
   done
-  head -1 "$work/emu.out"
 }
 
-run() { # mode run-number -> "seconds kilobytes"
+run() { # mode run-number; appends "seconds kilobytes" to $work/<mode>
   local mode=$1 n=$2 url journal=()
-  url=$(start_emulator)
+  start_emulator
+  url=$(head -1 "$work/emu.out")
   if [ "$mode" = journal ]; then journal=(--journal "$work/run$n.db"); else journal=(--no-journal); fi
   MS_ENDPOINT=$url TENCENTCLOUD_SECRET_ID=$ID TENCENTCLOUD_SECRET_KEY=$KEY HOME=$work \
     /usr/bin/time -f "%e %M" -o "$work/time" \
@@ -52,7 +53,9 @@ run() { # mode run-number -> "seconds kilobytes"
     -o json "${journal[@]}" > "$work/out.json" 2> "$work/err"
   grep -q "\"Submitted\": $APPS" "$work/out.json" || { cat "$work/err" >&2; exit 1; }
   kill "$emu_pid"; wait "$emu_pid" 2>/dev/null || true; emu_pid=
-  cat "$work/time"
+  read -r secs kb < "$work/time"
+  printf '%-4s %-12s %10s %10.1f\n' "$n" "$mode" "$secs" "$(echo "$kb / 1024" | bc -l)"
+  echo "$secs $kb" >> "$work/$mode"
 }
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
@@ -62,9 +65,7 @@ printf '%-4s %-12s %10s %10s\n' run mode seconds "max RSS MB"
 : > "$work/no-journal"; : > "$work/journal"
 for n in $(seq "$RUNS"); do
   for mode in no-journal journal; do
-    read -r secs kb < <(run "$mode" "$n")
-    printf '%-4s %-12s %10s %10.1f\n' "$n" "$mode" "$secs" "$(echo "$kb / 1024" | bc -l)"
-    echo "$secs $kb" >> "$work/$mode"
+    run "$mode" "$n"
   done
 done
 a=$(cut -d' ' -f1 "$work/no-journal" | median)

@@ -1,6 +1,8 @@
 //! What the journal costs a batch: per app to read the input in, per chunk to claim (the
-//! fsynced write-ahead record, one per 64 chunks) and to record the outcome (one commit per
-//! reply), on a real file. Run: `cargo bench -p ms-journal`.
+//! fsynced write-ahead record, one per claim window: 64 chunks at first, up to 1,024 at high
+//! rates) and to record the outcome (one commit per reply), on a real file
+//! (`synchronous=FULL` claims, `NORMAL` outcomes) and on a temporary journal (`OFF`).
+//! Run: `cargo bench -p ms-journal`.
 //!
 //! `APPS` (default 100,000) sets the input size; each figure is the median of `ROUNDS`
 //! (default 5) fresh journals.
@@ -30,7 +32,7 @@ struct Figures {
     chunks: u64,
 }
 
-fn one(apps: u64, temporary: bool) -> Figures {
+fn one(apps: u64, temporary: bool, window: usize) -> Figures {
     let dir = tempfile::tempdir().expect("tempdir");
     let scan_info = ScanInfo {
         callback_url: String::new(),
@@ -51,7 +53,7 @@ fn one(apps: u64, temporary: bool) -> Figures {
     let (mut claim, mut record, mut chunks) = (Duration::ZERO, Duration::ZERO, 0);
     loop {
         let t = Instant::now();
-        let claimed = journal.claim(64, 20, 1).expect("claim");
+        let claimed = journal.claim(window, 20, 1).expect("claim");
         claim += t.elapsed();
         if claimed.is_empty() {
             break;
@@ -102,11 +104,12 @@ fn main() {
         "total µs/chunk",
         "total ms"
     );
-    for (label, temporary) in [
-        ("file (FULL claims, NORMAL)", false),
-        ("temporary (OFF)", true),
+    for (label, temporary, window) in [
+        ("file, claims of 64 chunks", false, 64),
+        ("file, claims of 1,024 chunks", false, 1024),
+        ("temporary, claims of 64", true, 64),
     ] {
-        let runs: Vec<Figures> = (0..rounds).map(|_| one(apps, temporary)).collect();
+        let runs: Vec<Figures> = (0..rounds).map(|_| one(apps, temporary, window)).collect();
         let per = |f: &dyn Fn(&Figures) -> Duration, by: &dyn Fn(&Figures) -> f64| {
             median(
                 runs.iter()

@@ -37,17 +37,21 @@ impl SqliteJournal {
     ) -> Result<Vec<ClaimedChunk>, JournalError> {
         let path = self.path.clone();
         let run_id = self.run_id;
+        // Every pending app is after the cursor (it goes back to 0 whenever an app becomes
+        // pending again), so the claim walks the primary key from there.
+        let cursor = self.claim_cursor as i64;
         let tx = self.tx("claim apps")?;
         let e = err(&path, "claim apps");
         let limit = (max_chunks.saturating_mul(chunk_size)) as i64;
         let apps: Vec<(u64, ms_model::AppInfo)> = {
             let mut stmt = tx
                 .prepare_cached(&format!(
-                    "SELECT {} FROM apps WHERE state = 'pending' ORDER BY position LIMIT ?1",
+                    "SELECT {} FROM apps WHERE position > ?1 AND state = 'pending' \
+                     ORDER BY position LIMIT ?2",
                     schema::APP_COLUMNS
                 ))
                 .map_err(&e)?;
-            stmt.query_map([limit], app_from_row)
+            stmt.query_map([cursor, limit], app_from_row)
                 .and_then(|rows| rows.collect::<Result<_, _>>())
                 .map_err(&e)?
         };
@@ -85,6 +89,9 @@ impl SqliteJournal {
             });
         }
         tx.commit().map_err(&e)?;
+        if let Some((last, _)) = apps.last() {
+            self.claim_cursor = *last;
+        }
         Ok(out)
     }
 
@@ -100,15 +107,34 @@ impl SqliteJournal {
         let mut stmt = tx
             .prepare_cached(
                 "UPDATE apps SET state = ?1, item_id = ?2, code = ?3, message = ?4 \
-                 WHERE position = ?5 AND state IN ('sending', 'unknown')",
+                 WHERE position BETWEEN ?5 AND ?6 AND state IN ('sending', 'unknown')",
             )
             .map_err(e)?;
-        for p in positions {
-            stmt.execute(params![state.as_str(), item_id, code, message, *p as i64])
-                .map_err(e)?;
-        }
-        Ok(())
+        for_runs(positions, |a, b| {
+            stmt.execute(params![state.as_str(), item_id, code, message, a, b])
+        })
+        .map_err(e)
     }
+}
+
+/// Calls `f(first, last)` for each run of consecutive positions (positions in increasing
+/// order): a chunk of consecutive apps is one `BETWEEN` update instead of twenty.
+fn for_runs(
+    positions: &[u64],
+    mut f: impl FnMut(i64, i64) -> rusqlite::Result<usize>,
+) -> rusqlite::Result<()> {
+    let mut i = 0;
+    while i < positions.len() {
+        let first = positions[i];
+        let mut last = first;
+        i += 1;
+        while i < positions.len() && positions[i] == last + 1 {
+            last = positions[i];
+            i += 1;
+        }
+        f(first as i64, last as i64)?;
+    }
+    Ok(())
 }
 
 impl Journal for SqliteJournal {
@@ -151,14 +177,15 @@ impl Journal for SqliteJournal {
             .map_err(&e)?;
             let mut stmt = tx
                 .prepare_cached(
-                    "UPDATE apps SET state = 'pending' WHERE position = ?1 AND state = 'sending'",
+                    "UPDATE apps SET state = 'pending' \
+                     WHERE position BETWEEN ?1 AND ?2 AND state = 'sending'",
                 )
                 .map_err(&e)?;
-            for p in apps {
-                stmt.execute([*p as i64]).map_err(&e)?;
-            }
+            for_runs(apps, |a, b| stmt.execute([a, b])).map_err(&e)?;
         }
-        tx.commit().map_err(&e)
+        tx.commit().map_err(&e)?;
+        self.claim_cursor = 0;
+        Ok(())
     }
 
     fn reject(&mut self, apps: &[(u64, String)]) -> Result<(), JournalError> {
@@ -277,6 +304,9 @@ impl Journal for SqliteJournal {
             if !matches!(outcome, ChunkOutcome::Unknown { .. }) {
                 self.open_chunks.remove(&id.0);
             }
+            if matches!(outcome, ChunkOutcome::NotFound(_)) {
+                self.claim_cursor = 0;
+            }
         }
         Ok(())
     }
@@ -376,6 +406,7 @@ impl Journal for SqliteJournal {
             )
             .map_err(&e)?;
         tx.commit().map_err(&e)?;
+        self.claim_cursor = 0;
         Ok(n as u64)
     }
 

@@ -135,6 +135,8 @@ pub struct SqliteJournal {
     run_id: Option<i64>,
     /// Positions of the chunks claimed (or found unresolved) by this process, by chunk id.
     open_chunks: HashMap<u64, Vec<u64>>,
+    /// Every pending app has a greater position (0 when unknown).
+    claim_cursor: u64,
     /// `synchronous` for claims: FULL, or OFF for a temporary journal.
     claim_sync: &'static str,
     _lock: Option<File>,
@@ -256,6 +258,7 @@ impl SqliteJournal {
             path: path.to_owned(),
             run_id: None,
             open_chunks: HashMap::new(),
+            claim_cursor: 0,
             claim_sync: "FULL",
             _lock: Some(lock),
             _temp: None,
@@ -281,6 +284,7 @@ impl SqliteJournal {
             path,
             run_id: None,
             open_chunks: HashMap::new(),
+            claim_cursor: 0,
             claim_sync: "OFF",
             _lock: None,
             _temp: Some(dir),
@@ -304,6 +308,7 @@ impl SqliteJournal {
             path: path.to_owned(),
             run_id: None,
             open_chunks: HashMap::new(),
+            claim_cursor: 0,
             claim_sync: "FULL",
             _lock: Some(lock),
             _temp: None,
@@ -329,6 +334,7 @@ impl SqliteJournal {
             path: path.to_owned(),
             run_id: None,
             open_chunks: HashMap::new(),
+            claim_cursor: 0,
             claim_sync: "FULL",
             _lock: None,
             _temp: None,
@@ -366,6 +372,11 @@ impl SqliteJournal {
         };
         self.conn
             .pragma_update(None, "synchronous", sync)
+            .map_err(sqlite(p, "cannot configure"))?;
+        // Checkpoints (each one fsyncs the WAL and the database) every 16 MiB of WAL instead
+        // of 4: fewer stalls of the batch; the WAL file is bounded all the same.
+        self.conn
+            .pragma_update(None, "wal_autocheckpoint", 4096)
             .map_err(sqlite(p, "cannot configure"))?;
         Ok(())
     }

@@ -49,7 +49,6 @@ CREATE TABLE apps (
     message   TEXT,
     attempts  INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX apps_pending ON apps(position) WHERE state = 'pending';
 
 CREATE TABLE results (
     item_id    TEXT PRIMARY KEY,

@@ -241,6 +241,48 @@ impl<F: FnMut(BatchEvent<'_>, &BatchCounts)> EventSink<F> {
     }
 }
 
+/// How long a reply may wait for others to be recorded with it in one commit.
+const GROUP_COMMIT: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// The most replies recorded in one commit.
+const GROUP_MAX: usize = 64;
+
+/// How many chunks to claim at once: doubles while windows drain fast, halves when slow.
+#[derive(Debug)]
+struct ClaimWindow {
+    min: usize,
+    max: usize,
+    size: usize,
+    last: Option<std::time::Instant>,
+}
+
+impl ClaimWindow {
+    fn new(min: usize, max: usize) -> Self {
+        let min = min.max(1);
+        ClaimWindow {
+            min,
+            max: max.max(min),
+            size: min,
+            last: None,
+        }
+    }
+
+    /// The size of the window to claim now.
+    fn next(&mut self) -> usize {
+        let now = std::time::Instant::now();
+        if let Some(last) = self.last {
+            let took = now.duration_since(last);
+            if took < std::time::Duration::from_millis(250) {
+                self.size = (self.size * 2).min(self.max);
+            } else if took > std::time::Duration::from_secs(2) {
+                self.size = (self.size / 2).max(self.min);
+            }
+        }
+        self.last = Some(now);
+        self.size
+    }
+}
+
 #[derive(Debug, Default)]
 struct RoundEnd {
     interrupted: bool,
@@ -264,17 +306,15 @@ async fn send_round<J: Journal + ?Sized>(
     let mut in_flight = FuturesUnordered::new();
     let mut deadline: Option<tokio::time::Instant> = None;
     let mut end = RoundEnd::default();
+    let mut window = ClaimWindow::new(options.claim_chunks, options.max_claim_chunks);
     loop {
         if deadline.is_none() && stop.is_stopped() {
             deadline = Some(tokio::time::Instant::now() + options.drain_grace);
         }
         while deadline.is_none() && in_flight.len() < concurrency {
             if queue.is_empty() && !exhausted {
-                let claimed = journal.claim(
-                    options.claim_chunks.max(1),
-                    chunk_size,
-                    options.clock.unix_seconds(),
-                )?;
+                let claimed =
+                    journal.claim(window.next(), chunk_size, options.clock.unix_seconds())?;
                 exhausted = claimed.is_empty();
                 sink.claimed(&claimed);
                 queue.extend(claimed);
@@ -300,9 +340,11 @@ async fn send_round<J: Journal + ?Sized>(
         let Some(first) = first else {
             break;
         };
-        // Every reply already here is recorded in the same commit.
+        // Group commit: the replies already here, and those arriving within GROUP_COMMIT,
+        // are recorded in one commit (a fast service answers many chunks a millisecond).
         let mut done = Vec::new();
         let mut next = Some(first);
+        let group_until = tokio::time::Instant::now() + GROUP_COMMIT;
         while let Some((chunk, sent)) = next {
             match sent {
                 Sent::Outcome(outcome) => done.push((chunk, outcome)),
@@ -312,7 +354,16 @@ async fn send_round<J: Journal + ?Sized>(
                     exhausted = false;
                 }
             }
-            next = in_flight.next().now_or_never().flatten();
+            next = match in_flight.next().now_or_never() {
+                Some(more) => more,
+                None if done.len() < GROUP_MAX && !in_flight.is_empty() => {
+                    tokio::time::timeout_at(group_until, in_flight.next())
+                        .await
+                        .ok()
+                        .flatten()
+                }
+                None => None,
+            };
         }
         let records: Vec<(ChunkId, ChunkOutcome)> =
             done.iter().map(|(c, o)| (c.id, o.clone())).collect();
@@ -471,7 +522,7 @@ fn log_outcome(chunk: &ClaimedChunk, outcome: &ChunkOutcome) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::batch::PositionedApp;
+    use crate::batch::{MAX_CLAIM_WINDOW, PositionedApp};
     use ms_model::AppInfo;
 
     fn chunk(md5s: &[&str]) -> ClaimedChunk {
@@ -559,6 +610,25 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn the_claim_window_grows_when_windows_drain_fast_and_shrinks_when_slow() {
+        let mut w = ClaimWindow::new(64, MAX_CLAIM_WINDOW);
+        assert_eq!(w.next(), 64);
+        assert_eq!(w.next(), 128, "claimed again at once");
+        w.last = Some(std::time::Instant::now() - std::time::Duration::from_secs(1));
+        assert_eq!(w.next(), 128, "a steady pace keeps it");
+        w.last = Some(std::time::Instant::now() - std::time::Duration::from_secs(3));
+        assert_eq!(w.next(), 64);
+        w.last = Some(std::time::Instant::now() - std::time::Duration::from_secs(3));
+        assert_eq!(w.next(), 64, "never below the minimum");
+        for _ in 0..20 {
+            w.next();
+        }
+        assert_eq!(w.size, MAX_CLAIM_WINDOW);
+        let mut one = ClaimWindow::new(1, 1);
+        assert_eq!((one.next(), one.next()), (1, 1));
     }
 
     #[tokio::test]

@@ -57,6 +57,10 @@ use crate::error::Error;
 /// The most apps `CreateScanInstances` accepts in one call.
 pub const MAX_APPS_PER_CALL: usize = 20;
 
+/// The default largest claim window (chunks claimed by one journal write), see
+/// [`BatchOptions::claim_chunks`].
+pub const MAX_CLAIM_WINDOW: usize = 1024;
+
 /// A chunk's identity in a journal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ChunkId(pub u64);
@@ -437,10 +441,14 @@ pub struct BatchOptions {
     /// Calls in flight at once. The rate limiter decides the pace; this only needs to cover
     /// the round-trip time (rate × latency). Default 16.
     pub concurrency: usize,
-    /// Chunks claimed from the journal at once (one durable write for all of them). A
-    /// larger window means fewer synchronous writes, and more chunks to reconcile after a
-    /// crash. Default 64.
+    /// Chunks claimed from the journal at once (one durable write for all of them), at
+    /// first: while windows go by in less than a quarter of a second (a fast service, no rate
+    /// limit), the window doubles, up to `max_claim_chunks`, and halves back when a window
+    /// lasts more than two seconds. A larger window means fewer synchronous writes, and more
+    /// chunks to reconcile after a crash. Default 64.
     pub claim_chunks: usize,
+    /// The largest claim window. Default [`MAX_CLAIM_WINDOW`] (1,024 chunks).
+    pub max_claim_chunks: usize,
     /// Passes over the pending apps: chunks found unprocessed by reconciliation are sent
     /// again in the next pass. Default 5.
     pub max_rounds: u32,
@@ -461,6 +469,7 @@ impl Default for BatchOptions {
             chunk_size: MAX_APPS_PER_CALL,
             concurrency: 16,
             claim_chunks: 64,
+            max_claim_chunks: MAX_CLAIM_WINDOW,
             max_rounds: 5,
             drain_grace: Duration::from_secs(5),
             clock_margin: Duration::from_secs(360),

@@ -207,6 +207,7 @@ where
     // as requests go out.
     let options = BatchOptions {
         claim_chunks: 1,
+        max_claim_chunks: 1,
         ..options.clone()
     };
     let mut p = BatchProgress::default();
