@@ -33,8 +33,8 @@
 //! `DefaultCredentialProvider`, Java `DefaultCredentialsProvider`, Node.js
 //! `DefaultCredentialProvider`; Go's `DefaultProviderChain` stops after the CVM role). As in the Go SDK, a source that is absent (no variables,
 //! no file, no metadata service) passes to the next, but a source that is present and broken
-//! (an unreadable or malformed file, a named profile that does not exist, a metadata service
-//! that fails) stops the chain with its error: falling back silently to other credentials
+//! (both environment variables set but unusable, an unreadable or malformed file, a named
+//! profile that does not exist, a metadata service that fails) stops the chain with its error: falling back silently to other credentials
 //! would hide the mistake. The chain remembers the source that answered, so later calls go
 //! straight to it (and to its cache).
 //!
@@ -246,12 +246,19 @@ impl EnvironmentProvider {
 
     /// Synchronous variant of [`ProvideCredentials::provide_credentials`].
     pub fn load(&self) -> Result<Credentials, Error> {
+        let (id, key, token) = self.variables()?;
+        make_credentials(id, key, token, "environment")
+    }
+
+    /// The SecretId, SecretKey and token as set (trimmed, unchecked), or an error saying
+    /// which variable is not set: the environment is then absent, not broken.
+    fn variables(&self) -> Result<(String, String, Option<String>), Error> {
         let id = non_empty((self.lookup)(env_vars::SECRET_ID));
         let key = non_empty((self.lookup)(env_vars::SECRET_KEY));
         let token = non_empty((self.lookup)(env_vars::SESSION_TOKEN))
             .or_else(|| non_empty((self.lookup)(env_vars::TOKEN)));
         match (id, key) {
-            (Some(id), Some(key)) => make_credentials(id, key, token, "environment"),
+            (Some(id), Some(key)) => Ok((id, key, token)),
             (None, None) => Err(Error::credentials(format!(
                 "environment: {} and {} are not set",
                 env_vars::SECRET_ID,
@@ -686,10 +693,14 @@ impl DefaultChain {
                 let env = EnvironmentProvider {
                     lookup: Arc::clone(&self.lookup),
                 };
-                let creds = match env.load() {
-                    Ok(c) => c,
+                // Not set: absent. Set but unusable (a space or a control character in
+                // the key): broken, so the chain stops rather than sign with the next
+                // source's credentials.
+                let (id, key, token) = match env.variables() {
+                    Ok(set) => set,
                     Err(e) => return Ok((source, Detected::Absent(e.message().to_owned()))),
                 };
+                let creds = make_credentials(id, key, token, "environment")?;
                 if let Some(arn) = non_empty((self.lookup)(env_vars::ROLE_ARN)) {
                     let session = non_empty((self.lookup)(env_vars::ROLE_SESSION_NAME));
                     let provider = self.assume_role(arn, session, creds)?;
@@ -928,6 +939,40 @@ mod tests {
             .await
             .expect_err("nothing");
         assert!(e.to_string().contains("TENCENTCLOUD_SECRET_ID"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn default_chain_stops_at_unusable_environment_credentials() {
+        // Both variables set, but the key holds a control character (a pasted secret): the
+        // chain reports it instead of signing with the profile file's credentials.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("c.ini");
+        std::fs::write(&file, FILE).expect("write");
+        let f = file.to_string_lossy().into_owned();
+        let chain = DefaultChain::with_lookup(env(&[
+            ("TENCENTCLOUD_SECRET_ID", "AKIDenv"),
+            ("TENCENTCLOUD_SECRET_KEY", "pasted\u{1}key"),
+            ("TENCENTCLOUD_CREDENTIALS_FILE", &f),
+        ]))
+        .without_cvm_role();
+        let e = chain.resolve().await.expect_err("broken environment");
+        assert_eq!(e.kind(), crate::ErrorKind::Credentials);
+        assert!(
+            e.message().starts_with("environment") && e.message().contains("secret_key"),
+            "{e}"
+        );
+        assert!(!e.to_string().contains("pasted"), "{e}");
+
+        // Only one of the two set: the environment is absent, the profile file answers.
+        let chain = DefaultChain::with_lookup(env(&[
+            ("TENCENTCLOUD_SECRET_ID", "AKIDenv"),
+            ("TENCENTCLOUD_CREDENTIALS_FILE", &f),
+        ]))
+        .without_cvm_role();
+        assert_eq!(
+            chain.resolve().await.expect("profile"),
+            CredentialSource::ProfileFile
+        );
     }
 
     #[test]
