@@ -15,6 +15,7 @@
 //!   functions say what the flag means at the call site.
 //! - Every crate has its package metadata (description, README, keywords, categories,
 //!   documentation) and no placeholder repository.
+//! - Every runnable example the documentation names (`--example NAME`) exists.
 
 #[cfg(test)]
 mod bool_params;
@@ -314,6 +315,68 @@ mod tests {
             "public functions with a bare `bool` parameter (take an enum, or split into two \
              named functions; see xtask/src/tidy/bool_params.rs):\n{}",
             hits.join("\n")
+        );
+    }
+
+    /// The names after `--example` in `text` (`cargo run -p x --example NAME`, and a later
+    /// `` `--example OTHER` `` of the same crate).
+    fn example_names(text: &str) -> Vec<String> {
+        text.split("--example")
+            .skip(1)
+            .filter_map(|rest| {
+                let name: String = rest
+                    .trim_start()
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+                    .collect();
+                (!name.is_empty()).then_some(name)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn example_names_are_read_after_the_flag() {
+        assert_eq!(
+            example_names("cargo run -p a --example one  # x\n`--example two_b`, --example\n"),
+            ["one", "two_b"]
+        );
+    }
+
+    #[test]
+    fn every_example_the_docs_name_exists() {
+        let root = project_root();
+        let mut docs: Vec<PathBuf> = vec![root.join("README.md"), root.join(".ci").join("run")];
+        for (krate, _) in LAYERS {
+            let dir = root.join("crates").join(krate);
+            docs.push(dir.join("README.md"));
+            rust_files(&dir.join("src"), &mut docs);
+            rust_files(&dir.join("examples"), &mut docs);
+        }
+        if let Ok(entries) = fs::read_dir(root.join("docs")) {
+            docs.extend(entries.flatten().map(|e| e.path()));
+        }
+        let mut missing = Vec::new();
+        for doc in docs {
+            let Ok(text) = fs::read_to_string(&doc) else {
+                continue;
+            };
+            for name in example_names(&text) {
+                let exists = LAYERS.iter().any(|(krate, _)| {
+                    root.join("crates")
+                        .join(krate)
+                        .join("examples")
+                        .join(format!("{name}.rs"))
+                        .is_file()
+                });
+                if !exists {
+                    missing.push(format!("{}: --example {name}", doc.display()));
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "documented examples that do not exist:\n{}",
+            missing.join("\n")
         );
     }
 

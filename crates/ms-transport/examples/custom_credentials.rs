@@ -87,8 +87,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         cached.expires_at(),
     );
 
-    // The default chain: environment, profile file, tccli, CVM role (in that order). Here it
-    // looks only at this example's variables, and skips the metadata service.
+    // The default chain: environment, profile file, tccli, CVM role, TKE OIDC (in that order).
+    // Here it looks only at this example's variables, and skips the metadata service.
     let chain = DefaultChain::with_lookup(|name| match name {
         "TENCENTCLOUD_SECRET_ID" => Some("AKIDEXAMPLE".to_owned()),
         "TENCENTCLOUD_SECRET_KEY" => Some("example-key".to_owned()),

@@ -10,7 +10,7 @@
 //! use ms_transport::Client;
 //! use ms_transport::model::DescribeScanResultsRequest;
 //!
-//! // Credentials from the default chain: environment, profile file, tccli, CVM role.
+//! // Credentials from the default chain: environment, profile file, tccli, CVM role, TKE OIDC.
 //! let client = Client::builder().region("ap-guangzhou").build()?;
 //! let results = client
 //!     .send(&DescribeScanResultsRequest {
@@ -32,9 +32,10 @@
 //! explicit [`Idempotency`]); any other Tencent Cloud API 3.0 service through
 //! [`Client::send_operation`].
 //!
-//! Runnable examples (against the embedded emulator, no account needed):
-//! `cargo run -p ms-transport --example scan_workflow` (submit, wait, results),
-//! `--example typed_and_untyped`, `--example credential_chain`.
+//! Runnable examples (against an emulator started in the example's process, no account
+//! needed): `cargo run -p ms-transport --example scan_workflow` (submit, wait, results) and
+//! `--example custom_credentials` (your own credential source, cached and refreshed, and the
+//! default chain).
 //!
 //! # Cargo features
 //!
