@@ -380,6 +380,121 @@ mod tests {
         );
     }
 
+    /// The module map of `docs/architecture.md`: for each crate (`xtask` included), the
+    /// names written in backquotes in its rows' module column (`batch/` -> `batch`,
+    /// `tidy/scan` kept as a path).
+    fn module_map(text: &str) -> Vec<(String, Vec<String>)> {
+        let section = text
+            .split("\n## Module map")
+            .nth(1)
+            .and_then(|s| s.split("\n## ").next())
+            .unwrap_or("");
+        let mut out: Vec<(String, Vec<String>)> = Vec::new();
+        for line in section.lines().filter(|l| l.starts_with('|')) {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let (Some(krate), Some(modules)) = (cells.get(1), cells.get(2)) else {
+                continue;
+            };
+            if *krate == "crate" || krate.starts_with("---") {
+                continue;
+            }
+            if !krate.is_empty() {
+                out.push((krate.trim_matches('`').to_owned(), Vec::new()));
+            }
+            let Some((_, names)) = out.last_mut() else {
+                continue;
+            };
+            names.extend(
+                modules
+                    .split('`')
+                    .skip(1)
+                    .step_by(2)
+                    .map(|n| n.trim_end_matches('/').to_owned()),
+            );
+        }
+        out
+    }
+
+    #[test]
+    fn the_module_map_is_read_by_crate() {
+        let text = "x\n## Module map\n\n| crate | module | owns |\n| --- | --- | --- |\n| `a` | `one`, `two/` | x `not` |\n| | `three` (+ `t/four`) | y |\n| `b` | `lib` | z |\n\nprose\n## Next\n| `c` | `no` | |\n";
+        assert_eq!(
+            module_map(text),
+            [
+                (
+                    "a".to_owned(),
+                    vec!["one".into(), "two".into(), "three".into(), "t/four".into()]
+                ),
+                ("b".to_owned(), vec!["lib".into()]),
+            ]
+        );
+    }
+
+    /// Where a crate's sources are.
+    fn source_dir(krate: &str) -> PathBuf {
+        match krate {
+            "xtask" => project_root().join("xtask").join("src"),
+            _ => project_root().join("crates").join(krate).join("src"),
+        }
+    }
+
+    #[test]
+    fn the_module_map_matches_the_tree() {
+        let path = project_root().join("docs").join("architecture.md");
+        let text = fs::read_to_string(&path).expect("docs/architecture.md");
+        let map = module_map(&text);
+        let mut problems = Vec::new();
+        let crates = LAYERS.iter().map(|(k, _)| *k).chain(["xtask"]);
+        for krate in crates {
+            let Some((_, listed)) = map.iter().find(|(k, _)| k == krate) else {
+                problems.push(format!("`{krate}` has no rows"));
+                continue;
+            };
+            let src = source_dir(krate);
+            // Every top-level module (a file or a directory of src/) is named.
+            let entries = fs::read_dir(&src).map(|d| d.flatten().collect::<Vec<_>>());
+            for entry in entries.unwrap_or_default() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let module = match name.strip_suffix(".rs") {
+                    Some("lib" | "main") => continue,
+                    Some(stem) => stem.to_owned(),
+                    None if entry.path().is_dir() => name,
+                    None => continue,
+                };
+                if !listed
+                    .iter()
+                    .any(|n| n == &module || n.starts_with(&format!("{module}/")))
+                {
+                    problems.push(format!("`{krate}`: module `{module}` is not in the map"));
+                }
+            }
+            // Every name in the map is a module of the crate (at any depth).
+            let mut files = Vec::new();
+            rust_files(&src, &mut files);
+            for name in listed {
+                let found = files.iter().any(|f| {
+                    let rel = f.strip_prefix(&src).unwrap_or(f).with_extension("");
+                    let rel = rel.to_string_lossy();
+                    rel == name.as_str()
+                        || rel.ends_with(&format!("/{name}"))
+                        || rel.starts_with(&format!("{name}/"))
+                        || rel.contains(&format!("/{name}/"))
+                });
+                if !found {
+                    problems.push(format!(
+                        "`{krate}`: the map names `{name}`, which is not a module"
+                    ));
+                }
+            }
+        }
+        assert!(
+            problems.is_empty(),
+            "{}: the module map does not match the tree:\n{}",
+            path.display(),
+            problems.join("\n")
+        );
+    }
+
     #[test]
     fn every_crate_has_package_metadata() {
         let mut problems = Vec::new();
