@@ -260,6 +260,7 @@ fn config_error(e: &ms_transport::Error, ca_cert: Option<&std::path::Path>) -> C
 /// Maps a transport error to a CLI error with the right exit code and a hint.
 pub fn transport_error(e: ms_transport::Error) -> CliError {
     use ms_transport::ErrorKind as K;
+    use ms_transport::model::ErrorCode as C;
     if e.kind() == K::Config {
         return config_error(&e, None);
     }
@@ -283,7 +284,7 @@ pub fn transport_error(e: ms_transport::Error) -> CliError {
     let maybe_processed_write = e.is_outcome_unknown()
         && e.action()
             .is_none_or(|a| ms_model::action_info(a).is_none_or(|info| !info.idempotent));
-    let hint = match (e.kind(), code.as_deref()) {
+    let hint = match (e.kind(), e.code()) {
         _ if maybe_processed_write => Some(
             "the request may have reached the service: check `ms scan list` (or the matching Describe action) before sending it again",
         ),
@@ -298,27 +299,22 @@ pub fn transport_error(e: ms_transport::Error) -> CliError {
         (K::Tls, _) => Some(
             "if the server uses a private CA (e.g. `ms emulator serve --tls`), pass it with --ca-cert",
         ),
-        (_, Some(c))
-            if c.starts_with("AuthFailure.SecretIdNotFound")
-                || c.starts_with("AuthFailure.InvalidSecretId") =>
-        {
+        (_, Some(C::AuthFailureSecretIdNotFound | C::AuthFailureInvalidSecretId)) => {
             Some("check the SecretId of the profile (`ms configure`) or TENCENTCLOUD_SECRET_ID")
         }
-        (_, Some(c)) if c.starts_with("AuthFailure.SignatureFailure") => {
+        (_, Some(C::AuthFailureSignatureFailure)) => {
             Some("check the SecretKey of the profile (`ms configure`) or TENCENTCLOUD_SECRET_KEY")
         }
-        (_, Some(c)) if c.starts_with("AuthFailure.SignatureExpire") => {
-            Some("the system clock is off; sync it (NTP)")
-        }
-        (_, Some(c)) if c.starts_with("RequestLimitExceeded") => {
-            Some("too many requests; wait a moment and retry")
-        }
-        (_, Some(c)) if c.starts_with("ResourceNotFound.ItemIdNotFound") => {
+        (_, Some(C::AuthFailureSignatureExpire)) => Some("the system clock is off; sync it (NTP)"),
+        (_, Some(C::ResourceNotFoundItemIdNotFound)) => {
             Some("check the ItemId; `ms scan list` shows the submitted tasks")
         }
-        (_, Some("InvalidAction")) | (_, Some("ActionOffline")) => Some(
+        (_, Some(C::InvalidAction | C::ActionOffline)) => Some(
             "the scan actions were retired by Tencent Cloud in 2023; use `--emulator` or `ms emulator serve`",
         ),
+        // `RequestLimitExceeded` and its sub-codes, and HTTP 429: the transport's one
+        // classification of throttling.
+        _ if e.is_throttling() => Some("too many requests; wait a moment and retry"),
         _ => None,
     };
     match hint {
@@ -351,5 +347,50 @@ mod tests {
             describe.contains("raise --timeout or try again"),
             "{describe}"
         );
+    }
+
+    #[test]
+    fn api_error_hints_are_picked_by_the_typed_code() {
+        use ms_transport::model::ErrorCode;
+        let hint = |code: ErrorCode| {
+            let e = transport_error(
+                ms_transport::Error::api(code, "m", Some("r".into()))
+                    .with_action("DescribeScanInstances"),
+            );
+            assert_eq!(e.exit_code(), 1);
+            e.hint().unwrap_or_default().to_owned()
+        };
+        for (code, expected) in [
+            (ErrorCode::AuthFailureSecretIdNotFound, "check the SecretId"),
+            (ErrorCode::AuthFailureInvalidSecretId, "check the SecretId"),
+            (
+                ErrorCode::AuthFailureSignatureFailure,
+                "check the SecretKey",
+            ),
+            (ErrorCode::AuthFailureSignatureExpire, "system clock is off"),
+            (
+                ErrorCode::ResourceNotFoundItemIdNotFound,
+                "check the ItemId",
+            ),
+            (ErrorCode::InvalidAction, "retired by Tencent Cloud"),
+            (ErrorCode::ActionOffline, "retired by Tencent Cloud"),
+            (ErrorCode::RequestLimitExceeded, "too many requests"),
+            (
+                ErrorCode::RequestLimitExceededUinLimitExceeded,
+                "too many requests",
+            ),
+            // A sub-code the tables do not list is still throttling.
+            (
+                ErrorCode::parse("RequestLimitExceeded.SomethingNew"),
+                "too many requests",
+            ),
+        ] {
+            let got = hint(code.clone());
+            assert!(got.contains(expected), "{code}: {got:?}");
+        }
+        // No hint for codes that have none, nor for an unlisted code that merely starts
+        // like one that has.
+        assert_eq!(hint(ErrorCode::InternalError), "");
+        assert_eq!(hint(ErrorCode::parse("AuthFailure.SignatureFailureX")), "");
     }
 }
