@@ -272,6 +272,9 @@ pub fn transport_error(e: ms_transport::Error) -> CliError {
         K::Timeout | K::Connect | K::Tls | K::Transport | K::RateLimiter => {
             CliError::network(message)
         }
+        // The credentials' source (STS, the metadata service) did not answer: a network
+        // failure, not a mistake in the command.
+        K::Credentials if e.is_safe_to_retry() => CliError::network(message),
         K::Validation | K::Credentials | K::Signing | K::Config => CliError::usage(message),
         _ => CliError::remote(message),
     };
@@ -287,6 +290,9 @@ pub fn transport_error(e: ms_transport::Error) -> CliError {
     let hint = match (e.kind(), e.code()) {
         _ if maybe_processed_write => Some(
             "the request may have reached the service: check `ms scan list` (or the matching Describe action) before sending it again",
+        ),
+        (K::Credentials, _) if e.is_safe_to_retry() => Some(
+            "the credentials' source (STS or the CVM metadata service) did not answer; check the network (HTTPS_PROXY, NO_PROXY) and try again",
         ),
         (K::Credentials, _) => Some(NO_CREDENTIALS_HINT),
         (K::Timeout, _) => Some("the service did not answer in time; raise --timeout or try again"),
@@ -346,6 +352,27 @@ mod tests {
         assert!(
             describe.contains("raise --timeout or try again"),
             "{describe}"
+        );
+    }
+
+    #[test]
+    fn credentials_whose_source_did_not_answer_are_a_network_failure() {
+        let e = transport_error(
+            ms_transport::Error::credentials_unavailable("STS AssumeRole r: Timeout error")
+                .with_action("CreateScanInstances"),
+        );
+        assert_eq!(e.exit_code(), 3, "{e:?}");
+        let hint = e.hint().unwrap_or_default();
+        assert!(hint.contains("did not answer"), "{hint}");
+        assert!(!hint.contains("may have reached the service"), "{hint}");
+
+        let e = transport_error(ms_transport::Error::credentials("no credentials found"));
+        assert_eq!(e.exit_code(), 2, "{e:?}");
+        assert!(
+            e.hint()
+                .unwrap_or_default()
+                .contains("TENCENTCLOUD_SECRET_ID"),
+            "{e:?}"
         );
     }
 

@@ -38,6 +38,12 @@
 //! would hide the mistake. The chain remembers the source that answered, so later calls go
 //! straight to it (and to its cache).
 //!
+//! A source that does not answer (STS or the metadata service unreachable, timing out,
+//! answering 5xx) fails with [`Error::credentials_unavailable`]: the request was not sent, so
+//! the client tries the call again as after a refused connection, whatever the action (and
+//! `ms` exits 3, a network failure). A source that answers "no" (a refused role, a malformed
+//! reply, a broken file) fails with [`Error::credentials`], never retried (`ms` exits 2).
+//!
 //! Whitespace around every value is trimmed (a classic cause of signature failures), and one
 //! pair of surrounding quotes is removed from profile values. Environment lookups go through an
 //! injectable function so tests never touch the real process environment or `HOME`.

@@ -265,9 +265,30 @@ impl Error {
         e
     }
 
-    /// No usable credentials.
+    /// No usable credentials: none configured, or a source that is misconfigured or refuses
+    /// (a malformed file, a role STS will not let you assume). Not retried.
     pub fn credentials(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Credentials, message, RetryClass::Never)
+    }
+
+    /// The credentials' source did not answer, or failed in a way that may pass (STS or the
+    /// CVM metadata service unreachable, timing out, answering 5xx or throttling). The request
+    /// that needed them was not sent, so it may be tried again for every action
+    /// ([`RetryClass::NotSent`]); [`is_safe_to_retry`](Self::is_safe_to_retry) tells it from
+    /// [`credentials`](Self::credentials).
+    pub fn credentials_unavailable(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Credentials, message, RetryClass::NotSent)
+    }
+
+    /// A credentials error that keeps the retry class of `self` (credentials of a source
+    /// that failed transiently stay [`credentials_unavailable`](Self::credentials_unavailable)),
+    /// with another message.
+    pub(crate) fn credentials_like(&self, message: impl Into<String>) -> Self {
+        if self.inner.retry != RetryClass::Never {
+            Self::credentials_unavailable(message)
+        } else {
+            Self::credentials(message)
+        }
     }
 
     /// Signing or serialization failed.

@@ -185,13 +185,18 @@ async fn malformed_metadata_replies_and_timeouts_are_clear_errors_without_secret
     let meta = FakeMetadata::start(Some("ci-role"), 7200, now_clock()).await;
     let leak = fakes::metadata_key(1);
     let cases = [
-        (Mode::Raw(200, "<html>oops</html>".into()), "not JSON"),
+        (
+            Mode::Raw(200, "<html>oops</html>".into()),
+            "not JSON",
+            false,
+        ),
         (
             Mode::Raw(
                 200,
                 format!(r#"{{"Code":"InternalError","TmpSecretKey":"{leak}"}}"#),
             ),
             "InternalError",
+            false,
         ),
         (
             Mode::Raw(
@@ -201,6 +206,7 @@ async fn malformed_metadata_replies_and_timeouts_are_clear_errors_without_secret
                 ),
             ),
             "Token",
+            false,
         ),
         (
             Mode::Raw(
@@ -210,11 +216,13 @@ async fn malformed_metadata_replies_and_timeouts_are_clear_errors_without_secret
                 ),
             ),
             "expired",
+            false,
         ),
-        (Mode::Raw(500, format!("internal {leak}")), "HTTP 500"),
-        (Mode::Hang, "no reply within"),
+        // A server error or no answer may pass: nothing was sent, try again.
+        (Mode::Raw(500, format!("internal {leak}")), "HTTP 500", true),
+        (Mode::Hang, "no reply within", true),
     ];
-    for (mode, expected) in cases {
+    for (mode, expected, may_pass) in cases {
         meta.set_mode(mode.clone());
         let p = CvmRoleProvider::builder()
             .endpoint(meta.endpoint())
@@ -226,6 +234,8 @@ async fn malformed_metadata_replies_and_timeouts_are_clear_errors_without_secret
         let shown = format!("{e} | {e:?} | {p:?}");
         assert!(shown.contains(expected), "{mode:?}: {shown}");
         assert_eq!(e.kind(), ms_transport::ErrorKind::Credentials);
+        assert_eq!(e.is_safe_to_retry(), may_pass, "{mode:?}: {shown}");
+        assert!(!e.is_outcome_unknown(), "{mode:?}: nothing was sent");
         assert_no_secret(&shown);
     }
 }
@@ -331,9 +341,13 @@ async fn sts_failures_are_reported_with_the_code_and_no_secret() {
     assert!(shown.contains("AuthFailure.SignatureFailure"), "{shown}");
     assert!(shown.contains(ROLE_ARN), "{shown}");
     assert!(!shown.contains("wrong-key-DO-NOT-LOG"), "{shown}");
+    assert!(
+        !e.is_safe_to_retry(),
+        "a refused signature is an answer: {shown}"
+    );
 
     let leak = fakes::sts_key(1);
-    for (mode, expected) in [
+    for (mode, expected, may_pass) in [
         (
             Mode::Raw(
                 200,
@@ -342,6 +356,7 @@ async fn sts_failures_are_reported_with_the_code_and_no_secret() {
                 ),
             ),
             "no Token",
+            false,
         ),
         (
             Mode::Raw(
@@ -352,6 +367,7 @@ async fn sts_failures_are_reported_with_the_code_and_no_secret() {
                 ),
             ),
             "ExpiredTime",
+            false,
         ),
         (
             // Truncated in the middle of the key.
@@ -362,9 +378,11 @@ async fn sts_failures_are_reported_with_the_code_and_no_secret() {
                 ),
             ),
             "Decode",
+            true,
         ),
-        (Mode::Raw(503, "busy".to_owned()), "503"),
-        (Mode::Hang, "Timeout"),
+        // STS down or not answering: the credentials may come later (exit 3 in `ms`).
+        (Mode::Raw(503, "busy".to_owned()), "503", true),
+        (Mode::Hang, "Timeout", true),
     ] {
         sts.set_mode(mode.clone());
         let p = AssumeRoleProvider::builder(ROLE_ARN)
@@ -384,6 +402,7 @@ async fn sts_failures_are_reported_with_the_code_and_no_secret() {
         let shown = format!("{e} | {e:?}");
         assert!(shown.contains(expected), "{mode:?}: {shown}");
         assert_eq!(e.kind(), ms_transport::ErrorKind::Credentials);
+        assert_eq!(e.is_safe_to_retry(), may_pass, "{mode:?}: {shown}");
         assert_no_secret(&shown);
     }
 }

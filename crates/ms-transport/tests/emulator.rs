@@ -477,3 +477,103 @@ async fn invalid_typed_requests_are_rejected_before_any_io() {
     assert!(e.validation_errors().is_some());
     assert!(server.requests().is_empty(), "nothing was sent");
 }
+
+/// A credential source that fails `failures` times (the way STS or the metadata service
+/// does when it does not answer), then hands out the demo account.
+#[derive(Debug)]
+struct FlakySource {
+    failures: std::sync::atomic::AtomicU32,
+    fetches: std::sync::atomic::AtomicU32,
+    unavailable: bool,
+}
+
+impl ms_transport::credentials::FetchCredentials for FlakySource {
+    fn name(&self) -> &'static str {
+        "flaky"
+    }
+
+    fn fetch(&self) -> ms_transport::credentials::FetchFuture<'_> {
+        use std::sync::atomic::Ordering::SeqCst;
+        Box::pin(async move {
+            self.fetches.fetch_add(1, SeqCst);
+            if self
+                .failures
+                .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+            {
+                return Err(if self.unavailable {
+                    ms_transport::Error::credentials_unavailable("flaky: no answer")
+                } else {
+                    ms_transport::Error::credentials("flaky: role refused")
+                });
+            }
+            let creds =
+                ms_transport::Credentials::new(DEMO_SECRET_ID, DEMO_SECRET_KEY).expect("creds");
+            Ok(ms_transport::TemporaryCredentials::new(
+                creds,
+                4_000_000_000,
+            ))
+        })
+    }
+}
+
+#[tokio::test]
+async fn credentials_that_are_briefly_unavailable_are_fetched_again_for_every_action() {
+    use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
+    let emu = emulator(EmulatorConfig::demo()).await;
+    let flaky = |failures, unavailable| {
+        ms_transport::CachedProvider::new(FlakySource {
+            failures: AtomicU32::new(failures),
+            fetches: AtomicU32::new(0),
+            unavailable,
+        })
+    };
+
+    // Not idempotent, yet retried: nothing was sent while the credentials were missing.
+    let source = flaky(1, true);
+    let client = client_for(&emu)
+        .credentials(source.clone())
+        .build()
+        .expect("client");
+    let created = client
+        .send(&CreateScanInstancesRequest {
+            app_infos: vec![app(1)],
+            scan_info: scan_info(),
+        })
+        .await
+        .expect("submitted after the credentials came back");
+    assert!(created.item_id.is_some());
+    assert_eq!(source.fetcher().fetches.load(SeqCst), 2);
+
+    // A source that answers "no" is not asked again within the call.
+    let source = flaky(1, false);
+    let client = client_for(&emu)
+        .credentials(source.clone())
+        .build()
+        .expect("client");
+    let e = client
+        .send(&DescribeScanInstancesRequest::default())
+        .await
+        .expect_err("refused");
+    assert_eq!(e.kind(), ErrorKind::Credentials);
+    assert!(!e.is_safe_to_retry() && !e.is_outcome_unknown(), "{e:?}");
+    assert_eq!(
+        (e.attempts(), source.fetcher().fetches.load(SeqCst)),
+        (1, 1)
+    );
+
+    // Still unavailable after every attempt: the error says the source may answer later.
+    let source = flaky(u32::MAX, true);
+    let client = client_for(&emu)
+        .credentials(source.clone())
+        .build()
+        .expect("client");
+    let e = client
+        .send(&DescribeScanInstancesRequest::default())
+        .await
+        .expect_err("unavailable");
+    assert_eq!(e.kind(), ErrorKind::Credentials);
+    assert!(e.is_safe_to_retry() && !e.is_outcome_unknown(), "{e:?}");
+    assert_eq!(e.attempts(), 3);
+    emu.shutdown().await;
+}

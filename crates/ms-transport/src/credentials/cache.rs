@@ -112,8 +112,10 @@ struct State {
     current: Option<Cached>,
     /// Fetches completed (successful or not).
     completed: u64,
-    /// The message of the last failed fetch and its number in `completed`.
-    last_failure: Option<(u64, String)>,
+    /// The last failed fetch: its number in `completed`, its message, and whether its
+    /// source may answer later (shared with the waiters as
+    /// [`Error::credentials_unavailable`]).
+    last_failure: Option<(u64, String, bool)>,
     /// No refresh before this Unix time while cached credentials are served after a failure.
     retry_not_before: u64,
 }
@@ -245,10 +247,14 @@ impl<F: FetchCredentials> CachedProvider<F> {
                 {
                     return Ok(c.value.credentials.clone());
                 }
-                if let Some((n, message)) = &state.last_failure
+                if let Some((n, message, transient)) = &state.last_failure
                     && *n > seen
                 {
-                    return Err(Error::credentials(message.clone()));
+                    return Err(if *transient {
+                        Error::credentials_unavailable(message.clone())
+                    } else {
+                        Error::credentials(message.clone())
+                    });
                 }
             }
             match current {
@@ -291,7 +297,8 @@ impl<F: FetchCredentials> CachedProvider<F> {
                 Ok(creds)
             }
             Err(error) => {
-                state.last_failure = Some((state.completed, error.message().to_owned()));
+                let transient = error.retry_class() != crate::RetryClass::Never;
+                state.last_failure = Some((state.completed, error.message().to_owned(), transient));
                 match stale {
                     Some(c) => {
                         warn!(
@@ -336,6 +343,8 @@ mod tests {
         lifetime: u64,
         fail_from: u32,
         clock: FakeClock,
+        /// Failures say the source may answer later.
+        transient: bool,
     }
 
     impl FetchCredentials for Scripted {
@@ -347,7 +356,12 @@ mod tests {
                 let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
                 tokio::task::yield_now().await;
                 if n >= self.fail_from {
-                    return Err(Error::credentials(format!("scripted: failure {n}")));
+                    let message = format!("scripted: failure {n}");
+                    return Err(if self.transient {
+                        Error::credentials_unavailable(message)
+                    } else {
+                        Error::credentials(message)
+                    });
                 }
                 let creds = Credentials::new(format!("AKIDtmp{n}"), "k").expect("creds");
                 Ok(TemporaryCredentials::new(
@@ -359,6 +373,14 @@ mod tests {
     }
 
     fn provider(lifetime: u64, fail_from: u32) -> (CachedProvider<Scripted>, FakeClock) {
+        scripted(lifetime, fail_from, false)
+    }
+
+    fn scripted(
+        lifetime: u64,
+        fail_from: u32,
+        transient: bool,
+    ) -> (CachedProvider<Scripted>, FakeClock) {
         let clock = FakeClock::new(1_700_000_000);
         let p = CachedProvider::with_policy(
             Scripted {
@@ -366,6 +388,7 @@ mod tests {
                 lifetime,
                 fail_from,
                 clock: clock.clone(),
+                transient,
             },
             RefreshPolicy::default(),
             Arc::new(clock.clone()),
@@ -443,6 +466,25 @@ mod tests {
             1,
             "the waiters shared the failure instead of fetching one after the other"
         );
+    }
+
+    #[tokio::test]
+    async fn waiters_share_whether_the_failure_may_pass() {
+        for transient in [false, true] {
+            let (p, _clock) = scripted(7200, 1, transient);
+            let tasks: Vec<_> = (0..8)
+                .map(|_| {
+                    let p = p.clone();
+                    tokio::spawn(async move { p.load().await.map(|_| ()) })
+                })
+                .collect();
+            for t in tasks {
+                let e = t.await.expect("join").expect_err("failed");
+                assert_eq!(e.kind(), crate::ErrorKind::Credentials);
+                assert_eq!(e.is_safe_to_retry(), transient, "{e:?}");
+            }
+            assert_eq!(p.fetcher().calls.load(Ordering::SeqCst), 1);
+        }
     }
 
     #[tokio::test]

@@ -312,9 +312,12 @@ impl CvmRoleFetcher {
                 debug!("the metadata service says no CVM role is bound");
                 Ok(None)
             }
-            Got::Status(status) => Err(Error::credentials(format!(
-                "{NAME}: the metadata service answered HTTP {status} to the role name request"
-            ))),
+            Got::Status(status) => Err(metadata_status_error(
+                format!(
+                    "{NAME}: the metadata service answered HTTP {status} to the role name request"
+                ),
+                status,
+            )),
             Got::Unreachable(why) => {
                 debug!(reason = %why, "no metadata service");
                 Ok(None)
@@ -341,10 +344,14 @@ impl CvmRoleFetcher {
                     "{NAME}: the metadata service does not know the role {role:?} (HTTP 404)"
                 )))
             }
-            Got::Status(status) => Err(Error::credentials(format!(
-                "{NAME}: the metadata service answered HTTP {status} for the role {role:?}"
-            ))),
-            Got::Unreachable(why) => Err(Error::credentials(format!(
+            Got::Status(status) => Err(metadata_status_error(
+                format!(
+                    "{NAME}: the metadata service answered HTTP {status} for the role {role:?}"
+                ),
+                status,
+            )),
+            // Known to be there a moment ago (the role name came from it): may pass.
+            Got::Unreachable(why) => Err(Error::credentials_unavailable(format!(
                 "{NAME}: metadata service at {}: {why}",
                 self.base
             ))),
@@ -359,6 +366,16 @@ impl FetchCredentials for CvmRoleFetcher {
 
     fn fetch(&self) -> FetchFuture<'_> {
         Box::pin(self.fetch_once())
+    }
+}
+
+/// An HTTP status of the metadata service: a server error or throttling may pass (tried
+/// again), anything else is an answer.
+fn metadata_status_error(message: String, status: u16) -> Error {
+    if status >= 500 || status == 429 {
+        Error::credentials_unavailable(message)
+    } else {
+        Error::credentials(message)
     }
 }
 

@@ -423,7 +423,7 @@ impl WebIdentityFetcher {
                 &Value::Object(params),
             )
             .await
-            .map_err(|e| Error::credentials(format!("{source}: {e}")))?;
+            .map_err(|e| e.credentials_like(format!("{source}: {e}")))?;
         parse_sts_reply(&reply, &source)
     }
 }

@@ -333,7 +333,7 @@ impl AssumeRoleFetcher {
             .client
             .send_operation(sts_operation("AssumeRole"), &self.params)
             .await
-            .map_err(|e| Error::credentials(format!("{source}: {e}")))?;
+            .map_err(|e| e.credentials_like(format!("{source}: {e}")))?;
         parse_sts_reply(&reply, &source)
     }
 }
