@@ -750,3 +750,59 @@ fn a_huge_csv_record_or_an_unterminated_json_string_is_refused_naming_its_line()
         assert!(out.stderr.len() < 1000, "the entry is not echoed");
     }
 }
+
+#[test]
+fn the_journal_reads_with_the_sqlite3_shell_as_documented() {
+    if Command::new("sqlite3").arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "sqlite3 is missing (.ci/run installs it)"
+        );
+        eprintln!("skipped: no sqlite3 shell on this machine");
+        return;
+    }
+    let emu = Serve::start(&["--quota", "30", "--rate-limit", "0"]);
+    let dir = tempfile::tempdir().unwrap();
+    let m = manifest(dir.path(), "apps.json", 1, 40);
+    let journal = dir.path().join("run.db");
+    emu.ms()
+        .run([
+            "scan",
+            "submit",
+            "--manifest",
+            m.to_str().unwrap(),
+            "--journal",
+            journal.to_str().unwrap(),
+        ])
+        .expect_code(1);
+    let query = |sql: &str| {
+        let out = Command::new("sqlite3")
+            .arg(&journal)
+            .arg(sql)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // The queries of docs/journal.md.
+    assert_eq!(
+        query("SELECT state, count(*) FROM apps GROUP BY state ORDER BY state"),
+        "accepted|30\nnot_accepted|10\n"
+    );
+    assert_eq!(
+        query("SELECT value FROM meta WHERE key = 'schema_version'"),
+        "1\n"
+    );
+    assert_eq!(
+        query("SELECT count(DISTINCT item_id) FROM apps WHERE state = 'accepted'"),
+        "2\n"
+    );
+    let left = query("SELECT position, md5, url, code FROM apps WHERE state != 'accepted'");
+    assert_eq!(left.lines().count(), 10);
+    assert!(left.lines().all(|l| l.ends_with("|NotAccepted")), "{left}");
+    assert_eq!(query("SELECT outcome FROM runs"), "incomplete\n");
+}

@@ -6,6 +6,8 @@
 # Prints wall time and peak RSS (GNU time) of `ms`, the medians and the journal's overhead.
 #
 #   crates/ms-journal/bench/submit.sh            # RUNS=5 APPS=100000
+#   BASELINE=/path/to/older/ms crates/ms-journal/bench/submit.sh   # adds a third column: an
+#                                                # older `ms` (e.g. before the journal) as is
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 RUNS=${RUNS:-5}
@@ -43,13 +45,17 @@ start_emulator() { # sets emu_pid; the URL is the first line of $work/emu.out
 }
 
 run() { # mode run-number; appends "seconds kilobytes" to $work/<mode>
-  local mode=$1 n=$2 url journal=()
+  local mode=$1 n=$2 url journal=() ms=$MS
   start_emulator
   url=$(head -1 "$work/emu.out")
-  if [ "$mode" = journal ]; then journal=(--journal "$work/run$n.db"); else journal=(--no-journal); fi
+  case $mode in
+    journal) journal=(--journal "$work/run$n.db") ;;
+    no-journal) journal=(--no-journal) ;;
+    baseline) ms=$BASELINE ;;
+  esac
   MS_ENDPOINT=$url TENCENTCLOUD_SECRET_ID=$ID TENCENTCLOUD_SECRET_KEY=$KEY HOME=$work \
     /usr/bin/time -f "%e %M" -o "$work/time" \
-    "$MS" --rate-limit 100000 scan submit --manifest "$work/big.json" --concurrency 16 \
+    "$ms" --rate-limit 100000 scan submit --manifest "$work/big.json" --concurrency 16 \
     -o json "${journal[@]}" > "$work/out.json" 2> "$work/err"
   grep -q "\"Submitted\": $APPS" "$work/out.json" || { cat "$work/err" >&2; exit 1; }
   kill "$emu_pid"; wait "$emu_pid" 2>/dev/null || true; emu_pid=
@@ -62,12 +68,19 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-4s %-12s %10s %10s\n' run mode seconds "max RSS MB"
-: > "$work/no-journal"; : > "$work/journal"
+modes="no-journal journal"
+[ -n "${BASELINE:-}" ] && modes="baseline $modes"
+for mode in $modes; do : > "$work/$mode"; done
 for n in $(seq "$RUNS"); do
-  for mode in no-journal journal; do
+  for mode in $modes; do
     run "$mode" "$n"
   done
 done
+if [ -n "${BASELINE:-}" ]; then
+  c=$(cut -d' ' -f1 "$work/baseline" | median)
+  rc=$(cut -d' ' -f2 "$work/baseline" | median)
+  echo "median baseline ($BASELINE): $c s, max RSS $(echo "$rc / 1024" | bc -l | xargs printf '%.1f') MB"
+fi
 a=$(cut -d' ' -f1 "$work/no-journal" | median)
 b=$(cut -d' ' -f1 "$work/journal" | median)
 ra=$(cut -d' ' -f2 "$work/no-journal" | median)

@@ -3,8 +3,8 @@
 use ms_model::AppInfo;
 use sha2::{Digest, Sha256};
 
-/// SHA-256 over the apps of an input, in order (each app's fields as one JSON line), and
-/// their number.
+/// SHA-256 over the apps of an input, in order (each app's eight fields, each one absent or
+/// length-prefixed, so that no two inputs share a byte stream), and their number.
 #[derive(Debug, Clone, Default)]
 pub struct Fingerprint {
     hasher: Sha256,
@@ -19,18 +19,27 @@ impl Fingerprint {
 
     /// Adds the next app.
     pub fn push(&mut self, app: &AppInfo) {
-        let line = serde_json::json!([
-            app.app_url,
-            app.app_md5,
-            app.app_size,
-            app.app_name,
-            app.app_pkg_name,
-            app.app_version,
-            app.file_name,
-            app.app_icon_url,
-        ]);
-        self.hasher.update(line.to_string().as_bytes());
-        self.hasher.update(b"\n");
+        let size = app.app_size.map(|s| s.to_le_bytes());
+        let fields: [Option<&[u8]>; 8] = [
+            Some(app.app_url.as_bytes()),
+            Some(app.app_md5.as_bytes()),
+            size.as_ref().map(|s| &s[..]),
+            app.app_name.as_deref().map(str::as_bytes),
+            app.app_pkg_name.as_deref().map(str::as_bytes),
+            app.app_version.as_deref().map(str::as_bytes),
+            app.file_name.as_deref().map(str::as_bytes),
+            app.app_icon_url.as_deref().map(str::as_bytes),
+        ];
+        for field in fields {
+            match field {
+                None => self.hasher.update([0u8]),
+                Some(bytes) => {
+                    self.hasher.update([1u8]);
+                    self.hasher.update((bytes.len() as u64).to_le_bytes());
+                    self.hasher.update(bytes);
+                }
+            }
+        }
         self.apps += 1;
     }
 

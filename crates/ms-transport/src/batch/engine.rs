@@ -9,15 +9,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use futures_util::FutureExt;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use ms_model::{
-    CreateScanInstancesRequest, CreateScanInstancesResponse, ScanInfo, Validate, ValidationErrors,
-    Violation,
+    AppInfo, CreateScanInstancesRequest, CreateScanInstancesResponse, ScanInfo, Validate,
+    ValidationErrors, Violation,
 };
 use tokio::sync::Notify;
 use tracing::{debug, info};
 
 use super::{
     AppState, BatchCounts, BatchOptions, ChunkId, ChunkOutcome, ClaimedChunk, Journal,
-    JournalError, MAX_APPS_PER_CALL, OutcomeError, not_accepted, reconcile,
+    JournalError, MAX_APPS_PER_CALL, OutcomeError, PositionedApp, not_accepted, reconcile,
 };
 use crate::client::Client;
 use crate::error::Error;
@@ -414,14 +414,23 @@ fn reject<J: Journal + ?Sized>(
 /// process); when apps of the chunk are what is invalid, they are named, not sent.
 async fn send_chunk(
     client: &Client,
-    chunk: ClaimedChunk,
+    mut chunk: ClaimedChunk,
     scan_info: &ScanInfo,
 ) -> (ClaimedChunk, Sent) {
+    // The apps move into the request and back: no copy of the chunk.
+    let apps = std::mem::take(&mut chunk.apps);
+    let (positions, app_infos): (Vec<u64>, Vec<AppInfo>) =
+        apps.into_iter().map(|a| (a.position, a.app)).unzip();
     let request = CreateScanInstancesRequest {
-        app_infos: chunk.apps.iter().map(|a| a.app.clone()).collect(),
+        app_infos,
         scan_info: scan_info.clone(),
     };
     let result = client.send(&request).await;
+    chunk.apps = positions
+        .into_iter()
+        .zip(request.app_infos)
+        .map(|(position, app)| PositionedApp { position, app })
+        .collect();
     if let Err(e) = &result
         && let Some(problems) = e.validation_errors().and_then(|v| invalid_apps(&chunk, v))
     {
@@ -522,7 +531,7 @@ fn log_outcome(chunk: &ClaimedChunk, outcome: &ChunkOutcome) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::batch::{MAX_CLAIM_WINDOW, PositionedApp};
+    use crate::batch::MAX_CLAIM_WINDOW;
     use ms_model::AppInfo;
 
     fn chunk(md5s: &[&str]) -> ClaimedChunk {
