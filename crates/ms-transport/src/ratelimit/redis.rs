@@ -385,6 +385,8 @@ struct Inner {
 struct Health {
     /// Set while Redis is considered down: when to try it again.
     retry_at: Option<Instant>,
+    /// Why Redis last failed (scrubbed), for the error of the calls made while it is down.
+    reason: Option<String>,
 }
 
 impl fmt::Debug for RedisLimiter {
@@ -481,12 +483,27 @@ impl RedisLimiter {
         }
         match inner.config.failure {
             FailureMode::Local { .. } => Ok(inner.local.acquire(key).await),
-            FailureMode::Fail => Err(Error::rate_limiter(format!(
-                "the shared rate limiter {} is unreachable or too slow (timeout {} ms); nothing was sent",
-                inner.config.url,
-                inner.config.timeout.as_millis()
-            ))),
+            FailureMode::Fail => Err(self.unavailable_error()),
         }
+    }
+
+    /// The error of a call that got no slot with [`FailureMode::Fail`]: it names the URL
+    /// (redacted) and why Redis last failed (refused connection, timeout, authentication,
+    /// database, TLS), so that a misconfiguration does not read as a mere outage.
+    fn unavailable_error(&self) -> Error {
+        let inner = &self.inner;
+        let reason = inner
+            .health
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .reason
+            .clone()
+            .unwrap_or_else(|| "no reply".to_owned());
+        Error::rate_limiter(format!(
+            "the shared rate limiter {} is unavailable ({reason}; each exchange is bounded by {} ms); nothing was sent",
+            inner.config.url,
+            inner.config.timeout.as_millis()
+        ))
     }
 
     /// Whether this call goes to Redis: always while it is up; while it is down, one call
@@ -508,14 +525,15 @@ impl RedisLimiter {
     }
 
     fn mark_up(&self) {
-        let was_down = self
-            .inner
-            .health
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .retry_at
-            .take()
-            .is_some();
+        let was_down = {
+            let mut health = self
+                .inner
+                .health
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            health.reason = None;
+            health.retry_at.take().is_some()
+        };
         if was_down {
             let url = self.inner.config.url.redacted().to_owned();
             tracing::info!(url = %url, "shared rate limiter reachable again");
@@ -529,6 +547,7 @@ impl RedisLimiter {
             let mut health = inner.health.lock().unwrap_or_else(PoisonError::into_inner);
             let was_up = health.retry_at.is_none();
             health.retry_at = Some(Instant::now() + inner.config.retry_every);
+            health.reason = Some(reason.clone());
             was_up
         };
         if was_up {

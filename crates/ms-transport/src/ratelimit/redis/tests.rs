@@ -351,6 +351,52 @@ async fn redis_down_fails_or_falls_back_and_comes_back() {
     }
 }
 
+/// A Redis that answers but refuses us (wrong password, no such database) is not "slow": the
+/// fail-mode error says why, on the call that found out and on the calls made while it is
+/// considered down (which do not ask Redis again).
+#[tokio::test]
+async fn the_fail_mode_error_says_why_redis_refused() {
+    let Some(server) = RedisServer::start_with(&["--requirepass", "rightpw"]) else {
+        return;
+    };
+    let quotas = RateLimitConfig::ms_defaults().with_default(RateLimit::per_second(1000));
+    for (url, says) in [
+        (
+            format!("redis://:wrongpw@127.0.0.1:{}/0", server.port()),
+            "auth",
+        ),
+        (
+            format!("redis://:rightpw@127.0.0.1:{}/99", server.port()),
+            "DB index",
+        ),
+    ] {
+        let (hook, events) = recorder();
+        let l = RedisLimiter::new(
+            RedisLimiterConfig::new(RedisUrl::parse(&url).unwrap())
+                .quotas(quotas.clone())
+                .failure_mode(FailureMode::Fail)
+                .retry_every(Duration::from_secs(3600))
+                .on_event(hook),
+        )
+        .unwrap();
+        let first = l.acquire(&key("Refused")).await.expect_err("refused");
+        let reason = match events.lock().unwrap().first() {
+            Some(LimiterEvent::Unreachable { reason, .. }) => reason.clone(),
+            other => panic!("{url}: no outage reported: {other:?}"),
+        };
+        assert!(
+            reason.to_lowercase().contains(&says.to_lowercase()),
+            "{url}: {reason}"
+        );
+        let again = l.acquire(&key("Refused")).await.expect_err("still down");
+        for e in [first, again] {
+            assert_eq!(e.kind(), crate::ErrorKind::RateLimiter);
+            assert!(e.message().contains(&reason), "{url}: {}", e.message());
+            assert!(!e.message().contains("wrongpw") && !e.message().contains("rightpw"));
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_slow_redis_is_an_outage_not_a_hang() {
     let Some(server) = RedisServer::start_with(&["--enable-debug-command", "yes"]) else {
