@@ -154,6 +154,10 @@ fn shared_limiter(
     if let Some(path) = &g.shared_rate_limit_ca {
         let pem = std::fs::read(path)
             .map_err(|e| CliError::file(path, "read the --shared-rate-limit-ca certificate", &e))?;
+        ms_transport::ratelimit::redis::check_root_pem(&pem).map_err(|e| {
+            CliError::usage(format!("--shared-rate-limit-ca {}: {}", path.display(), e.message()))
+                .with_hint("pass a PEM file with a CERTIFICATE block: the CA that signed the Redis server's certificate")
+        })?;
         config = config.root_pem(pem);
     }
     Ok(config)

@@ -205,6 +205,37 @@ fn a_password_in_the_url_never_reaches_the_output() {
     assert!(!out.stdout.contains("hunter2secret"));
 }
 
+/// A `--shared-rate-limit-ca` file with no certificate is a usage error naming the file, before
+/// anything is sent: not an "outage" that `local` would go around at a share of the quota.
+#[test]
+fn a_ca_file_without_a_certificate_is_a_usage_error_naming_it() {
+    let emu = emulator();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("not-a-ca.pem");
+    std::fs::write(&ca, "this is not a certificate\n").unwrap();
+    for fallback in ["local", "fail"] {
+        let out = emu
+            .ms()
+            .run([
+                "--shared-rate-limit",
+                "rediss://127.0.0.1:6380",
+                "--shared-rate-limit-ca",
+                ca.to_str().unwrap(),
+                "--shared-rate-limit-fallback",
+                fallback,
+                "scan",
+                "list",
+            ])
+            .expect_code(2);
+        assert!(
+            out.stderr.contains("--shared-rate-limit-ca") && out.stderr.contains("not-a-ca.pem"),
+            "{}",
+            out.stderr
+        );
+        assert!(out.stderr.contains("CERTIFICATE"), "{}", out.stderr);
+    }
+}
+
 #[test]
 fn a_fail_mode_outage_leaves_a_journal_that_resumes_to_every_app_once() {
     let Some(redis) = RedisServer::start() else {

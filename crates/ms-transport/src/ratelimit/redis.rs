@@ -209,6 +209,30 @@ impl fmt::Display for RedisUrl {
     }
 }
 
+/// Checks the root certificates given for `rediss://` ([`RedisLimiterConfig::root_pem`]):
+/// at least one well-formed `CERTIFICATE` block, each a certificate rustls can trust. Returns
+/// how many there are. [`RedisLimiter::new`] runs it, so that a wrong file is a configuration
+/// error at start rather than every connection failing (and the limiter falling back) later.
+///
+/// # Errors
+/// [`ErrorKind::Config`](crate::ErrorKind) saying what is wrong with the PEM.
+pub fn check_root_pem(pem: &[u8]) -> Result<usize, Error> {
+    let bad = |detail: String| Error::config(format!("shared rate limit CA certificate: {detail}"));
+    let mut roots = rustls::RootCertStore::empty();
+    let mut n = 0;
+    for cert in rustls_pemfile::certs(&mut &pem[..]) {
+        let cert = cert.map_err(|e| bad(format!("invalid PEM: {e}")))?;
+        roots
+            .add(cert)
+            .map_err(|e| bad(format!("certificate #{n}: {e}")))?;
+        n += 1;
+    }
+    if n == 0 {
+        return Err(bad("no CERTIFICATE block in the PEM".to_owned()));
+    }
+    Ok(n)
+}
+
 /// What to do when Redis cannot give a slot in time.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
@@ -405,6 +429,9 @@ impl RedisLimiter {
     /// A limiter on the given settings. Connects lazily (on the first call, inside the
     /// tokio runtime), so an unreachable Redis is handled like any later outage.
     pub fn new(config: RedisLimiterConfig) -> Result<Self, Error> {
+        if let Some(pem) = &config.root_pem {
+            check_root_pem(pem)?;
+        }
         let client = match &config.root_pem {
             Some(pem) => redis::Client::build_with_tls(
                 config.url.raw.as_str(),

@@ -443,6 +443,29 @@ async fn nothing_listening_is_handled_from_the_first_call() {
     assert!(local.acquire(&key("A")).await.is_ok());
 }
 
+/// A CA file without a certificate is a configuration error when the limiter is made, not
+/// an outage found on every call (which `local` would quietly go around at a share of the
+/// quota).
+#[test]
+fn a_root_pem_without_a_certificate_is_refused_at_once() {
+    let config = || {
+        RedisLimiterConfig::new(RedisUrl::parse("rediss://127.0.0.1:6380").unwrap())
+            .failure_mode(FailureMode::Local { share: 0.5 })
+    };
+    let garbage = b"-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----\n";
+    for pem in [&b"not a pem"[..], b"", &garbage[..]] {
+        let e = RedisLimiter::new(config().root_pem(pem)).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Config);
+        assert!(e.message().contains("CA certificate"), "{}", e.message());
+    }
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = params.self_signed(&key).unwrap();
+    assert_eq!(check_root_pem(ca.pem().as_bytes()).ok(), Some(1));
+    assert!(RedisLimiter::new(config().root_pem(ca.pem())).is_ok());
+}
+
 #[tokio::test]
 async fn rediss_connects_over_tls_with_a_given_root() {
     use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
