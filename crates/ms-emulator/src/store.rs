@@ -270,8 +270,11 @@ enum FileKind {
     Json,
 }
 
-/// Creates the file owner-only if missing (never through a symlink), narrows the mode of an
-/// existing one, and tells what it holds.
+/// Creates the file owner-only if missing (never through a symlink), tells what an existing
+/// one holds, and narrows its mode once it is known to be a state file. Anything else is
+/// refused untouched: a file that is not regular (a FIFO would block the open forever, a
+/// device or a directory is never a state file), and a regular file of other contents (its
+/// mode is left as it was).
 fn prepare_file(path: &Path) -> Result<FileKind, StoreError> {
     let mut open = std::fs::OpenOptions::new();
     open.write(true).create_new(true);
@@ -282,25 +285,37 @@ fn prepare_file(path: &Path) -> Result<FileKind, StoreError> {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(StoreError::new(format!("cannot create it: {e}"))),
     }
+    let meta = std::fs::metadata(path).map_err(|e| StoreError::new(format!("cannot read: {e}")))?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file (a device, FIFO or socket)"
+        };
+        return Err(StoreError::new(format!(
+            "it is {what}; give the path of a state file (created if missing)"
+        )));
+    }
     let mut head = [0u8; 16];
     let mut f =
         std::fs::File::open(path).map_err(|e| StoreError::new(format!("cannot read: {e}")))?;
-    restrict_mode(&f, path)?;
     let n =
         read_up_to(&mut f, &mut head).map_err(|e| StoreError::new(format!("cannot read: {e}")))?;
     let head = &head[..n];
-    if head.is_empty() {
-        Ok(FileKind::New)
+    let kind = if head.is_empty() {
+        FileKind::New
     } else if head == b"SQLite format 3\0" {
-        Ok(FileKind::Sqlite)
+        FileKind::Sqlite
     } else if head.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
-        Ok(FileKind::Json)
+        FileKind::Json
     } else {
-        Err(StoreError::new(
+        return Err(StoreError::new(
             "not an ms-emulator state file (neither its SQLite database nor the JSON of earlier versions); \
              give another --state path or move this file away",
-        ))
-    }
+        ));
+    };
+    restrict_mode(&f, path)?;
+    Ok(kind)
 }
 
 fn read_up_to(f: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {

@@ -489,3 +489,67 @@ fn the_state_written_by_one_request_is_in_the_file_before_its_reply() {
     });
     child.kill();
 }
+
+/// Runs the binary with `--state path`; its exit code and stderr, or a failure when it has
+/// not exited within 20 s (it is killed then, so a regression cannot hang the suite).
+fn refused_at_start(path: &Path) -> (Option<i32>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ms-emulator"))
+        .args(["--account", "AKIDrefused:key", "--state"])
+        .arg(path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("--state {} hung at start", path.display());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A `--state` path that is not a state file is refused at start, naming the file, and left
+/// as it was: a FIFO is not opened (the open would block forever, deaf to SIGTERM), and a
+/// file of other contents keeps its mode (it was narrowed to 0600 before being refused).
+#[cfg(unix)]
+#[test]
+fn a_path_that_is_not_a_state_file_is_refused_untouched() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("state.fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let (code, stderr) = refused_at_start(&fifo);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("state.fifo") && stderr.contains("not a regular file"),
+        "{stderr}"
+    );
+
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "someone's notes\n").unwrap();
+    std::fs::set_permissions(&notes, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (code, stderr) = refused_at_start(&notes);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("notes.txt") && stderr.contains("not an ms-emulator state file"),
+        "{stderr}"
+    );
+    assert_eq!(mode(&notes), 0o644, "a refused file keeps its mode");
+    assert_eq!(
+        std::fs::read_to_string(&notes).unwrap(),
+        "someone's notes\n"
+    );
+
+    let (code, stderr) = refused_at_start(dir.path());
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("a directory"), "{stderr}");
+}
