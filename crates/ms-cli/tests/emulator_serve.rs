@@ -97,3 +97,31 @@ fn serve_with_tls_then_use_it_with_ca_cert() {
     assert_eq!(out.json()["TotalCount"], 5);
     drop(server);
 }
+
+/// A failure of the state file is explained as one (not as a listen address to check), and a
+/// port in use as that.
+#[test]
+fn start_failures_get_the_hint_of_their_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Ms::new()
+        .run(["emulator", "serve", "--state", dir.path().to_str().unwrap()])
+        .expect_code(2);
+    assert!(
+        out.stderr.contains("state file") && out.stderr.contains("hint: --state"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("listen"), "{}", out.stderr);
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = Ms::new()
+        .run(["emulator", "serve", "--listen", &addr])
+        .expect_code(2);
+    assert!(out.stderr.contains(&addr), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("--listen 127.0.0.1:0"),
+        "{}",
+        out.stderr
+    );
+}
