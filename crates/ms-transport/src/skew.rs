@@ -15,7 +15,7 @@ use ms_model::ErrorCode;
 /// Whether a service error code reports an expired signature (`AuthFailure.SignatureExpire`:
 /// the local clock is off).
 pub fn is_signature_expired(code: &ErrorCode) -> bool {
-    code.as_str() == "AuthFailure.SignatureExpire"
+    *code == ErrorCode::AuthFailureSignatureExpire
 }
 
 /// Per-endpoint clock offsets, shared by every clone (and by clients given the same store).
