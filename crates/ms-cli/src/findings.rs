@@ -15,6 +15,7 @@
 
 use std::collections::BTreeMap;
 
+use ms_model::SafeType;
 use serde_json::Value;
 
 use crate::output::{field, i64_field, scalar, u64_field};
@@ -196,14 +197,22 @@ impl AppFindings {
         self.task_status == Some(ms_model::TaskStatus::Completed.code()) && self.status.is_none()
     }
 
+    /// The named [`SafeType`] of `safe_type` (`None`: not scanned, 0 unknown, or a value the
+    /// list does not name).
+    pub fn safety(&self) -> Option<SafeType> {
+        self.safe_type
+            .and_then(|code| u64::try_from(code).ok())
+            .and_then(SafeType::from_code)
+    }
+
     /// The overall verdict.
     pub fn verdict(&self) -> Verdict {
         if !self.complete() {
             return Verdict::Incomplete;
         }
-        if self.safe_type == Some(3) {
+        if self.safety() == Some(SafeType::Virus) {
             Verdict::Virus
-        } else if self.safe_type == Some(2) || self.count_risk(3) > 0 {
+        } else if self.safety() == Some(SafeType::Risky) || self.count_risk(3) > 0 {
             Verdict::HighRisk
         } else if self.count_risk(2) > 0 {
             Verdict::MediumRisk
@@ -317,9 +326,9 @@ impl AppFindings {
     }
 
     fn virus_finding(&self) -> Option<Finding> {
-        let (kind, severity) = match self.safe_type {
-            Some(3) => (FindingKind::Virus, Severity::Virus),
-            Some(2) => (FindingKind::Riskware, Severity::High),
+        let (kind, severity) = match self.safety() {
+            Some(SafeType::Virus) => (FindingKind::Virus, Severity::Virus),
+            Some(SafeType::Risky) => (FindingKind::Riskware, Severity::High),
             _ => return None,
         };
         let (name, desc) = self.virus.clone().unwrap_or_default();

@@ -6,7 +6,7 @@
 
 use std::io::{self, Write};
 
-use ms_model::TaskStatus;
+use ms_model::{SafeType, TaskStatus};
 use serde_json::Value;
 use unicode_width::UnicodeWidthStr;
 
@@ -414,15 +414,13 @@ pub fn task_status(code: Option<u64>) -> &'static str {
     }
 }
 
-/// Text for the SafeType code (VirusInfo / AppScanSet).
+/// Text for the SafeType code (VirusInfo / AppScanSet): the [`SafeType`] description, or
+/// `unknown` for 0 and values the list does not name.
 pub fn safe_type(code: Option<i64>) -> &'static str {
-    match code {
-        Some(0) => "unknown",
-        Some(1) => "safe",
-        Some(2) => "risky",
-        Some(3) => "virus",
-        Some(_) => "unknown",
-        None => "-",
+    let Some(code) = code else { return "-" };
+    match u64::try_from(code).ok().and_then(SafeType::from_code) {
+        Some(safety) => safety.description(),
+        None => "unknown",
     }
 }
 
@@ -543,6 +541,20 @@ mod tests {
         assert_eq!(t.rows[0][3].chars().count(), 60);
         assert!(t.rows[0][3].ends_with('…'));
         assert_eq!(t.rows[1], ["B", "", "", "", "true"]);
+    }
+
+    #[test]
+    fn safe_type_words_come_from_the_code_list() {
+        let words: Vec<&str> = [None, Some(-1), Some(0), Some(1), Some(2), Some(3), Some(4)]
+            .into_iter()
+            .map(safe_type)
+            .collect();
+        assert_eq!(
+            words,
+            [
+                "-", "unknown", "unknown", "safe", "risky", "virus", "unknown"
+            ]
+        );
     }
 
     #[test]

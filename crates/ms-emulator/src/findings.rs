@@ -3,6 +3,7 @@
 //! A SplitMix64 generator is seeded from the 16 MD5 bytes, so the same app always gets the
 //! same findings (across runs, restarts and machines) while different apps differ.
 
+use ms_model::SafeType;
 use serde_json::{Value, json};
 
 /// SplitMix64: small, stable, good enough for picking findings.
@@ -411,21 +412,21 @@ const SENSITIVE_FILES: &[&str] = &[
     "classes.dex",
 ];
 
-/// Virus verdict: (SafeType, VirusName, VirusDesc). 1 safe (most apps), 2 risky, 3 virus.
-fn virus_verdict(md5: &str) -> (i64, &'static str, &'static str) {
+/// Virus verdict: (SafeType, VirusName, VirusDesc). Most apps safe, some risky, a few viruses.
+fn virus_verdict(md5: &str) -> (SafeType, &'static str, &'static str) {
     let mut r = Prng::from_md5(md5);
     r.next_u64(); // separate stream from app_details
     let roll = Prng::from_seed(r.next_u64() ^ 0x0076_6972_7573).unit();
     // Roughly what app-store scans report: most apps safe, some risky (aggressive SDKs,
     // riskware), a few malicious.
     if roll < 0.84 {
-        (1, "", "")
+        (SafeType::Safe, "", "")
     } else if roll < 0.95 {
         let (n, d) = *r.pick(RISKS);
-        (2, n, d)
+        (SafeType::Risky, n, d)
     } else {
         let (n, d) = *r.pick(VIRUSES);
-        (3, n, d)
+        (SafeType::Virus, n, d)
     }
 }
 
@@ -530,7 +531,7 @@ pub(crate) fn summary(md5: &str, types: ScanTypes) -> (u64, u64) {
     let mut r = Prng::from_seed(base ^ 0xA24B_AED4_963E_E407);
     let vul_count = if types.vul { 1 + r.below(6) } else { 0 };
     let safe_type = if types.virus {
-        virus_verdict(md5).0 as u64
+        virus_verdict(md5).0.code()
     } else {
         0
     };
@@ -573,8 +574,8 @@ pub(crate) fn findings(md5: &str, types: ScanTypes) -> Findings {
     // Virus verdict.
     let (safe, vname, vdesc) = virus_verdict(md5);
     if types.virus {
-        f.safe_type = safe as u64;
-        f.virus_info = json!({"SafeType": safe, "VirusName": vname, "VirusDesc": vdesc});
+        f.safe_type = safe.code();
+        f.virus_info = json!({"SafeType": safe.code(), "VirusName": vname, "VirusDesc": vdesc});
     }
 
     // Ad plugins by kind.

@@ -9,7 +9,7 @@
 //!   `CreatTime` and `CosTocken`);
 //! - the [`Action`] trait implementations (name, version, service, idempotency, response type);
 //! - the schemas that drive [`Validate`], [`validate_json`] and [`check_response_json`];
-//! - [`ErrorCode`], the code lists ([`TaskStatus`]), [`ACTIONS`] and the table [`examples`].
+//! - [`ErrorCode`], the code lists ([`TaskStatus`], [`SafeType`]), [`ACTIONS`] and the table [`examples`].
 //!
 //! The hand-written core provides the envelopes ([`ResponseEnvelope`], [`decode_response`],
 //! [`ServiceError`]) and the validation engine. This crate does no I/O.

@@ -541,19 +541,23 @@ pub(crate) fn codes_rs(api: &Api) -> String {
         for c in &list.codes {
             let _ = writeln!(out, "{} => Some({name}::{}),", c.value, c.name);
         }
-        out.push_str("_ => None,\n}\n}\n\n/// Whether this is a final state (the table's `Final` column).\npub const fn is_final(self) -> bool {\n");
-        let finals: Vec<String> = list
-            .codes
-            .iter()
-            .filter(|c| c.is_final)
-            .map(|c| format!("{name}::{}", c.name))
-            .collect();
-        if finals.is_empty() {
-            out.push_str("let _ = self;\nfalse\n");
-        } else {
-            let _ = writeln!(out, "matches!(self, {})", finals.join(" | "));
+        out.push_str("_ => None,\n}\n}\n\n");
+        if list.has_final {
+            out.push_str("/// Whether this is a final state (the table's `Final` column).\npub const fn is_final(self) -> bool {\n");
+            let finals: Vec<String> = list
+                .codes
+                .iter()
+                .filter(|c| c.is_final)
+                .map(|c| format!("{name}::{}", c.name))
+                .collect();
+            if finals.is_empty() {
+                out.push_str("let _ = self;\nfalse\n");
+            } else {
+                let _ = writeln!(out, "matches!(self, {})", finals.join(" | "));
+            }
+            out.push_str("}\n\n");
         }
-        out.push_str("}\n\n/// The description from the table.\npub const fn description(self) -> &'static str {\nmatch self {\n");
+        out.push_str("/// The description from the table.\npub const fn description(self) -> &'static str {\nmatch self {\n");
         for c in &list.codes {
             let _ = writeln!(out, "{name}::{} => {},", c.name, lit(&c.description));
         }

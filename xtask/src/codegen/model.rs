@@ -164,7 +164,8 @@ pub(crate) struct Code {
     pub(crate) value: u64,
     /// The Rust variant name (`Completed`).
     pub(crate) name: String,
-    /// Whether the value is a final state (`Final: Yes`).
+    /// Whether the value is a final state (`Final: Yes`; `false` in a list without the
+    /// column).
     pub(crate) is_final: bool,
     pub(crate) description: String,
     pub(crate) line: usize,
@@ -176,6 +177,9 @@ pub(crate) struct CodeList {
     pub(crate) name: String,
     pub(crate) description: String,
     pub(crate) codes: Vec<Code>,
+    /// The table has a `Final` column: the values are states, some of them final
+    /// (`TaskStatus`), and the enum gets `is_final()`.
+    pub(crate) has_final: bool,
     pub(crate) pos: Pos,
 }
 

@@ -1196,7 +1196,7 @@ pub(crate) fn structures_page(file: &str, text: &str) -> Result<Vec<Structure>> 
 }
 
 /// Parses `code-lists.md`: one `## Name` section per code list, a description paragraph and a
-/// `| Value | Name | Final | Description |` table.
+/// `| Value | Name | Final | Description |` table (`Final` only for lists of states).
 pub(crate) fn code_lists_page(file: &str, text: &str) -> Result<Vec<CodeList>> {
     let mut out: Vec<CodeList> = Vec::new();
     for s in sections(text).into_iter().skip(1) {
@@ -1228,6 +1228,7 @@ pub(crate) fn code_lists_page(file: &str, text: &str) -> Result<Vec<CodeList>> {
             name,
             description,
             codes,
+            has_final: t.column(&["Final"]).is_some(),
             pos: at,
         });
     }
@@ -1237,7 +1238,7 @@ pub(crate) fn code_lists_page(file: &str, text: &str) -> Result<Vec<CodeList>> {
 fn code_table(file: &str, t: &Table) -> Result<Vec<Code>> {
     let value_c = t.require_column(file, "code list", &["Value", "取值"])?;
     let name_c = t.require_column(file, "code list", &["Name"])?;
-    let final_c = t.require_column(file, "code list", &["Final"])?;
+    let final_c = t.column(&["Final"]);
     let desc_c = t.require_column(file, "code list", DESC_COLS)?;
     let mut codes: Vec<Code> = Vec::new();
     for (line, cells) in &t.rows {
@@ -1254,7 +1255,10 @@ fn code_table(file: &str, t: &Table) -> Result<Vec<Code>> {
         codes.push(Code {
             value,
             name,
-            is_final: yes_no(&p, "Final", &cells[final_c])?,
+            is_final: match final_c {
+                Some(c) => yes_no(&p, "Final", &cells[c])?,
+                None => false,
+            },
             description: cells[desc_c].clone(),
             line: *line,
         });

@@ -739,6 +739,42 @@ fn task_status_is_one_code_list_used_by_every_task_status_member() {
 }
 
 #[test]
+fn safe_type_is_a_code_list_of_verdicts_without_final_states() {
+    let api = api();
+    let list = api
+        .code_lists
+        .iter()
+        .find(|l| l.name == "SafeType")
+        .expect("SafeType list");
+    assert!(!list.has_final);
+    let named: Vec<(u64, &str)> = list
+        .codes
+        .iter()
+        .map(|c| (c.value, c.name.as_str()))
+        .collect();
+    assert_eq!(named, [(1, "Safe"), (2, "Risky"), (3, "Virus")]);
+    // Both integer SafeType members carry it (the callback's digit string cannot).
+    let tagged: Vec<&str> = api
+        .structures
+        .iter()
+        .filter(|s| {
+            s.members.iter().any(|m| {
+                m.name == "SafeType"
+                    && m.constraints
+                        .contains(&Constraint::Codes("SafeType".into()))
+            })
+        })
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(tagged, ["AppScanSet", "VirusInfo"]);
+    // `is_final()` only for the lists of states.
+    let code = emit::codes_rs(&api);
+    let safe_type = &code[code.find("pub enum SafeType").expect("enum")..];
+    assert!(!safe_type.contains("is_final"), "{safe_type}");
+    assert!(code.contains("TaskStatus::Completed | TaskStatus::Error | TaskStatus::Timeout"));
+}
+
+#[test]
 fn code_lists_are_checked_against_their_members() {
     let t = TempApi::new("codes");
     t.edit(

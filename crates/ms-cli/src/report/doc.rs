@@ -1,6 +1,8 @@
 //! What a Markdown or HTML report shows, decided once from the findings and the policy's
 //! evaluation; the writers ([`super::markdown`], [`super::html`]) only format it.
 
+use ms_model::SafeType;
+
 use crate::findings::{AppFindings, Summary, Verdict};
 use crate::policy::violation_lines;
 
@@ -105,12 +107,12 @@ fn policy_doc(apps: &[AppFindings], evaluation: &crate::policy::Evaluation) -> P
 
 /// The virus verdict in a word.
 fn virus_word(a: &AppFindings) -> &'static str {
-    match a.safe_type {
-        Some(1) => "safe",
-        Some(2) => "risky",
-        Some(3) => "VIRUS",
-        Some(_) => "unknown",
-        None => "not scanned",
+    match (a.safe_type, a.safety()) {
+        (None, _) => "not scanned",
+        (_, Some(SafeType::Safe)) => "safe",
+        (_, Some(SafeType::Risky)) => "risky",
+        (_, Some(SafeType::Virus)) => "VIRUS",
+        (Some(_), None) => "unknown",
     }
 }
 

@@ -65,3 +65,49 @@ impl TaskStatus {
         }
     }
 }
+
+/// The safety verdict of a scanned app, as the member descriptions of `AppScanSet` and `VirusInfo` document it (1 = safe, 2 = risky, 3 = virus; `VirusInfo` also uses 0 = unknown, which has no name here: `from_code(0)` is `None`).
+///
+/// The wire carries the integer ([`SafeType::code`]); values the list does not name have no variant ([`SafeType::from_code`] gives `None`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SafeType {
+    /// `1`: safe
+    Safe,
+    /// `2`: risky
+    Risky,
+    /// `3`: virus
+    Virus,
+}
+
+impl SafeType {
+    /// Every value, in table order.
+    pub const ALL: [SafeType; 3] = [SafeType::Safe, SafeType::Risky, SafeType::Virus];
+
+    /// The value on the wire.
+    pub const fn code(self) -> u64 {
+        match self {
+            SafeType::Safe => 1,
+            SafeType::Risky => 2,
+            SafeType::Virus => 3,
+        }
+    }
+
+    /// The named value of a wire integer, or `None` for a value the list does not name.
+    pub const fn from_code(code: u64) -> Option<Self> {
+        match code {
+            1 => Some(SafeType::Safe),
+            2 => Some(SafeType::Risky),
+            3 => Some(SafeType::Virus),
+            _ => None,
+        }
+    }
+
+    /// The description from the table.
+    pub const fn description(self) -> &'static str {
+        match self {
+            SafeType::Safe => "safe",
+            SafeType::Risky => "risky",
+            SafeType::Virus => "virus",
+        }
+    }
+}

@@ -659,7 +659,7 @@ pub struct AppScanSet {
     pub app_sid: Option<String>,
     /// Safety type: 1 = safe, 2 = risky, 3 = virus.
     ///
-    /// Wire name `SafeType`; UInt64; one of `1`, `2`, `3`.
+    /// Wire name `SafeType`; UInt64; one of `1`, `2`, `3`; values named by [`SafeType`](crate::SafeType).
     #[serde(rename = "SafeType", default, skip_serializing_if = "Option::is_none")]
     pub safe_type: Option<u64>,
     /// Number of vulnerabilities.
@@ -2567,7 +2567,7 @@ impl Validate for SoInfo {
 pub struct VirusInfo {
     /// Software safety type: 0 = unknown, 1 = safe, 2 = risky, 3 = virus.
     ///
-    /// Wire name `SafeType`; Int64; one of `0`, `1`, `2`, `3`.
+    /// Wire name `SafeType`; Int64; one of `0`, `1`, `2`, `3`; values named by [`SafeType`](crate::SafeType).
     #[serde(rename = "SafeType", default, skip_serializing_if = "Option::is_none")]
     pub safe_type: Option<i64>,
     /// Virus name, UTF-8; empty when not a virus.
