@@ -49,6 +49,25 @@ fn tccli_profile_keys_are_used_when_nothing_else_is_configured() {
     run.run(["--profile", "ci", "-o", "json", "scan", "list"])
         .ok();
 
+    // ... also when the profile file (e.g. written by `ms configure`) has only [default].
+    let run = ms();
+    write(
+        &run.home().join(".tencentcloud/credentials"),
+        "[default]\nsecret_id = AKIDotheraccount\nsecret_key = other-key\n",
+    );
+    write(
+        &run.home().join(".tccli/ci.credential"),
+        &format!(
+            r#"{{"secretId":"{}","secretKey":"{}"}}"#,
+            emu.secret_id, emu.secret_key
+        ),
+    );
+    run.run(["--profile", "ci", "-o", "json", "scan", "list"])
+        .ok();
+    // A profile found nowhere is a usage error naming it.
+    let out = ms().run(["--profile", "cj", "scan", "list"]).expect_code(2);
+    assert!(out.stderr.contains("\"cj\" not found"), "{}", out.stderr);
+
     // Wrong keys in the file: the service refuses them (the file was read, not skipped).
     let run = ms();
     write(

@@ -24,7 +24,8 @@
 //!    credentials, as tccli does;
 //! 2. **profile file** ([`ProfileProvider`]);
 //! 3. **tccli** ([`TccliProvider`]) — not in the SDKs' chains, but where tccli users keep
-//!    their credentials;
+//!    their credentials. A profile named with [`DefaultChain::profile`] is looked for in
+//!    the profile file, then here; when neither has it the chain stops with an error;
 //! 4. **CVM instance role** ([`CvmRoleProvider`]), when a metadata service answers with a
 //!    bound role;
 //! 5. **TKE OIDC role** ([`WebIdentityProvider`]), when the `TKE_*` variables are set.
@@ -471,7 +472,7 @@ impl ProfileProvider {
     }
 
     /// For the chain: absent when no file exists at a default location, or when the file
-    /// has no `[default]` section and the default profile is asked for.
+    /// has no section for the profile (a named profile may be tccli's; the chain decides).
     pub(crate) async fn detect(&self) -> Result<Detected, Error> {
         let path = match self.locate() {
             ProfilePath::Explicit(p) | ProfilePath::Found(p) => p,
@@ -494,10 +495,11 @@ impl ProfileProvider {
                 path.display()
             ))
         })?;
-        if self.profile == DEFAULT_PROFILE && ini.section(Some(DEFAULT_PROFILE)).is_none() {
+        if ini.section(Some(self.profile.as_str())).is_none() {
             return Ok(Detected::Absent(format!(
-                "profile file: {} has no [default] section",
-                path.display()
+                "profile file: {} has no [{}] section",
+                path.display(),
+                self.profile
             )));
         }
         let creds = Self::parse(&contents, &self.profile).map_err(in_file)?;
@@ -623,8 +625,9 @@ impl DefaultChain {
         self
     }
 
-    /// Selects a named profile: the section of the profile file and tccli's profile (for
-    /// tccli, `default` leaves the choice to `TCCLI_PROFILE`).
+    /// Selects a named profile: the section of the profile file, else tccli's profile of
+    /// that name (for tccli, `default` leaves the choice to `TCCLI_PROFILE`). A named profile
+    /// found in neither ends the chain with an error: the CVM and TKE roles are not tried.
     pub fn profile(mut self, name: impl Into<String>) -> Self {
         self.profile = Some(name.into());
         self.reset()
@@ -671,6 +674,11 @@ impl DefaultChain {
 
     fn profile_name(&self) -> &str {
         self.profile.as_deref().unwrap_or(DEFAULT_PROFILE)
+    }
+
+    /// The profile the caller named, unless it is `default`.
+    fn named_profile(&self) -> Option<&str> {
+        self.profile.as_deref().filter(|n| *n != DEFAULT_PROFILE)
     }
 
     fn assume_role(
@@ -731,7 +739,7 @@ impl DefaultChain {
                 let mut p = TccliProvider::new()
                     .with_lookup(move |k| lookup(k))
                     .with_sts_factory(self.sts_client.clone());
-                if let Some(name) = self.profile.as_deref().filter(|n| *n != DEFAULT_PROFILE) {
+                if let Some(name) = self.named_profile() {
                     p = p.profile(name);
                 }
                 if let Some(dir) = &self.tccli_dir {
@@ -784,6 +792,17 @@ impl DefaultChain {
                             return Ok((source, p));
                         }
                         (_, Detected::Absent(why)) => absent.push(why),
+                    }
+                    // A profile named by the caller lives in the profile file or in tccli's
+                    // files: not finding it there is a mistake to report, never a reason to
+                    // take the instance's role instead.
+                    if step == CredentialSource::Tccli
+                        && let Some(name) = self.named_profile()
+                    {
+                        return Err(Error::credentials(format!(
+                            "profile {name:?} not found ({})",
+                            absent.join("; ")
+                        )));
                     }
                 }
                 Err(Error::credentials(format!(

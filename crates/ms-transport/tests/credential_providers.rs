@@ -730,3 +730,48 @@ fn trace_output_of_refreshes_and_failures_contains_no_secret() {
     );
     assert_no_secret(&out);
 }
+
+#[tokio::test]
+async fn a_named_profile_is_looked_for_in_the_profile_file_then_tccli_and_nowhere_else() {
+    let home = tempfile::tempdir().expect("tmp");
+    let h = home.path().to_string_lossy().into_owned();
+    let meta = FakeMetadata::start(Some("ci-role"), 7200, now_clock()).await;
+    std::fs::create_dir_all(home.path().join(".tencentcloud")).expect("mkdir");
+    std::fs::write(
+        home.path().join(".tencentcloud/credentials"),
+        "[default]\nsecret_id = AKIDprofiledefault\nsecret_key = k\n",
+    )
+    .expect("write");
+    std::fs::create_dir_all(home.path().join(".tccli")).expect("mkdir");
+    std::fs::write(
+        home.path().join(".tccli/ci.credential"),
+        r#"{"secretId":"AKIDtccli-ci","secretKey":"k"}"#,
+    )
+    .expect("write");
+    let chain = |profile: &str| {
+        DefaultChain::with_lookup(env(vec![("HOME", h.clone())]))
+            .system_profile_file(None)
+            .cvm_role(cvm(&meta))
+            .profile(profile)
+    };
+
+    // `ci` is not in the profile file (which has only [default]) but is tccli's.
+    let c = chain("ci");
+    assert_eq!(c.resolve().await.expect("tccli"), CredentialSource::Tccli);
+    assert_eq!(c.load().await.expect("tccli").secret_id(), "AKIDtccli-ci");
+
+    // A profile nobody has: an error naming where it was looked for; the instance's role is
+    // not taken instead.
+    let e = chain("typo").load().await.expect_err("no such profile");
+    let m = e.message();
+    assert!(m.contains("\"typo\"") && m.contains("[typo]"), "{m}");
+    assert!(m.contains("typo.credential"), "{m}");
+    assert_eq!(meta.hits(), (0, 0), "the CVM role was not tried");
+
+    // Without a named profile the chain goes on as before.
+    let c = chain("default");
+    assert_eq!(
+        c.load().await.expect("profile").secret_id(),
+        "AKIDprofiledefault"
+    );
+}
