@@ -34,7 +34,8 @@
 //! checkpoint) before the engine reports them, so an `ItemId` that was printed survives a
 //! process crash. After a power cut the last outcomes may be lost, but their chunks are still
 //! recorded as in flight, so the next run finds them by reconciliation instead of sending
-//! them again. One fsync per claim window (64 chunks by default), not per chunk.
+//! them again. One fsync per claim window (64 chunks, growing to 1,024 at unlimited rates),
+//! not per chunk; replies arriving together share one commit; WAL checkpoints every 16 MiB.
 //!
 //! The schema ([`SCHEMA_VERSION`]) is documented in `docs/journal.md` and readable with the
 //! `sqlite3` shell, also while a run is going on (WAL readers do not block the writer). A
