@@ -230,10 +230,12 @@ fn endpoint_service(endpoint: &str) -> &str {
     endpoint.split('.').next().unwrap_or(endpoint)
 }
 
-/// `true` for `tencentcloudapi.com` and its subdomains (with or without a port), whose first
-/// label names the service the host serves.
+/// `true` for `tencentcloudapi.com` and its subdomains (with or without a port, and written
+/// as a fully qualified name with its trailing dot: `cvm.tencentcloudapi.com.` is the same
+/// host), whose first label names the service the host serves.
 fn is_tencent_host(host: &str) -> bool {
     let name = strip_port(host).unwrap_or(host).to_ascii_lowercase();
+    let name = name.trim_end_matches('.');
     name == "tencentcloudapi.com" || name.ends_with(".tencentcloudapi.com")
 }
 
@@ -892,6 +894,18 @@ mod sdk_tests {
         );
         assert!(is_tencent_host("MS.TencentCloudAPI.com:443"));
         assert!(!is_tencent_host("tencentcloudapi.com.example.org"));
+        // The fully qualified spelling (trailing dot) is the same Tencent host: a request
+        // signed for `cvm` there is not an ms request either.
+        for host in ["cvm.tencentcloudapi.com.", "cvm.tencentcloudapi.com.:443"] {
+            let cvm = authorization("POST", "", "application/json", host, "cvm", BODY);
+            assert!(
+                matches!(
+                    verify("POST", "", "application/json", host, BODY, &cvm),
+                    Err(VerifyError::WrongService { .. })
+                ),
+                "{host}"
+            );
+        }
     }
 
     #[test]
