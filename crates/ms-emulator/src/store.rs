@@ -819,8 +819,29 @@ fn write_loop(
 }
 
 /// Converts a JSON state file of an earlier version into the database, in place.
+///
+/// The JSON file is locked (`flock`) for the whole migration: a second emulator started on the
+/// same file meanwhile is refused instead of migrating it again and renaming its own database
+/// over the one the first is already writing to (whose acknowledged changes would then go to
+/// a deleted file).
 fn migrate_json(path: &Path) -> Result<(), StoreError> {
-    let bytes = std::fs::read(path).map_err(|e| StoreError::new(format!("cannot read: {e}")))?;
+    let mut json =
+        std::fs::File::open(path).map_err(|e| StoreError::new(format!("cannot read: {e}")))?;
+    json.try_lock().map_err(|e| match e {
+        std::fs::TryLockError::WouldBlock => StoreError::new(
+            "it is in use by another process (is another ms-emulator migrating or running with this --state file?)",
+        ),
+        std::fs::TryLockError::Error(e) => StoreError::new(format!("cannot lock it: {e}")),
+    })?;
+    if !same_file(&json, path) {
+        // Another emulator migrated it between our open and our lock.
+        return Err(StoreError::new(
+            "it is in use by another process (another ms-emulator migrated it just now)",
+        ));
+    }
+    let mut bytes = Vec::new();
+    json.read_to_end(&mut bytes)
+        .map_err(|e| StoreError::new(format!("cannot read: {e}")))?;
     let state = crate::state::from_json(&bytes).map_err(StoreError::new)?;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -862,6 +883,21 @@ fn migrate_json(path: &Path) -> Result<(), StoreError> {
         "migrated a JSON state file of an earlier version to SQLite; the JSON is kept as the backup"
     );
     Ok(())
+}
+
+/// Whether `path` still names the file open as `file` (not renamed over since it was opened).
+#[cfg(unix)]
+fn same_file(file: &std::fs::File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &std::fs::File, _: &Path) -> bool {
+    true
 }
 
 /// `<file>.json-v1.bak`.

@@ -553,3 +553,31 @@ fn a_path_that_is_not_a_state_file_is_refused_untouched() {
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("a directory"), "{stderr}");
 }
+
+/// A JSON state file being migrated by one emulator (its lock held) is not migrated again by a
+/// second one started meanwhile: that one is refused and the file left alone (two migrations
+/// would rename two databases over the path, and the first emulator's acknowledged writes would
+/// go to a deleted file). Once the lock is gone the migration runs.
+#[test]
+fn a_json_state_file_is_migrated_by_one_emulator_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    let old =
+        json!({"version": 1, "seq": 0, "accounts": {}, "tasks": {}, "scans": {}, "deliveries": []});
+    let bytes = serde_json::to_vec(&old).unwrap();
+    std::fs::write(&path, &bytes).unwrap();
+    let held = std::fs::File::open(&path).unwrap();
+    held.try_lock().unwrap();
+    let (code, stderr) = refused_at_start(&path);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("state.json") && stderr.contains("in use by another process"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), bytes, "left as it was");
+    assert_eq!(names_in(dir.path()), ["state.json"]);
+    drop(held);
+    let (mut emu, _) = spawn_emulator(&path, None);
+    assert!(std::fs::read(&path).unwrap().starts_with(SQLITE_HEADER));
+    emu.kill();
+}
