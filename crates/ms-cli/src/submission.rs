@@ -275,7 +275,9 @@ fn exit_kind(review: &Review) -> ErrorKind {
     }
     match review.codes.first().map(String::as_str) {
         Some("Credentials" | "Signing" | "Config" | "Validation") => ErrorKind::Usage,
-        Some("Connect" | "Tls" | "Timeout" | "Transport" | "RateLimiter") => ErrorKind::Network,
+        Some(
+            "Connect" | "Tls" | "Timeout" | "Transport" | "RateLimiter" | "CredentialsUnavailable",
+        ) => ErrorKind::Network,
         _ => ErrorKind::Remote,
     }
 }

@@ -52,7 +52,7 @@ pub use report::{
 };
 
 use crate::clock::{Clock, SystemClock};
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 
 /// The most apps `CreateScanInstances` accepts in one call.
 pub const MAX_APPS_PER_CALL: usize = 20;
@@ -158,7 +158,9 @@ impl fmt::Display for AppState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutcomeError {
     /// The API error code (`LimitExceeded`, `InternalError`, ...) or, for a failure without
-    /// one, the client-side kind (`Timeout`, `Transport`, `Decode`, `HttpStatus`, ...).
+    /// one, the client-side kind (`Timeout`, `Transport`, `Decode`, `HttpStatus`,
+    /// `Credentials`, ...; `CredentialsUnavailable` when the credential source could not be
+    /// reached, so nothing was sent).
     pub code: String,
     /// What happened.
     pub message: String,
@@ -172,11 +174,17 @@ pub struct OutcomeError {
 impl OutcomeError {
     /// From a client error.
     pub fn from_error(e: &Error) -> Self {
+        let code = match (e.code(), e.kind()) {
+            (Some(code), _) => code.as_str().to_owned(),
+            // A source that failed for now (STS or the metadata service unreachable) is not
+            // a configuration mistake: its own code.
+            (None, ErrorKind::Credentials) if e.is_safe_to_retry() => {
+                "CredentialsUnavailable".to_owned()
+            }
+            (None, kind) => kind.as_str().to_owned(),
+        };
         OutcomeError {
-            code: e
-                .code()
-                .map(|c| c.as_str().to_owned())
-                .unwrap_or_else(|| e.kind().as_str().to_owned()),
+            code,
             message: e.to_string(),
             request_id: e.request_id().map(str::to_owned),
             throttling: e.is_throttling(),
@@ -521,6 +529,26 @@ mod tests {
         assert_eq!(not_accepted(&apps, &[]), vec![1, 2, 3, 4]);
         let all: Vec<String> = ["aa", "aa", "bb", "cc"].map(String::from).into();
         assert!(not_accepted(&apps, &all).is_empty());
+    }
+
+    #[test]
+    fn outcome_codes_come_from_the_error_s_fields() {
+        let api = Error::api(ms_model::ErrorCode::from("LimitExceeded"), "quota", None);
+        assert_eq!(OutcomeError::from_error(&api).code, "LimitExceeded");
+        let config = Error::credentials("no SecretId");
+        assert_eq!(OutcomeError::from_error(&config).code, "Credentials");
+        let down = Error::credentials_unavailable("STS unreachable");
+        assert_eq!(
+            OutcomeError::from_error(&down).code,
+            "CredentialsUnavailable"
+        );
+        let throttled = Error::api(
+            ms_model::ErrorCode::from("RequestLimitExceeded"),
+            "slow",
+            None,
+        );
+        assert!(OutcomeError::from_error(&throttled).throttling);
+        assert!(!OutcomeError::from_error(&api).throttling);
     }
 
     #[test]
