@@ -107,6 +107,12 @@ impl FromStr for ActionRateArg {
         if a.trim().is_empty() {
             return Err("expected ACTION=N".to_owned());
         }
+        if ms_model::action_info(a.trim()).is_none() {
+            return Err(format!(
+                "{:?} is not an ms action (names are case-sensitive, e.g. DescribeScanResults)",
+                a.trim()
+            ));
+        }
         Ok(ActionRateArg {
             action: a.trim().to_owned(),
             per_second,
@@ -497,5 +503,16 @@ mod tests {
         assert!(Cli::try_parse_from(["x", "--callback-allow", "10.0.0.1:80"]).is_err());
         assert!(Cli::try_parse_from(["x", "--cert-out", "f.pem"]).is_err());
         assert!(Cli::try_parse_from(["x", "--scan-seconds", "-1"]).is_err());
+        // A misspelt action would be a limit that never applies.
+        for bad in [
+            "describeScanResults=5",
+            "NoSuchAction=5",
+            "DescribeScanResult=5",
+        ] {
+            let Err(e) = Cli::try_parse_from(["x", "--action-rate-limit", bad]) else {
+                panic!("{bad} accepted");
+            };
+            assert!(e.to_string().contains("not an ms action"), "{e}");
+        }
     }
 }

@@ -268,6 +268,16 @@ fn validate(config: &EmulatorConfig, listen: SocketAddr) -> Result<(), Error> {
         }
     }
     config.faults.validate().map_err(Error::Config)?;
+    if let Some(action) = config
+        .rate_limits
+        .per_action
+        .keys()
+        .find(|a| ms_model::action_info(a).is_none())
+    {
+        return Err(Error::Config(format!(
+            "rate_limits.per_action: {action:?} is not an ms action"
+        )));
+    }
     let l = &config.limits;
     if l.max_connections == 0
         || l.max_body_bytes == 0

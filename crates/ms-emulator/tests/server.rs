@@ -947,3 +947,21 @@ async fn callbacks_to_the_emulator_itself_are_refused() {
     assert!(ds[0].last_error.as_deref().unwrap().contains("own port"));
     emu.shutdown().await;
 }
+
+/// A per-action rate limit for a name that is no ms action (a typo) would never apply: it is
+/// refused at start, naming it.
+#[tokio::test]
+async fn a_rate_limit_for_an_unknown_action_is_refused_at_start() {
+    let clock = Arc::new(ManualClock::new(T0_MS));
+    let err = Emulator::start(
+        config(&clock).with_action_rate_limit("DescribeScanResult", 5),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("\"DescribeScanResult\"") && err.contains("not an ms action"),
+        "{err}"
+    );
+}
