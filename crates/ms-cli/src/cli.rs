@@ -18,7 +18,8 @@ macro_rules! after_help_common {
 Exit codes:
   0    success (also when stdout is closed early, e.g. `ms ... | head`)
   1    the API or the remote service reported an error; `scan submit`: an app
-       was not accepted (the run's journal resumes it)
+       was not accepted (the run's journal resumes it); `scan wait`, `scan submit
+       --wait`: an app's scan failed or timed out
   2    usage or validation error (bad argument, manifest or JSON)
   3    network or transport error (connection, TLS, timeout, shared rate limiter)
   4    the scan results violate the policy (--fail-on, --policy); the output is complete

@@ -6,7 +6,8 @@
 //! ([`cli::Cli`]) for tests (`Cli::command().debug_assert()`, help snapshots) and the
 //! building blocks (streaming manifests, reports, output formats).
 //!
-//! Exit codes: 0 success, 1 API or remote error (or apps of a submission not accepted),
+//! Exit codes: 0 success, 1 API or remote error (or apps of a submission not accepted, or
+//! scans that failed while `scan wait` / `scan submit --wait` waited),
 //! 2 usage or validation error, 3 network or transport error, 4 the scan results violate
 //! the policy (`--fail-on`, `--policy`; see [`error`] and [`policy`]), 130/143 interrupted
 //! by SIGINT/SIGTERM.

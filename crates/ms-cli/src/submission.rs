@@ -82,7 +82,7 @@ pub async fn run(
         (Some(wait), true) => {
             let ids = run.journal.item_ids_in_order().map_err(journal_error)?;
             let hint = wait_hint(run.path.as_deref());
-            let mut scanned = Scanned::new(plan.gate.as_ref());
+            let mut scanned = Scanned::new(plan.gate.as_ref(), run.path.as_deref());
             wait_and_stream(
                 client,
                 &mut run.journal,
@@ -373,17 +373,22 @@ fn shell_quote(s: &str) -> String {
 }
 
 /// What the scans of a run found, counted app by app as the results stream past: the
-/// verdicts (for the closing line on stderr) and, with `--fail-on`/`--policy`, the
-/// policy's [`Tally`] (counts and the first violations, never the results themselves).
+/// verdicts (for the closing line on stderr), the apps whose scan failed (error or
+/// timeout) and, with `--fail-on`/`--policy`, the policy's [`Tally`] (counts and the first
+/// violations, never the results themselves).
 struct Scanned<'g> {
     verdicts: BTreeMap<Verdict, usize>,
+    failed: usize,
+    journal: Option<&'g Path>,
     gate: Option<(&'g Gate, Tally)>,
 }
 
 impl<'g> Scanned<'g> {
-    fn new(gate: Option<&'g Gate>) -> Self {
+    fn new(gate: Option<&'g Gate>, journal: Option<&'g Path>) -> Self {
         Scanned {
             verdicts: BTreeMap::new(),
+            failed: 0,
+            journal,
             gate: gate.map(|g| (g, g.tally())),
         }
     }
@@ -408,8 +413,23 @@ impl<'g> Scanned<'g> {
         format!("scanned {apps} app(s): {}", parts.join(", "))
     }
 
-    /// The policy's decision on the whole run (`Ok` without a gate).
+    /// The run's decision once every scan ended: apps whose scan failed exit 1, as
+    /// `ms scan wait` does, before the policy's decision on the whole run (`Ok` without
+    /// a gate) applies.
     fn decision(&self) -> CliResult<()> {
+        if self.failed > 0 {
+            let see = match self.journal {
+                Some(path) => format!(
+                    "ms scan results --journal {}",
+                    shell_quote(&path.to_string_lossy())
+                ),
+                None => "ms scan results ITEM_ID".to_owned(),
+            };
+            return Err(
+                CliError::remote(format!("{} app(s) could not be scanned", self.failed))
+                    .with_hint(format!("see the status of each app with `{see}`")),
+            );
+        }
         self.gate
             .as_ref()
             .map_or(Ok(()), |(_, tally)| tally.decision())
@@ -449,6 +469,7 @@ async fn wait_and_stream(
             }
         };
         crate::progress::show_wait(&bar, &round.progress);
+        scanned.failed += round.finished.iter().map(|t| t.failed).sum::<usize>();
         let mut fetches = futures_util::stream::iter(round.finished)
             .map(|t| async move { fetch_results(client, &t.item_id, &[]).await })
             .buffer_unordered(4);

@@ -684,3 +684,147 @@ fn submit_wait_gate_yields_to_apps_not_accepted_and_needs_wait() {
         out.stderr
     );
 }
+
+/// A manifest of three apps: the QR Scanner virus, one whose download fails (the emulator
+/// fails MD5s beginning with `bad0`) and one whose scan times out (`bad1`).
+fn virus_and_failed_scans(dir: &Path) -> std::path::PathBuf {
+    let app = |name: &str, md5: &str| {
+        serde_json::json!({"url": format!("https://cdn.example.com/{name}.apk"), "md5": md5,
+            "size": 4096, "name": name, "package": format!("com.example.{name}")})
+    };
+    let manifest = serde_json::json!([
+        app("qrscanner", VIRUSES[0].1),
+        app("broken", "bad00000000000000000000000000001"),
+        app("slow", "bad10000000000000000000000000001"),
+    ]);
+    let path = dir.join("apps.json");
+    std::fs::write(&path, manifest.to_string()).unwrap();
+    path
+}
+
+#[test]
+fn failed_scans_exit_1_before_the_policy_when_waiting() {
+    let emu = TestEmulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = virus_and_failed_scans(dir.path());
+    let journal = dir.path().join("run.db");
+    let submit = |extra: &[&str]| {
+        let mut args = vec![
+            "-o",
+            "json",
+            "scan",
+            "submit",
+            "--manifest",
+            manifest.to_str().unwrap(),
+            "--wait",
+            "--poll-interval",
+            "0.2",
+        ];
+        args.extend_from_slice(extra);
+        emu.ms().run(args)
+    };
+
+    // submit --wait: two scans failed, so exit 1 (as `scan wait` does), with or without a
+    // gate, and the results of all three apps printed first.
+    let plain = submit(&["--journal", journal.to_str().unwrap()]).expect_code(1);
+    assert_eq!(result_apps(&plain.json()).len(), 3);
+    assert!(
+        plain.stderr.contains("2 app(s) could not be scanned")
+            && plain.stderr.contains("ms scan results --journal"),
+        "{}",
+        plain.stderr
+    );
+    let gated = submit(&["--no-journal", "--fail-on", "virus"]).expect_code(1);
+    assert_eq!(result_apps(&gated.json()).len(), 3);
+    assert!(
+        gated.stderr.contains("2 app(s) could not be scanned") && !gated.stderr.contains("policy"),
+        "the failed scans come before the policy's 4: {}",
+        gated.stderr
+    );
+    // scan wait says the same.
+    let waited = emu
+        .ms()
+        .run([
+            "scan",
+            "wait",
+            "--journal",
+            journal.to_str().unwrap(),
+            "--fail-on",
+            "virus",
+        ])
+        .expect_code(1);
+    assert!(
+        waited.stderr.contains("2 app(s) could not be scanned"),
+        "{}",
+        waited.stderr
+    );
+
+    // Reading the results, the policy judges the unfinished scans: they fail (4) ...
+    let journal_arg = journal.to_str().unwrap();
+    let results = emu
+        .ms()
+        .run([
+            "scan",
+            "results",
+            "--journal",
+            journal_arg,
+            "--fail-on",
+            "virus",
+        ])
+        .expect_code(4);
+    assert!(
+        results
+            .stderr
+            .contains("policy --fail-on virus violated: 3 violation(s) in 3 of 3 app(s)")
+            && results
+                .stderr
+                .contains("scan did not complete (status 1000")
+            && results.stderr.contains("scan did not complete (status 99"),
+        "{}",
+        results.stderr
+    );
+    // ... unless the policy ignores them: then only the virus fails.
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&policy, "fail-on = \"virus\"\nincomplete = \"ignore\"\n").unwrap();
+    let ignoring = emu
+        .ms()
+        .run([
+            "scan",
+            "results",
+            "--journal",
+            journal_arg,
+            "--policy",
+            policy.to_str().unwrap(),
+        ])
+        .expect_code(4);
+    assert!(
+        ignoring
+            .stderr
+            .contains("violated: 1 violation(s) in 1 of 3 app(s)"),
+        "{}",
+        ignoring.stderr
+    );
+    // JUnit: the virus is a failure, the unfinished scans are errors.
+    let junit = emu
+        .ms()
+        .run([
+            "scan",
+            "report",
+            "--journal",
+            journal_arg,
+            "--format",
+            "junit",
+            "--fail-on",
+            "virus",
+        ])
+        .expect_code(4);
+    let doc = roxmltree::Document::parse(&junit.stdout).unwrap();
+    let suite = doc
+        .descendants()
+        .find(|n| n.has_tag_name("testsuite"))
+        .unwrap();
+    assert_eq!(
+        ["tests", "failures", "errors"].map(|a| suite.attribute(a).unwrap()),
+        ["3", "1", "2"]
+    );
+}
