@@ -828,3 +828,100 @@ fn failed_scans_exit_1_before_the_policy_when_waiting() {
         ["3", "1", "2"]
     );
 }
+
+#[test]
+fn hostile_app_names_keep_junit_and_sarif_valid() {
+    // Everything the service echoes back (name, package, version) tries to break out of
+    // XML and JSON: markup, entities, a CDATA end, quotes, control characters, a
+    // non-character and a carriage return.
+    let evil = "Evil <b>&amp; ]]> \"q' \u{1}\u{1b}\u{8} \u{fffe} \r end";
+    let emu = TestEmulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("apps.json");
+    let apps = serde_json::json!([{
+        "url": "https://cdn.example.com/evil.apk", "md5": VIRUSES[0].1, "size": 4096,
+        "name": evil, "package": format!("com.ev<il>&]]>\u{2}"), "version": format!("1.0{evil}"),
+    }]);
+    std::fs::write(&manifest, apps.to_string()).unwrap();
+    let submitted = emu
+        .ms()
+        .run([
+            "-o",
+            "json",
+            "scan",
+            "submit",
+            "--manifest",
+            manifest.to_str().unwrap(),
+            "--wait",
+            "--poll-interval",
+            "0.2",
+        ])
+        .ok();
+    assert_eq!(
+        result_apps(&submitted.json())[0]["AppDetailInfo"]["AppName"],
+        evil,
+        "the emulator echoes the name"
+    );
+    let saved = dir.path().join("results.json");
+    std::fs::write(&saved, &submitted.stdout).unwrap();
+    let report = |format: &str| {
+        Ms::new()
+            .run([
+                "scan",
+                "report",
+                "--input",
+                saved.to_str().unwrap(),
+                "--format",
+                format,
+                "--fail-on",
+                "virus",
+            ])
+            .expect_code(4)
+            .stdout
+    };
+
+    // JUnit: a strict XML 1.0 parser reads it, and the attributes and text give back the
+    // name (characters XML cannot carry are spelled \u{..}).
+    let junit = report("junit");
+    let doc = roxmltree::Document::parse(&junit).expect("well-formed XML 1.0");
+    let case = doc
+        .descendants()
+        .find(|n| n.has_tag_name("testcase"))
+        .unwrap();
+    let name = case.attribute("name").unwrap();
+    assert!(
+        name.starts_with("Evil <b>&amp; ]]> \"q' \\u{1}\\u{1b}\\u{8} \\u{fffe} \r end"),
+        "{name:?}"
+    );
+    assert_eq!(
+        case.attribute("classname"),
+        Some("com.ev<il>&]]>\\u{2}"),
+        "{junit}"
+    );
+    let failure = case
+        .children()
+        .find(|n| n.has_tag_name("failure"))
+        .expect("the virus fails");
+    assert!(failure.text().unwrap().contains("]]> \"q'"), "{failure:?}");
+
+    // SARIF: valid against the schema, the strings intact in the artifact and messages.
+    let log: Value = serde_json::from_str(&report("sarif")).expect("JSON");
+    let errors = schema_errors(&sarif_validator(), &log);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let run = &log["runs"][0];
+    assert_eq!(run["artifacts"][0]["properties"]["name"], evil);
+    assert_eq!(
+        run["artifacts"][0]["location"]["uri"],
+        "com.ev%3Cil%3E%26%5D%5D%3E%02.apk"
+    );
+    let virus = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"].as_str().unwrap().starts_with("virus:"))
+        .unwrap();
+    assert!(
+        virus["message"]["text"].as_str().unwrap().contains(evil),
+        "{virus}"
+    );
+}
