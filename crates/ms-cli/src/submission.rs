@@ -94,7 +94,16 @@ pub async fn run(
             )
             .await
             .map(|()| scanned.decision())
-            .map_err(|e| e.with_hint(hint))
+            .map_err(|e| {
+                match (e.kind(), interrupts.received()) {
+                    // The signal that stopped the wait sets the exit code (130 or 143).
+                    (ErrorKind::Interrupted(_), Some(code)) => {
+                        CliError::new(ErrorKind::Interrupted(code), e.message())
+                    }
+                    _ => e,
+                }
+                .with_hint(hint)
+            })
         }
         _ => Ok(Ok(())),
     };

@@ -806,3 +806,54 @@ fn the_journal_reads_with_the_sqlite3_shell_as_documented() {
     assert!(left.lines().all(|l| l.ends_with("|NotAccepted")), "{left}");
     assert_eq!(query("SELECT outcome FROM runs"), "incomplete\n");
 }
+
+#[test]
+fn sigterm_while_waiting_exits_143_and_says_how_to_wait_again() {
+    let emu = Serve::start(&["--rate-limit", "0"]);
+    let dir = tempfile::tempdir().unwrap();
+    let m = manifest(dir.path(), "apps.json", 1, 5);
+    let journal = dir.path().join("run.db");
+    for (name, code) in [("TERM", 143), ("INT", 130)] {
+        let mut child = emu
+            .command(dir.path())
+            .args([
+                "scan",
+                "submit",
+                "--manifest",
+                m.to_str().unwrap(),
+                "--journal",
+                journal.to_str().unwrap(),
+                "--wait",
+                "--poll-interval",
+                "0.2",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Scans take an hour here: the command is waiting once it says so.
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut seen = String::new();
+        let mut line = String::new();
+        while !line.starts_with("waiting for the scans") {
+            line.clear();
+            assert!(stderr.read_line(&mut line).unwrap() > 0, "{seen}");
+            seen.push_str(&line);
+        }
+        signal(&child, name);
+        let reader = std::thread::spawn(move || {
+            std::io::Read::read_to_string(&mut stderr, &mut seen).unwrap();
+            seen
+        });
+        let status = finish(child).status;
+        let stderr = reader.join().unwrap();
+        assert_eq!(status.code(), Some(code), "{name}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "wait again with `ms scan wait --journal {}`",
+                journal.display()
+            )),
+            "{stderr}"
+        );
+    }
+}

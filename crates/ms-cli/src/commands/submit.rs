@@ -86,10 +86,10 @@ Every app ends accepted (with its ItemId) or is named with the reason: not accep
 service (quota), failed (safe to submit again), or unknown. Lost replies are reconciled
 with the account's scan list before anything is sent again. Exit status: 0 when every app
 was accepted, 1 otherwise (2 for invalid input, 3 when the service could not be reached,
-130/143 when interrupted); run the same command (or the one printed) to resume. With --wait
-and --fail-on/--policy: 4 when every app was accepted but the results of the run violate the
-policy (a scan that did not finish counts unless the policy ignores it); the results are
-printed in full first.")]
+130/143 when interrupted); run the same command (or the one printed) to resume. With --wait:
+1 as well when some app's scan failed (as `ms scan wait`); with --fail-on/--policy: 4 when
+every app was accepted and scanned but the results of the run violate the policy. The
+results are printed in full first.")]
 #[command(group(clap::ArgGroup::new("source").multiple(false).args(["url", "manifest", "apk"])))]
 pub struct SubmitArgs {
     /// Download URL of one app (with --md5)
