@@ -182,6 +182,53 @@ fn a_bad_side_is_a_usage_error() {
         "{}",
         out.stderr
     );
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("new.json");
+    let new = build(&emu, "1.0", "11111111111111111111111111111111");
+    std::fs::write(&saved, new.to_string()).unwrap();
+    let saved_arg = saved.to_str().unwrap();
+    // A missing file whose name could be an ItemId: no task has it either.
+    let out = emu
+        .ms()
+        .run(["scan", "diff", "main-results", saved_arg])
+        .expect_code(2);
+    assert!(
+        out.stderr
+            .contains("OLD \"main-results\" is neither a file nor the ItemIds of tasks"),
+        "{}",
+        out.stderr
+    );
+    // A directory, JSON without results, text, an SQLite file that is no journal.
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "release notes\n").unwrap();
+    let diff_json = dir.path().join("diff.json");
+    let diff = emu
+        .ms()
+        .run(["-o", "json", "scan", "diff", saved_arg, saved_arg])
+        .ok();
+    std::fs::write(&diff_json, &diff.stdout).unwrap();
+    let db = dir.path().join("other.db");
+    let mut page = b"SQLite format 3\0".to_vec();
+    page.resize(4096, 0);
+    std::fs::write(&db, page).unwrap();
+    let dir_arg = dir.path().to_str().unwrap().to_owned();
+    for (bad, expected) in [
+        (dir_arg.as_str(), "neither a file nor a list of ItemIds"),
+        (diff_json.to_str().unwrap(), "no ScanSet found"),
+        (notes.to_str().unwrap(), "invalid JSON"),
+        (db.to_str().unwrap(), "journal"),
+    ] {
+        let out = emu
+            .ms()
+            .run(["scan", "diff", saved_arg, bad, "--fail-on", "virus"])
+            .expect_code(2);
+        assert!(
+            out.stderr.contains(bad) && out.stderr.contains(expected),
+            "{bad}: {}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    }
 }
 
 #[test]

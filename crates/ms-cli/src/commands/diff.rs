@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::context::Ctx;
 use crate::diff::{AppChange, AppDiff, diff, evaluate_new};
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 use crate::findings::{AppFindings, Finding};
 use crate::output::{Render, Table};
 use crate::policy::{GateArgs, finish};
@@ -43,8 +43,8 @@ pub struct DiffArgs {
 pub async fn exec(ctx: &mut Ctx, args: DiffArgs) -> CliResult<()> {
     let gate = args.gate.gate()?;
     let (old_source, new_source) = (Source::from_arg(&args.old)?, Source::from_arg(&args.new)?);
-    let old = apps_of(&old_source.load(ctx).await?, &[]);
-    let new = apps_of(&new_source.load(ctx).await?, &[]);
+    let old = load_side(ctx, &old_source, "OLD", &args.old).await?;
+    let new = load_side(ctx, &new_source, "NEW", &args.new).await?;
     let entries = diff(&old, &new);
     let decision = match &gate {
         Some(gate) => {
@@ -60,6 +60,30 @@ pub async fn exec(ctx: &mut Ctx, args: DiffArgs) -> CliResult<()> {
     };
     let printed = ctx.printer.print(&view);
     finish(decision, printed)
+}
+
+/// The apps of one side. An argument read as ItemIds (no file has its name) that names no
+/// task either is none of the three things a side can be: a usage error naming it.
+async fn load_side(
+    ctx: &mut Ctx,
+    source: &Source,
+    side: &str,
+    arg: &str,
+) -> CliResult<Vec<AppFindings>> {
+    match source.load(ctx).await {
+        Ok(tasks) => Ok(apps_of(&tasks, &[])),
+        Err(e)
+            if matches!(source, Source::ItemIds(_))
+                && e.code() == Some("ResourceNotFound.ItemIdNotFound") =>
+        {
+            Err(CliError::usage(format!(
+                "{side} {arg:?} is neither a file nor the ItemIds of tasks: {}",
+                e.message()
+            ))
+            .with_hint("give saved results (`ms scan results ITEM_ID -o json > FILE`), a run's journal (`ms scan submit --journal FILE`) or ItemIds separated by commas"))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The diff as output.
