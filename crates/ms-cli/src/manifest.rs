@@ -168,7 +168,7 @@ impl ManifestApp {
         if !ms_model::is_http_url(&self.url) {
             return Err(format!(
                 "url (AppUrl): expected an http:// or https:// download URL, got {}",
-                shorten(&self.url)
+                shorten(&ms_model::redact_url(&self.url))
             ));
         }
         if self.md5.is_empty() {

@@ -329,8 +329,9 @@ fn resume_command(journal: &Path) -> String {
         "--callback-url",
         "--journal",
     ];
+    // A password in a URL (`--shared-rate-limit redis://:PASSWORD@host`) is printed as `***`.
     let args: Vec<String> = std::env::args_os()
-        .map(|a| a.to_string_lossy().into_owned())
+        .map(|a| ms_model::redact_url(&a.to_string_lossy()).into_owned())
         .collect();
     let mut kept = Vec::new();
     let mut i = 0;
@@ -361,10 +362,10 @@ fn resume_command(journal: &Path) -> String {
         .join(" ")
 }
 
-/// The command line as recorded in the journal's `runs` table.
+/// The command line as recorded in the journal's `runs` table (passwords in URLs as `***`).
 fn command_line() -> String {
     std::env::args_os()
-        .map(|a| shell_quote(&a.to_string_lossy()))
+        .map(|a| shell_quote(&ms_model::redact_url(&a.to_string_lossy())))
         .collect::<Vec<_>>()
         .join(" ")
 }

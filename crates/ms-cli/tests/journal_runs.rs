@@ -857,3 +857,106 @@ fn sigterm_while_waiting_exits_143_and_says_how_to_wait_again() {
         );
     }
 }
+
+#[test]
+fn passwords_in_urls_reach_no_error_no_printed_command_and_no_journal() {
+    const SECRET: &str = "hunter2Secret";
+    let emu = Serve::start(&["--quota", "3", "--rate-limit", "0"]);
+    let dir = tempfile::tempdir().unwrap();
+    let m = manifest(dir.path(), "apps.json", 1, 5);
+    let journal = dir.path().join("run.db");
+    // A Redis password on the command line (Redis is not there: the run goes on alone):
+    // not in the printed resume command, not in the journal's record of the run.
+    let out = emu
+        .ms()
+        .run([
+            "--shared-rate-limit",
+            &format!("redis://:{SECRET}@127.0.0.1:9/0"),
+            "--shared-rate-limit-fallback",
+            "local",
+            "scan",
+            "submit",
+            "--manifest",
+            m.to_str().unwrap(),
+            "--journal",
+            journal.to_str().unwrap(),
+        ])
+        .expect_code(1);
+    assert!(
+        out.stderr
+            .contains("--shared-rate-limit 'redis://***@127.0.0.1:9/0'"),
+        "the resume command keeps the option, masked: {}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains(SECRET), "{}", out.stderr);
+    assert!(!out.stdout.contains(SECRET), "{}", out.stdout);
+    let mut held = 0;
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.to_string_lossy().contains("run.db") {
+            let bytes = std::fs::read(&path).unwrap();
+            held += bytes.len();
+            assert!(
+                !bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()),
+                "{} holds the password",
+                path.display()
+            );
+        }
+    }
+    assert!(held > 0);
+
+    // Refused URLs with a password: the error names the field, never the password.
+    let bad = dir.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        format!(
+            r#"[{{"url": "https://bob:{SECRET}@cdn.example.com/a.apk", "md5": "{}"}}]"#,
+            md5_of(1)
+        ),
+    )
+    .unwrap();
+    let cases: [(Vec<String>, &str); 4] = [
+        (
+            vec!["--manifest".into(), bad.display().to_string()],
+            "bad.json:1: app #1: url (AppUrl)",
+        ),
+        (
+            vec![
+                "--url".into(),
+                format!("https://bob:{SECRET}@cdn.example.com/a.apk"),
+                "--md5".into(),
+                md5_of(1),
+            ],
+            "url (AppUrl)",
+        ),
+        (
+            vec![
+                "--manifest".into(),
+                m.display().to_string(),
+                "--callback-url".into(),
+                format!("http://alice:{SECRET}@127.0.0.1:9/cb"),
+            ],
+            "CallbackUrl",
+        ),
+        (
+            vec!["--manifest".into(), m.display().to_string()],
+            "endpoint",
+        ),
+    ];
+    for (i, (args, names)) in cases.into_iter().enumerate() {
+        let mut ms = emu.ms();
+        if i == 3 {
+            ms = ms.env("MS_ENDPOINT", format!("http://u:{SECRET}@127.0.0.1:9"));
+        }
+        let mut all = vec![
+            "scan".to_owned(),
+            "submit".to_owned(),
+            "--no-journal".to_owned(),
+        ];
+        all.extend(args);
+        let out = ms.run(all).expect_code(2);
+        assert!(out.stderr.contains(names), "{}", out.stderr);
+        assert!(out.stderr.contains("***@"), "{}", out.stderr);
+        assert!(!out.stderr.contains(SECRET), "{}", out.stderr);
+    }
+}

@@ -16,6 +16,30 @@ fn is_hex_digits(s: &str, len: usize) -> bool {
     s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// `s` for a message or a log: the user info of a URL (`user:password@` after `://`, up to
+/// the last `@` before any `?` or `#`) replaced by `***`, so that a password written into a
+/// URL (a download or callback URL, an endpoint, `redis://:PASSWORD@host`) never reaches an
+/// error, a log or a record. Anything else is returned unchanged.
+///
+/// ```
+/// assert_eq!(ms_model::redact_url("https://bob:hunter2@cdn.example.com/a.apk"),
+///            "https://***@cdn.example.com/a.apk");
+/// assert_eq!(ms_model::redact_url("--shared-rate-limit=redis://:pw@r:6379/0"),
+///            "--shared-rate-limit=redis://***@r:6379/0");
+/// assert_eq!(ms_model::redact_url("https://cdn.example.com/a.apk"), "https://cdn.example.com/a.apk");
+/// ```
+pub fn redact_url(s: &str) -> std::borrow::Cow<'_, str> {
+    let Some(start) = s.find("://").map(|i| i + 3) else {
+        return std::borrow::Cow::Borrowed(s);
+    };
+    let rest = &s[start..];
+    let end = rest.find(['?', '#']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => std::borrow::Cow::Owned(format!("{}***{}", &s[..start], &rest[at..])),
+        None => std::borrow::Cow::Borrowed(s),
+    }
+}
+
 /// Whether `s` is an `http://` or `https://` URL as `{format: url}` members take it (see
 /// [`HttpUrl::parse`]).
 pub fn is_http_url(s: &str) -> bool {

@@ -50,7 +50,7 @@ mod wire;
 pub use envelope::{
     DecodeError, ErrorBody, ErrorResponse, ResponseEnvelope, ServiceError, decode_response,
 };
-pub use formats::{HttpUrl, is_http_url, is_md5, is_sha1};
+pub use formats::{HttpUrl, is_http_url, is_md5, is_sha1, redact_url};
 pub use generated::actions::*;
 pub use generated::codes::*;
 pub use generated::errors::ErrorCode;

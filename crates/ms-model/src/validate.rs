@@ -340,7 +340,9 @@ impl Ctx<'_> {
                     self.push(path, format!("expected 40 hex digits, got {}", shown()));
                 }
                 Constraint::Format(Format::Url) if !is_http_url(s) => {
-                    self.push(path, format!("expected an http(s) URL, got {}", shown()));
+                    // A password in the URL is not echoed.
+                    let shown = show(&Value::String(crate::redact_url(s).into_owned()));
+                    self.push(path, format!("expected an http(s) URL, got {shown}"));
                 }
                 Constraint::Format(Format::Json) => {
                     if let Err(e) = serde_json::from_str::<Value>(s) {

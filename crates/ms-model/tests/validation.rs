@@ -107,7 +107,7 @@ fn corpus() -> Vec<Case> {
             "app_url_with_user_info",
             "CreateScanInstances",
             scan(vec![json!({"AppUrl": "https://user@e.com/a.apk", "AppMd5": MD5})]),
-            vec![("AppInfos[0].AppUrl", r#"expected an http(s) URL, got "https://user@e.com/a.apk""#.into())],
+            vec![("AppInfos[0].AppUrl", r#"expected an http(s) URL, got "https://***@e.com/a.apk""#.into())],
         ),
         (
             "app_url_unclosed_ipv6_bracket",

@@ -15,6 +15,11 @@ impl Endpoint {
     /// The host is lower-cased (the official SDKs disagree on case; lower case is safe).
     pub fn parse(s: &str) -> Result<Self, Error> {
         let s = s.trim();
+        // As shown in errors: a password written into the endpoint is never echoed.
+        let shown = match s.rfind('@') {
+            Some(at) if !s.contains("://") => format!("***{}", &s[at..]),
+            _ => ms_model::redact_url(s).into_owned(),
+        };
         let (https, rest) = if let Some(r) = s.strip_prefix("https://") {
             (true, r)
         } else if let Some(r) = s.strip_prefix("http://") {
@@ -22,7 +27,7 @@ impl Endpoint {
         } else if s.contains("://") {
             return Err(Error::config_of(
                 ConfigSetting::Endpoint,
-                format_args!("endpoint {s:?}"),
+                format_args!("endpoint {shown:?}"),
                 "only https:// and http:// are supported",
             ));
         } else {
@@ -32,14 +37,18 @@ impl Endpoint {
         if authority.is_empty() || authority.contains(['/', '?', '#', '@', ' ']) {
             return Err(Error::config_of(
                 ConfigSetting::Endpoint,
-                format_args!("endpoint {s:?}"),
+                format_args!("endpoint {shown:?}"),
                 "expected a host, host:port or base URL without path",
             ));
         }
         let scheme = if https { "https" } else { "http" };
         let base = format!("{scheme}://{authority}/");
         base.parse::<http::Uri>().map_err(|e| {
-            Error::config_of(ConfigSetting::Endpoint, format_args!("endpoint {s:?}"), e)
+            Error::config_of(
+                ConfigSetting::Endpoint,
+                format_args!("endpoint {shown:?}"),
+                e,
+            )
         })?;
         Ok(Self {
             https,
