@@ -42,7 +42,7 @@ MS_ENDPOINT=$(head -n1 "$WORK/emu.out")
 export TENCENTCLOUD_SECRET_ID=AKIDmsEmulatorDemoAccount000000000
 export TENCENTCLOUD_SECRET_KEY=msEmulatorDemoSecretKey000000000
 
-"$MS" -o json scan submit --manifest examples/apps.json --wait --poll-interval 0.3 > "$WORK/submit.json"
+"$MS" -o json scan submit --manifest examples/apps.json --no-journal --wait --poll-interval 0.3 > "$WORK/submit.json"
 mapfile -t IDS < <(node -e 'for (const t of JSON.parse(require("fs").readFileSync(process.argv[1])).Tasks) console.log(t.ItemId)' "$WORK/submit.json")
 
 # Two logs: every finding, and the same with a policy whose allow-list suppresses both viruses.
@@ -62,8 +62,26 @@ EOF
 "$MS" scan report "${IDS[@]}" --format sarif --out "$WORK/plain.sarif"
 "$MS" scan report "${IDS[@]}" --format sarif --policy "$WORK/policy.toml" --out "$WORK/policy.sarif"
 
+# A third log with what is hard to carry: an app name, package and version full of markup,
+# quotes, control characters and a CDATA end, the same package twice, and scans that failed
+# (MD5 bad0...) or timed out (bad1...), reported as tool execution notifications.
+cat > "$WORK/edge.json" <<'EOF'
+[{"url": "https://cdn.example.com/evil.apk", "md5": "efb540d74e85f846deb2bb598b4429be", "size": 4096,
+  "name": "Evil <b>&amp; ]]> \"q' \u0001\u001b [x](1) \ufffe", "package": "com.ev<il>&]]>\u0002",
+  "version": "1.0 \r\n\t"},
+ {"url": "https://cdn.example.com/evil2.apk", "md5": "cd3a05691de35b9a8acfadafbc7823b2", "size": 4096,
+  "name": "Evil 2", "package": "com.ev<il>&]]>\u0002", "version": "2.0"},
+ {"url": "https://cdn.example.com/broken.apk", "md5": "bad00000000000000000000000000001", "size": 4096,
+  "name": "Broken", "package": "com.example.broken"},
+ {"url": "https://cdn.example.com/slow.apk", "md5": "bad10000000000000000000000000001", "size": 4096,
+  "name": "Slow", "package": "com.example.slow"}]
+EOF
+# Exit 1: two scans failed (the results are printed all the same).
+"$MS" -o json scan submit --manifest "$WORK/edge.json" --no-journal --wait --poll-interval 0.3 > "$WORK/edge-submit.json" || [ $? -eq 1 ]
+"$MS" scan report --input "$WORK/edge-submit.json" --format sarif --fail-on virus --out "$WORK/edge.sarif" || [ $? -eq 4 ]
+
 status=0
-for log in plain policy; do
+for log in plain policy edge; do
   "$MULTITOOL" validate "$WORK/$log.sarif" --output "$WORK/$log.validation.sarif" \
     --level "Error;Warning;Note" --kind "Fail" > "$WORK/$log.console.txt" 2>&1 || true
   if [ ! -s "$WORK/$log.validation.sarif" ]; then

@@ -424,7 +424,15 @@ fn allow_entry(
                 match e.expires.get_ref() {
                     toml::Value::String(s) => format!("{s:?}"),
                     toml::Value::Datetime(d) => d.to_string(),
-                    other => format!("a {}", other.type_str()),
+                    other => {
+                        let kind = other.type_str();
+                        let article = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                            "an"
+                        } else {
+                            "a"
+                        };
+                        format!("{article} {kind}")
+                    }
                 }
             ),
         )
@@ -987,6 +995,14 @@ expires = "2026-12-31"
             (
                 format!("{base}expires = 2026-02-03T10:00:00Z\n"),
                 "allow[0].expires: expected a date",
+            ),
+            (
+                format!("{base}expires = 20260630\n"),
+                "allow[0].expires: expected a date such as 2026-06-30, got an integer",
+            ),
+            (
+                format!("{base}expires = true\n"),
+                "allow[0].expires: expected a date such as 2026-06-30, got a boolean",
             ),
             (
                 "fail-on = \"severe\"\n".to_owned(),
