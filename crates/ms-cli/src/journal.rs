@@ -140,6 +140,9 @@ pub fn open_for_submit(
     scan_info: &ScanInfo,
     explicit: (bool, bool),
 ) -> CliResult<RunJournal> {
+    if let JournalChoice::File(path) = choice {
+        check_journal_path(path)?;
+    }
     if let JournalChoice::File(path) = choice
         && path.exists()
         && !SqliteJournal::is_unfinished(path).map_err(journal_error)?
@@ -203,6 +206,30 @@ pub fn open_for_submit(
         path,
         scan_info: scan_info.clone(),
     })
+}
+
+/// A `--journal` path that can be no journal: a directory, or a new file in a directory
+/// that does not exist (SQLite would say "disk I/O error" or "no such file").
+fn check_journal_path(path: &Path) -> CliResult<()> {
+    if path.is_dir() {
+        return Err(
+            CliError::usage(format!("journal {}: is a directory", path.display()))
+                .with_hint("--journal takes a file name, e.g. --journal run.db"),
+        );
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !path.exists() && !parent.is_dir() {
+        return Err(CliError::usage(format!(
+            "journal {}: the directory {} does not exist",
+            path.display(),
+            parent.display()
+        ))
+        .with_hint("create the directory, or give --journal a path in an existing one"));
+    }
+    Ok(())
 }
 
 /// Reads the whole input into a new journal (dropping the writer on an error removes it).

@@ -960,3 +960,107 @@ fn passwords_in_urls_reach_no_error_no_printed_command_and_no_journal() {
         assert!(!out.stderr.contains(SECRET), "{}", out.stderr);
     }
 }
+
+#[test]
+fn a_full_disk_stops_the_run_naming_the_journal_and_the_same_command_resumes() {
+    let emu = Serve::start(&["--quota", "100000", "--rate-limit", "0"]);
+    let dir = tempfile::tempdir().unwrap();
+    let m = manifest(dir.path(), "apps.json", 1, 2000);
+    let journal = dir.path().join("run.db");
+    let args = [
+        "--rate-limit",
+        "100000",
+        "scan",
+        "submit",
+        "--manifest",
+        m.to_str().unwrap(),
+        "--journal",
+        journal.to_str().unwrap(),
+        "-o",
+        "jsonl",
+    ];
+    // The disk fills up once the input is in: files may not grow past 600 KiB (writes
+    // beyond fail with EFBIG, as on a full disk; SIGXFSZ ignored so they fail, not kill).
+    let (ms_cmd, _home) = emu.ms().command();
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(r#"trap '' XFSZ; ulimit -f 600; exec "$@""#)
+        .arg("bash")
+        .arg(env!("CARGO_BIN_EXE_ms"))
+        .args(args)
+        .envs(ms_cmd.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("journal {}: cannot record", journal.display())),
+        "{stderr}"
+    );
+    assert!(stderr.contains("the same command resumes"), "{stderr}");
+    // Every outcome printed was recorded: the next run does not send those chunks again.
+    let printed: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        printed.len() < 100,
+        "the run stopped early ({} lines)",
+        printed.len()
+    );
+    // With room again, the same command finishes the run: every app held once.
+    let lines = run_until_done(&emu, dir.path(), &args, 3);
+    assert_eq!(lines.last().unwrap()["States"]["accepted"], 2000);
+    let resent: Vec<u64> = lines
+        .iter()
+        .filter(|l| l["Event"] == "chunk" && l["Reconciled"] != true)
+        .flat_map(|l| l["Apps"].as_array().unwrap().clone())
+        .map(|a| a["Position"].as_u64().unwrap())
+        .collect();
+    for chunk in printed.iter().filter(|l| l["Outcome"] == "accepted") {
+        for app in chunk["Apps"].as_array().unwrap() {
+            assert!(
+                !resent.contains(&app["Position"].as_u64().unwrap()),
+                "an app printed as accepted was sent again: {app}"
+            );
+        }
+    }
+    assert_each_once(&emu.held(), 1, 2000);
+}
+
+#[test]
+fn a_journal_path_that_cannot_hold_a_journal_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = manifest(dir.path(), "apps.json", 1, 3);
+    let missing = dir.path().join("no/such/dir/run.db");
+    for (journal, says) in [
+        (dir.path().to_path_buf(), "is a directory".to_owned()),
+        (
+            missing.clone(),
+            format!(
+                "the directory {} does not exist",
+                missing.parent().unwrap().display()
+            ),
+        ),
+    ] {
+        let out = Ms::new()
+            .env("TENCENTCLOUD_SECRET_ID", ID)
+            .env("TENCENTCLOUD_SECRET_KEY", KEY)
+            .env("MS_ENDPOINT", "http://127.0.0.1:9")
+            .run([
+                "scan",
+                "submit",
+                "--manifest",
+                m.to_str().unwrap(),
+                "--journal",
+                journal.to_str().unwrap(),
+            ])
+            .expect_code(2);
+        assert!(
+            out.stderr
+                .contains(&format!("journal {}: {says}", journal.display())),
+            "{}",
+            out.stderr
+        );
+    }
+}
