@@ -2,7 +2,8 @@
 //! are taken from README.md and run with bash against the real `ms` binary (the examples
 //! start `ms emulator serve` themselves), on `examples/apps.json` as `build/apps.json` and
 //! the README's policy file as `.ms/policy.toml`. Every step must pass except the gate,
-//! which exits 4; the reports must be there and readable.
+//! which exits 4; the reports must be there and readable. And every `ms` command line the
+//! docs show (READMEs, docs/, the Examples of `ms --help`) parses: its flags exist.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -226,4 +227,123 @@ fn the_gitlab_ci_example_runs_as_written() {
         assert!(ws.path(artifact).is_file(), "{artifact} was written");
     }
     assert_reports(&ws, &ws.path("ms-junit.xml"));
+}
+
+/// Splits a shell command line into words (single and double quotes; no expansion).
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut quote: Option<char> = None;
+    for c in line.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => word.get_or_insert_with(String::new).push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                word.get_or_insert_with(String::new);
+            }
+            (None, c) if c.is_whitespace() => words.extend(word.take()),
+            (None, c) => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    words.extend(word);
+    words
+}
+
+/// The `ms` commands of a shell line: comments cut, split at `&&`, `||`, `;` and `|`,
+/// redirections and a trailing `&` dropped; segments with command substitutions skipped.
+fn ms_commands(line: &str) -> Vec<Vec<String>> {
+    let line = line.split(" #").next().unwrap_or_default();
+    let mut out = Vec::new();
+    for segment in line.split("&&").flat_map(|s| s.split("||")) {
+        for part in segment.split([';', '|']) {
+            let part = part.trim().trim_end_matches('&').trim();
+            if !part.starts_with("ms ") || part.contains("$(") || part.contains("<(") {
+                continue;
+            }
+            let mut words = Vec::new();
+            let mut iter = shell_words(part).into_iter();
+            while let Some(w) = iter.next() {
+                if matches!(w.as_str(), ">" | "2>" | "<" | ">>") {
+                    iter.next();
+                } else if !(w.starts_with('>') || w.starts_with("2>")) {
+                    words.push(w);
+                }
+            }
+            out.push(words);
+        }
+    }
+    out
+}
+
+/// The lines of the fenced code blocks of a Markdown text, without YAML list dashes,
+/// `run:` keys and `$ ` prompts.
+fn code_lines(text: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut fenced = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced {
+            let l = line.trim_start();
+            let l = l.strip_prefix("- ").unwrap_or(l);
+            let l = l.strip_prefix("run: ").unwrap_or(l);
+            lines.push(l.strip_prefix("$ ").unwrap_or(l).to_owned());
+        }
+    }
+    lines
+}
+
+/// The `after_help` texts of every command (their Examples sections).
+fn help_examples(cmd: &clap::Command, out: &mut Vec<String>) {
+    if let Some(help) = cmd.get_after_help() {
+        out.extend(help.to_string().lines().map(|l| l.trim().to_owned()));
+    }
+    for sub in cmd.get_subcommands() {
+        help_examples(sub, out);
+    }
+}
+
+#[test]
+fn every_ms_command_the_docs_show_parses() {
+    use clap::{CommandFactory, Parser};
+    let root = workspace_root();
+    let mut sources: Vec<(String, Vec<String>)> = Vec::new();
+    let mut docs = vec![root.join("README.md")];
+    for dir in ["docs", "crates"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            let readme = path.join("README.md");
+            if path.extension().is_some_and(|e| e == "md") {
+                docs.push(path);
+            } else if readme.is_file() {
+                docs.push(readme);
+            }
+        }
+    }
+    for doc in docs {
+        let text = std::fs::read_to_string(&doc).unwrap();
+        sources.push((doc.display().to_string(), code_lines(&text)));
+    }
+    let mut examples = Vec::new();
+    help_examples(&ms_cli::cli::Cli::command(), &mut examples);
+    sources.push(("`ms --help` examples".to_owned(), examples));
+
+    let mut checked = 0;
+    let mut broken = Vec::new();
+    for (source, lines) in &sources {
+        for line in lines {
+            for words in ms_commands(line) {
+                checked += 1;
+                if let Err(e) = ms_cli::cli::Cli::try_parse_from(&words) {
+                    let first = e.to_string().lines().next().unwrap_or_default().to_owned();
+                    broken.push(format!("{source}: {line}\n    {first}"));
+                }
+            }
+        }
+    }
+    assert!(checked > 40, "the docs show {checked} ms commands");
+    assert!(broken.is_empty(), "{}", broken.join("\n"));
 }
