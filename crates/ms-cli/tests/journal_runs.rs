@@ -1064,3 +1064,60 @@ fn a_journal_path_that_cannot_hold_a_journal_is_refused_naming_it() {
         );
     }
 }
+
+#[test]
+fn an_app_the_service_refuses_by_name_is_invalid_and_its_chunk_mates_are_accepted() {
+    let emu = Serve::start(&["--rate-limit", "0"]);
+    let dir = tempfile::tempdir().unwrap();
+    // App 4 has a name longer than the service takes (the model has no such limit).
+    let apps: Vec<Value> = (1..=25u64)
+        .map(|i| {
+            let name = if i == 4 {
+                "n".repeat(5000)
+            } else {
+                format!("App {i}")
+            };
+            serde_json::json!({
+                "url": format!("https://cdn.example.com/app{i}.apk"),
+                "md5": md5_of(i),
+                "name": name,
+            })
+        })
+        .collect();
+    let m = dir.path().join("apps.json");
+    std::fs::write(&m, serde_json::to_string(&apps).unwrap()).unwrap();
+    let journal = dir.path().join("run.db");
+    let submit = || {
+        emu.ms().run([
+            "scan",
+            "submit",
+            "--manifest",
+            m.to_str().unwrap(),
+            "--journal",
+            journal.to_str().unwrap(),
+            "-o",
+            "json",
+        ])
+    };
+    let out = submit().expect_code(2);
+    let v = out.json();
+    assert_eq!(v["Submitted"], 24, "{v}");
+    assert_eq!(v["States"]["invalid"], 1);
+    let left = v["Unaccepted"].as_array().unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0]["Position"], 4);
+    let why = left[0]["Message"].as_str().unwrap();
+    assert!(
+        why.contains("InvalidParameterValue") && why.contains("AppName"),
+        "{why}"
+    );
+    assert!(out.stderr.contains("app #4"), "{}", out.stderr);
+    // Run again: nothing is sent (the invalid app is not retried), the status stays 2.
+    let again = submit().expect_code(2);
+    assert_eq!(again.json()["Submitted"], 24);
+    let held = emu.held();
+    assert_eq!(held.len(), 24);
+    for i in (1..=25u64).filter(|i| *i != 4) {
+        assert_eq!(held.get(&md5_of(i)), Some(&1), "app {i} held once");
+    }
+}

@@ -432,7 +432,10 @@ async fn send_chunk(
         .map(|(position, app)| PositionedApp { position, app })
         .collect();
     if let Err(e) = &result
-        && let Some(problems) = e.validation_errors().and_then(|v| invalid_apps(&chunk, v))
+        && let Some(problems) = e
+            .validation_errors()
+            .and_then(|v| invalid_apps(&chunk, v))
+            .or_else(|| refused_app(&chunk, e))
     {
         return (chunk, Sent::Invalid(problems));
     }
@@ -464,6 +467,32 @@ fn invalid_apps(chunk: &ClaimedChunk, errors: &ValidationErrors) -> Option<Vec<(
         .map(|(a, p)| (a.position, p.join("; ")))
         .collect();
     (!problems.is_empty()).then_some(problems)
+}
+
+/// The app the service refused by name: a parameter error (`InvalidParameter*`,
+/// `MissingParameter*`) whose message names `AppInfos.N.Field` (N from 0, as the API
+/// flattens lists) — a rule of the service the model does not know, such as a length
+/// limit. The request was not processed, so that app is invalid and the others of the
+/// chunk are sent again in other chunks, instead of failing with it on every run.
+fn refused_app(chunk: &ClaimedChunk, e: &Error) -> Option<Vec<(u64, String)>> {
+    let code = e.code()?.as_str();
+    if !(code.starts_with("InvalidParameter") || code.starts_with("MissingParameter")) {
+        return None;
+    }
+    let message = e.message();
+    let (_, after) = message.split_once("AppInfos.")?;
+    let digits = after
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(after.len());
+    let app = chunk.apps.get(after[..digits].parse::<usize>().ok()?)?;
+    let request_id = e
+        .request_id()
+        .map(|id| format!(" (RequestId: {id})"))
+        .unwrap_or_default();
+    Some(vec![(
+        app.position,
+        format!("[{code}] {message}{request_id}"),
+    )])
 }
 
 /// The outcome of a chunk from the `CreateScanInstances` result.
@@ -552,6 +581,44 @@ mod tests {
             item_id: None,
             state: AppState::Sending,
         }
+    }
+
+    #[test]
+    fn a_parameter_error_naming_an_app_refuses_that_app_only() {
+        let c = chunk(&["a", "b", "c"]);
+        let refused =
+            |code, message: &str| refused_app(&c, &Error::api(code, message, Some("r".into())));
+        let named = "The value of parameter `AppInfos.2.AppName` is invalid: too long.";
+        assert_eq!(
+            refused(ms_model::ErrorCode::InvalidParameterValue, named),
+            Some(vec![(
+                3,
+                format!("[InvalidParameterValue] {named} (RequestId: r)")
+            )])
+        );
+        assert!(
+            refused(
+                ms_model::ErrorCode::MissingParameter,
+                "The parameter `AppInfos.0.AppMd5` is missing."
+            )
+            .is_some_and(|p| p[0].0 == 1)
+        );
+        // Not a parameter error, no app named, or no such app: the chunk fails as a whole.
+        assert_eq!(refused(ms_model::ErrorCode::InternalError, named), None);
+        assert_eq!(
+            refused(
+                ms_model::ErrorCode::InvalidParameterValue,
+                "AppInfos.length is 21, more than 20"
+            ),
+            None
+        );
+        assert_eq!(
+            refused(
+                ms_model::ErrorCode::InvalidParameter,
+                "parameter `AppInfos.7.AppUrl` is invalid"
+            ),
+            None
+        );
     }
 
     #[test]
