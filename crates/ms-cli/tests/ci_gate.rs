@@ -255,6 +255,13 @@ fn junit_has_a_test_case_per_app_and_a_failure_per_violation() {
         .map(|c| c.attribute("classname").unwrap())
         .collect();
     assert_eq!(failed, ["com.example.qrscanner", "com.example.codeeditor"]);
+    // Test cases are named by the app, not the build (the version and MD5 are in the texts).
+    let names: Vec<&str> = cases
+        .iter()
+        .filter(|c| c.children().any(|n| n.has_tag_name("failure")))
+        .map(|c| c.attribute("name").unwrap())
+        .collect();
+    assert_eq!(names, ["QR Scanner", "Code Editor"]);
     let failure = cases
         .iter()
         .flat_map(|c| c.children())
@@ -282,7 +289,13 @@ fn junit_has_a_test_case_per_app_and_a_failure_per_violation() {
             .count(),
         0
     );
-    assert!(plain.stdout.contains("<system-out>verdict: virus\n"));
+    assert!(
+        plain.stdout.contains(
+            "<system-out>app: QR Scanner 5.2.0 (com.example.qrscanner, MD5 efb540d74e85f846deb2bb598b4429be)\nverdict: virus\n"
+        ),
+        "{}",
+        plain.stdout
+    );
 }
 
 /// The official SARIF 2.1.0 schema (OASIS, errata 01), vendored as test data.
@@ -392,6 +405,18 @@ fn sarif_is_valid_against_the_official_schema_and_fingerprints_are_stable() {
     assert_eq!(prints.len(), results.len());
 }
 
+/// The JUnit test cases of a report: (classname, name).
+fn junit_cases(xml: &str) -> Vec<(String, String)> {
+    let doc = roxmltree::Document::parse(xml).unwrap();
+    doc.descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .map(|c| {
+            let attr = |a| c.attribute(a).unwrap().to_owned();
+            (attr("classname"), attr("name"))
+        })
+        .collect()
+}
+
 #[test]
 fn the_same_finding_in_the_next_build_has_the_same_fingerprint() {
     let emu = TestEmulator::start();
@@ -403,6 +428,8 @@ fn the_same_finding_in_the_next_build_has_the_same_fingerprint() {
             "size": 1000, "name": "App", "package": "com.example.app", "version": version}])
     };
     let mut prints = Vec::new();
+    let mut junit = Vec::new();
+    let mut ids = Vec::new();
     for (version, md5) in [
         ("1.0", "11111111111111111111111111111111"),
         ("1.1", "22222222222222222222222222222222"),
@@ -446,7 +473,30 @@ fn the_same_finding_in_the_next_build_has_the_same_fingerprint() {
             })
             .collect();
         prints.push(by_rule);
+        // The JUnit test case is the same test in both builds too (CI test histories).
+        let xml = emu
+            .ms()
+            .run(["scan", "report", "--format", "junit", &id])
+            .ok()
+            .stdout;
+        junit.push(junit_cases(&xml));
+        ids.push(id);
     }
+    assert_eq!(junit[0], [("com.example.app".into(), "App".into())]);
+    assert_eq!(junit[0], junit[1]);
+    // Both builds in one report: two test cases, told apart by version and MD5.
+    let both = junit_cases(
+        &emu.ms()
+            .run(["scan", "report", "--format", "junit", &ids[0], &ids[1]])
+            .ok()
+            .stdout,
+    );
+    assert_eq!(both.len(), 2);
+    assert_ne!(both[0].1, both[1].1, "{both:?}");
+    assert!(
+        both[1].1.starts_with("App 1.1 (com.example.app, MD5 2222"),
+        "{both:?}"
+    );
     let common: Vec<&String> = prints[0]
         .keys()
         .filter(|k| prints[1].contains_key(*k))

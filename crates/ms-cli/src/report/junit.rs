@@ -3,6 +3,13 @@
 //! an `<error>` for a scan the policy fails because it did not complete (`<skipped>` when
 //! no policy was given), and the app's findings in `<system-out>`.
 //!
+//! A test case is named so that the next build of the app is the same test (CI test
+//! histories, GitLab's "new failures" of a merge request): `classname` is the package (the
+//! MD5 when the service reported none), `name` the app's name; the version and MD5 are in
+//! the failure texts and `<system-out>`. Only when one report holds the same package more
+//! than once (two builds, split APKs) does the name carry the version and MD5 too, so that
+//! no two test cases share a name.
+//!
 //! Every string from the service is escaped for XML 1.0; characters XML cannot carry at all
 //! (control characters other than tab, newline and carriage return) are written as
 //! `\u{..}` text.
@@ -70,13 +77,22 @@ struct Counts {
 
 /// Writes the XML document.
 pub(crate) fn write(report: &Report<'_>) -> String {
+    let mut per_identity: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for app in report.apps {
+        *per_identity.entry(app.identity()).or_default() += 1;
+    }
     let cases: Vec<(String, Kind)> = report
         .apps
         .iter()
         .enumerate()
         .map(|(i, app)| {
             let outcome = report.evaluation.and_then(|e| e.apps.get(i));
-            test_case(app, outcome)
+            let name = if per_identity[app.identity()] > 1 {
+                app.describe()
+            } else {
+                case_name(app)
+            };
+            test_case(app, &name, outcome)
         })
         .collect();
     let mut counts = Counts {
@@ -130,8 +146,18 @@ enum Kind {
     Skipped,
 }
 
+/// The name of an app's test case, the same from one build to the next: the app's name,
+/// its package (or MD5) when it has none.
+fn case_name(app: &AppFindings) -> String {
+    if app.name.trim().is_empty() {
+        app.identity().to_owned()
+    } else {
+        app.name.clone()
+    }
+}
+
 /// One `<testcase>` and how it ended.
-fn test_case(app: &AppFindings, outcome: Option<&AppOutcome>) -> (String, Kind) {
+fn test_case(app: &AppFindings, name: &str, outcome: Option<&AppOutcome>) -> (String, Kind) {
     let mut body = String::new();
     let mut kind = Kind::Passed;
     match outcome {
@@ -179,14 +205,18 @@ fn test_case(app: &AppFindings, outcome: Option<&AppOutcome>) -> (String, Kind) 
     let case = format!(
         "    <testcase classname=\"{}\" name=\"{}\">\n{body}    </testcase>\n",
         xml_attr(app.identity()),
-        xml_attr(&app.describe()),
+        xml_attr(name),
     );
     (case, kind)
 }
 
 /// The app's verdict and findings, one per line, with what the policy accepted.
 fn findings_text(app: &AppFindings, outcome: Option<&AppOutcome>) -> String {
-    let mut s = format!("verdict: {}\n", app.verdict().label());
+    let mut s = format!(
+        "app: {}\nverdict: {}\n",
+        app.describe(),
+        app.verdict().label()
+    );
     for f in app.findings() {
         let _ = writeln!(s, "{} [{}]", f.headline(), f.id());
     }
