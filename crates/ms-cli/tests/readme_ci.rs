@@ -59,13 +59,19 @@ fn github_steps(yaml: &str) -> Vec<String> {
     steps
 }
 
-/// The `script:` lines of a GitLab CI job.
+/// The `script:` lines of a GitLab CI job (a single-quoted YAML scalar unquoted).
 fn gitlab_script(yaml: &str) -> Vec<String> {
     yaml.lines()
         .skip_while(|l| l.trim() != "script:")
         .skip(1)
         .take_while(|l| l.starts_with("    "))
-        .filter_map(|l| l.trim().strip_prefix("- ").map(str::to_owned))
+        .filter_map(|l| l.trim().strip_prefix("- "))
+        .map(
+            |item| match item.strip_prefix('\'').and_then(|i| i.strip_suffix('\'')) {
+                Some(quoted) => quoted.replace("''", "'"),
+                None => item.to_owned(),
+            },
+        )
         .collect()
 }
 
