@@ -114,11 +114,15 @@ impl Input {
             }
             Input::Manifest { source, format } => {
                 let name = source.name();
-                // Opening fails only when the file cannot be read (entries are checked as
-                // they stream).
+                // Opening fails only when the file cannot be read or a CSV header is bad
+                // (entries are checked as they stream).
                 let reader = source.open(*format).map_err(|e| {
-                    CliError::usage(format!("manifest {e}"))
-                        .with_hint("check the path given to --manifest")
+                    let hint = if e.line.is_some() {
+                        "the first line of a CSV manifest names its columns, separated by commas: url,md5 and any of size, name, package, version, file_name, icon_url"
+                    } else {
+                        "check the path given to --manifest"
+                    };
+                    CliError::usage(format!("manifest {e}")).with_hint(hint)
                 })?;
                 Ok(Box::new(reader.enumerate().map(move |(i, entry)| {
                     let app = app_info(entry.map_err(manifest_error)?);

@@ -317,12 +317,19 @@ impl ManifestSource {
                     .buffer_capacity(CSV_BUFFER)
                     .from_reader(bounded);
                 // The header now, so that record positions (lines) are right from the first.
-                rdr.headers().map_err(|e| ManifestError {
+                let header = rdr.headers().map_err(|e| ManifestError {
                     source: name.clone(),
                     index: None,
                     line: Some(1),
                     message: format!("header: {}", csv_error_message(&e)),
                 })?;
+                let header = check_csv_header(header).map_err(|message| ManifestError {
+                    source: name.clone(),
+                    index: None,
+                    line: Some(1),
+                    message,
+                })?;
+                rdr.set_headers(header);
                 since_record.store(0, Ordering::Relaxed);
                 Inner::Csv(Box::new(rdr.into_deserialize()), since_record)
             }
@@ -441,6 +448,71 @@ impl Iterator for ManifestReader {
             }
         }
     }
+}
+
+/// Each field of an app and the names a manifest may give it (as [`ManifestApp`] reads
+/// them).
+const FIELD_NAMES: [&[&str]; 8] = [
+    &["url", "AppUrl", "app_url"],
+    &["md5", "AppMd5", "app_md5"],
+    &["size", "AppSize", "app_size"],
+    &["name", "AppName", "app_name"],
+    &["package", "AppPkgName", "app_pkg_name", "pkg"],
+    &["version", "AppVersion", "app_version"],
+    &["file_name", "FileName", "filename"],
+    &["icon_url", "AppIconUrl", "app_icon_url"],
+];
+
+/// The CSV header with each column named as [`ManifestApp`] reads it (names in any case:
+/// `URL`, `Md5`). It must name the url and md5 columns (a header of one column holding the
+/// separator of another dialect, `url;md5`, would otherwise fail as "url is missing" on
+/// every row); a column that is no app field is ignored with a warning naming it (a typo
+/// such as `packge` would otherwise drop its values silently).
+fn check_csv_header(header: &csv::StringRecord) -> Result<csv::StringRecord, String> {
+    let field_of = |col: &str| {
+        FIELD_NAMES
+            .iter()
+            .position(|names| names.iter().any(|n| n.eq_ignore_ascii_case(col)))
+    };
+    let known = |col: &str| FIELD_NAMES.iter().position(|names| names.contains(&col));
+    let header: csv::StringRecord = header
+        .iter()
+        .map(|col| field_of(col).map_or(col, |i| FIELD_NAMES[i][0]))
+        .collect();
+    let columns: Vec<&str> = header.iter().collect();
+    let shown = || {
+        let list: Vec<String> = columns.iter().map(|c| format!("{c:?}")).collect();
+        let list = list.join(", ");
+        match list.char_indices().nth(200) {
+            Some((i, _)) => format!("{}...", &list[..i]),
+            None => list,
+        }
+    };
+    for (field, required) in [("url", 0), ("md5", 1)] {
+        if !columns.iter().any(|c| known(c) == Some(required)) {
+            let hint = if columns.iter().any(|c| c.contains([';', '\t', '|'])) {
+                " (fields are separated by commas)"
+            } else {
+                ""
+            };
+            return Err(format!(
+                "header: no {field} column{hint}; the header has {}",
+                shown()
+            ));
+        }
+    }
+    let unknown: Vec<String> = columns
+        .iter()
+        .filter(|c| known(c).is_none())
+        .map(|c| format!("{c:?}"))
+        .collect();
+    if !unknown.is_empty() {
+        errln!(
+            "warning: manifest column(s) {} are no app field and are ignored (fields: url, md5, size, name, package, version, file_name, icon_url)",
+            unknown.join(", ")
+        );
+    }
+    Ok(header)
 }
 
 fn json_error_message(e: &serde_json::Error) -> String {
@@ -852,6 +924,33 @@ mod tests {
         let res = read_all(ManifestFormat::Csv, &text);
         let err = res[0].as_ref().unwrap_err();
         assert!(err.message.contains("size"), "{err}");
+    }
+
+    #[test]
+    fn csv_headers_are_matched_in_any_case_and_must_name_url_and_md5() {
+        let text = format!("URL,Md5,AppSize,Package\nhttps://e/a.apk,{MD5},12,com.e\n");
+        let app = read_all(ManifestFormat::Csv, &text).remove(0).unwrap();
+        assert_eq!(app.url, "https://e/a.apk");
+        assert_eq!(app.size, Some(12));
+        assert_eq!(app.package.as_deref(), Some("com.e"));
+        let open = |text: &str| {
+            let dir = tempfile::tempdir().unwrap();
+            let p = dir.path().join("m.csv");
+            std::fs::write(&p, text).unwrap();
+            ManifestSource::File(p).open(ManifestFormat::Auto).err()
+        };
+        // Another dialect's separator: one column, refused at the header.
+        let err = open(&format!("url;md5\nhttps://e/a.apk;{MD5}\n")).unwrap();
+        assert_eq!((err.index, err.line), (None, Some(1)), "{err}");
+        assert!(
+            err.message
+                .contains("no url column (fields are separated by commas)"),
+            "{err}"
+        );
+        let err = open(&format!("url,checksum\nhttps://e/a.apk,{MD5}\n")).unwrap();
+        assert!(err.message.contains("no md5 column"), "{err}");
+        // A column that is no field is ignored (with a warning), the apps are read.
+        assert!(open(&format!("url,md5,notes\nhttps://e/a.apk,{MD5},x\n")).is_none());
     }
 
     #[test]

@@ -1121,3 +1121,48 @@ fn an_app_the_service_refuses_by_name_is_invalid_and_its_chunk_mates_are_accepte
         assert_eq!(held.get(&md5_of(i)), Some(&1), "app {i} held once");
     }
 }
+
+#[test]
+fn a_csv_header_is_checked_before_any_row() {
+    let ms = || {
+        Ms::new()
+            .env("TENCENTCLOUD_SECRET_ID", ID)
+            .env("TENCENTCLOUD_SECRET_KEY", KEY)
+            .env("MS_ENDPOINT", "http://127.0.0.1:9")
+    };
+    let args = [
+        "scan",
+        "submit",
+        "--manifest",
+        "-",
+        "--manifest-format",
+        "csv",
+        "--dry-run",
+        "-o",
+        "json",
+    ];
+    let out = ms()
+        .stdin(format!("url;md5\nhttps://e/a.apk;{}\n", md5_of(1)))
+        .run(args)
+        .expect_code(2);
+    assert!(
+        out.stderr
+            .contains("<stdin>:1: header: no url column (fields are separated by commas)"),
+        "{}",
+        out.stderr
+    );
+    // Names in another case are the fields; a column that is none is named on stderr.
+    let out = ms()
+        .stdin(format!(
+            "URL,MD5,packge\nhttps://e/a.apk,{},com.e\n",
+            md5_of(1)
+        ))
+        .run(args)
+        .ok();
+    assert_eq!(out.json()["Apps"], 1);
+    assert!(
+        out.stderr.contains("column(s) \"packge\" are no app field"),
+        "{}",
+        out.stderr
+    );
+}
