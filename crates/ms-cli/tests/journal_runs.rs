@@ -1166,3 +1166,83 @@ fn a_csv_header_is_checked_before_any_row() {
         out.stderr
     );
 }
+
+#[test]
+fn without_journal_a_default_one_is_kept_and_the_printed_command_resumes_it() {
+    let emu = Serve::start(&["--quota", "30", "--rate-limit", "0"]);
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    let m = manifest(dir.path(), "apps.json", 1, 40);
+    let submit = |extra: &[&str], env: Option<(&str, &Path)>| {
+        let mut ms = emu.ms().env("HOME", &home);
+        if let Some((k, v)) = env {
+            ms = ms.env(k, v);
+        }
+        let mut args = vec!["scan", "submit", "--manifest", m.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        ms.run(args)
+    };
+    let out = submit(&[], None).expect_code(1);
+    let journals = home.join(".local/state/ms/journals");
+    let files: Vec<PathBuf> = std::fs::read_dir(&journals)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let journal = &files[0];
+    let name = journal.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        name.starts_with("submit-") && name.ends_with(".sqlite"),
+        "{name}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&journals).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "the journal directory is private");
+    }
+    assert!(
+        out.stderr
+            .contains(&format!("journal: {}\n", journal.display())),
+        "the path is printed: {}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("scan submit --journal {}", journal.display())),
+        "the command that resumes: {}",
+        out.stderr
+    );
+    // The printed command: the 30 accepted apps are not sent again.
+    let out = emu
+        .ms()
+        .env("HOME", &home)
+        .run([
+            "scan",
+            "submit",
+            "--journal",
+            journal.to_str().unwrap(),
+            "-o",
+            "json",
+        ])
+        .expect_code(1);
+    assert!(out.stderr.contains("resuming: 30 of 40"), "{}", out.stderr);
+    assert_eq!(out.json()["Submitted"], 30);
+    assert_eq!(emu.held().len(), 30);
+    // MS_JOURNAL_DIR and XDG_STATE_HOME choose the directory; --no-journal keeps none.
+    let chosen = dir.path().join("chosen");
+    submit(&[], Some(("MS_JOURNAL_DIR", &chosen))).expect_code(1);
+    assert_eq!(std::fs::read_dir(&chosen).unwrap().count(), 1);
+    let state = dir.path().join("state");
+    submit(&[], Some(("XDG_STATE_HOME", &state))).expect_code(1);
+    assert_eq!(
+        std::fs::read_dir(state.join("ms/journals"))
+            .unwrap()
+            .count(),
+        1
+    );
+    let out = submit(&["--no-journal"], None).expect_code(1);
+    assert!(out.stderr.contains("no journal was kept"), "{}", out.stderr);
+    assert_eq!(std::fs::read_dir(&journals).unwrap().count(), 1);
+}

@@ -113,7 +113,8 @@ impl Run {
 }
 
 impl Ms {
-    /// The binary with HOME in a fresh temporary directory and no credentials.
+    /// The binary with HOME in a fresh temporary directory, no credentials and no
+    /// `XDG_STATE_HOME` (so default journals stay in that HOME).
     pub fn new() -> Self {
         let home = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ms"));
@@ -123,6 +124,8 @@ impl Ms {
                 || k.starts_with("TCCLI_")
                 || k.starts_with("TKE_")
                 || k.starts_with("MS_")
+                // The default journals go under HOME, never the user's state directory.
+                || k == "XDG_STATE_HOME"
                 || k.ends_with("_PROXY")
                 || k.ends_with("_proxy")
             {
