@@ -228,7 +228,7 @@ fn decide(
         return Err(CliError::new(
             ErrorKind::Interrupted(code),
             format!(
-                "interrupted: {} of {} app(s) accepted, {} not submitted yet",
+                "interrupted: {} of {} app(s) accepted, {} not accepted yet",
                 c.accepted,
                 c.apps,
                 c.apps - c.accepted - c.invalid
@@ -241,7 +241,7 @@ fn decide(
     }
     if let Some(bad) = &review.first_invalid {
         return Err(CliError::usage(format!(
-            "{} app(s) were rejected by validation and not sent; first: {}",
+            "{} app(s) were rejected by validation (none of them is scanned); first: {}",
             c.invalid,
             describe(bad)
         ))
