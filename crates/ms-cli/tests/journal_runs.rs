@@ -859,7 +859,7 @@ fn sigterm_while_waiting_exits_143_and_says_how_to_wait_again() {
 }
 
 #[test]
-fn passwords_in_urls_reach_no_error_no_printed_command_and_no_journal() {
+fn passwords_in_urls_reach_no_error_no_printed_command_and_no_journal_which_is_private() {
     const SECRET: &str = "hunter2Secret";
     let emu = Serve::start(&["--quota", "3", "--rate-limit", "0"]);
     let dir = tempfile::tempdir().unwrap();
@@ -896,6 +896,13 @@ fn passwords_in_urls_reach_no_error_no_printed_command_and_no_journal() {
         if path.to_string_lossy().contains("run.db") {
             let bytes = std::fs::read(&path).unwrap();
             held += bytes.len();
+            // Private: download URLs are often pre-signed (a token in the query).
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+                assert_eq!(mode & 0o777, 0o600, "{}", path.display());
+            }
             assert!(
                 !bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()),
                 "{} holds the password",

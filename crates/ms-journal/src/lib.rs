@@ -190,8 +190,18 @@ fn sqlite<'a>(path: &'a Path, context: &'static str) -> impl Fn(rusqlite::Error)
 /// Locks the journal file for this process (advisory `flock`, released when the file
 /// closes; independent of SQLite's own `fcntl` locks, and kept open for as long as the
 /// connection so that closing it cannot drop SQLite's locks).
+///
+/// A new journal is created readable by its owner only (mode 0600; SQLite gives its `-wal`
+/// and `-shm` files the same mode): it holds the apps' download URLs, which are often
+/// pre-signed (a token in the query), and the callback URL.
 fn lock(path: &Path) -> Result<File> {
-    let file = std::fs::OpenOptions::new()
+    let mut options = std::fs::OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let file = options
         .read(true)
         .write(true)
         .create(true)
