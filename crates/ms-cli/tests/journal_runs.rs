@@ -856,6 +856,28 @@ fn sigterm_while_waiting_exits_143_and_says_how_to_wait_again() {
             "{stderr}"
         );
     }
+    // `ms scan wait --journal` that times out says how to wait for the run again.
+    let out = emu
+        .ms()
+        .run([
+            "scan",
+            "wait",
+            "--journal",
+            journal.to_str().unwrap(),
+            "--poll-interval",
+            "0.1",
+            "--wait-timeout",
+            "0.3",
+        ])
+        .expect_code(1);
+    assert!(
+        out.stderr.contains(&format!(
+            "wait longer with `ms scan wait --journal {} --wait-timeout SECS`",
+            journal.display()
+        )),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

@@ -107,8 +107,16 @@ pub async fn exec(ctx: &mut Ctx, args: WaitArgs) -> CliResult<()> {
     let gate = args.gate.gate()?;
     let item_ids = crate::journal::item_ids_or_journal(&args.item_ids, args.journal.as_deref())?;
     let client = ctx.client().await?;
-    let results =
-        wait_with_progress(&client, &item_ids, args.poll_interval, args.wait_timeout).await?;
+    let results = wait_with_progress(&client, &item_ids, args.poll_interval, args.wait_timeout)
+        .await
+        .map_err(|e| match &args.journal {
+            // A run's tasks are waited for again by its journal, not by ItemIds.
+            Some(path) if e.message().contains("still scanning") => e.with_hint(format!(
+                "wait longer with `ms scan wait --journal {} --wait-timeout SECS`",
+                path.display()
+            )),
+            _ => e,
+        })?;
     let failed: usize = results.iter().map(|t| t.failed).sum();
     let status = if failed > 0 {
         Err(
