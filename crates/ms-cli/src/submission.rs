@@ -333,16 +333,22 @@ fn resume_command(journal: &Path) -> String {
     let args: Vec<String> = std::env::args_os()
         .map(|a| ms_model::redact_url(&a.to_string_lossy()).into_owned())
         .collect();
+    resume_command_of(&args, journal, &WITH_VALUE)
+}
+
+/// [`resume_command`] from the given command line.
+fn resume_command_of(args: &[String], journal: &Path, with_value: &[&str]) -> String {
     let mut kept = Vec::new();
     let mut i = 0;
     while i < args.len() {
         let a = &args[i];
         let name = a.split_once('=').map_or(a.as_str(), |(n, _)| n);
-        if i > 0 && WITH_VALUE.contains(&name) {
+        if i > 0 && with_value.contains(&name) {
             i += if a.contains('=') { 1 } else { 2 };
             continue;
         }
-        if i > 0 && a == "--apk" {
+        // `--apk A B ...` or `--apk=A B ...`: the files are in the journal.
+        if i > 0 && name == "--apk" {
             i += 1;
             while i < args.len() && !args[i].starts_with('-') {
                 i += 1;
@@ -877,6 +883,30 @@ mod tests {
         assert_eq!(shell_quote("/tmp/a b.db"), "'/tmp/a b.db'");
         assert_eq!(shell_quote("it's"), r"'it'\''s'");
         assert_eq!(shell_quote(""), "''");
+    }
+
+    #[test]
+    fn the_resume_command_leaves_out_the_input_in_either_spelling() {
+        let with_value = ["--manifest", "--url-prefix", "--journal"];
+        let resume = |line: &str| {
+            let args: Vec<String> = line.split(' ').map(str::to_owned).collect();
+            resume_command_of(&args, Path::new("/j/run.db"), &with_value)
+        };
+        for line in [
+            "ms scan submit --apk a.apk b.apk --url-prefix https://e/ -o json",
+            "ms scan submit --apk=a.apk --url-prefix=https://e/ -o json",
+            "ms scan submit --apk=a.apk b.apk --url-prefix https://e/ -o json --no-journal",
+        ] {
+            assert_eq!(
+                resume(line),
+                "ms scan submit -o json --journal /j/run.db",
+                "{line}"
+            );
+        }
+        assert_eq!(
+            resume("ms -o jsonl scan submit --manifest=- --journal old.db --wait"),
+            "ms -o jsonl scan submit --wait --journal /j/run.db"
+        );
     }
 
     #[test]

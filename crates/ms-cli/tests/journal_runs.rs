@@ -1275,3 +1275,40 @@ fn without_journal_a_default_one_is_kept_and_the_printed_command_resumes_it() {
     assert!(out.stderr.contains("no journal was kept"), "{}", out.stderr);
     assert_eq!(std::fs::read_dir(&journals).unwrap().count(), 1);
 }
+
+#[test]
+fn the_printed_resume_command_runs_whatever_spelling_named_the_input() {
+    let emu = Serve::start(&["--quota", "0", "--rate-limit", "0"]);
+    let dir = tempfile::tempdir().unwrap();
+    let apk = dir.path().join("one.apk");
+    std::fs::write(&apk, b"not really an apk, but bytes to hash").unwrap();
+    let journal = dir.path().join("run.db");
+    let out = emu
+        .ms()
+        .run([
+            "scan",
+            "submit",
+            &format!("--apk={}", apk.display()),
+            "--url-prefix=https://cdn.example.com/",
+            "--journal",
+            journal.to_str().unwrap(),
+        ])
+        .expect_code(1);
+    let printed = out
+        .stderr
+        .lines()
+        .find_map(|l| l.split_once("submit again; run: ").map(|(_, c)| c))
+        .unwrap_or_else(|| panic!("no resume command: {}", out.stderr));
+    // The printed command, as a user pastes it: it resumes (the quota refuses the app
+    // again, exit 1), it is no usage error.
+    let (ms_cmd, _home) = emu.ms().command();
+    let again = Command::new("bash")
+        .arg("-c")
+        .arg(printed)
+        .envs(ms_cmd.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(1), "{printed}: {stderr}");
+    assert!(stderr.contains("resuming: 0 of 1"), "{stderr}");
+}
