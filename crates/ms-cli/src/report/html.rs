@@ -8,7 +8,8 @@ use crate::findings::{Verdict, risk_label};
 use super::doc::{AppDoc, Doc, PolicyDoc};
 use super::facts;
 
-/// Escapes text for HTML.
+/// Escapes text for HTML; control characters other than tab and line ends are spelled
+/// `\u{1b}`.
 pub fn html_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -18,6 +19,10 @@ pub fn html_escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
+            // Control characters are not allowed in HTML (not even as references).
+            c if c.is_control() && !matches!(c, '\n' | '\t' | '\r') => {
+                out.extend(c.escape_unicode())
+            }
             c => out.push(c),
         }
     }

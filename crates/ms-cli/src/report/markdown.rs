@@ -10,7 +10,8 @@ use super::facts;
 
 /// Service-provided text as literal Markdown: on one line, with every character that
 /// Markdown or inline HTML would interpret backslash-escaped (so an app named
-/// `<script>` or `*x*` shows as written, also inside table cells).
+/// `<script>` or `*x*` shows as written, also inside table cells), and control characters
+/// (a terminal's escape sequences) spelled `\u{1b}`.
 pub(crate) fn md_cell(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -20,15 +21,17 @@ pub(crate) fn md_cell(s: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
+            c if c.is_control() => out.extend(c.escape_unicode()),
             c => out.push(c),
         }
     }
     out
 }
 
-/// Text as a Markdown code span, or as escaped text when it holds a backtick.
+/// Text as a Markdown code span, or as escaped text when it holds a backtick or a
+/// control character.
 pub(crate) fn md_code(s: &str) -> String {
-    if s.contains(['`', '\n', '\r']) {
+    if s.contains(['`', '\n', '\r']) || s.chars().any(char::is_control) {
         md_cell(s)
     } else {
         format!("`{s}`")

@@ -136,7 +136,7 @@ mod tests {
 
     /// A scan result whose every service-provided string tries to break out of the page.
     fn hostile() -> Value {
-        let evil = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>'&amp;*x*`|";
+        let evil = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>'&amp;*x*`|\u{1b}]0;pwned\u{7}\u{1b}[2J";
         let mut v = sample();
         v["AppDetailInfo"]["AppName"] = json!(evil);
         v["AppDetailInfo"]["AppPkgName"] = json!(evil);
@@ -154,9 +154,21 @@ mod tests {
         v
     }
 
+    /// No control character but line ends and tabs: a report printed on a terminal cannot
+    /// carry its escape sequences, and an HTML page none of the characters HTML forbids.
+    fn assert_no_control_characters(text: &str) {
+        let bad: Vec<char> = text
+            .chars()
+            .filter(|c| c.is_control() && !matches!(c, '\n' | '\t'))
+            .collect();
+        assert!(bad.is_empty(), "{bad:?} in {text}");
+    }
+
     #[test]
     fn html_escapes_every_service_provided_string() {
         let page = html("Report", &[AppFindings::from_json(&hostile())]);
+        assert_no_control_characters(&page);
+        assert!(page.contains("\\u{1b}]0;pwned\\u{7}"), "{page}");
         assert!(!page.contains("<script"), "{page}");
         assert!(!page.contains("<img"), "{page}");
         assert!(!page.contains("&amp;*"), "the & is escaped too: {page}");
@@ -180,6 +192,7 @@ mod tests {
     #[test]
     fn markdown_shows_service_strings_literally() {
         let md = md("Report", &[AppFindings::from_json(&hostile())]);
+        assert_no_control_characters(&md);
         // No raw HTML and no unescaped Markdown emphasis from the service's strings
         // (outside code spans; our own table pipes and bold labels aside).
         for line in md.lines() {
