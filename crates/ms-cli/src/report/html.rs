@@ -21,7 +21,7 @@ pub fn html_escape(s: &str) -> String {
             '\'' => out.push_str("&#39;"),
             // Control characters are not allowed in HTML (not even as references).
             c if c.is_control() && !matches!(c, '\n' | '\t' | '\r') => {
-                out.extend(c.escape_unicode())
+                out.extend(c.escape_unicode());
             }
             c => out.push(c),
         }
