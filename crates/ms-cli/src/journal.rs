@@ -173,6 +173,10 @@ pub fn open_for_submit(
     }
     let Some(input) = input else {
         return Err(match choice {
+            JournalChoice::File(path) if path.exists() => CliError::usage(format!(
+                "journal {} holds no run (its creation was interrupted while the input was read): name the apps to submit (--manifest, --url or --apk)",
+                path.display()
+            )),
             JournalChoice::File(path) => CliError::usage(format!(
                 "journal {} does not exist: name the apps to submit (--manifest, --url or --apk)",
                 path.display()

@@ -1312,3 +1312,66 @@ fn the_printed_resume_command_runs_whatever_spelling_named_the_input() {
     assert_eq!(again.status.code(), Some(1), "{printed}: {stderr}");
     assert!(stderr.contains("resuming: 0 of 1"), "{stderr}");
 }
+
+#[test]
+fn kill_9_while_the_input_is_read_leaves_a_journal_that_a_new_run_takes_over() {
+    let emu = Serve::start(&["--rate-limit", "0"]);
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("run.db");
+    let m = manifest(dir.path(), "apps.json", 1, 30);
+    // Half of the input on stdin, and the pipe left open: ms is reading it when killed.
+    let mut child = emu
+        .command(dir.path())
+        .args([
+            "scan",
+            "submit",
+            "--manifest",
+            "-",
+            "--manifest-format",
+            "json",
+            "--journal",
+            journal.to_str().unwrap(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let text = std::fs::read_to_string(&m).unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, text[..text.len() / 2].as_bytes()).unwrap();
+    let started = Instant::now();
+    while !journal.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no journal file"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    drop(stdin);
+    // The journal alone cannot resume: it holds no run, and says why.
+    let out = emu
+        .ms()
+        .run(["scan", "submit", "--journal", journal.to_str().unwrap()])
+        .expect_code(2);
+    assert!(
+        out.stderr
+            .contains("holds no run (its creation was interrupted"),
+        "{}",
+        out.stderr
+    );
+    // With the input, the same journal starts the run afresh.
+    emu.ms()
+        .run([
+            "scan",
+            "submit",
+            "--manifest",
+            m.to_str().unwrap(),
+            "--journal",
+            journal.to_str().unwrap(),
+        ])
+        .ok();
+    assert_each_once(&emu.held(), 1, 30);
+}
