@@ -1339,7 +1339,7 @@ fn kill_9_while_the_input_is_read_leaves_a_journal_that_a_new_run_takes_over() {
         .unwrap();
     let text = std::fs::read_to_string(&m).unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    std::io::Write::write_all(&mut stdin, text[..text.len() / 2].as_bytes()).unwrap();
+    std::io::Write::write_all(&mut stdin, &text.as_bytes()[..text.len() / 2]).unwrap();
     let started = Instant::now();
     while !journal.exists() {
         assert!(
