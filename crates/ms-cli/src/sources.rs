@@ -131,9 +131,17 @@ pub fn apps_of(tasks: &[TaskResults], md5s: &[String]) -> Vec<AppFindings> {
         .collect()
 }
 
-/// Reads saved results (`-` is standard input).
+/// Reads saved results (`-` is standard input); a run's journal given instead is named as
+/// such.
 pub fn read_saved(path: &Path) -> CliResult<Vec<TaskResults>> {
     use std::io::Read as _;
+    if path.as_os_str() != "-" && path.is_file() && is_sqlite(path)? {
+        return Err(CliError::usage(format!(
+            "{}: a run journal (SQLite), not saved results",
+            path.display()
+        ))
+        .with_hint(format!("give it with --journal {}", path.display())));
+    }
     let mut text = String::new();
     let read = if path.as_os_str() == "-" {
         std::io::stdin()
@@ -267,6 +275,23 @@ mod tests {
         );
         let missing = dir.path().join("missing.json");
         assert!(Source::from_arg(missing.to_str().unwrap()).is_err());
+    }
+
+    #[test]
+    fn a_journal_given_as_saved_results_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("run.db");
+        let mut page = SQLITE_MAGIC.to_vec();
+        page.resize(4096, 0xff);
+        std::fs::write(&db, page).unwrap();
+        let e = read_saved(&db).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(
+            e.message()
+                .ends_with("run.db: a run journal (SQLite), not saved results"),
+            "{e}"
+        );
+        assert!(e.hint().unwrap().starts_with("give it with --journal "));
     }
 
     #[test]

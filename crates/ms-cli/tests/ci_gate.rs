@@ -628,6 +628,25 @@ fn submit_wait_and_wait_gate_the_whole_run() {
         ])
         .expect_code(4);
     assert_names_both_viruses(&by_journal.stderr);
+    // A journal given where saved results go is named as one.
+    let mistaken = Ms::new()
+        .run([
+            "scan",
+            "report",
+            "--input",
+            journal_arg,
+            "--fail-on",
+            "virus",
+        ])
+        .expect_code(2);
+    assert!(
+        mistaken
+            .stderr
+            .contains("a run journal (SQLite), not saved results")
+            && mistaken.stderr.contains("--journal"),
+        "{}",
+        mistaken.stderr
+    );
     emu.ms()
         .run(with_ids(&["scan", "wait", "--fail-on", "high"], &ids))
         .expect_code(4);
