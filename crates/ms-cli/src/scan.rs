@@ -132,9 +132,10 @@ pub async fn wait_for_tasks(
     item_ids: &[String],
     poll: Duration,
     timeout: Duration,
+    again: Option<String>,
     mut on_progress: impl FnMut(&WaitProgress),
 ) -> CliResult<Vec<TaskWait>> {
-    let mut waiter = TaskWaiter::new(client, item_ids, poll, timeout);
+    let mut waiter = TaskWaiter::new(client, item_ids, poll, timeout).wait_again_with(again);
     while let Some(round) = waiter.round().await? {
         on_progress(&round.progress);
     }
@@ -173,6 +174,8 @@ pub struct TaskWaiter<'a> {
     pending: Vec<String>,
     checked_empty: HashSet<String>,
     rounds: u32,
+    /// The command the timeout's hint gives to wait again (else `ms scan wait ITEM_ID`).
+    again: Option<String>,
 }
 
 impl<'a> TaskWaiter<'a> {
@@ -203,7 +206,15 @@ impl<'a> TaskWaiter<'a> {
             index,
             checked_empty: HashSet::new(),
             rounds: 0,
+            again: None,
         }
+    }
+
+    /// The same waiter whose timeout says to wait again with `command` (such as
+    /// `ms scan wait --journal run.db`) instead of by ItemIds.
+    pub fn wait_again_with(mut self, command: Option<String>) -> Self {
+        self.again = command;
+        self
     }
 
     /// Polls the unfinished tasks once (after the poll interval, except the first time).
@@ -307,11 +318,11 @@ impl<'a> TaskWaiter<'a> {
             self.timeout.as_secs_f64()
         ))
         .with_hint(format!(
-            "wait longer with `ms scan wait {} --wait-timeout SECS`",
-            if self.pending.len() == 1 {
-                first.as_str()
-            } else {
-                "ITEM_ID..."
+            "wait longer with `{} --wait-timeout SECS`",
+            match &self.again {
+                Some(command) => command.clone(),
+                None if self.pending.len() == 1 => format!("ms scan wait {first}"),
+                None => "ms scan wait ITEM_ID...".to_owned(),
             }
         ))
     }

@@ -84,6 +84,7 @@ pub async fn wait_with_progress(
     item_ids: &[String],
     poll_secs: f64,
     timeout_secs: f64,
+    again: Option<String>,
 ) -> CliResult<Vec<TaskWait>> {
     let bar = crate::progress::wait_bar(item_ids.len());
     let waited = wait_for_tasks(
@@ -91,6 +92,7 @@ pub async fn wait_with_progress(
         item_ids,
         Duration::from_secs_f64(poll_secs),
         Duration::from_secs_f64(timeout_secs),
+        again,
         |p| crate::progress::show_wait(&bar, p),
     )
     .await;
@@ -107,16 +109,19 @@ pub async fn exec(ctx: &mut Ctx, args: WaitArgs) -> CliResult<()> {
     let gate = args.gate.gate()?;
     let item_ids = crate::journal::item_ids_or_journal(&args.item_ids, args.journal.as_deref())?;
     let client = ctx.client().await?;
-    let results = wait_with_progress(&client, &item_ids, args.poll_interval, args.wait_timeout)
-        .await
-        .map_err(|e| match &args.journal {
-            // A run's tasks are waited for again by its journal, not by ItemIds.
-            Some(path) if e.message().contains("still scanning") => e.with_hint(format!(
-                "wait longer with `ms scan wait --journal {} --wait-timeout SECS`",
-                path.display()
-            )),
-            _ => e,
-        })?;
+    // A run's tasks are waited for again by its journal, not by ItemIds.
+    let again = args
+        .journal
+        .as_ref()
+        .map(|path| format!("ms scan wait --journal {}", path.display()));
+    let results = wait_with_progress(
+        &client,
+        &item_ids,
+        args.poll_interval,
+        args.wait_timeout,
+        again,
+    )
+    .await?;
     let failed: usize = results.iter().map(|t| t.failed).sum();
     let status = if failed > 0 {
         Err(
