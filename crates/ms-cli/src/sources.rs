@@ -3,7 +3,8 @@
 //!
 //! Saved JSON may be any of what `ms` prints with `-o json` — `ms scan results` (one task
 //! object, or an array of them), `ms scan submit --wait` (its `Results`) — a bare API
-//! answer (`{"Response": {"ScanSet": [...]}}`), or JSON Lines of task objects.
+//! answer (`{"Response": {"ScanSet": [...]}}`), or JSON Lines of task objects, such as the
+//! `results` events of `ms scan submit --wait -o jsonl` (its other events are skipped).
 
 use std::path::{Path, PathBuf};
 
@@ -172,6 +173,7 @@ pub fn parse_saved(text: &str) -> Result<Vec<TaskResults>, String> {
         Err(whole) => {
             // JSON Lines: one task object per line.
             let mut tasks = Vec::new();
+            let mut results_events_only = false;
             for (i, line) in text.lines().enumerate() {
                 if line.trim().is_empty() {
                     continue;
@@ -183,8 +185,21 @@ pub fn parse_saved(text: &str) -> Result<Vec<TaskResults>, String> {
                         format!("line {}: invalid JSON: {e}", i + 1)
                     }
                 })?;
+                // `scan submit -o jsonl`: chunks, summary and the like carry no results.
+                if value
+                    .get("Event")
+                    .is_some_and(|e| e.as_str() != Some("results"))
+                {
+                    results_events_only = true;
+                    continue;
+                }
                 tasks.extend(
                     tasks_of(value).ok_or_else(|| format!("line {}: no ScanSet found", i + 1))?,
+                );
+            }
+            if tasks.is_empty() && results_events_only {
+                return Err(
+                    "no results events (was `ms scan submit -o jsonl` run with --wait?)".to_owned(),
                 );
             }
             Ok(tasks)
@@ -246,6 +261,30 @@ mod tests {
             .collect();
         assert_eq!(counts, [1, 2, 1, 2, 2]);
         assert_eq!(parse_saved(&shapes[0]).unwrap()[0].item_id, "a");
+    }
+
+    #[test]
+    fn the_results_events_of_submit_jsonl_are_read() {
+        let stream = [
+            json!({"Event": "chunk", "Chunk": 1, "Outcome": "accepted", "ItemId": "a"}),
+            json!({"Event": "summary", "Apps": 2, "Submitted": 2}),
+            json!({"Event": "results", "ItemId": "a", "TotalCount": 2, "ScanSet": [{"TaskStatus": 1}, {"TaskStatus": 1}]}),
+        ]
+        .map(|v| v.to_string())
+        .join("\n");
+        let tasks = parse_saved(&stream).unwrap();
+        assert_eq!(tasks.len(), 1);
+        assert_eq!(
+            (tasks[0].item_id.as_str(), tasks[0].scan_set.len()),
+            ("a", 2)
+        );
+        // Without --wait the stream holds no results: said so, not read as no apps.
+        let without_wait = stream.lines().take(2).collect::<Vec<_>>().join("\n");
+        assert!(
+            parse_saved(&without_wait)
+                .unwrap_err()
+                .starts_with("no results events")
+        );
     }
 
     #[test]

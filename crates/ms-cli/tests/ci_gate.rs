@@ -174,6 +174,44 @@ fn fail_on_and_policy_gate_the_exit_code() {
             "virus",
         ])
         .expect_code(4);
+    // ... and on the JSON Lines of `scan submit --wait -o jsonl` (its results events).
+    let jsonl = emu
+        .ms()
+        .run([
+            "-o",
+            "jsonl",
+            "scan",
+            "submit",
+            "--manifest",
+            "examples/apps.json",
+            "--wait",
+            "--poll-interval",
+            "0.2",
+        ])
+        .ok();
+    let stream = dir.path().join("run.jsonl");
+    std::fs::write(&stream, &jsonl.stdout).unwrap();
+    let junit = Ms::new()
+        .run([
+            "scan",
+            "report",
+            "--input",
+            stream.to_str().unwrap(),
+            "--format",
+            "junit",
+            "--fail-on",
+            "virus",
+        ])
+        .expect_code(4);
+    let doc = roxmltree::Document::parse(&junit.stdout).unwrap();
+    let suite = doc
+        .descendants()
+        .find(|n| n.has_tag_name("testsuite"))
+        .unwrap();
+    assert_eq!(
+        ["tests", "failures"].map(|a| suite.attribute(a).unwrap()),
+        ["32", "2"]
+    );
 }
 
 #[test]

@@ -38,7 +38,7 @@ pub struct ReportArgs {
     #[arg(long = "md5", value_name = "MD5", value_parser = crate::commands::submit::parse_md5)]
     pub md5s: Vec<String>,
     /// Build the report from saved results (`ms scan results -o json`, `ms scan submit
-    /// --wait -o json`; repeatable, `-` for stdin) instead of calling the API
+    /// --wait -o json` or `-o jsonl`; repeatable, `-` for stdin) instead of calling the API
     #[arg(long, value_name = "FILE", conflicts_with = "item_ids")]
     pub input: Vec<PathBuf>,
     /// The policy gate.
