@@ -441,6 +441,25 @@ fn sarif_is_valid_against_the_official_schema_and_fingerprints_are_stable() {
         .map(|r| r["partialFingerprints"]["msFinding/v1"].as_str().unwrap())
         .collect();
     assert_eq!(prints.len(), results.len());
+    // The same report made again (another process, the results fetched again) is the same
+    // log, fingerprints and all.
+    emu.ms()
+        .run(with_ids(
+            &[
+                "scan",
+                "report",
+                "--format",
+                "sarif",
+                "--policy",
+                policy.to_str().unwrap(),
+                "--out",
+                out_path.to_str().unwrap(),
+            ],
+            &ids,
+        ))
+        .ok();
+    let again: Value = serde_json::from_str(&std::fs::read_to_string(&out_path).unwrap()).unwrap();
+    assert!(again == log, "a report made twice differs");
 }
 
 /// The JUnit test cases of a report: (classname, name).
