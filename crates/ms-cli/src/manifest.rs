@@ -340,6 +340,7 @@ impl ManifestSource {
             inner,
             count: 0,
             done: false,
+            unknown: std::collections::BTreeSet::new(),
         })
     }
 }
@@ -385,6 +386,65 @@ pub struct ManifestReader {
     inner: Inner,
     count: u64,
     done: bool,
+    /// Keys of JSON entries that are no app field, each warned about once.
+    unknown: std::collections::BTreeSet<String>,
+}
+
+/// The keys of a JSON object that are no app field (their values are skipped unread).
+struct UnknownKeys(Vec<String>);
+
+impl<'de> Deserialize<'de> for UnknownKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Keys;
+        impl<'de> serde::de::Visitor<'de> for Keys {
+            type Value = UnknownKeys;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UnknownKeys, A::Error> {
+                let mut unknown = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    if !FIELD_NAMES
+                        .iter()
+                        .any(|names| names.contains(&key.as_str()))
+                    {
+                        unknown.push(key);
+                    }
+                }
+                Ok(UnknownKeys(unknown))
+            }
+        }
+        d.deserialize_map(Keys)
+    }
+}
+
+/// Most distinct unknown keys warned about (a manifest made for something else could have
+/// many).
+const MAX_UNKNOWN_WARNINGS: usize = 8;
+
+/// Warns once per key of a JSON entry that is no app field (a typo such as `packge` would
+/// otherwise drop its values silently); `warned` holds the keys warned about.
+fn warn_unknown_keys(
+    warned: &mut std::collections::BTreeSet<String>,
+    source: &str,
+    entry: &[u8],
+    index: u64,
+) {
+    let Ok(UnknownKeys(keys)) = serde_json::from_slice::<UnknownKeys>(entry) else {
+        return;
+    };
+    for key in keys {
+        if warned.len() < MAX_UNKNOWN_WARNINGS && !warned.contains(&key) {
+            errln!(
+                "warning: manifest {source}: app #{index} has {key:?}, no app field: ignored (fields: url, md5, size, name, package, version, file_name, icon_url)"
+            );
+            warned.insert(key);
+        }
+    }
 }
 
 impl fmt::Debug for ManifestReader {
@@ -407,11 +467,15 @@ impl Iterator for ManifestReader {
         let item = match &mut self.inner {
             Inner::Json(r) => match r.next_value() {
                 Ok(None) => None,
-                Ok(Some(line)) => Some(
-                    serde_json::from_slice::<ManifestApp>(r.value())
+                Ok(Some(line)) => {
+                    let app = serde_json::from_slice::<ManifestApp>(r.value())
                         .map_err(|e| (Some(line), json_error_message(&e)))
-                        .and_then(|app| app.validate().map_err(|m| (Some(line), m))),
-                ),
+                        .and_then(|app| app.validate().map_err(|m| (Some(line), m)));
+                    if app.is_ok() {
+                        warn_unknown_keys(&mut self.unknown, &self.name, r.value(), index);
+                    }
+                    Some(app)
+                }
                 Err((line, msg)) => Some(Err((Some(line), msg))),
             },
             Inner::Csv(r, since_record) => {

@@ -1152,7 +1152,7 @@ fn an_app_the_service_refuses_by_name_is_invalid_and_its_chunk_mates_are_accepte
 }
 
 #[test]
-fn a_csv_header_is_checked_before_any_row() {
+fn a_csv_header_is_checked_before_any_row_and_unknown_fields_are_named() {
     let ms = || {
         Ms::new()
             .env("TENCENTCLOUD_SECRET_ID", ID)
@@ -1194,6 +1194,35 @@ fn a_csv_header_is_checked_before_any_row() {
         "{}",
         out.stderr
     );
+    // JSON entries: each key that is no field is named once, the apps are read.
+    let line = |i: u64| {
+        format!(
+            "{{\"url\": \"https://e/{i}.apk\", \"md5\": \"{}\", \"packge\": \"com.e\"}}\n",
+            md5_of(i)
+        )
+    };
+    let out = ms()
+        .stdin(format!("{}{}", line(1), line(2)))
+        .run([
+            "scan",
+            "submit",
+            "--manifest",
+            "-",
+            "--dry-run",
+            "-o",
+            "json",
+        ])
+        .ok();
+    assert_eq!(out.json()["Apps"], 2);
+    assert_eq!(
+        out.stderr
+            .matches("app #1 has \"packge\", no app field: ignored")
+            .count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("app #2"), "{}", out.stderr);
 }
 
 #[test]

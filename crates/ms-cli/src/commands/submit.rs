@@ -79,8 +79,9 @@ Examples:
   generate-apps | ms scan submit --manifest - -o jsonl  # one line per chunk as it lands
 
 Manifest fields: url, md5 (required), size, name, package, version, file_name, icon_url
-(or the API names AppUrl, AppMd5, AppSize, ...). The input is read once and checked
-completely into the run's journal before the first request: a bad entry submits nothing.
+(or the API names AppUrl, AppMd5, AppSize, ...; CSV headers in any case); other keys are
+named in a warning and ignored. The input is read once and checked completely into the
+run's journal before the first request: a bad entry submits nothing.
 
 Every app ends accepted (with its ItemId) or is named with the reason: not accepted by the
 service (quota), failed (safe to submit again), or unknown. Lost replies are reconciled
