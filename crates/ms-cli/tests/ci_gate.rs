@@ -953,6 +953,29 @@ fn failed_scans_exit_1_before_the_policy_when_waiting() {
         ["tests", "failures", "errors"].map(|a| suite.attribute(a).unwrap()),
         ["3", "1", "2"]
     );
+    // A policy that ignores unfinished scans: they are skipped, never shown as passed.
+    let junit = emu
+        .ms()
+        .run([
+            "scan",
+            "report",
+            "--journal",
+            journal_arg,
+            "--format",
+            "junit",
+            "--policy",
+            policy.to_str().unwrap(),
+        ])
+        .expect_code(4);
+    let doc = roxmltree::Document::parse(&junit.stdout).unwrap();
+    let suite = doc
+        .descendants()
+        .find(|n| n.has_tag_name("testsuite"))
+        .unwrap();
+    assert_eq!(
+        ["tests", "failures", "errors", "skipped"].map(|a| suite.attribute(a).unwrap()),
+        ["3", "1", "0", "2"]
+    );
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! JUnit XML (`ms scan report --format junit`), so Jenkins, GitLab and other CI systems
 //! show scans as test results: one test case per app, a `<failure>` per policy violation,
 //! an `<error>` for a scan the policy fails because it did not complete (`<skipped>` when
-//! no policy was given), and the app's findings in `<system-out>`.
+//! no policy was given or the policy ignores unfinished scans), and the app's findings in
+//! `<system-out>`.
 //!
 //! A test case is named so that the next build of the app is the same test (CI test
 //! histories, GitLab's "new failures" of a merge request): `classname` is the package (the
@@ -187,15 +188,17 @@ fn test_case(app: &AppFindings, name: &str, outcome: Option<&AppOutcome>) -> (St
                 }
             }
         }
-        None if !app.complete() => {
-            let _ = writeln!(
-                body,
-                "      <skipped message=\"{}\"/>",
-                xml_attr("scan did not complete")
-            );
-            kind = Kind::Skipped;
-        }
         None => {}
+    }
+    // An unfinished scan that nothing failed (no policy, or one that ignores unfinished
+    // scans) is skipped, never shown as passed.
+    if kind == Kind::Passed && !app.complete() {
+        let _ = writeln!(
+            body,
+            "      <skipped message=\"{}\"/>",
+            xml_attr("scan did not complete")
+        );
+        kind = Kind::Skipped;
     }
     let _ = writeln!(
         body,
