@@ -161,34 +161,31 @@ fn case_name(app: &AppFindings) -> String {
 fn test_case(app: &AppFindings, name: &str, outcome: Option<&AppOutcome>) -> (String, Kind) {
     let mut body = String::new();
     let mut kind = Kind::Passed;
-    match outcome {
-        Some(outcome) => {
-            let lines = violation_lines(app, outcome);
-            let mut lines = lines.iter();
-            if let Some(status) = &outcome.incomplete {
-                let line = lines.next().map_or("", String::as_str);
-                let _ = writeln!(
-                    body,
-                    "      <error type=\"incomplete\" message=\"{}\">{}</error>",
-                    xml_attr(&format!("scan did not complete ({status})")),
-                    xml_text(line)
-                );
-                kind = Kind::Error;
-            }
-            for (v, line) in outcome.violations.iter().zip(lines) {
-                let _ = writeln!(
-                    body,
-                    "      <failure type=\"{}\" message=\"{}\">{}</failure>",
-                    xml_attr(&v.finding.id()),
-                    xml_attr(&format!("{} [{}]", v.finding.headline(), v.finding.id())),
-                    xml_text(line)
-                );
-                if kind == Kind::Passed {
-                    kind = Kind::Failed;
-                }
+    if let Some(outcome) = outcome {
+        let lines = violation_lines(app, outcome);
+        let mut lines = lines.iter();
+        if let Some(status) = &outcome.incomplete {
+            let line = lines.next().map_or("", String::as_str);
+            let _ = writeln!(
+                body,
+                "      <error type=\"incomplete\" message=\"{}\">{}</error>",
+                xml_attr(&format!("scan did not complete ({status})")),
+                xml_text(line)
+            );
+            kind = Kind::Error;
+        }
+        for (v, line) in outcome.violations.iter().zip(lines) {
+            let _ = writeln!(
+                body,
+                "      <failure type=\"{}\" message=\"{}\">{}</failure>",
+                xml_attr(&v.finding.id()),
+                xml_attr(&format!("{} [{}]", v.finding.headline(), v.finding.id())),
+                xml_text(line)
+            );
+            if kind == Kind::Passed {
+                kind = Kind::Failed;
             }
         }
-        None => {}
     }
     // An unfinished scan that nothing failed (no policy, or one that ignores unfinished
     // scans) is skipped, never shown as passed.
