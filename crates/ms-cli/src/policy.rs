@@ -21,7 +21,7 @@
 //! package = "com.example.notes" # or md5 = "…" (both: both must match)
 //! finding = "vul:5"             # a finding id, or "KIND:*" for every finding of a kind
 //! reason = "WebView only loads bundled pages (SEC-1234)"
-//! expires = 2026-06-30          # the last day the entry applies (UTC)
+//! expires = 2027-06-30          # the last day the entry applies (UTC)
 //! ```
 
 use std::collections::BTreeMap;
