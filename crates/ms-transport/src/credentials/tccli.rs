@@ -57,33 +57,49 @@ pub struct TccliConfig {
 
 impl TccliConfig {
     /// Parses a configure file's contents (no I/O). Unknown members are ignored.
+    ///
+    /// Only the four members read here are decoded; the others (tccli keeps one section per
+    /// Tencent Cloud service, 20 KB and more) are skipped without being built, which keeps
+    /// every `ms` start-up that consults the file cheap.
     pub fn parse(contents: &str, file: &Path) -> Result<Self, Error> {
-        let value: Value = serde_json::from_str(contents).map_err(|e| {
-            Error::credentials(format!("{NAME}: {} is not JSON: {e}", file.display()))
+        /// The members of `<profile>.configure` this type reads; anything else is skipped.
+        #[derive(serde::Deserialize)]
+        struct ConfigureFile {
+            #[serde(rename = "_sys_param")]
+            sys_param: Option<Value>,
+            region: Option<Value>,
+            ms: Option<Value>,
+            sts: Option<Value>,
+        }
+        let parsed: ConfigureFile = serde_json::from_str(contents).map_err(|e| {
+            let what = if e.classify() == serde_json::error::Category::Data {
+                // Every member is any JSON value: only the top level can have the wrong type.
+                "is not a JSON object".to_owned()
+            } else {
+                format!("is not JSON: {e}")
+            };
+            Error::credentials(format!("{NAME}: {} {what}", file.display()))
         })?;
-        let obj = value.as_object().ok_or_else(|| {
-            Error::credentials(format!("{NAME}: {} is not a JSON object", file.display()))
-        })?;
-        let get = |section: &str, key: &str| {
-            obj.get(section)
-                .and_then(|s| s.get(key))
-                .and_then(Value::as_str)
+        let text = |v: Option<&Value>| {
+            v.and_then(Value::as_str)
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
         };
+        let get = |section: &Option<Value>, key: &str| {
+            text(
+                section
+                    .as_ref()
+                    .and_then(|s| s.as_object())
+                    .and_then(|s| s.get(key)),
+            )
+        };
         Ok(Self {
             // Old tccli versions kept the region at the top level.
-            region: get("_sys_param", "region").or_else(|| {
-                obj.get("region")
-                    .and_then(Value::as_str)
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-            }),
-            language: get("_sys_param", "language"),
-            ms_endpoint: get("ms", "endpoint"),
-            sts_endpoint: get("sts", "endpoint"),
+            region: get(&parsed.sys_param, "region").or_else(|| text(parsed.region.as_ref())),
+            language: get(&parsed.sys_param, "language"),
+            ms_endpoint: get(&parsed.ms, "endpoint"),
+            sts_endpoint: get(&parsed.sts, "endpoint"),
         })
     }
 
@@ -568,5 +584,43 @@ mod tests {
         let old = TccliConfig::parse(r#"{"region":"ap-beijing"}"#, Path::new("x")).expect("old");
         assert_eq!(old.region.as_deref(), Some("ap-beijing"));
         assert!(TccliConfig::parse("[", Path::new("x")).is_err());
+    }
+
+    /// tccli's real file has a section per service; members of another type than expected
+    /// are ignored as absent, a file that is no JSON object is named as such.
+    #[test]
+    fn configure_file_other_sections_and_odd_types() {
+        let mut big = String::from("{");
+        for i in 0..300 {
+            big.push_str(&format!(
+                r#""svc{i}":{{"endpoint":"svc{i}.tencentcloudapi.com","version":"2020-01-01","list":[1,{{"a":null}}]}},"#
+            ));
+        }
+        big.push_str(
+            r#""ms":{"endpoint":" ms.example.com "},"_sys_param":{"region":"ap-hongkong"}}"#,
+        );
+        let c = TccliConfig::parse(&big, Path::new("big")).expect("big");
+        assert_eq!(c.region.as_deref(), Some("ap-hongkong"));
+        assert_eq!(c.ms_endpoint.as_deref(), Some("ms.example.com"));
+        assert_eq!(c.sts_endpoint, None);
+
+        let odd = TccliConfig::parse(
+            r#"{"_sys_param":[1],"region":7,"ms":"x","sts":{"endpoint":5}}"#,
+            Path::new("odd"),
+        )
+        .expect("odd");
+        assert_eq!(odd, TccliConfig::default());
+        let nulls = TccliConfig::parse(r#"{"_sys_param":null,"ms":null}"#, Path::new("n"));
+        assert_eq!(nulls.expect("nulls"), TccliConfig::default());
+
+        for (body, expected) in [
+            ("[]", "n.configure is not a JSON object"),
+            ("3", "n.configure is not a JSON object"),
+            ("{", "n.configure is not JSON"),
+            (r#"{"ms":{}"#, "n.configure is not JSON"),
+        ] {
+            let e = TccliConfig::parse(body, Path::new("n.configure")).expect_err(body);
+            assert!(e.to_string().contains(expected), "{body}: {e}");
+        }
     }
 }
