@@ -20,7 +20,8 @@ Exit codes:
   1    the API or the remote service reported an error; `scan submit`: an app
        was not accepted (the run's journal resumes it); `scan wait`, `scan submit
        --wait`: an app's scan failed or timed out
-  2    usage or validation error (bad argument, manifest or JSON)
+  2    usage or validation error (bad argument, manifest or JSON); also a gate
+       (--fail-on, --policy) that judged no app: nothing checked is no pass
   3    network or transport error (connection, TLS, timeout, shared rate limiter)
   4    the scan results violate the policy (--fail-on, --policy); the output is complete
        and a summary is on stderr (any other error takes precedence)

@@ -8,7 +8,7 @@
 //!
 //! Exit codes: 0 success, 1 API or remote error (or apps of a submission not accepted, or
 //! scans that failed while `scan wait` / `scan submit --wait` waited),
-//! 2 usage or validation error, 3 network or transport error, 4 the scan results violate
+//! 2 usage or validation error (also a gate that judged no app), 3 network or transport error, 4 the scan results violate
 //! the policy (`--fail-on`, `--policy`; see [`error`] and [`policy`]), 130/143 interrupted
 //! by SIGINT/SIGTERM.
 //!

@@ -793,7 +793,19 @@ impl Tally {
     /// The exit decision: `Ok` when the policy passes, else the policy error (exit code 4)
     /// whose message is the short summary of what violated it: the counts, then the first
     /// violations, one a line.
+    ///
+    /// A gate that judged no app at all (saved results `[]`, an `--md5` matching nothing)
+    /// fails closed: a usage error (exit code 2), never a silent pass.
     pub fn decision(&self) -> CliResult<()> {
+        if self.apps == 0 {
+            return Err(CliError::usage(format!(
+                "policy {} judged no app: the results hold no app, so nothing was checked",
+                self.policy
+            ))
+            .with_hint(
+                "check the ItemIds, the --md5 filter or the saved results; a gate that checked nothing does not pass",
+            ));
+        }
         if self.passed() {
             return Ok(());
         }
@@ -1087,6 +1099,20 @@ expires = "2026-12-31"
         let mut passing = gate.tally();
         gate.judge(&apps[3], &mut passing);
         assert!(passing.passed() && passing.decision().is_ok());
+    }
+
+    #[test]
+    fn a_gate_that_judged_no_app_fails_closed() {
+        let gate = Gate::new(Policy::fail_on(FailOn::Virus), day("2026-01-01"));
+        let e = gate.tally().decision().unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(
+            e.message()
+                .starts_with("policy --fail-on virus judged no app"),
+            "{e}"
+        );
+        let e = gate.evaluate(&[]).decision(&[]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
     }
 
     #[test]

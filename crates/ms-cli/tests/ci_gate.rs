@@ -214,6 +214,95 @@ fn fail_on_and_policy_gate_the_exit_code() {
     );
 }
 
+/// Asserts that a gated run exited 2 saying that the gate judged no app.
+fn assert_judged_nothing(run: common::Run) -> common::Run {
+    let run = run.expect_code(2);
+    assert!(
+        run.stderr.contains("judged no app"),
+        "a gate that checked nothing must say so: {}",
+        run.stderr
+    );
+    run
+}
+
+#[test]
+fn a_gate_that_judges_no_app_fails_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    // Saved results holding no app: the gate checked nothing, exit 2 (not 0).
+    let empty = dir.path().join("empty.json");
+    std::fs::write(&empty, "[]").unwrap();
+    let empty_arg = empty.to_str().unwrap();
+    let policy = allow_both_viruses(dir.path(), &date_in(30));
+    let policy_arg = policy.to_str().unwrap();
+    for gate in [["--fail-on", "virus"], ["--policy", policy_arg]] {
+        let mut args = vec!["scan", "report", "--input", empty_arg];
+        args.extend(gate);
+        let run = assert_judged_nothing(Ms::new().run(args));
+        assert!(
+            run.stdout.contains("Security scan report"),
+            "the report is still written"
+        );
+    }
+    // Without a gate, no apps is no failure.
+    Ms::new().run(["scan", "report", "--input", empty_arg]).ok();
+
+    let emu = TestEmulator::start();
+    let ids = submit_examples(&emu);
+    let nothing = "00000000000000000000000000000000";
+    // --md5 matching no app of the task, on results and report.
+    let results = assert_judged_nothing(emu.ms().run([
+        "-o",
+        "json",
+        "scan",
+        "results",
+        &ids[0],
+        "--md5",
+        nothing,
+        "--fail-on",
+        "virus",
+    ]));
+    assert_eq!(
+        results.json()["ScanSet"],
+        Value::Array(vec![]),
+        "output complete"
+    );
+    assert_judged_nothing(emu.ms().run([
+        "scan", "report", &ids[0], "--md5", nothing, "--policy", policy_arg,
+    ]));
+    emu.ms()
+        .run(["scan", "results", &ids[0], "--md5", nothing])
+        .ok();
+    // A diff whose new build holds no app judged nothing either.
+    let saved = dir.path().join("old.json");
+    let old = emu
+        .ms()
+        .run(with_ids(&["-o", "json", "scan", "results"], &ids))
+        .ok();
+    std::fs::write(&saved, &old.stdout).unwrap();
+    assert_judged_nothing(Ms::new().run([
+        "scan",
+        "diff",
+        saved.to_str().unwrap(),
+        empty_arg,
+        "--fail-on",
+        "high",
+    ]));
+    // The same matching apps still pass or fail as before.
+    emu.ms()
+        .run(with_ids(
+            &[
+                "scan",
+                "results",
+                "--fail-on",
+                "virus",
+                "--md5",
+                VIRUSES[0].1,
+            ],
+            &ids,
+        ))
+        .expect_code(4);
+}
+
 #[test]
 fn service_and_usage_errors_keep_their_exit_codes_under_a_gate() {
     let emu = TestEmulator::start();
