@@ -3,16 +3,19 @@
 //! Apps are matched by what identifies them across versions: the package name (the MD5
 //! when the service reported none). When one side holds several apps of one package (split
 //! APKs, or the same build submitted twice), identical MD5s are paired first, then the
-//! others in input order; the rest are added or removed apps. Findings are compared by
-//! their stable identifiers ([`crate::findings::Finding::id`]).
+//! others in input order; the rest are added or removed apps. Findings are matched by
+//! their stable identifiers ([`crate::findings::Finding::id`]); a finding of both builds
+//! whose severity differs (a vulnerability re-rated from low to high) is *changed*, not
+//! unchanged, and the gate judges it when its new severity fails the policy and its old one
+//! did not.
 
-use crate::findings::{AppFindings, Finding};
+use crate::findings::{AppFindings, Finding, Severity};
 use crate::policy::{Evaluation, Gate};
 
 /// How an app changed between the builds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppChange {
-    /// In both builds, with different findings.
+    /// In both builds, with different findings (or findings whose severity changed).
     Changed,
     /// In both builds, with the same findings.
     Unchanged,
@@ -34,6 +37,22 @@ impl AppChange {
     }
 }
 
+/// A finding of both builds whose severity differs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangedFinding {
+    /// The finding as the new build has it (its new severity).
+    pub finding: Finding,
+    /// Its severity in the old build.
+    pub old_severity: Severity,
+}
+
+impl ChangedFinding {
+    /// True when the severity rose.
+    pub fn rose(&self) -> bool {
+        self.finding.severity > self.old_severity
+    }
+}
+
 /// One app of the diff.
 #[derive(Debug, Clone)]
 pub struct AppDiff<'a> {
@@ -45,7 +64,9 @@ pub struct AppDiff<'a> {
     pub new_findings: Vec<Finding>,
     /// Findings of the old build that the new one no longer has.
     pub fixed: Vec<Finding>,
-    /// Findings of both builds.
+    /// Findings of both builds whose severity differs.
+    pub changed: Vec<ChangedFinding>,
+    /// Findings of both builds, with the same severity.
     pub unchanged: Vec<Finding>,
 }
 
@@ -60,9 +81,29 @@ impl AppDiff<'_> {
         match (self.old, self.new) {
             (None, _) => AppChange::Added,
             (_, None) => AppChange::Removed,
-            _ if self.new_findings.is_empty() && self.fixed.is_empty() => AppChange::Unchanged,
+            _ if self.new_findings.is_empty()
+                && self.fixed.is_empty()
+                && self.changed.is_empty() =>
+            {
+                AppChange::Unchanged
+            }
             _ => AppChange::Changed,
         }
+    }
+
+    /// What the gate judges: the new findings, and the changed ones whose new severity fails
+    /// the policy's threshold for their kind while the old one did not (a re-rating that
+    /// crosses the line is as new to the gate as a new finding).
+    pub fn gated_findings(&self, gate: &Gate) -> Vec<Finding> {
+        let crossed = self.changed.iter().filter(|c| {
+            let threshold = gate.policy().threshold(c.finding.kind);
+            threshold.fails(c.finding.severity) && !threshold.fails(c.old_severity)
+        });
+        self.new_findings
+            .iter()
+            .chain(crossed.map(|c| &c.finding))
+            .cloned()
+            .collect()
     }
 }
 
@@ -107,35 +148,48 @@ pub fn diff<'a>(old: &'a [AppFindings], new: &'a [AppFindings]) -> Vec<AppDiff<'
 fn compare<'a>(old: Option<&'a AppFindings>, new: Option<&'a AppFindings>) -> AppDiff<'a> {
     let before = old.map(AppFindings::findings).unwrap_or_default();
     let after = new.map(AppFindings::findings).unwrap_or_default();
-    let has = |list: &[Finding], f: &Finding| list.iter().any(|x| x.id() == f.id());
-    let (unchanged, new_findings): (Vec<Finding>, Vec<Finding>) = if new.is_some() {
-        after.iter().cloned().partition(|f| has(&before, f))
-    } else {
-        (Vec::new(), Vec::new())
+    let find = |list: &[Finding], f: &Finding| {
+        let id = f.id();
+        list.iter().find(|x| x.id() == id).map(|x| x.severity)
     };
-    let fixed = if new.is_some() {
-        before.into_iter().filter(|f| !has(&after, f)).collect()
-    } else {
-        Vec::new()
-    };
+    let (mut new_findings, mut changed, mut unchanged, mut fixed) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    if new.is_some() {
+        for f in &after {
+            match find(&before, f) {
+                None => new_findings.push(f.clone()),
+                Some(old_severity) if old_severity != f.severity => changed.push(ChangedFinding {
+                    finding: f.clone(),
+                    old_severity,
+                }),
+                Some(_) => unchanged.push(f.clone()),
+            }
+        }
+        fixed = before
+            .into_iter()
+            .filter(|f| find(&after, f).is_none())
+            .collect();
+    }
     AppDiff {
         old,
         new,
         new_findings,
         fixed,
+        changed,
         unchanged,
     }
 }
 
-/// Judges only what is new: each app of the new build on its new findings (an app whose
-/// new scan did not finish fails as the policy says). Returns the apps judged (in order)
-/// and the evaluation.
+/// Judges only what is new: each app of the new build on its new findings and on the
+/// findings whose severity rose across the policy's threshold ([`AppDiff::gated_findings`];
+/// an app whose new scan did not finish fails as the policy says). Returns the apps judged
+/// (in order) and the evaluation.
 pub fn evaluate_new<'a>(gate: &Gate, entries: &[AppDiff<'a>]) -> (Vec<AppFindings>, Evaluation) {
     let mut apps = Vec::new();
     let mut outcomes = Vec::new();
     for e in entries {
         if let Some(new) = e.new {
-            outcomes.push(gate.evaluate_app(new, &e.new_findings));
+            outcomes.push(gate.evaluate_app(new, &e.gated_findings(gate)));
             apps.push(new.clone());
         }
     }
@@ -248,5 +302,48 @@ mod tests {
         assert_eq!(e.violations(), 1);
         assert!(e.decision(&apps).unwrap_err().message().contains("vul:4"));
         assert!(e.policy.ends_with("(new findings only)"));
+    }
+
+    #[test]
+    fn a_finding_whose_severity_changed_is_changed_and_gated_when_it_crosses() {
+        let old = [app(
+            "com.a",
+            "aa",
+            &[("1", 1), ("2", 2), ("3", 3), ("4", 2)],
+        )];
+        let new = [app(
+            "com.a",
+            "a2",
+            &[("1", 3), ("2", 3), ("3", 1), ("4", 2)],
+        )];
+        let d = diff(&old, &new);
+        assert_eq!(d[0].change(), AppChange::Changed);
+        assert!(d[0].new_findings.is_empty() && d[0].fixed.is_empty());
+        assert_eq!(ids(&d[0].unchanged), ["vul:4"]);
+        let changed: Vec<(String, Severity, Severity, bool)> = d[0]
+            .changed
+            .iter()
+            .map(|c| (c.finding.id(), c.old_severity, c.finding.severity, c.rose()))
+            .collect();
+        assert_eq!(
+            changed,
+            [
+                ("vul:1".into(), Severity::Low, Severity::High, true),
+                ("vul:2".into(), Severity::Medium, Severity::High, true),
+                ("vul:3".into(), Severity::High, Severity::Low, false),
+            ]
+        );
+        let today = Date::parse("2026-01-01").unwrap();
+        // high: low->high and medium->high cross the line; high->low does not fail.
+        let high = Gate::new(Policy::fail_on(FailOn::High), today);
+        let (_, e) = evaluate_new(&high, &d);
+        assert_eq!(ids(&d[0].gated_findings(&high)), ["vul:1", "vul:2"]);
+        assert_eq!(e.violations(), 2);
+        // medium: vul:2 already failed in the old build, only vul:1 is new to the gate.
+        let medium = Gate::new(Policy::fail_on(FailOn::Medium), today);
+        assert_eq!(ids(&d[0].gated_findings(&medium)), ["vul:1"]);
+        // low: every one of them already failed.
+        let low = Gate::new(Policy::fail_on(FailOn::Low), today);
+        assert!(evaluate_new(&low, &d).1.passed());
     }
 }

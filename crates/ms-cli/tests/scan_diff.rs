@@ -158,7 +158,7 @@ fn two_builds_of_one_app_diff_into_new_fixed_and_unchanged() {
     let rows = text.stdout.lines().count();
     assert_eq!(
         rows,
-        ["NewFindings", "Fixed", "Unchanged"]
+        ["NewFindings", "Fixed", "Changed", "Unchanged"]
             .iter()
             .map(|k| app[k].as_array().unwrap().len())
             .sum::<usize>()
@@ -168,6 +168,115 @@ fn two_builds_of_one_app_diff_into_new_fixed_and_unchanged() {
             .lines()
             .all(|l| l.starts_with("com.example.app\t"))
     );
+}
+
+/// The build's saved output with the `RiskLevel` of vulnerability `vul_id` set to `risk`:
+/// the same build as an older scan rated it.
+fn rerated(submitted: &Value, vul_id: &str, risk: u64) -> Value {
+    let mut old = submitted.clone();
+    let vuls = old["Results"][0]["ScanSet"][0]["VulInfo"]["VulList"]
+        .as_array_mut()
+        .unwrap();
+    let vul = vuls.iter_mut().find(|v| v["VulId"] == vul_id).unwrap();
+    vul["RiskLevel"] = risk.into();
+    old
+}
+
+#[test]
+fn a_finding_whose_severity_rose_is_changed_and_gated_when_it_crosses_the_threshold() {
+    let emu = TestEmulator::start();
+    let new = build(&emu, "1.1", "22222222222222222222222222222222");
+    let new_id = new["Tasks"][0]["ItemId"].as_str().unwrap();
+    let high_vul = new["Results"][0]["ScanSet"][0]["VulInfo"]["VulList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["RiskLevel"] == 3)
+        .expect("this MD5 has a high-risk vulnerability")["VulId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let id = format!("vul:{high_vul}");
+    let dir = tempfile::tempdir().unwrap();
+    let save = |name: &str, v: &Value| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, v.to_string()).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    // The old build rated it low (RiskLevel 1); the new build rates it high.
+    let was_low = save("was-low.json", &rerated(&new, &high_vul, 1));
+    let out = emu
+        .ms()
+        .run(["-o", "json", "scan", "diff", &was_low, new_id])
+        .ok()
+        .json();
+    let app = &out["Apps"][0];
+    assert_eq!(app["Change"], "changed", "{out}");
+    let changed = app["Changed"].as_array().unwrap();
+    assert_eq!(changed.len(), 1, "{out}");
+    assert_eq!(
+        ["Id", "OldSeverity", "Severity"].map(|k| changed[0][k].as_str().unwrap()),
+        [id.as_str(), "low", "high"]
+    );
+    assert!(
+        changed[0]["Title"]
+            .as_str()
+            .unwrap()
+            .starts_with("high-risk vulnerability "),
+        "{out}"
+    );
+    assert!(
+        !ids(&app["Unchanged"]).contains(&id),
+        "not unchanged: {out}"
+    );
+    assert_eq!(
+        app["NewFindings"],
+        Value::Array(vec![]),
+        "the same build: {out}"
+    );
+    assert_eq!(out["Summary"]["Changed"], 1);
+    // low -> high crosses --fail-on high (and medium): the gate judges it.
+    for level in ["high", "medium"] {
+        let gated = emu
+            .ms()
+            .run(["scan", "diff", &was_low, new_id, "--fail-on", level])
+            .expect_code(4);
+        assert!(
+            gated.stderr.contains(&format!("[{id}]")) && gated.stderr.contains("1 violation(s)"),
+            "{}",
+            gated.stderr
+        );
+        assert!(gated.stdout.contains("low → high"), "{}", gated.stdout);
+    }
+    // --fail-on low: it failed in the old build already, nothing new to the gate.
+    emu.ms()
+        .run(["scan", "diff", &was_low, new_id, "--fail-on", "low"])
+        .ok();
+    // The old build rated it medium: --fail-on medium already failed on it (0), high did not (4).
+    let was_medium = save("was-medium.json", &rerated(&new, &high_vul, 2));
+    emu.ms()
+        .run(["scan", "diff", &was_medium, new_id, "--fail-on", "medium"])
+        .ok();
+    emu.ms()
+        .run(["scan", "diff", &was_medium, new_id, "--fail-on", "high"])
+        .expect_code(4);
+    // A severity that fell is changed too, and never fails the gate.
+    let reverse = emu
+        .ms()
+        .run([
+            "-o",
+            "json",
+            "scan",
+            "diff",
+            new_id,
+            &was_low,
+            "--fail-on",
+            "low",
+        ])
+        .ok()
+        .json();
+    assert_eq!(reverse["Apps"][0]["Changed"][0]["OldSeverity"], "high");
+    assert_eq!(reverse["Apps"][0]["Changed"][0]["Severity"], "low");
 }
 
 #[test]

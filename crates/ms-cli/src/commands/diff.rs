@@ -1,11 +1,12 @@
-//! `ms scan diff OLD NEW`: findings new, fixed and unchanged between two builds, per app;
-//! `--fail-on` / `--policy` judge the new findings only (exit code 4).
+//! `ms scan diff OLD NEW`: findings new, fixed, changed (severity) and unchanged between two
+//! builds, per app; `--fail-on` / `--policy` judge the new findings only, and the changed
+//! ones whose new severity fails while the old did not (exit code 4).
 
 use clap::Args;
 use serde_json::{Value, json};
 
 use crate::context::Ctx;
-use crate::diff::{AppChange, AppDiff, diff, evaluate_new};
+use crate::diff::{AppChange, AppDiff, ChangedFinding, diff, evaluate_new};
 use crate::error::{CliError, CliResult};
 use crate::findings::{AppFindings, Finding};
 use crate::output::{Render, Table};
@@ -19,7 +20,9 @@ OLD and NEW are each a file of saved results (`ms scan results ... -o json`, `ms
 submit --wait -o json`), a run's journal (`ms scan submit --journal FILE`: every task of
 the run, fetched; told from saved results by its SQLite header, whatever its name) or
 ItemIds separated by commas. Apps are matched by package name, so a new version of an app
-is compared with the old one.
+is compared with the old one. A finding of both builds whose severity differs is changed
+(old and new severity shown); the gate judges the new findings and the changed ones whose
+new severity fails the policy while the old one did not.
 
 Examples:
   ms scan diff main-results.json pr-results.json --fail-on high
@@ -101,6 +104,24 @@ fn finding_json(f: &Finding) -> Value {
     json!({"Id": f.id(), "Severity": f.severity.as_str(), "Title": f.headline()})
 }
 
+fn changed_json(c: &ChangedFinding) -> Value {
+    json!({
+        "Id": c.finding.id(),
+        "OldSeverity": c.old_severity.as_str(),
+        "Severity": c.finding.severity.as_str(),
+        "Title": c.finding.headline(),
+    })
+}
+
+/// `low → high`: a changed finding's severities.
+fn severities(c: &ChangedFinding) -> String {
+    format!(
+        "{} → {}",
+        c.old_severity.as_str(),
+        c.finding.severity.as_str()
+    )
+}
+
 fn side(app: Option<&AppFindings>) -> Value {
     app.map_or(
         Value::Null,
@@ -109,11 +130,13 @@ fn side(app: Option<&AppFindings>) -> Value {
 }
 
 impl DiffView<'_> {
-    fn totals(&self) -> [usize; 3] {
-        self.entries.iter().fold([0; 3], |[n, f, u], e| {
+    /// New, fixed, changed, unchanged findings.
+    fn totals(&self) -> [usize; 4] {
+        self.entries.iter().fold([0; 4], |[n, f, c, u], e| {
             [
                 n + e.new_findings.len(),
                 f + e.fixed.len(),
+                c + e.changed.len(),
                 u + e.unchanged.len(),
             ]
         })
@@ -129,6 +152,7 @@ impl DiffView<'_> {
             "CHANGE",
             "NEW_FINDINGS",
             "FIXED",
+            "CHANGED",
             "UNCHANGED",
         ]);
         for e in self.entries {
@@ -141,6 +165,7 @@ impl DiffView<'_> {
                 e.change().as_str().to_owned(),
                 e.new_findings.len().to_string(),
                 e.fixed.len().to_string(),
+                e.changed.len().to_string(),
                 e.unchanged.len().to_string(),
             ]);
         }
@@ -150,7 +175,7 @@ impl DiffView<'_> {
 
 impl Render for DiffView<'_> {
     fn json(&self) -> Value {
-        let [new, fixed, unchanged] = self.totals();
+        let [new, fixed, changed, unchanged] = self.totals();
         let apps: Vec<Value> = self
             .entries
             .iter()
@@ -163,6 +188,7 @@ impl Render for DiffView<'_> {
                     "New": side(e.new),
                     "NewFindings": e.new_findings.iter().map(finding_json).collect::<Vec<_>>(),
                     "Fixed": e.fixed.iter().map(finding_json).collect::<Vec<_>>(),
+                    "Changed": e.changed.iter().map(changed_json).collect::<Vec<_>>(),
                     "Unchanged": e.unchanged.iter().map(finding_json).collect::<Vec<_>>(),
                 })
             })
@@ -170,38 +196,45 @@ impl Render for DiffView<'_> {
         json!({
             "Old": self.old,
             "New": self.new,
-            "Summary": {"NewFindings": new, "Fixed": fixed, "Unchanged": unchanged},
+            "Summary": {"NewFindings": new, "Fixed": fixed, "Changed": changed, "Unchanged": unchanged},
             "Apps": apps,
         })
     }
 
-    /// One row per finding: PACKAGE, CHANGE (new, fixed, unchanged), SEVERITY, ID, TITLE.
+    /// One row per finding: PACKAGE, CHANGE (new, fixed, changed, unchanged), SEVERITY
+    /// (`low → high` for a changed one), ID, TITLE.
     fn table(&self) -> Table {
         let mut t = Table::new(["PACKAGE", "CHANGE", "SEVERITY", "FINDING", "TITLE"]);
         for e in self.entries {
-            for (change, list) in [
-                ("new", &e.new_findings),
-                ("fixed", &e.fixed),
-                ("unchanged", &e.unchanged),
-            ] {
+            let package = e.app().identity();
+            let mut row = |change: &str, severity: String, f: &Finding| {
+                t.push([
+                    package.to_owned(),
+                    change.to_owned(),
+                    severity,
+                    f.id(),
+                    f.headline(),
+                ]);
+            };
+            for (change, list) in [("new", &e.new_findings), ("fixed", &e.fixed)] {
                 for f in list {
-                    t.push([
-                        e.app().identity().to_owned(),
-                        change.to_owned(),
-                        f.severity.as_str().to_owned(),
-                        f.id(),
-                        f.headline(),
-                    ]);
+                    row(change, f.severity.as_str().to_owned(), f);
                 }
+            }
+            for c in &e.changed {
+                row("changed", severities(c), &c.finding);
+            }
+            for f in &e.unchanged {
+                row("unchanged", f.severity.as_str().to_owned(), f);
             }
         }
         t
     }
 
     fn people(&self) -> String {
-        let [new, fixed, unchanged] = self.totals();
+        let [new, fixed, changed, unchanged] = self.totals();
         let mut out = format!(
-            "{} → {}: {new} new, {fixed} fixed, {unchanged} unchanged finding(s)\n\n",
+            "{} → {}: {new} new, {fixed} fixed, {changed} changed, {unchanged} unchanged finding(s)\n\n",
             self.old, self.new
         );
         out.push_str(&self.apps_table().render());
@@ -211,22 +244,28 @@ impl Render for DiffView<'_> {
             .iter()
             .filter(|e| e.change() != AppChange::Unchanged)
         {
+            let mut row = |change: &str, severity: String, f: &Finding| {
+                // The title, unless the id already says it (permissions, words).
+                let title = if f.title == f.key {
+                    ""
+                } else {
+                    f.title.as_str()
+                };
+                changes.push([
+                    e.app().name.clone(),
+                    change.to_owned(),
+                    severity,
+                    f.id(),
+                    title.to_owned(),
+                ]);
+            };
             for (change, list) in [("new", &e.new_findings), ("fixed", &e.fixed)] {
                 for f in list {
-                    // The title, unless the id already says it (permissions, words).
-                    let title = if f.title == f.key {
-                        ""
-                    } else {
-                        f.title.as_str()
-                    };
-                    changes.push([
-                        e.app().name.clone(),
-                        change.to_owned(),
-                        f.severity.as_str().to_owned(),
-                        f.id(),
-                        title.to_owned(),
-                    ]);
+                    row(change, f.severity.as_str().to_owned(), f);
                 }
+            }
+            for c in &e.changed {
+                row("changed", severities(c), &c.finding);
             }
         }
         if !changes.rows.is_empty() {
