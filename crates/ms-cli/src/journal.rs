@@ -271,10 +271,12 @@ pub fn run_item_ids(path: &Path) -> CliResult<Vec<String>> {
 }
 
 /// The ItemIds a command names: given on the command line, or those of a run's journal
-/// (`--journal FILE`, see [`run_item_ids`]).
+/// (`--journal FILE`, see [`run_item_ids`]); each once, in the order first given
+/// ([`crate::sources::distinct_item_ids`]).
 pub fn item_ids_or_journal(item_ids: &[String], journal: Option<&Path>) -> CliResult<Vec<String>> {
-    match journal {
-        Some(path) => run_item_ids(path),
-        None => Ok(item_ids.to_vec()),
-    }
+    let ids = match journal {
+        Some(path) => run_item_ids(path)?,
+        None => item_ids.to_vec(),
+    };
+    Ok(crate::sources::distinct_item_ids(ids))
 }

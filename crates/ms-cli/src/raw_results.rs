@@ -129,31 +129,71 @@ impl RawTask {
 /// The pretty JSON of tasks (UTF-8): one task's object, or an array of them; with a final
 /// newline.
 pub fn pretty_json(tasks: &[RawTask]) -> Vec<u8> {
+    pretty_json_as(tasks, tasks.len() != 1)
+}
+
+/// [`pretty_json`], an array (`array`) or the one task's object.
+pub fn pretty_json_as(tasks: &[RawTask], array: bool) -> Vec<u8> {
     let size: usize = tasks
         .iter()
         .filter_map(|t| t.scan_set())
         .map(|raw| raw.get().len() + raw.get().len() / 4)
         .sum();
     let mut out = Vec::with_capacity(size + 256);
-    match tasks {
-        [one] => one.write_pretty(&mut out, 0),
-        all => {
+    let mut pretty = PrettyTasks::new(array);
+    pretty.start(&mut out);
+    for t in tasks {
+        pretty.task(t, &mut out);
+    }
+    pretty.end(&mut out);
+    out
+}
+
+/// The pretty JSON of tasks written one task at a time, as the answers arrive: the same
+/// bytes as [`pretty_json_as`] of them all, without holding them all.
+#[derive(Debug, Clone)]
+pub struct PrettyTasks {
+    array: bool,
+    written: usize,
+}
+
+impl PrettyTasks {
+    /// An array of tasks (`array`), or one task's object.
+    pub fn new(array: bool) -> Self {
+        PrettyTasks { array, written: 0 }
+    }
+
+    /// Appends what comes before the first task.
+    pub fn start(&self, out: &mut Vec<u8>) {
+        if self.array {
             out.push(b'[');
-            for (i, t) in all.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                newline(&mut out, 1);
-                t.write_pretty(&mut out, 1);
+        }
+    }
+
+    /// Appends one task (with the separator before it).
+    pub fn task(&mut self, t: &RawTask, out: &mut Vec<u8>) {
+        if self.array {
+            if self.written > 0 {
+                out.push(b',');
             }
-            if !all.is_empty() {
-                newline(&mut out, 0);
+            newline(out, 1);
+            t.write_pretty(out, 1);
+        } else {
+            t.write_pretty(out, 0);
+        }
+        self.written += 1;
+    }
+
+    /// Appends what comes after the last task, and the final newline.
+    pub fn end(&self, out: &mut Vec<u8>) {
+        if self.array {
+            if self.written > 0 {
+                newline(out, 0);
             }
             out.push(b']');
         }
+        out.push(b'\n');
     }
-    out.push(b'\n');
-    out
 }
 
 /// A JSON string literal (serde_json's escaping).

@@ -37,6 +37,27 @@ fn is_sqlite(path: &Path) -> CliResult<bool> {
     Ok(&head == SQLITE_MAGIC)
 }
 
+/// The ItemIds, each once, in the order first given: a task named twice is fetched and
+/// judged once (never counted twice in a summary, a JUnit suite or SARIF). A repeated
+/// ItemId is named in a note on stderr.
+pub fn distinct_item_ids(ids: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::with_capacity(ids.len());
+    let mut repeated = std::collections::BTreeSet::new();
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if seen.contains(&id) {
+            repeated.insert(id);
+        } else {
+            seen.insert(id.clone());
+            out.push(id);
+        }
+    }
+    for id in repeated {
+        errln!("note: ItemId {id} is given more than once; its task is fetched and judged once");
+    }
+    out
+}
+
 /// One side of what to read: tasks by ItemId, a run's journal, or saved files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
@@ -75,7 +96,7 @@ impl Source {
                 id.len() <= 128 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             });
         if looks_like_ids {
-            Ok(Source::ItemIds(ids))
+            Ok(Source::ItemIds(distinct_item_ids(ids)))
         } else {
             Err(CliError::usage(format!(
                 "{arg:?} is neither a file nor a list of ItemIds"
@@ -296,6 +317,19 @@ mod tests {
             parse_saved(&two)
                 .unwrap_err()
                 .starts_with("line 2: invalid JSON")
+        );
+    }
+
+    #[test]
+    fn item_ids_are_kept_once_in_their_first_order() {
+        let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            distinct_item_ids(ids(&["b", "a", "b", "c", "a"])),
+            ids(&["b", "a", "c"])
+        );
+        assert_eq!(
+            Source::from_arg("x,y,x").unwrap(),
+            Source::ItemIds(ids(&["x", "y"]))
         );
     }
 

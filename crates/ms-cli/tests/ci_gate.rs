@@ -304,6 +304,106 @@ fn a_gate_that_judges_no_app_fails_closed() {
 }
 
 #[test]
+fn an_item_id_given_twice_is_fetched_and_judged_once() {
+    let emu = TestEmulator::start();
+    let ids = submit_examples(&emu);
+    let (a, b) = (ids[0].as_str(), ids[1].as_str());
+    let noted = |stderr: &str| {
+        assert!(
+            stderr.contains(&format!("note: ItemId {a} is given more than once")),
+            "{stderr}"
+        );
+    };
+    // scan results: each task once, in first order; the summary counts 32 apps, not 48.
+    let results = emu
+        .ms()
+        .run([
+            "-o",
+            "json",
+            "scan",
+            "results",
+            a,
+            b,
+            a,
+            "--fail-on",
+            "virus",
+        ])
+        .expect_code(4);
+    let tasks = results.json();
+    let order: Vec<&str> = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["ItemId"].as_str().unwrap())
+        .collect();
+    assert_eq!(order, [a, b]);
+    assert!(
+        results.stderr.contains("2 violation(s) in 2 of 32 app(s)"),
+        "{}",
+        results.stderr
+    );
+    noted(&results.stderr);
+    // Several ItemIds print an array, even when they name one task.
+    let one = emu
+        .ms()
+        .run(["-o", "json", "scan", "results", a, a])
+        .ok()
+        .json();
+    assert_eq!(one.as_array().map(Vec::len), Some(1), "{one}");
+    // scan report: JUnit and SARIF count each app once.
+    let junit = emu
+        .ms()
+        .run([
+            "scan",
+            "report",
+            a,
+            b,
+            b,
+            a,
+            "--format",
+            "junit",
+            "--fail-on",
+            "virus",
+        ])
+        .expect_code(4);
+    noted(&junit.stderr);
+    let doc = roxmltree::Document::parse(&junit.stdout).unwrap();
+    let suite = doc
+        .descendants()
+        .find(|n| n.has_tag_name("testsuite"))
+        .unwrap();
+    assert_eq!(
+        ["tests", "failures"].map(|at| suite.attribute(at).unwrap()),
+        ["32", "2"]
+    );
+    let sarif_results = |args: &[&str]| -> usize {
+        let mut all = vec!["scan", "report", "--format", "sarif"];
+        all.extend_from_slice(args);
+        let log: Value = serde_json::from_str(&emu.ms().run(all).ok().stdout).unwrap();
+        log["runs"][0]["results"].as_array().unwrap().len()
+    };
+    assert_eq!(sarif_results(&[a, a]), sarif_results(&[a]));
+    // scan wait: one row per task, the gate's summary over 32 apps.
+    let waited = emu
+        .ms()
+        .run(["-o", "json", "scan", "wait", b, a, b, "--fail-on", "virus"])
+        .expect_code(4);
+    let rows = waited.json();
+    let rows: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["ItemId"].as_str().unwrap())
+        .collect();
+    assert_eq!(rows, [b, a]);
+    assert!(
+        waited.stderr.contains("in 2 of 32 app(s)"),
+        "{}",
+        waited.stderr
+    );
+}
+
+#[test]
 fn service_and_usage_errors_keep_their_exit_codes_under_a_gate() {
     let emu = TestEmulator::start();
     // An unknown task: the service's error (exit 1), not the policy's 4.

@@ -482,9 +482,23 @@ fn wait_lists_many_tasks_per_request_and_fails_fast_on_an_unknown_item_id() {
     );
     let v = out.json();
     let tasks = v.as_array().unwrap();
-    assert_eq!(tasks.len(), 61, "one line per ItemId given");
+    assert_eq!(
+        tasks.len(),
+        60,
+        "one line per task: the ItemId given twice is waited for once"
+    );
     assert!(tasks.iter().all(|t| t["Apps"] == 1 && t["Completed"] == 1));
-    assert_eq!(tasks[60]["ItemId"], ids[0].as_str());
+    assert_eq!(
+        tasks[0]["ItemId"],
+        ids[0].as_str(),
+        "in the order first given"
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("note: ItemId {} is given more than once", ids[0])),
+        "{}",
+        out.stderr
+    );
 
     // An unknown ItemId: the service's error at once, not a wait until the timeout.
     let out = emu
