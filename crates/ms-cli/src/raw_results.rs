@@ -129,18 +129,38 @@ impl RawTask {
 /// The pretty JSON of tasks (UTF-8): one task's object, or an array of them; with a final
 /// newline.
 pub fn pretty_json(tasks: &[RawTask]) -> Vec<u8> {
-    pretty_json_as(tasks, tasks.len() != 1)
+    pretty_json_as(tasks, Layout::of(tasks.len()))
 }
 
-/// [`pretty_json`], an array (`array`) or the one task's object.
-pub fn pretty_json_as(tasks: &[RawTask], array: bool) -> Vec<u8> {
+/// How the JSON of tasks is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// One task's object (one ItemId given).
+    Object,
+    /// An array of task objects (several ItemIds given, or none).
+    Array,
+}
+
+impl Layout {
+    /// The layout for this many ItemIds given: an object for one, else an array.
+    pub fn of(given: usize) -> Self {
+        if given == 1 {
+            Layout::Object
+        } else {
+            Layout::Array
+        }
+    }
+}
+
+/// [`pretty_json`] laid out as `layout` says.
+pub fn pretty_json_as(tasks: &[RawTask], layout: Layout) -> Vec<u8> {
     let size: usize = tasks
         .iter()
         .filter_map(|t| t.scan_set())
         .map(|raw| raw.get().len() + raw.get().len() / 4)
         .sum();
     let mut out = Vec::with_capacity(size + 256);
-    let mut pretty = PrettyTasks::new(array);
+    let mut pretty = PrettyTasks::new(layout);
     pretty.start(&mut out);
     for t in tasks {
         pretty.task(t, &mut out);
@@ -158,9 +178,12 @@ pub struct PrettyTasks {
 }
 
 impl PrettyTasks {
-    /// An array of tasks (`array`), or one task's object.
-    pub fn new(array: bool) -> Self {
-        PrettyTasks { array, written: 0 }
+    /// Tasks laid out as `layout` says.
+    pub fn new(layout: Layout) -> Self {
+        PrettyTasks {
+            array: layout == Layout::Array,
+            written: 0,
+        }
     }
 
     /// Appends what comes before the first task.

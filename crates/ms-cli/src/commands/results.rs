@@ -10,7 +10,7 @@ use crate::context::Ctx;
 use crate::error::CliResult;
 use crate::output::OutputFormat;
 use crate::policy::{GateArgs, finish};
-use crate::raw_results::{RawTask, fetch_raw, fetch_raw_all, pretty_json_as};
+use crate::raw_results::{Layout, RawTask, fetch_raw, fetch_raw_all, pretty_json_as};
 use crate::scan::{ResultsView, TaskResults};
 use crate::sources::apps_of;
 
@@ -40,7 +40,8 @@ pub async fn exec(ctx: &mut Ctx, args: ResultsArgs) -> CliResult<()> {
     let client = ctx.client().await?;
     let item_ids = crate::journal::item_ids_or_journal(&args.item_ids, args.journal.as_deref())?;
     // Several ItemIds given print an array, even when they name one task (fetched once).
-    let several = args.item_ids.len() > 1;
+    let given = args.item_ids.len();
+    let several = given > 1;
     let raw: Vec<RawTask> = match item_ids.as_slice() {
         [one] if !several => vec![fetch_raw(&client, one, &args.md5s).await?],
         ids => fetch_raw_all(&client, ids, &args.md5s).await?,
@@ -61,7 +62,7 @@ pub async fn exec(ctx: &mut Ctx, args: ResultsArgs) -> CliResult<()> {
     };
     let printed = if json {
         ctx.printer
-            .write_bytes(&pretty_json_as(&raw, raw.len() != 1 || several))
+            .write_bytes(&pretty_json_as(&raw, Layout::of(raw.len().max(given))))
     } else {
         ctx.printer.print(&ResultsView { tasks: &parsed })
     };
