@@ -47,6 +47,16 @@ impl ErrorKind {
     }
 }
 
+/// `text` with the password and the query values of the URLs in it masked
+/// ([`ms_model::redact_url`]): an error shown on stderr never carries the signature of a
+/// pre-signed download URL, whatever message it wraps.
+fn redact(text: String) -> String {
+    match ms_model::redact_url(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(masked) => masked,
+    }
+}
+
 /// An error of the `ms` command, ready to be shown to a person.
 #[derive(Debug, Clone)]
 pub struct CliError {
@@ -87,7 +97,7 @@ impl CliError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         CliError {
             kind,
-            message: message.into(),
+            message: redact(message.into()),
             hint: None,
             code: None,
             request_id: None,
@@ -96,13 +106,13 @@ impl CliError {
 
     /// The same error (kind, hint, code, RequestId) with another message.
     pub fn with_message(mut self, message: impl Into<String>) -> Self {
-        self.message = message.into();
+        self.message = redact(message.into());
         self
     }
 
     /// Adds a second line telling the user how to fix the problem.
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
+        self.hint = Some(redact(hint.into()));
         self
     }
 

@@ -991,6 +991,88 @@ fn passwords_in_urls_reach_no_error_no_printed_command_and_no_journal_which_is_p
 }
 
 #[test]
+fn pre_signed_download_urls_reach_no_trace_log_but_are_sent_and_kept_whole() {
+    // Each app's URL carries its own signature / token; the callback URL a token too.
+    let secret = |i: u64| format!("sigSECRET{i}x");
+    let emu = Serve::start(&["--quota", "3", "--rate-limit", "0"]);
+    let dir = tempfile::tempdir().unwrap();
+    let apps: Vec<Value> = (1..=5u64)
+        .map(|i| {
+            let url = match i % 3 {
+                0 => format!("https://cdn.example.com/app{i}.apk?sign={}&t=17", secret(i)),
+                1 => format!(
+                    "https://s3.example.com/app{i}.apk?X-Amz-Expires=900&X-Amz-Signature={}",
+                    secret(i)
+                ),
+                _ => format!(
+                    "https://b.cos.ap-guangzhou.myqcloud.com/app{i}.apk?q-signature={}&x-cos-security-token={}",
+                    secret(i),
+                    secret(100 + i)
+                ),
+            };
+            serde_json::json!({"url": url, "md5": md5_of(i), "size": 1000 + i})
+        })
+        .collect();
+    let m = dir.path().join("apps.json");
+    std::fs::write(&m, serde_json::to_string(&apps).unwrap()).unwrap();
+    let journal = dir.path().join("run.db");
+    let callback = format!("http://127.0.0.1:9/cb?token={}", secret(99));
+    let out = emu
+        .ms()
+        .run([
+            "-vv",
+            "scan",
+            "submit",
+            "--manifest",
+            m.to_str().unwrap(),
+            "--journal",
+            journal.to_str().unwrap(),
+            "--callback-url",
+            &callback,
+            "-o",
+            "json",
+        ])
+        .expect_code(1);
+    let secrets: Vec<String> = (1..=5).chain(101..=105).chain([99]).map(secret).collect();
+    // The bodies are traced, with the URLs' hosts and paths and their parameters' names.
+    assert!(out.stderr.contains("request body"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("https://s3.example.com/app1.apk?X-Amz-Expires=***&X-Amz-Signature=***"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("received reply"), "{}", out.stderr);
+    for s in &secrets {
+        assert!(
+            !out.stderr.contains(s.as_str()),
+            "{s} on stderr:\n{}",
+            out.stderr
+        );
+    }
+    // The user's own output is data: the apps not accepted are listed with their URLs whole.
+    let v = out.json();
+    assert_eq!(v["Submitted"], 3, "{v}");
+    let left = v["Unaccepted"].as_array().unwrap();
+    assert_eq!(left.len(), 2, "{v}");
+    for app in left {
+        let i = app["Position"].as_u64().unwrap();
+        assert_eq!(app["AppUrl"], apps[i as usize - 1]["url"], "{v}");
+    }
+    // What was sent is whole: the journal keeps every URL for the resume, and the emulator
+    // holds the accepted apps' URLs as sent.
+    let bytes = std::fs::read(&journal).unwrap();
+    let held = String::from_utf8_lossy(&bytes);
+    let wal = std::fs::read(dir.path().join("run.db-wal")).unwrap_or_default();
+    let held = format!("{held}{}", String::from_utf8_lossy(&wal));
+    for i in 1..=5 {
+        assert!(held.contains(&secret(i)), "app {i}'s URL is kept whole");
+    }
+    let listed = emu.ms().run(["scan", "list", "--all", "-o", "json"]).ok();
+    assert_eq!(listed.json()["ScanSet"].as_array().unwrap().len(), 3);
+}
+
+#[test]
 fn a_full_disk_stops_the_run_naming_the_journal_and_the_same_command_resumes() {
     let emu = Serve::start(&["--quota", "100000", "--rate-limit", "0"]);
     let dir = tempfile::tempdir().unwrap();

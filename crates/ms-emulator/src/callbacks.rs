@@ -213,14 +213,15 @@ async fn deliver(core: &Core, id: u64, mut stop: watch::Receiver<bool>) {
         let done = core
             .update_delivery(id, |d| record_attempt(d, &outcome, now, max_attempts))
             .unwrap_or(true);
-        let shown = url.split(['?', '#']).next().unwrap_or("");
+        // The receiver's token, if the URL carries one, stays out of the log.
+        let shown = ms_model::redact_url(&url);
         match (&outcome, done) {
-            (Ok(()), _) => tracing::info!(delivery = id, url = shown, "callback delivered"),
+            (Ok(()), _) => tracing::info!(delivery = id, url = %shown, "callback delivered"),
             (Err(e), true) => {
-                tracing::warn!(delivery = id, url = shown, error = %e, "callback failed; giving up");
+                tracing::warn!(delivery = id, url = %shown, error = %e, "callback failed; giving up");
             }
             (Err(e), false) => {
-                tracing::debug!(delivery = id, url = shown, error = %e, "callback attempt failed; retrying");
+                tracing::debug!(delivery = id, url = %shown, error = %e, "callback attempt failed; retrying");
             }
         }
         if done {

@@ -16,10 +16,19 @@ fn is_hex_digits(s: &str, len: usize) -> bool {
     s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// `s` for a message or a log: the user info of a URL (`user:password@` after `://`, up to
-/// the last `@` before any `?` or `#`) replaced by `***`, so that a password written into a
-/// URL (a download or callback URL, an endpoint, `redis://:PASSWORD@host`) never reaches an
-/// error, a log or a record. Anything else is returned unchanged.
+/// `s` for a message or a log, with the secrets of every URL in it masked: the user info
+/// (`user:password@` after `://`, up to the last `@` before any `?` or `#`) becomes `***`
+/// (user info already masked, `***` or `user:***`, is kept), and
+/// the value of every query (and fragment) parameter becomes `***` (a parameter without `=`
+/// as a whole), so that a password written into a URL (a download or callback URL, an
+/// endpoint, `redis://:PASSWORD@host`) or the signature or token of a pre-signed download URL
+/// (`?sign=...`, `?X-Amz-Signature=...`, `?q-signature=...&x-cos-security-token=...`) never
+/// reaches an error, a log or a record. The scheme, host, path and parameter names stay.
+///
+/// `s` may be one URL, a command-line argument (`--flag=URL`) or any text holding URLs (a
+/// JSON body, a message): each URL runs from its `://` to the next whitespace, control
+/// character, quote (`"`, `'`, `` ` ``) or `<`/`>`. Text without `://` is returned unchanged
+/// (borrowed); masking is idempotent.
 ///
 /// ```
 /// assert_eq!(ms_model::redact_url("https://bob:hunter2@cdn.example.com/a.apk"),
@@ -27,17 +36,72 @@ fn is_hex_digits(s: &str, len: usize) -> bool {
 /// assert_eq!(ms_model::redact_url("--shared-rate-limit=redis://:pw@r:6379/0"),
 ///            "--shared-rate-limit=redis://***@r:6379/0");
 /// assert_eq!(ms_model::redact_url("https://cdn.example.com/a.apk"), "https://cdn.example.com/a.apk");
+/// assert_eq!(ms_model::redact_url("https://cdn.example.com/a.apk?sign=abc&t=1#x"),
+///            "https://cdn.example.com/a.apk?sign=***&t=***#***");
+/// assert_eq!(ms_model::redact_url(r#"{"AppUrl":"https://h/a.apk?token=s3cr3t","AppMd5":"x"}"#),
+///            r#"{"AppUrl":"https://h/a.apk?token=***","AppMd5":"x"}"#);
 /// ```
 pub fn redact_url(s: &str) -> std::borrow::Cow<'_, str> {
-    let Some(start) = s.find("://").map(|i| i + 3) else {
+    if !s.contains("://") {
         return std::borrow::Cow::Borrowed(s);
-    };
-    let rest = &s[start..];
-    let end = rest.find(['?', '#']).unwrap_or(rest.len());
-    match rest[..end].rfind('@') {
-        Some(at) => std::borrow::Cow::Owned(format!("{}***{}", &s[..start], &rest[at..])),
-        None => std::borrow::Cow::Borrowed(s),
     }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("://") {
+        let (before, after) = rest.split_at(i + 3);
+        out.push_str(before);
+        let len = after
+            .find(|c: char| {
+                c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '`' | '<' | '>')
+            })
+            .unwrap_or(after.len());
+        let (url, tail) = after.split_at(len);
+        // A URL inside this one (`?u=https://...`) is masked with it.
+        redact_one(url, &mut out);
+        rest = tail;
+    }
+    out.push_str(rest);
+    if out == s {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        std::borrow::Cow::Owned(out)
+    }
+}
+
+/// Appends `url` (what follows a `://`) to `out` with its user info and parameter values
+/// masked.
+fn redact_one(url: &str, out: &mut String) {
+    let end = url.find(['?', '#']).unwrap_or(url.len());
+    let (before, params) = url.split_at(end);
+    match before.rfind('@') {
+        // Already masked (`***@`, or `user:***@` as other maskers write it): kept.
+        Some(at) if before[..at] != *"***" && !before[..at].ends_with(":***") => {
+            out.push_str("***");
+            out.push_str(&before[at..]);
+        }
+        _ => out.push_str(before),
+    }
+    // `params` is empty or starts with `?` or `#`; `?`, `#` and `&` separate parameters.
+    let mut segment = String::new();
+    for c in params.chars().chain(std::iter::once('&')) {
+        if !matches!(c, '?' | '#' | '&') {
+            segment.push(c);
+            continue;
+        }
+        match segment.split_once('=') {
+            Some((name, value)) if !value.is_empty() => {
+                out.push_str(name);
+                out.push_str("=***");
+            }
+            Some(_) => out.push_str(&segment),
+            None if segment.is_empty() => {}
+            None => out.push_str("***"),
+        }
+        segment.clear();
+        out.push(c);
+    }
+    // The `&` chained on above ends the last parameter; it is not part of the URL.
+    out.pop();
 }
 
 /// Whether `s` is an `http://` or `https://` URL as `{format: url}` members take it (see
@@ -138,6 +202,58 @@ mod tests {
         assert!(!is_md5("é123456789abcdef0123456789abcde"));
         assert!(is_sha1(&"a".repeat(40)));
         assert!(!is_sha1(&"a".repeat(32)));
+    }
+
+    #[test]
+    fn urls_in_text_lose_their_passwords_and_parameter_values() {
+        let cases = [
+            (
+                "https://bkt.cos.ap-guangzhou.myqcloud.com/a.apk?q-sign-algorithm=sha1&q-signature=S&x-cos-security-token=T",
+                "https://bkt.cos.ap-guangzhou.myqcloud.com/a.apk?q-sign-algorithm=***&q-signature=***&x-cos-security-token=***",
+            ),
+            (
+                "https://u:p@h/a?X-Amz-Signature=abc#frag",
+                "https://***@h/a?X-Amz-Signature=***#***",
+            ),
+            // A bare parameter, an empty value, a trailing `?` or `&`, a nested URL.
+            ("http://h/a?tok3n&e=&", "http://h/a?***&e=&"),
+            ("http://h/a.apk? next", "http://h/a.apk? next"),
+            (
+                "http://h/r?u=https://x/y?sign=s",
+                "http://h/r?u=***?sign=***",
+            ),
+            // Several URLs in a JSON body or a message; text around them is kept.
+            (
+                r#"{"AppUrl":"https://a/x.apk?sign=1","CallbackUrl":"http://b/cb?k=2","AppMd5":"m"}"#,
+                r#"{"AppUrl":"https://a/x.apk?sign=***","CallbackUrl":"http://b/cb?k=***","AppMd5":"m"}"#,
+            ),
+            (
+                "cannot fetch <https://a/x?s=1> or 'http://b/?t=2', giving up",
+                "cannot fetch <https://a/x?s=***> or 'http://b/?t=***', giving up",
+            ),
+            ("https://a/x?s=1\nnext=2", "https://a/x?s=***\nnext=2"),
+            // A body cut off inside a value.
+            (
+                r#"{"AppUrl":"https://a/x?sig"#,
+                r#"{"AppUrl":"https://a/x?***"#,
+            ),
+            ("no url here? k=v", "no url here? k=v"),
+            ("://?a=b", "://?a=***"),
+        ];
+        for (input, want) in cases {
+            let got = redact_url(input);
+            assert_eq!(got, want, "{input}");
+            assert_eq!(redact_url(&got), got, "idempotent: {input}");
+        }
+        for clean in [
+            "https://h/a.apk",
+            "plain text",
+            "https://h/a?e=",
+            "redis://:***@h:6379/0",
+            "redis://u:***@h",
+        ] {
+            assert!(matches!(redact_url(clean), std::borrow::Cow::Borrowed(_)));
+        }
     }
 
     #[test]

@@ -203,7 +203,12 @@ impl Client {
             .skew
             .corrected(inner.request.endpoint.host(), inner.clock.unix_seconds());
         let request = inner.request.build(op, params, creds.as_ref(), timestamp)?;
-        trace!(method = %request.method(), uri = %request.uri(), headers = %Redacted(request.headers()), "sending request");
+        if tracing::enabled!(tracing::Level::TRACE) {
+            // A GET carries the parameters in the query (a download URL among them): values
+            // masked, as in the bodies.
+            let uri = request.uri().to_string();
+            trace!(method = %request.method(), uri = %ms_model::redact_url(&uri), headers = %Redacted(request.headers()), "sending request");
+        }
         if let (Some(body), true) = (params.json_body(), tracing::enabled!(tracing::Level::TRACE)) {
             trace!(body = %crate::error::body_snippet(body), "request body");
         }

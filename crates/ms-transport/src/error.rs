@@ -124,14 +124,17 @@ pub enum ConfigSetting {
 /// Maximum characters of a body kept in an error.
 pub const SNIPPET_LEN: usize = 256;
 
-/// A printable prefix of a body: secret members redacted ([`redact_secrets`]), lossy UTF-8,
-/// control characters escaped, at most [`SNIPPET_LEN`] characters.
+/// A printable prefix of a body: secret members redacted ([`redact_secrets`]), the user info
+/// and parameter values of URLs masked ([`ms_model::redact_url`]: a pre-signed download URL's
+/// signature or token), lossy UTF-8, control characters escaped, at most [`SNIPPET_LEN`]
+/// characters.
 ///
 /// [`redact_secrets`]: crate::redact::redact_secrets
 pub fn body_snippet(body: &[u8]) -> String {
     let prefix = &body[..body.len().min(SNIPPET_LEN * 4)];
     let redacted = crate::redact::redact_secrets(prefix);
     let text = String::from_utf8_lossy(&redacted);
+    let text = ms_model::redact_url(&text);
     let mut out = String::new();
     for (i, c) in text.chars().enumerate() {
         if i >= SNIPPET_LEN {
@@ -154,7 +157,9 @@ impl Error {
                 kind,
                 action: None,
                 code: None,
-                message: message.into(),
+                // An error never carries a URL's password or a pre-signed URL's signature, whoever
+                // wrote the message (the service's `Message` may quote a download URL).
+                message: ms_model::redact_url(&message.into()).into_owned(),
                 request_id: None,
                 status: None,
                 snippet: None,
@@ -308,7 +313,9 @@ impl Error {
         label: impl fmt::Display,
         detail: impl fmt::Display,
     ) -> Self {
-        let label = label.to_string();
+        // Masked before the label's length is taken: the message keeps that length.
+        let label = ms_model::redact_url(&label.to_string()).into_owned();
+        let detail = ms_model::redact_url(&detail.to_string()).into_owned();
         let mut e = Self::config(format!("{label}: {detail}"));
         e.inner.setting = Some((setting, label.len() + 2));
         e
@@ -349,7 +356,7 @@ impl Error {
             }
             next = s.source();
         }
-        self.inner.message.push_str(&chain);
+        self.inner.message.push_str(&ms_model::redact_url(&chain));
         self.inner.source = Some(source);
         self
     }

@@ -1,5 +1,6 @@
-//! A whole session logged at TRACE level must never contain the SecretKey, the session token
-//! or a signature, and must carry the per-call fields.
+//! A whole session logged at TRACE level must never contain the SecretKey, the session token,
+//! a signature, the password of a URL or the signature / token of a pre-signed download URL,
+//! and must carry the per-call fields.
 
 mod support;
 
@@ -20,11 +21,48 @@ const COS_KEY: &str = "cos-temporary-key-DO-NOT-LOG";
 const COS_TOKEN: &str = "cos-session-token-DO-NOT-LOG";
 const COS_TOCKEN: &str = "cos-legacy-token-DO-NOT-LOG";
 
+/// The query values of pre-signed download URLs and the password of a URL's user info.
+const URL_SECRETS: [&str; 6] = [
+    "cdn-sign-DO-NOT-LOG",
+    "amz-signature-DO-NOT-LOG",
+    "cos-q-signature-DO-NOT-LOG",
+    "cos-security-token-DO-NOT-LOG",
+    "url-password-DO-NOT-LOG",
+    "fragment-token-DO-NOT-LOG",
+];
+
+/// `CreateScanInstances` parameters whose download and callback URLs carry [`URL_SECRETS`]
+/// (but the password: a URL with user info is refused before anything is sent).
+fn presigned_params() -> serde_json::Value {
+    let [sign, amz, q, token, _, fragment] = URL_SECRETS;
+    json!({
+        "AppInfos": [
+            {"AppUrl": format!("https://bkt.cos.ap-guangzhou.myqcloud.com/c.apk?q-sign-algorithm=sha1&q-signature={q}&x-cos-security-token={token}"), "AppMd5": "0123456789abcdef0123456789abcded"},
+            {"AppUrl": format!("https://s3.example.com/b.apk?X-Amz-Expires=900&X-Amz-Signature={amz}"), "AppMd5": "0123456789abcdef0123456789abcdee"},
+            {"AppUrl": format!("https://cdn.example.com/builds/a.apk?sign={sign}&t=1700000000"), "AppMd5": "0123456789abcdef0123456789abcdef"}
+        ],
+        "ScanInfo": {"CallbackUrl": format!("https://hooks.example.com/ms#access_token={fragment}"), "ScanTypes": ["VULSCAN"]}
+    })
+}
+
 /// A `CreateCosSecKeyInstance` reply carrying the temporary credentials.
 fn cos_reply() -> String {
     format!(
         r#"{{"Response":{{"CosAppid":1,"CosBucket":"b","CosId":"AKIDcos","CosKey":"{COS_KEY}","CosTocken":"{COS_TOCKEN}","CosToken" : "{COS_TOKEN}","RequestId":"req-cos"}}}}"#
     )
+}
+
+/// A client of `server` signing with `method`, without retries.
+fn client_for(server: &TestServer, method: SignMethod) -> Client {
+    Client::builder()
+        .endpoint(&server.url())
+        .allow_http()
+        .proxy(Proxy::None)
+        .sign_method(method)
+        .credentials(StaticProvider::from_parts(ID, KEY, Some(TOKEN)).expect("creds"))
+        .retry(RetryConfig::disabled())
+        .build()
+        .expect("client")
 }
 
 #[derive(Clone, Default)]
@@ -134,6 +172,59 @@ fn trace_output_of_a_whole_session_contains_no_secret() {
             }
             // Everything else of the reply is still shown.
             assert!(errors[0].to_string().contains("AKIDcos"), "{}", errors[0]);
+            // Pre-signed download URLs: the request body (POST) or query (GET) is traced, the
+            // service's message and an error body may quote them back.
+            let quoted = presigned_params()["AppInfos"][2]["AppUrl"].as_str().expect("url").to_owned();
+            let amz = presigned_params()["AppInfos"][1]["AppUrl"].as_str().expect("url").to_owned();
+            let mut errors = Vec::new();
+            for method in [SignMethod::Tc3Post, SignMethod::Tc3Get, SignMethod::HmacSha256] {
+                server.push([
+                    Reply::json(&format!(
+                        r#"{{"Response":{{"Error":{{"Code":"InvalidParameterValue","Message":"AppInfos.0.AppUrl {quoted} cannot be downloaded"}},"RequestId":"req-url"}}}}"#
+                    )),
+                    Reply::Http(502, vec![], format!("<html>upstream {amz} failed</html>").into_bytes()),
+                ]);
+                let client = client_for(&server, method);
+                for _ in 0..2 {
+                    let e = client
+                        .send_json("CreateScanInstances", Idempotency::NotIdempotent, &presigned_params())
+                        .await
+                        .expect_err("scripted failure");
+                    errors.push(e);
+                }
+            }
+            // A download URL with a password is refused by validation, which names it masked.
+            let mut with_password = presigned_params();
+            with_password["AppInfos"][2]["AppUrl"] = json!(format!("https://ci:{}@files.example.com/d.apk?sign=x", URL_SECRETS[4]));
+            let e = client_for(&server, SignMethod::Tc3Post)
+                .send_json("CreateScanInstances", Idempotency::NotIdempotent, &with_password)
+                .await
+                .expect_err("user info is refused");
+            assert!(e.to_string().contains("https://***@files.example.com/d.apk?sign=***"), "{e}");
+            errors.push(e);
+            assert_eq!(errors[0].code_str(), "InvalidParameterValue");
+            assert!(
+                errors[0].message().contains("https://cdn.example.com/builds/a.apk?sign=***&t=***"),
+                "the URL is still named: {}",
+                errors[0]
+            );
+            assert!(errors[1].body_snippet().unwrap_or("").contains("https://s3.example.com/b.apk?X-Amz-Expires=***&X-Amz-Signature=***"), "{:?}", errors[1]);
+            for e in &errors {
+                for shown in [e.to_string(), format!("{e:?}"), e.body_snippet().unwrap_or("").to_owned()] {
+                    for secret in URL_SECRETS {
+                        assert!(!shown.contains(secret), "{secret} in error: {shown}");
+                    }
+                }
+            }
+            // What is sent is unchanged: the service gets every URL whole.
+            let sent = server.requests();
+            let sent = &sent[sent.len() - 6..];
+            for r in sent {
+                let text = format!("{} {}", r.target, String::from_utf8_lossy(&r.body));
+                for secret in URL_SECRETS.iter().filter(|s| !s.starts_with("url-password")) {
+                    assert!(text.contains(secret), "{secret} not sent: {text}");
+                }
+            }
             server
                 .requests()
                 .iter()
@@ -165,6 +256,21 @@ fn trace_output_of_a_whole_session_contains_no_secret() {
         );
     }
     assert!(out.contains("AKIDcos"), "reply bodies are still traced");
+    for secret in URL_SECRETS {
+        assert!(!out.contains(secret), "{secret} leaked into the trace");
+    }
+    // The request body (its first 256 characters) is traced with the URLs' scheme, host and
+    // path, and the names of their parameters; the GET query with its values masked.
+    for shown in [
+        "https://cdn.example.com/builds/a.apk?sign=***&t=***",
+        "https://bkt.cos.ap-guangzhou.myqcloud.com/c.apk?q-sign-algorithm=***&q-signature=***&x-cos-security-token=***",
+    ] {
+        assert!(out.contains(shown), "{shown} not in the trace:\n{out}");
+    }
+    assert!(
+        out.contains("/?AppInfos.0.AppUrl=***&AppInfos.0.AppMd5=***&AppInfos.1.AppUrl=***"),
+        "the GET query is traced, masked:\n{out}"
+    );
     assert!(!signatures.is_empty());
     for sig in signatures {
         assert!(!out.contains(&sig), "signature leaked");
