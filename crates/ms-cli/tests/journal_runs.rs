@@ -1223,6 +1223,47 @@ fn an_app_the_service_refuses_by_name_is_invalid_and_its_chunk_mates_are_accepte
         "{why}"
     );
     assert!(out.stderr.contains("app #4"), "{}", out.stderr);
+    // The journal file says what happened to each request: the first chunk (apps 1-20) was
+    // refused by the service naming its app 4 (`AppInfos.3`), the chunks sending the other
+    // apps were accepted.
+    /// state, code, message, request_id, apps.
+    type ChunkRow = (String, Option<String>, Option<String>, Option<String>, i64);
+    let chunks: Vec<ChunkRow> = {
+        let db = rusqlite::Connection::open_with_flags(
+            &journal,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        let mut stmt = db
+            .prepare("SELECT state, code, message, request_id, apps FROM chunks ORDER BY id")
+            .unwrap();
+        stmt.query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    };
+    let (state, code, message, request_id, apps) = &chunks[0];
+    assert_eq!(
+        (state.as_str(), code.as_deref(), *apps),
+        ("failed", Some("InvalidParameterValue"), 20),
+        "{chunks:?}"
+    );
+    let message = message.as_deref().unwrap_or_default();
+    assert!(message.contains("AppInfos.3"), "{chunks:?}");
+    assert!(request_id.is_some(), "{chunks:?}");
+    assert!(
+        chunks[1..]
+            .iter()
+            .all(|c| c.0 == "accepted" && c.1.is_none()),
+        "{chunks:?}"
+    );
+    assert_eq!(
+        chunks[1..].iter().map(|c| c.4).sum::<i64>(),
+        24,
+        "{chunks:?}"
+    );
     // Run again: nothing is sent (the invalid app is not retried), the status stays 2.
     let again = submit().expect_code(2);
     assert_eq!(again.json()["Submitted"], 24);

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use ms_transport::batch::{
     AppState, BatchCounts, ChunkId, ChunkOutcome, ClaimedChunk, Journal, JournalError,
-    PositionedApp,
+    OutcomeError, PositionedApp,
 };
 use rusqlite::{Transaction, TransactionBehavior, params};
 
@@ -95,6 +95,37 @@ impl SqliteJournal {
         Ok(out)
     }
 
+    /// Ends chunk `id` — `released` (never sent), or `failed` with the service's `refusal`
+    /// — and makes its apps still `sending` (`apps`: their positions) pending again.
+    fn reopen(
+        tx: &Transaction<'_>,
+        id: u64,
+        apps: &[u64],
+        refusal: Option<&OutcomeError>,
+    ) -> rusqlite::Result<()> {
+        tx.prepare_cached(
+            "UPDATE chunks SET state = ?1, request_id = ?2, code = ?3, message = ?4, \
+             resolved_at = ?5 WHERE id = ?6",
+        )?
+        .execute(params![
+            if refusal.is_some() {
+                "failed"
+            } else {
+                "released"
+            },
+            refusal.and_then(|r| r.request_id.as_deref()),
+            refusal.map(|r| r.code.as_str()),
+            refusal.map(|r| r.message.as_str()),
+            now(),
+            id as i64
+        ])?;
+        let mut stmt = tx.prepare_cached(
+            "UPDATE apps SET state = 'pending' \
+             WHERE position BETWEEN ?1 AND ?2 AND state = 'sending'",
+        )?;
+        for_runs(apps, |a, b| stmt.execute([a, b]))
+    }
+
     fn set_apps(
         tx: &Transaction<'_>,
         positions: &[u64],
@@ -170,27 +201,22 @@ impl Journal for SqliteJournal {
             .collect();
         let tx = self.tx("release chunks")?;
         for (id, apps) in &positions {
-            tx.execute(
-                "UPDATE chunks SET state = 'released', resolved_at = ?1 WHERE id = ?2",
-                params![now(), *id as i64],
-            )
-            .map_err(&e)?;
-            let mut stmt = tx
-                .prepare_cached(
-                    "UPDATE apps SET state = 'pending' \
-                     WHERE position BETWEEN ?1 AND ?2 AND state = 'sending'",
-                )
-                .map_err(&e)?;
-            for_runs(apps, |a, b| stmt.execute([a, b])).map_err(&e)?;
+            Self::reopen(&tx, *id, apps, None).map_err(&e)?;
         }
         tx.commit().map_err(&e)?;
         self.claim_cursor = 0;
         Ok(())
     }
 
-    fn reject(&mut self, apps: &[(u64, String)]) -> Result<(), JournalError> {
+    fn reject(
+        &mut self,
+        chunk: ChunkId,
+        apps: &[(u64, String)],
+        refusal: Option<&OutcomeError>,
+    ) -> Result<(), JournalError> {
         let path = self.path.clone();
         let e = err(&path, "record rejected apps");
+        let positions = self.open_chunks.remove(&chunk.0).unwrap_or_default();
         let tx = self.tx("record rejected apps")?;
         {
             let mut stmt = tx
@@ -203,7 +229,10 @@ impl Journal for SqliteJournal {
                 stmt.execute(params![problem, *p as i64]).map_err(&e)?;
             }
         }
-        tx.commit().map_err(&e)
+        Self::reopen(&tx, chunk.0, &positions, refusal).map_err(&e)?;
+        tx.commit().map_err(&e)?;
+        self.claim_cursor = 0;
+        Ok(())
     }
 
     fn record(&mut self, outcomes: &[(ChunkId, ChunkOutcome)]) -> Result<(), JournalError> {

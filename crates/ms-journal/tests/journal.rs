@@ -291,6 +291,71 @@ fn an_abandoned_creation_leaves_no_journal_and_files_that_are_not_journals_are_r
     assert!(e.to_string().contains("notes.txt"), "{e}");
 }
 
+/// id, state, code, message, request_id of a chunk row.
+type ChunkRow = (i64, String, Option<String>, Option<String>, Option<String>);
+
+/// The chunk rows, from the file.
+fn chunk_rows(path: &Path) -> Vec<ChunkRow> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT id, state, code, message, request_id FROM chunks ORDER BY id")
+        .unwrap();
+    stmt.query_map([], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+#[test]
+fn rejected_apps_are_invalid_their_chunk_mates_pending_and_the_chunk_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.journal");
+    let mut j = create(&path, 30);
+    let chunks = j.claim(2, 20, 100).unwrap();
+    // Chunk 1: the service refused app 3 by name; chunk 2: the model refused app 25.
+    let mut refusal = OutcomeError::new("InvalidParameterValue", "AppInfos.2.AppName too long");
+    refusal.request_id = Some("req-refused".into());
+    j.reject(
+        chunks[0].id,
+        &[(3, "[InvalidParameterValue] ...".into())],
+        Some(&refusal),
+    )
+    .unwrap();
+    j.reject(chunks[1].id, &[(25, "AppMd5: bad".into())], None)
+        .unwrap();
+    let c = j.counts().unwrap();
+    assert_eq!((c.invalid, c.pending, c.sending), (2, 28, 0));
+    assert_eq!(
+        chunk_rows(&path),
+        [
+            (
+                chunks[0].id.0 as i64,
+                "failed".to_owned(),
+                Some("InvalidParameterValue".to_owned()),
+                Some("AppInfos.2.AppName too long".to_owned()),
+                Some("req-refused".to_owned())
+            ),
+            (
+                chunks[1].id.0 as i64,
+                "released".to_owned(),
+                None,
+                None,
+                None
+            ),
+        ]
+    );
+    // The chunk mates are claimed again, the refused apps never.
+    let again = j.claim(10, 20, 200).unwrap();
+    let positions: Vec<u64> = again
+        .iter()
+        .flat_map(|c| c.apps.iter().map(|a| a.position))
+        .collect();
+    assert_eq!(positions.len(), 28);
+    assert!(!positions.contains(&3) && !positions.contains(&25));
+}
+
 #[test]
 fn outcomes_are_recorded_app_by_app_and_readable_back() {
     let dir = tempfile::tempdir().unwrap();
@@ -301,7 +366,6 @@ fn outcomes_are_recorded_app_by_app_and_readable_back() {
         chunks.iter().map(|c| c.apps.len()).collect::<Vec<_>>(),
         [20, 20, 5]
     );
-    j.reject(&[(41, "AppMd5: bad".into())]).unwrap();
     j.record(&[
         (
             chunks[0].id,
@@ -335,12 +399,12 @@ fn outcomes_are_recorded_app_by_app_and_readable_back() {
             c.invalid,
             c.pending
         ),
-        (18, 2, 20, 4, 1, 0)
+        (18, 2, 20, 5, 0, 0)
     );
     let unresolved = j.unresolved().unwrap();
     assert_eq!(unresolved.len(), 1);
     assert_eq!(unresolved[0].state, AppState::Unknown);
-    assert_eq!(unresolved[0].apps.len(), 4);
+    assert_eq!(unresolved[0].apps.len(), 5);
     assert_eq!(
         j.item_ids().unwrap().into_iter().collect::<Vec<_>>(),
         ["t1"]
@@ -350,15 +414,15 @@ fn outcomes_are_recorded_app_by_app_and_readable_back() {
         ChunkOutcome::NotFound(OutcomeError::new("NotProcessed", "x")),
     )])
     .unwrap();
-    assert_eq!(j.counts().unwrap().pending, 4);
+    assert_eq!(j.counts().unwrap().pending, 5);
     assert_eq!(j.retry_failed().unwrap(), 22);
-    assert_eq!(j.counts().unwrap().pending, 26);
+    assert_eq!(j.counts().unwrap().pending, 27);
     let again = j.claim(10, 20, 200).unwrap();
-    assert_eq!(again.iter().map(|c| c.apps.len()).sum::<usize>(), 26);
+    assert_eq!(again.iter().map(|c| c.apps.len()).sum::<usize>(), 27);
     assert_eq!(again[0].apps[0].position, 19, "in input order");
     j.release(&again.iter().map(|c| c.id).collect::<Vec<_>>())
         .unwrap();
-    assert_eq!(j.counts().unwrap().pending, 26);
+    assert_eq!(j.counts().unwrap().pending, 27);
     j.store_results("t1", "[]").unwrap();
     assert_eq!(j.results("t1").unwrap().as_deref(), Some("[]"));
 }

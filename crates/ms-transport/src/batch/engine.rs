@@ -349,8 +349,8 @@ async fn send_round<J: Journal + ?Sized>(
             match sent {
                 Sent::Outcome(outcome) => done.push((chunk, outcome)),
                 // Apps the model refuses are recorded; the others are pending again.
-                Sent::Invalid(problems) => {
-                    reject(journal, chunk, &problems, sink)?;
+                Sent::Invalid(problems, refusal) => {
+                    reject(journal, chunk, &problems, refusal.as_ref(), sink)?;
                     exhausted = false;
                 }
             }
@@ -386,26 +386,27 @@ async fn send_round<J: Journal + ?Sized>(
     Ok(end)
 }
 
-/// What sending a chunk gave: its outcome, or the apps the model refuses (nothing was sent).
+/// What sending a chunk gave: its outcome, or the apps refused by name: by the model
+/// (nothing was sent) or by the service (its error, the request was not processed).
 enum Sent {
     Outcome(ChunkOutcome),
-    Invalid(Vec<(u64, String)>),
+    Invalid(Vec<(u64, String)>, Option<OutcomeError>),
 }
 
-/// Records the apps of a chunk that failed the model's validation (never sent) and puts
-/// the rest back to pending (they are claimed again, in another chunk).
+/// Records the refused apps of a chunk and puts the rest back to pending (they are claimed
+/// again, in another chunk); the chunk is failed with the service's `refusal`, if any.
 fn reject<J: Journal + ?Sized>(
     journal: &mut J,
     chunk: ClaimedChunk,
     problems: &[(u64, String)],
+    refusal: Option<&OutcomeError>,
     sink: &mut EventSink<impl FnMut(BatchEvent<'_>, &BatchCounts)>,
 ) -> Result<(), JournalError> {
-    journal.reject(problems)?;
+    journal.reject(chunk.id, problems, refusal)?;
     sink.emit(BatchEvent::Rejected {
         chunk: &chunk,
         problems,
     });
-    journal.release(&[chunk.id])?;
     sink.released(chunk.apps.len() - problems.len());
     Ok(())
 }
@@ -431,13 +432,14 @@ async fn send_chunk(
         .zip(request.app_infos)
         .map(|(position, app)| PositionedApp { position, app })
         .collect();
-    if let Err(e) = &result
-        && let Some(problems) = e
-            .validation_errors()
-            .and_then(|v| invalid_apps(&chunk, v))
-            .or_else(|| refused_app(&chunk, e))
-    {
-        return (chunk, Sent::Invalid(problems));
+    if let Err(e) = &result {
+        if let Some(problems) = e.validation_errors().and_then(|v| invalid_apps(&chunk, v)) {
+            return (chunk, Sent::Invalid(problems, None));
+        }
+        if let Some(problems) = refused_app(&chunk, e) {
+            let refusal = OutcomeError::from_error(e);
+            return (chunk, Sent::Invalid(problems, Some(refusal)));
+        }
     }
     let outcome = outcome_of(&chunk, result);
     (chunk, Sent::Outcome(outcome))

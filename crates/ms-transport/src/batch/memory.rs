@@ -209,13 +209,19 @@ impl Journal for MemoryJournal {
         Ok(())
     }
 
-    fn reject(&mut self, apps: &[(u64, String)]) -> Result<(), JournalError> {
+    fn reject(
+        &mut self,
+        chunk: ChunkId,
+        apps: &[(u64, String)],
+        _refusal: Option<&OutcomeError>,
+    ) -> Result<(), JournalError> {
+        // The memory journal keeps no chunk states: the apps say what happened.
         for (p, problem) in apps {
             if let Some(a) = self.set(*p, AppState::Invalid) {
                 a.problem = Some(problem.clone());
             }
         }
-        Ok(())
+        self.release(&[chunk])
     }
 
     fn record(&mut self, outcomes: &[(ChunkId, ChunkOutcome)]) -> Result<(), JournalError> {

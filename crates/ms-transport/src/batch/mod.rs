@@ -393,8 +393,17 @@ pub trait Journal {
     /// Returns chunks that were claimed but never sent to pending.
     fn release(&mut self, chunks: &[ChunkId]) -> Result<(), JournalError>;
 
-    /// Marks apps (of a claimed chunk) as rejected by validation, with the problem.
-    fn reject(&mut self, apps: &[(u64, String)]) -> Result<(), JournalError>;
+    /// Marks `apps` of the claimed chunk `chunk` invalid, each with its problem, and returns
+    /// the chunk's other apps to pending (they are claimed again, in other chunks), in one
+    /// change. `refusal` is the service's error when it refused the request naming one of
+    /// `apps` (the chunk was sent and failed: recorded as failed with that error); `None` when
+    /// the model's validation refused them (nothing was sent: the chunk is released).
+    fn reject(
+        &mut self,
+        chunk: ChunkId,
+        apps: &[(u64, String)],
+        refusal: Option<&OutcomeError>,
+    ) -> Result<(), JournalError>;
 
     /// Records outcomes of chunks (together: one commit for many).
     fn record(&mut self, outcomes: &[(ChunkId, ChunkOutcome)]) -> Result<(), JournalError>;
@@ -421,8 +430,13 @@ impl<J: Journal + ?Sized> Journal for &mut J {
     fn release(&mut self, chunks: &[ChunkId]) -> Result<(), JournalError> {
         (**self).release(chunks)
     }
-    fn reject(&mut self, apps: &[(u64, String)]) -> Result<(), JournalError> {
-        (**self).reject(apps)
+    fn reject(
+        &mut self,
+        chunk: ChunkId,
+        apps: &[(u64, String)],
+        refusal: Option<&OutcomeError>,
+    ) -> Result<(), JournalError> {
+        (**self).reject(chunk, apps, refusal)
     }
     fn record(&mut self, outcomes: &[(ChunkId, ChunkOutcome)]) -> Result<(), JournalError> {
         (**self).record(outcomes)
