@@ -392,6 +392,47 @@ mod tests {
         assert_eq!(v["TotalCount"], 2);
     }
 
+    /// The bytes of `tasks` written task by task, each write on its own, as `ms scan
+    /// results -o json` streams them.
+    fn streamed(tasks: &[RawTask], layout: Layout) -> String {
+        let mut pretty = PrettyTasks::new(layout);
+        let mut out = Vec::new();
+        let mut chunk = Vec::new();
+        pretty.start(&mut chunk);
+        out.append(&mut chunk);
+        for t in tasks {
+            pretty.task(t, &mut chunk);
+            out.append(&mut chunk);
+        }
+        pretty.end(&mut chunk);
+        out.append(&mut chunk);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn tasks_written_one_at_a_time_are_the_bytes_of_all_at_once() {
+        let all: Vec<RawTask> = BODIES.iter().map(|b| raw_task(b)).collect();
+        for n in [0, 2, 3, 4] {
+            assert_eq!(
+                streamed(&all[..n], Layout::Array),
+                via_tree(&all[..n]),
+                "{n}"
+            );
+        }
+        assert_eq!(streamed(&all[..1], Layout::Object), via_tree(&all[..1]));
+        assert_eq!(streamed(&[], Layout::Array), "[]\n");
+        // One task given as several ItemIds: an array of one.
+        let one: Value = serde_json::from_str(&streamed(&all[..1], Layout::Array)).unwrap();
+        assert_eq!(one.as_array().map(Vec::len), Some(1));
+        assert_eq!(
+            streamed(&all[..1], Layout::Array),
+            format!(
+                "[\n  {}\n]\n",
+                via_tree(&all[..1]).trim_end().replace('\n', "\n  ")
+            )
+        );
+    }
+
     #[test]
     fn the_service_s_own_spelling_of_numbers_and_escapes_is_kept_and_means_the_same() {
         let body =

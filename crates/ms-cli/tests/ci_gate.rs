@@ -403,6 +403,131 @@ fn an_item_id_given_twice_is_fetched_and_judged_once() {
     );
 }
 
+/// Replaces every task's `"RequestId": "..."` (each call has its own) by a fixed one, keeping
+/// the rest of the bytes.
+fn without_request_ids(json: &str) -> String {
+    json.lines()
+        .map(|l| match l.split_once("\"RequestId\": \"") {
+            Some((indent, _)) => format!("{indent}\"RequestId\": \"R\""),
+            None => l.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn results_of_a_journal_stream_task_by_task_with_the_same_bytes() {
+    let emu = TestEmulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("run.db");
+    let journal_arg = journal.to_str().unwrap();
+    emu.ms()
+        .run([
+            "-o",
+            "json",
+            "scan",
+            "submit",
+            "--manifest",
+            "examples/apps.json",
+            "--journal",
+            journal_arg,
+            "--wait",
+            "--poll-interval",
+            "0.2",
+        ])
+        .ok();
+    let out = emu
+        .ms()
+        .run(["-o", "json", "scan", "results", "--journal", journal_arg])
+        .ok();
+    // What `ms scan results` printed before it streamed: each task's answer (here read
+    // through `ms call`, the API's reply as it is) as {ItemId, ScanSet, TotalCount,
+    // RequestId}, pretty-printed by serde_json as one array, with a final newline.
+    let printed: Value = serde_json::from_str(&out.stdout).unwrap();
+    let tasks = printed.as_array().unwrap();
+    assert_eq!(tasks.len(), 2, "the run's two tasks");
+    let expected: Vec<Value> = tasks
+        .iter()
+        .map(|t| {
+            let id = t["ItemId"].as_str().unwrap();
+            let answer = emu
+                .ms()
+                .run([
+                    "-o",
+                    "json",
+                    "call",
+                    "DescribeScanResults",
+                    "--json",
+                    &format!(r#"{{"ItemId": "{id}"}}"#),
+                ])
+                .ok()
+                .json();
+            let scan_set = answer["ScanSet"].as_array().unwrap().clone();
+            serde_json::json!({
+                "ItemId": id,
+                "TotalCount": scan_set.len(),
+                "ScanSet": scan_set,
+                "RequestId": t["RequestId"],
+            })
+        })
+        .map(|mut v| {
+            // The member order of the output: ItemId, ScanSet, TotalCount, RequestId.
+            let o = v.as_object_mut().unwrap();
+            let count = o.shift_remove("TotalCount").unwrap();
+            let request = o.shift_remove("RequestId").unwrap();
+            o.insert("TotalCount".into(), count);
+            o.insert("RequestId".into(), request);
+            v
+        })
+        .collect();
+    let expected = serde_json::to_string_pretty(&Value::Array(expected)).unwrap() + "\n";
+    assert!(
+        out.stdout == expected,
+        "the streamed bytes differ:\n{}",
+        out.stdout
+    );
+    // The same by ItemIds; and under a gate, judged as it streams: exit 4, the same bytes.
+    let ids: Vec<&str> = tasks
+        .iter()
+        .map(|t| t["ItemId"].as_str().unwrap())
+        .collect();
+    let by_ids = emu
+        .ms()
+        .run(with_ids(
+            &["-o", "json", "scan", "results"],
+            &ids.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        ))
+        .ok();
+    assert_eq!(
+        without_request_ids(&by_ids.stdout),
+        without_request_ids(&expected)
+    );
+    let gated = emu
+        .ms()
+        .run([
+            "-o",
+            "json",
+            "scan",
+            "results",
+            "--journal",
+            journal_arg,
+            "--fail-on",
+            "virus",
+        ])
+        .expect_code(4);
+    assert_eq!(
+        without_request_ids(&gated.stdout),
+        without_request_ids(&expected)
+    );
+    assert!(
+        gated
+            .stderr
+            .contains("policy --fail-on virus violated: 2 violation(s) in 2 of 32 app(s)"),
+        "{}",
+        gated.stderr
+    );
+}
+
 #[test]
 fn service_and_usage_errors_keep_their_exit_codes_under_a_gate() {
     let emu = TestEmulator::start();
