@@ -189,14 +189,16 @@ pub fn evaluate_new<'a>(gate: &Gate, entries: &[AppDiff<'a>]) -> (Vec<AppFinding
     let mut outcomes = Vec::new();
     for e in entries {
         if let Some(new) = e.new {
-            outcomes.push(gate.evaluate_app(new, &e.gated_findings(gate)));
+            let mut outcome = gate.evaluate_app(new, &e.gated_findings(gate));
+            // An allow entry is in use when it matches any finding of the new build, not
+            // only the judged ones.
+            (outcome.allow_for_app, outcome.allow_used) = gate.allow_use(new, &new.findings());
+            outcomes.push(outcome);
             apps.push(new.clone());
         }
     }
-    let evaluation = Evaluation {
-        policy: format!("{} (new findings only)", gate.policy().name),
-        apps: outcomes,
-    };
+    let policy = format!("{} (new findings only)", gate.policy().name);
+    let evaluation = gate.evaluation(policy, &apps, outcomes);
     (apps, evaluation)
 }
 

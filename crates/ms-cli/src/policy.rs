@@ -220,12 +220,26 @@ pub struct AllowEntry {
 
 impl AllowEntry {
     fn matches(&self, app: &AppFindings, finding: &Finding) -> bool {
+        self.names(app) && self.finding.matches(finding)
+    }
+
+    /// True when the entry is about this app (its package and/or MD5).
+    fn names(&self, app: &AppFindings) -> bool {
         self.package.as_ref().is_none_or(|p| *p == app.package)
             && self
                 .md5
                 .as_ref()
                 .is_none_or(|m| m.eq_ignore_ascii_case(&app.md5))
-            && self.finding.matches(finding)
+    }
+
+    /// The app the entry names, for messages (`com.example.notes`, `md5 0f…`).
+    fn app_label(&self) -> String {
+        match (&self.package, &self.md5) {
+            (Some(p), Some(m)) => format!("{p} (md5 {m})"),
+            (Some(p), None) => p.clone(),
+            (None, Some(m)) => format!("md5 {m}"),
+            (None, None) => "any app".to_owned(),
+        }
     }
 
     /// True when the entry no longer applies on `today`.
@@ -623,6 +637,12 @@ pub struct AppOutcome {
     pub violations: Vec<Violation>,
     /// Findings accepted by the allow-list (whether or not they would have failed).
     pub suppressed: Vec<Suppression>,
+    /// Unexpired allow-list entries (indices into [`Policy::allow`]) that name this app
+    /// (its package and/or MD5), when its scan finished: those that match none of its
+    /// findings may be stale.
+    pub allow_for_app: Vec<usize>,
+    /// Those of [`allow_for_app`](Self::allow_for_app) that matched a finding of the app.
+    pub allow_used: Vec<usize>,
 }
 
 impl AppOutcome {
@@ -639,6 +659,9 @@ pub struct Evaluation {
     pub policy: String,
     /// Per app.
     pub apps: Vec<AppOutcome>,
+    /// A note for each unexpired allow-list entry that named an app judged here but matched
+    /// none of its findings (see [`Tally::unused_allow`]).
+    pub unused_allow: Vec<String>,
 }
 
 impl Gate {
@@ -654,18 +677,76 @@ impl Gate {
 
     /// Judges every app on all its findings.
     pub fn evaluate(&self, apps: &[AppFindings]) -> Evaluation {
+        let outcomes = apps
+            .iter()
+            .map(|a| self.evaluate_app(a, &a.findings()))
+            .collect();
+        self.evaluation(self.policy.name.clone(), apps, outcomes)
+    }
+
+    /// The evaluation named `policy` of `apps` whose outcomes (in the same order) are
+    /// `outcomes`.
+    pub fn evaluation(
+        &self,
+        policy: String,
+        apps: &[AppFindings],
+        outcomes: Vec<AppOutcome>,
+    ) -> Evaluation {
+        let mut tally = self.tally();
+        for (app, outcome) in apps.iter().zip(&outcomes) {
+            tally.record(app, outcome);
+        }
         Evaluation {
-            policy: self.policy.name.clone(),
-            apps: apps
-                .iter()
-                .map(|a| self.evaluate_app(a, &a.findings()))
-                .collect(),
+            policy,
+            apps: outcomes,
+            unused_allow: tally.unused_allow(),
         }
     }
 
-    /// An empty [`Tally`] for this policy, to judge apps one at a time with [`Gate::judge`].
+    /// An empty [`Tally`] for this policy, to judge apps one at a time with [`Gate::judge`];
+    /// it also follows which unexpired allow-list entries are used.
     pub fn tally(&self) -> Tally {
-        Tally::new(self.policy.name.clone())
+        let mut tally = Tally::new(self.policy.name.clone());
+        tally.allow = self
+            .policy
+            .allow
+            .iter()
+            .map(|e| {
+                (!e.expired(self.today)).then(|| AllowUse {
+                    what: format!("{} for {}", e.finding, e.app_label()),
+                    origin: e.origin.clone(),
+                    app_judged: false,
+                    used: false,
+                })
+            })
+            .collect();
+        tally
+    }
+
+    /// The unexpired allow-list entries that name `app` (when its scan finished), and those
+    /// of them that match one of `findings`: (named, used), indices into [`Policy::allow`].
+    pub fn allow_use(&self, app: &AppFindings, findings: &[Finding]) -> (Vec<usize>, Vec<usize>) {
+        if !app.complete() {
+            return (Vec::new(), Vec::new());
+        }
+        let named: Vec<usize> = self
+            .policy
+            .allow
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| !e.expired(self.today) && e.names(app))
+            .map(|(i, _)| i)
+            .collect();
+        let used = named
+            .iter()
+            .copied()
+            .filter(|&i| {
+                findings
+                    .iter()
+                    .any(|f| self.policy.allow[i].finding.matches(f))
+            })
+            .collect();
+        (named, used)
     }
 
     /// Judges one app on all its findings and counts it in `tally`; nothing of the app
@@ -678,6 +759,7 @@ impl Gate {
     /// another build, as `ms scan diff` does).
     pub fn evaluate_app(&self, app: &AppFindings, findings: &[Finding]) -> AppOutcome {
         let mut out = AppOutcome::default();
+        (out.allow_for_app, out.allow_used) = self.allow_use(app, findings);
         if self.policy.fail_incomplete && !app.complete() {
             out.incomplete = Some(
                 app.status
@@ -724,6 +806,13 @@ impl Evaluation {
             .sum()
     }
 
+    /// [`decision`](Self::decision), after a note on stderr for each unused allow-list
+    /// entry ([`Evaluation::unused_allow`]); the notes never change the exit code.
+    pub fn conclude(&self, apps: &[AppFindings]) -> CliResult<()> {
+        note_unused_allow(&self.unused_allow);
+        self.decision(apps)
+    }
+
     /// The exit decision: `Ok` when the policy passes, else the policy error (exit code 4)
     /// whose message is the short summary of what violated it (see [`Tally::decision`]).
     pub fn decision(&self, apps: &[AppFindings]) -> CliResult<()> {
@@ -746,6 +835,28 @@ pub struct Tally {
     failing: usize,
     violations: usize,
     shown: Vec<String>,
+    /// Per allow-list entry (`None` when expired): whether it was used.
+    allow: Vec<Option<AllowUse>>,
+}
+
+/// What a [`Tally`] knows of one unexpired allow-list entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct AllowUse {
+    /// `vul:5 for com.example.notes`.
+    what: String,
+    /// `policy.toml:12`.
+    origin: String,
+    /// An app it names was judged (its scan finished).
+    app_judged: bool,
+    /// It matched a finding of such an app.
+    used: bool,
+}
+
+/// Prints the notes of [`Tally::unused_allow`] on stderr.
+pub fn note_unused_allow(notes: &[String]) {
+    for note in notes {
+        errln!("note: {note}");
+    }
 }
 
 impl Tally {
@@ -757,11 +868,22 @@ impl Tally {
             failing: 0,
             violations: 0,
             shown: Vec::new(),
+            allow: Vec::new(),
         }
     }
 
     /// Counts one judged app.
     pub fn record(&mut self, app: &AppFindings, outcome: &AppOutcome) {
+        for &i in &outcome.allow_for_app {
+            if let Some(Some(entry)) = self.allow.get_mut(i) {
+                entry.app_judged = true;
+            }
+        }
+        for &i in &outcome.allow_used {
+            if let Some(Some(entry)) = self.allow.get_mut(i) {
+                entry.used = true;
+            }
+        }
         self.apps += 1;
         if outcome.passed() {
             return;
@@ -788,6 +910,31 @@ impl Tally {
     /// True when no app judged so far violates the policy.
     pub fn passed(&self) -> bool {
         self.failing == 0
+    }
+
+    /// One note per unexpired allow-list entry that named an app judged here (its scan
+    /// finished) yet matched none of its findings: a stale entry to clean up. Entries for
+    /// apps this gate did not see (another job's apps, an `--md5` filter) are not named: they
+    /// may still be needed.
+    pub fn unused_allow(&self) -> Vec<String> {
+        self.allow
+            .iter()
+            .flatten()
+            .filter(|e| e.app_judged && !e.used)
+            .map(|e| {
+                format!(
+                    "allow entry {} ({}) matched no finding; remove it if the finding is gone",
+                    e.origin, e.what
+                )
+            })
+            .collect()
+    }
+
+    /// [`decision`](Self::decision), after a note on stderr for each unused allow-list
+    /// entry ([`Tally::unused_allow`]); the notes never change the exit code.
+    pub fn conclude(&self) -> CliResult<()> {
+        note_unused_allow(&self.unused_allow());
+        self.decision()
     }
 
     /// The exit decision: `Ok` when the policy passes, else the policy error (exit code 4)
@@ -1099,6 +1246,41 @@ expires = "2026-12-31"
         let mut passing = gate.tally();
         gate.judge(&apps[3], &mut passing);
         assert!(passing.passed() && passing.decision().is_ok());
+    }
+
+    #[test]
+    fn unused_unexpired_allow_entries_of_judged_apps_are_noted() {
+        let entry = |package: &str, finding: &str, expires: &str| {
+            format!(
+                "\n[[allow]]\npackage = \"{package}\"\nfinding = \"{finding}\"\nreason = \"r\"\nexpires = {expires}\n"
+            )
+        };
+        let text = [
+            "fail-on = \"virus\"\n".to_owned(),
+            entry("com.demo", "virus:*", "2099-01-01"), // used
+            entry("com.demo", "vul:999", "2099-01-01"), // stale: noted
+            entry("com.other", "virus:*", "2099-01-01"), // its app not judged here
+            entry("com.demo", "vul:998", "2025-01-01"), // expired: not noted
+            entry("com.demo", "word:*", "2099-01-01"),  // used by a word
+        ]
+        .concat();
+        let gate = Gate::new(Policy::parse(&text, "p.toml").unwrap(), day("2026-01-01"));
+        let app = app_with_virus();
+        let expected = [
+            "allow entry p.toml:9 (vul:999 for com.demo) matched no finding; remove it if the finding is gone",
+        ];
+        let e = gate.evaluate(std::slice::from_ref(&app));
+        assert_eq!(e.unused_allow, expected);
+        assert!(e.passed(), "a note, not a failure");
+        let mut tally = gate.tally();
+        gate.judge(&app, &mut tally);
+        assert_eq!(tally.unused_allow(), expected);
+        assert!(tally.conclude().is_ok());
+        // An unfinished scan has no findings to match: nothing is noted for it.
+        let mut v = sample();
+        v["TaskStatus"] = json!(4);
+        let unfinished = AppFindings::from_json(&v);
+        assert!(gate.evaluate(&[unfinished]).unused_allow.is_empty());
     }
 
     #[test]

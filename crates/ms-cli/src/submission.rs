@@ -448,7 +448,7 @@ impl<'g> Scanned<'g> {
         }
         self.gate
             .as_ref()
-            .map_or(Ok(()), |(_, tally)| tally.decision())
+            .map_or(Ok(()), |(_, tally)| tally.conclude())
     }
 }
 

@@ -529,6 +529,104 @@ fn results_of_a_journal_stream_task_by_task_with_the_same_bytes() {
 }
 
 #[test]
+fn unused_allow_entries_are_noted_without_changing_the_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    // Both viruses allowed (used), plus: a stale entry for a scanned app (no such finding),
+    // an entry for an app of another pipeline, and an expired stale entry.
+    let policy = allow_both_viruses(dir.path(), &date_in(30));
+    let mut text = std::fs::read_to_string(&policy).unwrap();
+    let first_extra = text.lines().count() + 2;
+    for (package, finding, expires) in [
+        ("com.example.qrscanner", "vul:99999", date_in(30)),
+        ("com.example.elsewhere", "virus:*", date_in(30)),
+        ("com.example.qrscanner", "vul:99998", date_in(-1)),
+    ] {
+        text.push_str(&format!(
+            "\n[[allow]]\npackage = \"{package}\"\nfinding = \"{finding}\"\nreason = \"r\"\nexpires = {expires}\n"
+        ));
+    }
+    std::fs::write(&policy, text).unwrap();
+    let policy_arg = policy.to_str().unwrap();
+    let stale = format!(
+        "note: allow entry {policy_arg}:{first_extra} (vul:99999 for com.example.qrscanner) matched no finding"
+    );
+    let notes = |stderr: &str| {
+        stderr
+            .lines()
+            .filter(|l| l.contains("matched no finding"))
+            .count()
+    };
+
+    let emu = TestEmulator::start();
+    // scan submit --wait: the policy passes (both viruses allowed): exit 0, one note.
+    let submitted = submit_wait(&emu, &["--policy", policy_arg]).ok();
+    assert!(submitted.stderr.contains(&stale), "{}", submitted.stderr);
+    assert_eq!(notes(&submitted.stderr), 1, "{}", submitted.stderr);
+    let ids: Vec<String> = submitted.json()["Tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["ItemId"].as_str().unwrap().to_owned())
+        .collect();
+    // scan results (streamed JSON and table), scan wait, scan report: the same note, exit 0.
+    for args in [
+        vec!["-o", "json", "scan", "results"],
+        vec!["scan", "results"],
+        vec!["scan", "wait"],
+        vec!["scan", "report", "--format", "junit"],
+    ] {
+        let mut args = with_ids(&args, &ids);
+        args.extend(["--policy", policy_arg]);
+        let run = emu.ms().run(&args).ok();
+        assert!(run.stderr.contains(&stale), "{args:?}: {}", run.stderr);
+        assert_eq!(notes(&run.stderr), 1, "{args:?}: {}", run.stderr);
+    }
+    // With a violation the exit code stays 4, and the note is still there.
+    let violated = emu
+        .ms()
+        .run(with_ids(
+            &[
+                "scan",
+                "results",
+                "--policy",
+                policy_arg,
+                "--fail-on",
+                "high",
+            ],
+            &ids,
+        ))
+        .expect_code(4);
+    assert!(violated.stderr.contains(&stale), "{}", violated.stderr);
+    // --md5 of another app (the Code Editor, its virus allowed): the stale entry's app was
+    // not judged, so no note.
+    let other = emu
+        .ms()
+        .run(with_ids(
+            &[
+                "scan",
+                "results",
+                "--policy",
+                policy_arg,
+                "--md5",
+                VIRUSES[1].1,
+            ],
+            &ids,
+        ))
+        .ok();
+    assert_eq!(notes(&other.stderr), 0, "{}", other.stderr);
+    // A policy whose entries are all used prints no note.
+    let clean = allow_both_viruses(dir.path(), &date_in(30));
+    let run = emu
+        .ms()
+        .run(with_ids(
+            &["scan", "results", "--policy", clean.to_str().unwrap()],
+            &ids,
+        ))
+        .ok();
+    assert_eq!(notes(&run.stderr), 0, "{}", run.stderr);
+}
+
+#[test]
 fn service_and_usage_errors_keep_their_exit_codes_under_a_gate() {
     let emu = TestEmulator::start();
     // An unknown task: the service's error (exit 1), not the policy's 4.

@@ -52,7 +52,7 @@ pub async fn exec(ctx: &mut Ctx, args: DiffArgs) -> CliResult<()> {
     let decision = match &gate {
         Some(gate) => {
             let (apps, evaluation) = evaluate_new(gate, &entries);
-            evaluation.decision(&apps)
+            evaluation.conclude(&apps)
         }
         None => Ok(()),
     };

@@ -81,7 +81,7 @@ pub async fn exec(ctx: &mut Ctx, args: ReportArgs) -> CliResult<()> {
     let apps: Vec<AppFindings> = apps_of(&tasks, &args.md5s);
     let title = title(&item_ids, &tasks);
     let evaluation = gate.as_ref().map(|g| g.evaluate(&apps));
-    let decision = evaluation.as_ref().map_or(Ok(()), |e| e.decision(&apps));
+    let decision = evaluation.as_ref().map_or(Ok(()), |e| e.conclude(&apps));
     let text = render(
         args.format,
         &Report::new(&title, &apps).with_evaluation(evaluation.as_ref()),

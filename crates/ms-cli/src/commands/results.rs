@@ -58,7 +58,7 @@ pub async fn exec(ctx: &mut Ctx, args: ResultsArgs) -> CliResult<()> {
     let decision = match &gate {
         Some(gate) => {
             let apps = apps_of(&parsed, &[]);
-            gate.evaluate(&apps).decision(&apps)
+            gate.evaluate(&apps).conclude(&apps)
         }
         None => Ok(()),
     };
@@ -111,7 +111,7 @@ async fn stream_json(
         pretty.end(&mut buf);
         printed = write_while_open(ctx, printed, &buf);
     }
-    let decision = tally.as_ref().map_or(Ok(()), Tally::decision);
+    let decision = tally.as_ref().map_or(Ok(()), Tally::conclude);
     finish(decision, printed)
 }
 

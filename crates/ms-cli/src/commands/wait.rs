@@ -129,7 +129,7 @@ pub async fn exec(ctx: &mut Ctx, args: WaitArgs) -> CliResult<()> {
                 .with_hint("see the status of each app with `ms scan results ITEM_ID`"),
         )
     } else if let Some(gate) = &gate {
-        judge_tasks(&client, &item_ids, gate).await?.decision()
+        judge_tasks(&client, &item_ids, gate).await?.conclude()
     } else {
         Ok(())
     };
