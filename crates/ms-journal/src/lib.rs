@@ -248,7 +248,35 @@ fn is_empty(conn: &Connection, path: &Path) -> Result<bool> {
     Ok(n == 0)
 }
 
+/// `open the journal` failing with `NotFound` when `path` does not exist (SQLite would
+/// create it).
+fn require_existing(path: &Path) -> Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    Err(Error::Io {
+        path: path.to_owned(),
+        action: "open the journal",
+        source: std::io::Error::from(std::io::ErrorKind::NotFound),
+    })
+}
+
 impl SqliteJournal {
+    /// A journal on `conn` with nothing claimed yet: claims synced `FULL`, the file locked
+    /// by `lock` when this process writes it.
+    fn new(conn: Connection, path: PathBuf, lock: Option<File>) -> Self {
+        SqliteJournal {
+            conn,
+            path,
+            run_id: None,
+            open_chunks: HashMap::new(),
+            claim_cursor: 0,
+            claim_sync: "FULL",
+            _lock: lock,
+            _temp: None,
+        }
+    }
+
     /// Starts a new journal at `path` (a file that does not exist, or a journal whose
     /// creation never completed) for apps submitted with `scan_info`. Add the input's apps
     /// with [`JournalWriter::push`], then [`JournalWriter::finish`]: nothing is visible in the
@@ -264,16 +292,7 @@ impl SqliteJournal {
                     .to_owned(),
             });
         }
-        let journal = SqliteJournal {
-            conn,
-            path: path.to_owned(),
-            run_id: None,
-            open_chunks: HashMap::new(),
-            claim_cursor: 0,
-            claim_sync: "FULL",
-            _lock: Some(lock),
-            _temp: None,
-        };
+        let journal = SqliteJournal::new(conn, path.to_owned(), Some(lock));
         JournalWriter::start(journal, scan_info, !existed)
     }
 
@@ -291,39 +310,19 @@ impl SqliteJournal {
         let path = dir.path().join("journal.sqlite");
         let conn = connect(&path, OpenFlags::default())?;
         let journal = SqliteJournal {
-            conn,
-            path,
-            run_id: None,
-            open_chunks: HashMap::new(),
-            claim_cursor: 0,
             claim_sync: "OFF",
-            _lock: None,
             _temp: Some(dir),
+            ..SqliteJournal::new(conn, path, None)
         };
         JournalWriter::start(journal, scan_info, false)
     }
 
     /// Opens an existing journal to continue its batch (locked for this process).
     pub fn open(path: &Path) -> Result<Self> {
-        if !path.exists() {
-            return Err(Error::Io {
-                path: path.to_owned(),
-                action: "open the journal",
-                source: std::io::Error::from(std::io::ErrorKind::NotFound),
-            });
-        }
+        require_existing(path)?;
         let lock = lock(path)?;
         let conn = connect(path, OpenFlags::default())?;
-        let journal = SqliteJournal {
-            conn,
-            path: path.to_owned(),
-            run_id: None,
-            open_chunks: HashMap::new(),
-            claim_cursor: 0,
-            claim_sync: "FULL",
-            _lock: Some(lock),
-            _temp: None,
-        };
+        let journal = SqliteJournal::new(conn, path.to_owned(), Some(lock));
         journal.check_version()?;
         journal.pragmas()?;
         Ok(journal)
@@ -332,24 +331,9 @@ impl SqliteJournal {
     /// Opens a journal to read it (`ms scan wait/results/report --journal`), also while
     /// another process writes it.
     pub fn open_read_only(path: &Path) -> Result<Self> {
-        if !path.exists() {
-            return Err(Error::Io {
-                path: path.to_owned(),
-                action: "open the journal",
-                source: std::io::Error::from(std::io::ErrorKind::NotFound),
-            });
-        }
+        require_existing(path)?;
         let conn = connect(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-        let journal = SqliteJournal {
-            conn,
-            path: path.to_owned(),
-            run_id: None,
-            open_chunks: HashMap::new(),
-            claim_cursor: 0,
-            claim_sync: "FULL",
-            _lock: None,
-            _temp: None,
-        };
+        let journal = SqliteJournal::new(conn, path.to_owned(), None);
         journal.check_version()?;
         Ok(journal)
     }
