@@ -32,8 +32,8 @@ use super::cache::{
     CachedProvider, FetchCredentials, FetchFuture, RefreshPolicy, TemporaryCredentials,
 };
 use super::sts::{
-    DEFAULT_DURATION, STS_ENDPOINT, check_duration, check_role_arn, check_token,
-    default_session_name, parse_sts_reply, sts_client, sts_operation,
+    DEFAULT_DURATION, STS_ENDPOINT, assume, check_duration, check_role_arn, check_token,
+    default_session_name, sts_client,
 };
 use super::{CredentialsFuture, Detected, EnvLookup, ProvideCredentials, non_empty};
 use crate::clock::{Clock, SystemClock};
@@ -416,15 +416,13 @@ impl WebIdentityFetcher {
             ),
         );
         params.insert("DurationSeconds".into(), Value::from(self.duration));
-        let reply = self
-            .client
-            .send_operation(
-                sts_operation("AssumeRoleWithWebIdentity"),
-                &Value::Object(params),
-            )
-            .await
-            .map_err(|e| e.credentials_like(format!("{source}: {e}")))?;
-        parse_sts_reply(&reply, &source)
+        assume(
+            &self.client,
+            "AssumeRoleWithWebIdentity",
+            &Value::Object(params),
+            &source,
+        )
+        .await
     }
 }
 

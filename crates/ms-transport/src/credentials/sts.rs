@@ -277,8 +277,23 @@ pub(crate) fn sts_client(
     Ok(builder)
 }
 
-/// The `AssumeRole` call itself.
-pub(crate) fn sts_operation(action: &str) -> Operation<'_> {
+/// Calls STS `action` (`AssumeRole`, `AssumeRoleWithWebIdentity`) with `params` and reads
+/// the temporary credentials of its reply; an error names `source`.
+pub(crate) async fn assume(
+    client: &Client,
+    action: &str,
+    params: &Value,
+    source: &str,
+) -> Result<TemporaryCredentials, Error> {
+    let reply = client
+        .send_operation(sts_operation(action), params)
+        .await
+        .map_err(|e| e.credentials_like(format!("{source}: {e}")))?;
+    parse_sts_reply(&reply, source)
+}
+
+/// The STS call `action` (`AssumeRole`, `AssumeRoleWithWebIdentity`).
+fn sts_operation(action: &str) -> Operation<'_> {
     Operation {
         service: STS_SERVICE,
         version: STS_VERSION,
@@ -289,7 +304,7 @@ pub(crate) fn sts_operation(action: &str) -> Operation<'_> {
 }
 
 /// Reads `Credentials` and `ExpiredTime` from an STS `Response` object.
-pub(crate) fn parse_sts_reply(reply: &Value, source: &str) -> Result<TemporaryCredentials, Error> {
+fn parse_sts_reply(reply: &Value, source: &str) -> Result<TemporaryCredentials, Error> {
     let obj = reply
         .as_object()
         .ok_or_else(|| Error::credentials(format!("{source}: the reply is not a JSON object")))?;
@@ -329,12 +344,7 @@ impl fmt::Debug for AssumeRoleFetcher {
 impl AssumeRoleFetcher {
     async fn fetch_once(&self) -> Result<TemporaryCredentials, Error> {
         let source = format!("{NAME} {}", self.role_arn);
-        let reply = self
-            .client
-            .send_operation(sts_operation("AssumeRole"), &self.params)
-            .await
-            .map_err(|e| e.credentials_like(format!("{source}: {e}")))?;
-        parse_sts_reply(&reply, &source)
+        assume(&self.client, "AssumeRole", &self.params, &source).await
     }
 }
 
