@@ -9,7 +9,7 @@ use http::header::HeaderValue;
 use tc3_sign::Tc3Signer;
 
 use crate::client::{Client, ClientInner};
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, or_system};
 use crate::connect::{ConnSettings, HttpClient, TlsSettings, tls_config};
 use crate::credentials::{DefaultChain, ProvideCredentials};
 use crate::endpoint::Endpoint;
@@ -373,7 +373,7 @@ impl ClientBuilder {
             },
             proxy,
         )?;
-        let clock: Arc<dyn Clock> = self.clock.unwrap_or_else(|| Arc::new(SystemClock::new()));
+        let clock = or_system(self.clock);
         let request_client = match &self.request_client {
             Some(s) => format!("{REQUEST_CLIENT}; {s}"),
             None => REQUEST_CLIENT.to_owned(),

@@ -50,6 +50,12 @@ impl Clock for SystemClock {
     }
 }
 
+/// `clock`, or a [`SystemClock`] when none was given (the default of every builder that
+/// takes a clock).
+pub(crate) fn or_system(clock: Option<Arc<dyn Clock>>) -> Arc<dyn Clock> {
+    clock.unwrap_or_else(|| Arc::new(SystemClock::new()))
+}
+
 /// Seconds since the Unix epoch from [`SystemTime`] (0 before the epoch).
 fn wall_clock_seconds() -> u64 {
     SystemTime::now()

@@ -32,7 +32,7 @@ use super::cache::{
     CachedProvider, FetchCredentials, FetchFuture, RefreshPolicy, TemporaryCredentials,
 };
 use super::{CredentialsFuture, ProvideCredentials};
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, or_system};
 use crate::error::Error;
 
 /// The metadata service of CVM instances (the official SDKs' `metaUrl`).
@@ -186,9 +186,7 @@ impl CvmRoleBuilder {
             timeout: self.timeout,
             http,
         };
-        let clock = self
-            .clock
-            .unwrap_or_else(|| Arc::new(SystemClock::new()) as Arc<dyn Clock>);
+        let clock = or_system(self.clock);
         CvmRoleProvider {
             cache: CachedProvider::with_policy(fetcher, self.policy, clock),
         }

@@ -36,7 +36,7 @@ use super::sts::{
     default_session_name, sts_client,
 };
 use super::{CredentialsFuture, Detected, EnvLookup, ProvideCredentials, non_empty};
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, or_system};
 use crate::error::Error;
 use crate::request::SignMethod;
 use crate::{Client, ClientBuilder};
@@ -345,9 +345,7 @@ impl WebIdentityBuilder {
             session_name,
             duration,
         };
-        let clock = self
-            .clock
-            .unwrap_or_else(|| Arc::new(SystemClock::new()) as Arc<dyn Clock>);
+        let clock = or_system(self.clock);
         Ok(WebIdentityProvider {
             cache: CachedProvider::with_policy(fetcher, self.refresh, clock),
         })

@@ -26,7 +26,7 @@ use super::cache::{
 };
 use super::cvm::{expired_time, temporary_from};
 use super::{CredentialsFuture, ProvideCredentials};
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, or_system};
 use crate::error::Error;
 use crate::{Client, ClientBuilder, Operation};
 
@@ -246,9 +246,7 @@ impl AssumeRoleBuilder {
             role_arn,
             params: Value::Object(params),
         };
-        let clock = self
-            .clock
-            .unwrap_or_else(|| Arc::new(SystemClock::new()) as Arc<dyn Clock>);
+        let clock = or_system(self.clock);
         Ok(AssumeRoleProvider {
             cache: CachedProvider::with_policy(fetcher, self.refresh, clock),
         })

@@ -31,7 +31,7 @@ use super::{
     CredentialsFuture, Detected, EnvLookup, ProvideCredentials, StaticProvider, env_vars,
     make_credentials, non_empty, process_env,
 };
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, or_system};
 use crate::error::Error;
 
 /// The environment variable tccli reads the profile name from.
@@ -305,10 +305,7 @@ impl TccliProvider {
                 Arc::new(b.build()?)
             }
             Kind::Temporary => {
-                let clock = self
-                    .clock
-                    .clone()
-                    .unwrap_or_else(|| Arc::new(SystemClock::new()) as Arc<dyn Clock>);
+                let clock = or_system(self.clock.clone());
                 Arc::new(CachedProvider::with_policy(
                     TccliFileFetcher {
                         path: path.clone(),
@@ -463,6 +460,7 @@ impl FetchCredentials for TccliFileFetcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::SystemClock;
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + Send + Sync + 'static {
