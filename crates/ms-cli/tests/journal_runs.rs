@@ -5,135 +5,21 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Ms, Run, md5_of};
+use common::{
+    Batch, Ms, Run, Serve, assert_each_once, finish, manifest_of as manifest, md5_of, signal,
+};
 use serde_json::Value;
-
-const ID: &str = "AKIDjournalTestJournalTest000000";
-const KEY: &str = "journalTestSecretKeyNotASecret00";
-
-/// `ms emulator serve` in a child process, stopped when dropped.
-struct Serve {
-    child: Child,
-    url: String,
-}
-
-impl Serve {
-    fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ms"))
-            .args(["emulator", "serve", "--listen", "127.0.0.1:0"])
-            .args(["--account", &format!("{ID}:{KEY}")])
-            .args(if args.contains(&"--scan-seconds") {
-                &[][..]
-            } else {
-                &["--scan-seconds", "3600"][..]
-            })
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("ms emulator serve starts");
-        let mut url = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut url)
-            .unwrap();
-        let url = url.trim().to_owned();
-        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-        Serve { child, url }
-    }
-
-    fn ms(&self) -> Ms {
-        Ms::new()
-            .env("MS_ENDPOINT", &self.url)
-            .env("TENCENTCLOUD_SECRET_ID", ID)
-            .env("TENCENTCLOUD_SECRET_KEY", KEY)
-    }
-
-    /// A command line for `ms` with this emulator, HOME in `home` (kept across runs).
-    fn command(&self, home: &Path) -> Command {
-        let (mut cmd, _) = Ms::new().command();
-        cmd.env("HOME", home)
-            .env("MS_ENDPOINT", &self.url)
-            .env("TENCENTCLOUD_SECRET_ID", ID)
-            .env("TENCENTCLOUD_SECRET_KEY", KEY);
-        cmd
-    }
-
-    /// How many times the emulator holds each MD5, from its own listing (retried: the
-    /// listing may meet injected faults too).
-    fn held(&self) -> HashMap<String, usize> {
-        for _ in 0..20 {
-            let out = self.ms().run(["scan", "list", "--all", "-o", "json"]);
-            if out.code != 0 {
-                continue;
-            }
-            let mut held = HashMap::new();
-            for row in out.json()["ScanSet"].as_array().unwrap() {
-                *held
-                    .entry(row["AppMd5"].as_str().unwrap().to_owned())
-                    .or_default() += 1;
-            }
-            return held;
-        }
-        panic!("the emulator's listing kept failing");
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A JSON manifest of apps `from..from+n` (MD5 `md5_of(i)`), returned with its path.
-fn manifest(dir: &Path, name: &str, from: u64, n: u64) -> PathBuf {
-    let apps: Vec<Value> = (from..from + n)
-        .map(|i| {
-            serde_json::json!({
-                "url": format!("https://cdn.example.com/app{i}.apk"),
-                "md5": md5_of(i),
-                "size": 1000 + i,
-                "name": format!("App {i}"),
-            })
-        })
-        .collect();
-    let path = dir.join(name);
-    std::fs::write(&path, serde_json::to_string(&apps).unwrap()).unwrap();
-    path
-}
-
-fn assert_each_once(held: &HashMap<String, usize>, from: u64, n: u64) {
-    let twice: Vec<_> = held.iter().filter(|(_, c)| **c > 1).collect();
-    assert!(twice.is_empty(), "held more than once: {twice:?}");
-    for i in from..from + n {
-        assert_eq!(held.get(&md5_of(i)), Some(&1), "app {i} held once");
-    }
-}
 
 #[test]
 fn forty_apps_against_a_quota_of_thirty_name_the_ten_not_accepted() {
     let emu = Serve::start(&["--quota", "30", "--rate-limit", "0"]);
-    let dir = tempfile::tempdir().unwrap();
-    let m = manifest(dir.path(), "apps.json", 1, 40);
-    let journal = dir.path().join("run.db");
-    let submit = || {
-        emu.ms().run([
-            "scan",
-            "submit",
-            "--manifest",
-            m.to_str().unwrap(),
-            "--journal",
-            journal.to_str().unwrap(),
-            "-o",
-            "json",
-        ])
-    };
+    let batch = Batch::new(1, 40);
+    let submit = || emu.ms().run(batch.submit(&["-o", "json"]));
     let out = submit().expect_code(1);
     assert!(
         out.stderr
@@ -186,23 +72,11 @@ fn inputs_read_once_pipes_fifos_and_stdin_submit_every_app() {
 
     // Process substitution: bash gives /dev/fd/N, a pipe.
     let m = manifest(dir.path(), "a.json", 1000, 45);
-    let (ms_cmd, _home) = emu.ms().command();
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg(format!(
-            "'{ms}' scan submit --manifest <(cat '{}') -o json",
-            m.display()
-        ))
-        .envs(ms_cmd.get_envs().filter_map(|(k, v)| Some((k, v?))))
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let script = format!(
+        "'{ms}' scan submit --manifest <(cat '{}') -o json",
+        m.display()
     );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = emu.ms().bash(&script).ok().json();
     assert_eq!(v["Submitted"], 45);
 
     // A named FIFO, written by another thread.
@@ -255,11 +129,7 @@ fn run_until_done(emu: &Serve, home: &Path, args: &[&str], runs: usize) -> Vec<V
     let mut lines = Vec::new();
     for attempt in 1..=runs {
         let out = emu.ms().env("HOME", home).run(args);
-        lines.extend(
-            out.stdout
-                .lines()
-                .map(|l| serde_json::from_str::<Value>(l).unwrap_or_else(|e| panic!("{e}: {l}"))),
-        );
+        lines.extend(out.json_lines());
         if out.code == 0 {
             return lines;
         }
@@ -272,28 +142,16 @@ fn run_until_done(emu: &Serve, home: &Path, args: &[&str], runs: usize) -> Vec<V
 fn kill_9_at_several_moments_then_resume_until_done_holds_each_app_once() {
     // 2,000 apps at 20 requests a second (the emulator enforces it too): 100 requests.
     let emu = Serve::start(&["--quota", "100000"]);
-    let dir = tempfile::tempdir().unwrap();
-    let home = dir.path().join("home");
-    std::fs::create_dir(&home).unwrap();
-    let m = manifest(dir.path(), "apps.json", 1, 2000);
-    let journal = dir.path().join("run.db");
-    let args = [
-        "scan",
-        "submit",
-        "--manifest",
-        m.to_str().unwrap(),
-        "--journal",
-        journal.to_str().unwrap(),
-        "-o",
-        "jsonl",
-    ];
+    let batch = Batch::new(1, 2000);
+    let home = batch.home();
+    let args = batch.submit(&["-o", "jsonl"]);
     let mut killed_mid_run = 0;
     let mut outputs = Vec::new();
     for (run, millis) in [150, 900, 1700, 400, 2600].into_iter().enumerate() {
-        let out = dir.path().join(format!("run{run}.jsonl"));
+        let out = batch.path().join(format!("run{run}.jsonl"));
         let mut child = emu
             .command(&home)
-            .args(args)
+            .args(&args)
             .stdout(std::fs::File::create(&out).unwrap())
             .stderr(Stdio::null())
             .spawn()
@@ -347,26 +205,9 @@ fn injected_faults_then_resume_until_done_holds_each_app_once() {
         "--fault-seed",
         "7",
     ]);
-    let dir = tempfile::tempdir().unwrap();
-    let m = manifest(dir.path(), "apps.json", 1, 2000);
-    let journal = dir.path().join("run.db");
-    let lines = run_until_done(
-        &emu,
-        dir.path(),
-        &[
-            "--rate-limit",
-            "100000",
-            "scan",
-            "submit",
-            "--manifest",
-            m.to_str().unwrap(),
-            "--journal",
-            journal.to_str().unwrap(),
-            "-o",
-            "jsonl",
-        ],
-        8,
-    );
+    let batch = Batch::new(1, 2000);
+    let args = batch.submit_after(&["--rate-limit", "100000"], &["-o", "jsonl"]);
+    let lines = run_until_done(&emu, batch.path(), &args, 8);
     let chunks: Vec<&Value> = lines.iter().filter(|l| l["Event"] == "chunk").collect();
     let unknown = chunks.iter().filter(|c| c["Outcome"] == "unknown").count();
     let found = chunks.iter().filter(|c| c["Reconciled"] == true).count();
@@ -386,11 +227,11 @@ fn injected_faults_then_resume_until_done_holds_each_app_once() {
 #[test]
 fn a_closed_stdout_does_not_turn_a_failed_submission_into_success() {
     let emu = Serve::start(&["--quota", "30", "--rate-limit", "0"]);
-    let dir = tempfile::tempdir().unwrap();
-    let m = manifest(dir.path(), "apps.json", 1, 40);
+    let batch = Batch::new(1, 40);
+    let m = &batch.manifest;
     for format in ["json", "jsonl", "table"] {
         let mut child = emu
-            .command(dir.path())
+            .command(batch.path())
             .args([
                 "scan",
                 "submit",
@@ -409,29 +250,6 @@ fn a_closed_stdout_does_not_turn_a_failed_submission_into_success() {
         assert_eq!(out.status.code(), Some(1), "{format}: {stderr}");
         assert!(stderr.contains("not accepted"), "{stderr}");
     }
-}
-
-/// Waits for a child, killing it (and failing the test) after two minutes: a hang fails
-/// instead of blocking the run.
-fn finish(mut child: Child) -> std::process::Output {
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > Duration::from_secs(120) {
-            let _ = child.kill();
-            panic!("ms still running after two minutes");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn signal(child: &Child, name: &str) {
-    let ok = Command::new("kill")
-        .args([&format!("-{name}"), &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill -{name}");
 }
 
 /// Starts a 2,000-app submission at 20 requests a second and waits until its first chunk
@@ -464,21 +282,9 @@ fn start_slow_submission(
 #[test]
 fn sigint_and_sigterm_stop_gracefully_and_the_printed_command_resumes() {
     let emu = Serve::start(&["--quota", "100000"]);
-    let dir = tempfile::tempdir().unwrap();
-    let home = dir.path().join("home");
-    std::fs::create_dir(&home).unwrap();
-    let m = manifest(dir.path(), "apps.json", 1, 2000);
-    let journal = dir.path().join("run.db");
-    let args = [
-        "scan",
-        "submit",
-        "--manifest",
-        m.to_str().unwrap(),
-        "--journal",
-        journal.to_str().unwrap(),
-        "-o",
-        "jsonl",
-    ];
+    let batch = Batch::new(1, 2000);
+    let home = batch.home();
+    let args = batch.submit(&["-o", "jsonl"]);
     for (name, code) in [("INT", 130), ("TERM", 143)] {
         let (child, mut stdout) = start_slow_submission(&emu, &home, &args);
         signal(&child, name);
@@ -493,7 +299,7 @@ fn sigint_and_sigterm_stop_gracefully_and_the_printed_command_resumes() {
         assert_eq!(out.status.code(), Some(code), "{name}: {stderr}");
         assert!(stderr.contains("interrupted:"), "{stderr}");
         assert!(
-            stderr.contains(&format!("--journal {}", journal.display())),
+            stderr.contains(&format!("--journal {}", batch.journal.display())),
             "{stderr}"
         );
         let summary: Value = serde_json::from_str(rest.lines().last().unwrap()).unwrap();
@@ -512,14 +318,7 @@ fn sigint_and_sigterm_stop_gracefully_and_the_printed_command_resumes() {
     signal(&child, "INT");
     assert_eq!(finish(child).status.code(), Some(130));
     // The command printed to resume (input left out: the journal holds it) finishes the run.
-    let resume = [
-        "scan",
-        "submit",
-        "--journal",
-        journal.to_str().unwrap(),
-        "-o",
-        "jsonl",
-    ];
+    let resume = ["scan", "submit", "--journal", batch.j(), "-o", "jsonl"];
     let lines = run_until_done(&emu, &home, &resume, 3);
     assert_eq!(lines.last().unwrap()["States"]["accepted"], 2000);
     assert_each_once(&emu.held(), 1, 2000);
@@ -528,24 +327,10 @@ fn sigint_and_sigterm_stop_gracefully_and_the_printed_command_resumes() {
 #[test]
 fn a_journal_refuses_another_input_or_other_settings() {
     let emu = Serve::start(&["--rate-limit", "0"]);
-    let dir = tempfile::tempdir().unwrap();
-    let a = manifest(dir.path(), "a.json", 1, 25);
-    let b = manifest(dir.path(), "b.json", 1, 26);
-    let journal = dir.path().join("run.db");
-    let j = journal.to_str().unwrap();
-    let out: Run = emu
-        .ms()
-        .run([
-            "scan",
-            "submit",
-            "--manifest",
-            a.to_str().unwrap(),
-            "--journal",
-            j,
-            "-o",
-            "jsonl",
-        ])
-        .ok();
+    let batch = Batch::new(1, 25);
+    let b = manifest(batch.path(), "b.json", 1, 26);
+    let j = batch.j();
+    let out: Run = emu.ms().run(batch.submit(&["-o", "jsonl"])).ok();
     assert_eq!(
         out.stdout
             .lines()
@@ -575,19 +360,7 @@ fn a_journal_refuses_another_input_or_other_settings() {
         .expect_code(2);
     assert!(out.stderr.contains("scan types"), "{}", out.stderr);
     // The same input again: nothing to send, success.
-    let out = emu
-        .ms()
-        .run([
-            "scan",
-            "submit",
-            "--manifest",
-            a.to_str().unwrap(),
-            "--journal",
-            j,
-            "-o",
-            "jsonl",
-        ])
-        .ok();
+    let out = emu.ms().run(batch.submit(&["-o", "jsonl"])).ok();
     assert!(!out.stdout.contains("\"chunk\""), "{}", out.stdout);
     assert_each_once(&emu.held(), 1, 25);
 }
@@ -595,32 +368,14 @@ fn a_journal_refuses_another_input_or_other_settings() {
 #[test]
 fn wait_streams_results_into_the_journal_and_wait_results_report_take_it() {
     let emu = Serve::start(&["--rate-limit", "0", "--scan-seconds", "0.2"]);
-    let dir = tempfile::tempdir().unwrap();
-    let m = manifest(dir.path(), "apps.json", 1, 45);
-    let journal = dir.path().join("run.db");
-    let j = journal.to_str().unwrap();
+    let batch = Batch::new(1, 45);
+    let (dir, journal, j) = (&batch.dir, &batch.journal, batch.j());
     // --wait with JSON Lines: a line per chunk, then a line per task's results as it finishes.
     let out = emu
         .ms()
-        .run([
-            "scan",
-            "submit",
-            "--manifest",
-            m.to_str().unwrap(),
-            "--journal",
-            j,
-            "--wait",
-            "--poll-interval",
-            "0.2",
-            "-o",
-            "jsonl",
-        ])
+        .run(batch.submit(&["--wait", "--poll-interval", "0.2", "-o", "jsonl"]))
         .ok();
-    let lines: Vec<Value> = out
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = out.json_lines();
     let results: Vec<&Value> = lines.iter().filter(|l| l["Event"] == "results").collect();
     assert_eq!(results.len(), 3);
     assert_eq!(
@@ -631,7 +386,7 @@ fn wait_streams_results_into_the_journal_and_wait_results_report_take_it() {
         45
     );
     // The results are in the journal.
-    let stored = ms_journal::SqliteJournal::open_read_only(&journal).unwrap();
+    let stored = ms_journal::SqliteJournal::open_read_only(journal).unwrap();
     let ids = stored.item_ids_in_order().unwrap();
     assert_eq!(ids.len(), 3);
     for id in &ids {
@@ -734,10 +489,7 @@ fn a_huge_csv_record_or_an_unterminated_json_string_is_refused_naming_its_line()
     )
     .unwrap();
     for (path, line) in [(&csv, 3), (&json, 3)] {
-        let out = Ms::new()
-            .env("TENCENTCLOUD_SECRET_ID", ID)
-            .env("TENCENTCLOUD_SECRET_KEY", KEY)
-            .env("MS_ENDPOINT", "http://127.0.0.1:9")
+        let out = Ms::offline()
             .run(["scan", "submit", "--manifest", path.to_str().unwrap()])
             .expect_code(2);
         assert!(
@@ -762,22 +514,11 @@ fn the_journal_reads_with_the_sqlite3_shell_as_documented() {
         return;
     }
     let emu = Serve::start(&["--quota", "30", "--rate-limit", "0"]);
-    let dir = tempfile::tempdir().unwrap();
-    let m = manifest(dir.path(), "apps.json", 1, 40);
-    let journal = dir.path().join("run.db");
-    emu.ms()
-        .run([
-            "scan",
-            "submit",
-            "--manifest",
-            m.to_str().unwrap(),
-            "--journal",
-            journal.to_str().unwrap(),
-        ])
-        .expect_code(1);
+    let batch = Batch::new(1, 40);
+    emu.ms().run(batch.submit(&[])).expect_code(1);
     let query = |sql: &str| {
         let out = Command::new("sqlite3")
-            .arg(&journal)
+            .arg(&batch.journal)
             .arg(sql)
             .output()
             .unwrap();
@@ -810,23 +551,12 @@ fn the_journal_reads_with_the_sqlite3_shell_as_documented() {
 #[test]
 fn sigterm_while_waiting_exits_143_and_says_how_to_wait_again() {
     let emu = Serve::start(&["--rate-limit", "0"]);
-    let dir = tempfile::tempdir().unwrap();
-    let m = manifest(dir.path(), "apps.json", 1, 5);
-    let journal = dir.path().join("run.db");
+    let batch = Batch::new(1, 5);
+    let journal = &batch.journal;
     for (name, code) in [("TERM", 143), ("INT", 130)] {
         let mut child = emu
-            .command(dir.path())
-            .args([
-                "scan",
-                "submit",
-                "--manifest",
-                m.to_str().unwrap(),
-                "--journal",
-                journal.to_str().unwrap(),
-                "--wait",
-                "--poll-interval",
-                "0.2",
-            ])
+            .command(batch.path())
+            .args(batch.submit(&["--wait", "--poll-interval", "0.2"]))
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -863,7 +593,7 @@ fn sigterm_while_waiting_exits_143_and_says_how_to_wait_again() {
             "scan",
             "wait",
             "--journal",
-            journal.to_str().unwrap(),
+            batch.j(),
             "--poll-interval",
             "0.1",
             "--wait-timeout",
@@ -884,25 +614,20 @@ fn sigterm_while_waiting_exits_143_and_says_how_to_wait_again() {
 fn passwords_in_urls_reach_no_error_no_printed_command_and_no_journal_which_is_private() {
     const SECRET: &str = "hunter2Secret";
     let emu = Serve::start(&["--quota", "3", "--rate-limit", "0"]);
-    let dir = tempfile::tempdir().unwrap();
-    let m = manifest(dir.path(), "apps.json", 1, 5);
-    let journal = dir.path().join("run.db");
+    let batch = Batch::new(1, 5);
+    let (dir, m) = (&batch.dir, &batch.manifest);
     // A Redis password on the command line (Redis is not there: the run goes on alone):
     // not in the printed resume command, not in the journal's record of the run.
+    let redis = format!("redis://:{SECRET}@127.0.0.1:9/0");
+    let shared = [
+        "--shared-rate-limit",
+        &redis,
+        "--shared-rate-limit-fallback",
+        "local",
+    ];
     let out = emu
         .ms()
-        .run([
-            "--shared-rate-limit",
-            &format!("redis://:{SECRET}@127.0.0.1:9/0"),
-            "--shared-rate-limit-fallback",
-            "local",
-            "scan",
-            "submit",
-            "--manifest",
-            m.to_str().unwrap(),
-            "--journal",
-            journal.to_str().unwrap(),
-        ])
+        .run([&shared[..], &batch.submit(&[])].concat())
         .expect_code(1);
     assert!(
         out.stderr
@@ -1075,52 +800,33 @@ fn pre_signed_download_urls_reach_no_trace_log_but_are_sent_and_kept_whole() {
 #[test]
 fn a_full_disk_stops_the_run_naming_the_journal_and_the_same_command_resumes() {
     let emu = Serve::start(&["--quota", "100000", "--rate-limit", "0"]);
-    let dir = tempfile::tempdir().unwrap();
-    let m = manifest(dir.path(), "apps.json", 1, 2000);
-    let journal = dir.path().join("run.db");
-    let args = [
-        "--rate-limit",
-        "100000",
-        "scan",
-        "submit",
-        "--manifest",
-        m.to_str().unwrap(),
-        "--journal",
-        journal.to_str().unwrap(),
-        "-o",
-        "jsonl",
-    ];
+    let batch = Batch::new(1, 2000);
+    let journal = &batch.journal;
+    let args = batch.submit_after(&["--rate-limit", "100000"], &["-o", "jsonl"]);
     // The disk fills up once the input is in: files may not grow past 600 KiB (writes
     // beyond fail with EFBIG, as on a full disk; SIGXFSZ ignored so they fail, not kill).
-    let (ms_cmd, _home) = emu.ms().command();
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg(r#"trap '' XFSZ; ulimit -f 600; exec "$@""#)
-        .arg("bash")
-        .arg(env!("CARGO_BIN_EXE_ms"))
-        .args(args)
-        .envs(ms_cmd.get_envs().filter_map(|(k, v)| Some((k, v?))))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let out = emu
+        .ms()
+        .bash_with(
+            r#"trap '' XFSZ; ulimit -f 600; exec "$@""#,
+            [env!("CARGO_BIN_EXE_ms")].iter().chain(&args),
+        )
+        .expect_code(1);
+    let stderr = &out.stderr;
     assert!(
         stderr.contains(&format!("journal {}: cannot record", journal.display())),
         "{stderr}"
     );
     assert!(stderr.contains("the same command resumes"), "{stderr}");
     // Every outcome printed was recorded: the next run does not send those chunks again.
-    let printed: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let printed = out.json_lines();
     assert!(
         printed.len() < 100,
         "the run stopped early ({} lines)",
         printed.len()
     );
     // With room again, the same command finishes the run: every app held once.
-    let lines = run_until_done(&emu, dir.path(), &args, 3);
+    let lines = run_until_done(&emu, batch.path(), &args, 3);
     assert_eq!(lines.last().unwrap()["States"]["accepted"], 2000);
     let resent: Vec<u64> = lines
         .iter()
@@ -1154,10 +860,7 @@ fn a_journal_path_that_cannot_hold_a_journal_is_refused_naming_it() {
             ),
         ),
     ] {
-        let out = Ms::new()
-            .env("TENCENTCLOUD_SECRET_ID", ID)
-            .env("TENCENTCLOUD_SECRET_KEY", KEY)
-            .env("MS_ENDPOINT", "http://127.0.0.1:9")
+        let out = Ms::offline()
             .run([
                 "scan",
                 "submit",
@@ -1179,7 +882,7 @@ fn a_journal_path_that_cannot_hold_a_journal_is_refused_naming_it() {
 #[test]
 fn an_app_the_service_refuses_by_name_is_invalid_and_its_chunk_mates_are_accepted() {
     let emu = Serve::start(&["--rate-limit", "0"]);
-    let dir = tempfile::tempdir().unwrap();
+    let batch = Batch::new(1, 25);
     // App 4 has a name longer than the service takes (the model has no such limit).
     let apps: Vec<Value> = (1..=25u64)
         .map(|i| {
@@ -1195,21 +898,9 @@ fn an_app_the_service_refuses_by_name_is_invalid_and_its_chunk_mates_are_accepte
             })
         })
         .collect();
-    let m = dir.path().join("apps.json");
-    std::fs::write(&m, serde_json::to_string(&apps).unwrap()).unwrap();
-    let journal = dir.path().join("run.db");
-    let submit = || {
-        emu.ms().run([
-            "scan",
-            "submit",
-            "--manifest",
-            m.to_str().unwrap(),
-            "--journal",
-            journal.to_str().unwrap(),
-            "-o",
-            "json",
-        ])
-    };
+    std::fs::write(&batch.manifest, serde_json::to_string(&apps).unwrap()).unwrap();
+    let journal = &batch.journal;
+    let submit = || emu.ms().run(batch.submit(&["-o", "json"]));
     let out = submit().expect_code(2);
     let v = out.json();
     assert_eq!(v["Submitted"], 24, "{v}");
@@ -1230,7 +921,7 @@ fn an_app_the_service_refuses_by_name_is_invalid_and_its_chunk_mates_are_accepte
     type ChunkRow = (String, Option<String>, Option<String>, Option<String>, i64);
     let chunks: Vec<ChunkRow> = {
         let db = rusqlite::Connection::open_with_flags(
-            &journal,
+            journal,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
         )
         .unwrap();
@@ -1276,12 +967,7 @@ fn an_app_the_service_refuses_by_name_is_invalid_and_its_chunk_mates_are_accepte
 
 #[test]
 fn a_csv_header_is_checked_before_any_row_and_unknown_fields_are_named() {
-    let ms = || {
-        Ms::new()
-            .env("TENCENTCLOUD_SECRET_ID", ID)
-            .env("TENCENTCLOUD_SECRET_KEY", KEY)
-            .env("MS_ENDPOINT", "http://127.0.0.1:9")
-    };
+    let ms = || Ms::offline();
     let args = [
         "scan",
         "submit",
@@ -1351,10 +1037,8 @@ fn a_csv_header_is_checked_before_any_row_and_unknown_fields_are_named() {
 #[test]
 fn without_journal_a_default_one_is_kept_and_the_printed_command_resumes_it() {
     let emu = Serve::start(&["--quota", "30", "--rate-limit", "0"]);
-    let dir = tempfile::tempdir().unwrap();
-    let home = dir.path().join("home");
-    std::fs::create_dir(&home).unwrap();
-    let m = manifest(dir.path(), "apps.json", 1, 40);
+    let batch = Batch::new(1, 40);
+    let (dir, home, m) = (&batch.dir, batch.home(), &batch.manifest);
     let submit = |extra: &[&str], env: Option<(&str, &Path)>| {
         let mut ms = emu.ms().env("HOME", &home);
         if let Some((k, v)) = env {
@@ -1453,24 +1137,19 @@ fn the_printed_resume_command_runs_whatever_spelling_named_the_input() {
         .unwrap_or_else(|| panic!("no resume command: {}", out.stderr));
     // The printed command, as a user pastes it: it resumes (the quota refuses the app
     // again, exit 1), it is no usage error.
-    let (ms_cmd, _home) = emu.ms().command();
-    let again = Command::new("bash")
-        .arg("-c")
-        .arg(printed)
-        .envs(ms_cmd.get_envs().filter_map(|(k, v)| Some((k, v?))))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&again.stderr);
-    assert_eq!(again.status.code(), Some(1), "{printed}: {stderr}");
-    assert!(stderr.contains("resuming: 0 of 1"), "{stderr}");
+    let again = emu.ms().bash(printed).expect_code(1);
+    assert!(
+        again.stderr.contains("resuming: 0 of 1"),
+        "{}",
+        again.stderr
+    );
 }
 
 #[test]
 fn kill_9_while_the_input_is_read_leaves_a_journal_that_a_new_run_takes_over() {
     let emu = Serve::start(&["--rate-limit", "0"]);
-    let dir = tempfile::tempdir().unwrap();
-    let journal = dir.path().join("run.db");
-    let m = manifest(dir.path(), "apps.json", 1, 30);
+    let batch = Batch::new(1, 30);
+    let (dir, journal, m) = (&batch.dir, &batch.journal, &batch.manifest);
     // Half of the input on stdin, and the pipe left open: ms is reading it when killed.
     let mut child = emu
         .command(dir.path())
@@ -1489,7 +1168,7 @@ fn kill_9_while_the_input_is_read_leaves_a_journal_that_a_new_run_takes_over() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let text = std::fs::read_to_string(&m).unwrap();
+    let text = std::fs::read_to_string(m).unwrap();
     let mut stdin = child.stdin.take().unwrap();
     std::io::Write::write_all(&mut stdin, &text.as_bytes()[..text.len() / 2]).unwrap();
     let started = Instant::now();
@@ -1515,15 +1194,6 @@ fn kill_9_while_the_input_is_read_leaves_a_journal_that_a_new_run_takes_over() {
         out.stderr
     );
     // With the input, the same journal starts the run afresh.
-    emu.ms()
-        .run([
-            "scan",
-            "submit",
-            "--manifest",
-            m.to_str().unwrap(),
-            "--journal",
-            journal.to_str().unwrap(),
-        ])
-        .ok();
+    emu.ms().run(batch.submit(&[])).ok();
     assert_each_once(&emu.held(), 1, 30);
 }

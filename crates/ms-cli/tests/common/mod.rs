@@ -1,10 +1,12 @@
-//! Shared test helpers: an emulator running in the test process and a runner for
-//! the built `ms` binary.
+//! Shared test helpers: an emulator running in the test process, `ms emulator serve` in
+//! a child process, a runner for the built `ms` binary, manifests and batches of apps.
 #![allow(dead_code)]
 
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use ms_emulator::{Emulator, EmulatorConfig};
 
@@ -86,6 +88,14 @@ pub struct Run {
 }
 
 impl Run {
+    /// Stdout parsed as JSON Lines, one value a line.
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    }
+
     /// Stdout parsed as JSON.
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
@@ -204,7 +214,7 @@ impl Ms {
         };
         let stdout = drain(Box::new(child.stdout.take().unwrap()));
         let stderr = drain(Box::new(child.stderr.take().unwrap()));
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let status = loop {
             if let Some(status) = child.try_wait().unwrap() {
                 break Some(status);
@@ -232,6 +242,33 @@ impl Ms {
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
             stderr: String::from_utf8_lossy(&stderr).into_owned(),
         }
+    }
+
+    /// Runs `bash -c script` instead of `ms` (the script runs `ms` itself, by path), with
+    /// this command's environment, directory, stdin and limit.
+    pub fn bash(self, script: &str) -> Run {
+        self.bash_with(script, std::iter::empty::<&str>())
+    }
+
+    /// [`Ms::bash`] with positional parameters: `bash -c script bash ARGS...`.
+    pub fn bash_with<I, S>(mut self, script: &str, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut cmd = Command::new("bash");
+        cmd.arg("-c").arg(script).arg("bash").args(args);
+        for (k, v) in self.cmd.get_envs() {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        if let Some(dir) = self.cmd.get_current_dir() {
+            cmd.current_dir(dir);
+        }
+        self.cmd = cmd;
+        self.run(std::iter::empty::<&str>())
     }
 
     /// The underlying command (for custom stdio handling).
@@ -271,4 +308,212 @@ pub fn manifest(dir: &Path, n: u64) -> PathBuf {
     let path = dir.join("apps.json");
     std::fs::write(&path, serde_json::to_string_pretty(&apps).unwrap()).unwrap();
     path
+}
+
+/// The account `ms emulator serve` of [`Serve`] accepts (and [`Ms::offline`] uses).
+pub const SERVE_ID: &str = "AKIDjournalTestJournalTest000000";
+/// The SecretKey of [`SERVE_ID`].
+pub const SERVE_KEY: &str = "journalTestSecretKeyNotASecret00";
+
+impl Ms {
+    /// `ms` with test credentials and an endpoint where nothing listens (127.0.0.1:9), for
+    /// runs that must fail before sending anything.
+    pub fn offline() -> Self {
+        Ms::new()
+            .env("TENCENTCLOUD_SECRET_ID", SERVE_ID)
+            .env("TENCENTCLOUD_SECRET_KEY", SERVE_KEY)
+            .env("MS_ENDPOINT", "http://127.0.0.1:9")
+    }
+}
+
+/// `ms emulator serve` in a child process on a free loopback port, with the account
+/// [`SERVE_ID`]; killed when dropped (also when the test panics).
+pub struct Serve {
+    child: Child,
+    pub url: String,
+}
+
+impl Serve {
+    /// Starts it with `args` (scans take an hour unless `args` has `--scan-seconds`) and
+    /// reads its URL from its first line.
+    pub fn start(args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ms"))
+            .args(["emulator", "serve", "--listen", "127.0.0.1:0"])
+            .args(["--account", &format!("{SERVE_ID}:{SERVE_KEY}")])
+            .args(if args.contains(&"--scan-seconds") {
+                &[][..]
+            } else {
+                &["--scan-seconds", "3600"][..]
+            })
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ms emulator serve starts");
+        let mut url = String::new();
+        let read = BufReader::new(child.stdout.take().unwrap()).read_line(&mut url);
+        // From here on, a failed check still stops the child (Drop).
+        let serve = Serve {
+            child,
+            url: url.trim().to_owned(),
+        };
+        read.unwrap();
+        assert!(serve.url.starts_with("http://127.0.0.1:"), "{}", serve.url);
+        serve
+    }
+
+    /// `ms` with this emulator's endpoint and account in the environment.
+    pub fn ms(&self) -> Ms {
+        Ms::new()
+            .env("MS_ENDPOINT", &self.url)
+            .env("TENCENTCLOUD_SECRET_ID", SERVE_ID)
+            .env("TENCENTCLOUD_SECRET_KEY", SERVE_KEY)
+    }
+
+    /// A command line for `ms` with this emulator, HOME in `home` (kept across runs).
+    pub fn command(&self, home: &Path) -> Command {
+        let (mut cmd, _) = Ms::new().command();
+        cmd.env("HOME", home)
+            .env("MS_ENDPOINT", &self.url)
+            .env("TENCENTCLOUD_SECRET_ID", SERVE_ID)
+            .env("TENCENTCLOUD_SECRET_KEY", SERVE_KEY);
+        cmd
+    }
+
+    /// How many times the emulator holds each MD5, from its own listing (retried: the
+    /// listing may meet injected faults too).
+    pub fn held(&self) -> HashMap<String, usize> {
+        for _ in 0..20 {
+            let out = self.ms().run(["scan", "list", "--all", "-o", "json"]);
+            if out.code != 0 {
+                continue;
+            }
+            let mut held = HashMap::new();
+            for row in out.json()["ScanSet"].as_array().unwrap() {
+                *held
+                    .entry(row["AppMd5"].as_str().unwrap().to_owned())
+                    .or_default() += 1;
+            }
+            return held;
+        }
+        panic!("the emulator's listing kept failing");
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Writes `dir/name`: a JSON manifest of apps `from..from+n` (MD5 `md5_of(i)`, name
+/// `App i`, size `1000 + i`, no package), and returns its path.
+pub fn manifest_of(dir: &Path, name: &str, from: u64, n: u64) -> PathBuf {
+    let apps: Vec<serde_json::Value> = (from..from + n)
+        .map(|i| {
+            serde_json::json!({
+                "url": format!("https://cdn.example.com/app{i}.apk"),
+                "md5": md5_of(i),
+                "size": 1000 + i,
+                "name": format!("App {i}"),
+            })
+        })
+        .collect();
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_string(&apps).unwrap()).unwrap();
+    path
+}
+
+/// Panics unless `held` (from [`Serve::held`]) holds apps `from..from+n` once each and no
+/// MD5 twice.
+pub fn assert_each_once(held: &HashMap<String, usize>, from: u64, n: u64) {
+    let twice: Vec<_> = held.iter().filter(|(_, c)| **c > 1).collect();
+    assert!(twice.is_empty(), "held more than once: {twice:?}");
+    for i in from..from + n {
+        assert_eq!(held.get(&md5_of(i)), Some(&1), "app {i} held once");
+    }
+}
+
+/// A temporary directory with `apps.json` (apps `from..from+n`, [`manifest_of`]) and the
+/// path of a run journal `run.db` (not created).
+pub struct Batch {
+    pub dir: tempfile::TempDir,
+    pub manifest: PathBuf,
+    pub journal: PathBuf,
+}
+
+impl Batch {
+    /// Apps `from..from+n`.
+    pub fn new(from: u64, n: u64) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = manifest_of(dir.path(), "apps.json", from, n);
+        let journal = dir.path().join("run.db");
+        Batch {
+            dir,
+            manifest,
+            journal,
+        }
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The journal's path as text.
+    pub fn j(&self) -> &str {
+        self.journal.to_str().unwrap()
+    }
+
+    /// A new directory `home` in it (a HOME kept across runs).
+    pub fn home(&self) -> PathBuf {
+        let home = self.path().join("home");
+        std::fs::create_dir(&home).unwrap();
+        home
+    }
+
+    /// `scan submit --manifest apps.json --journal run.db`, then `extra`.
+    pub fn submit<'a>(&'a self, extra: &[&'a str]) -> Vec<&'a str> {
+        self.submit_after(&[], extra)
+    }
+
+    /// [`Batch::submit`] after the global options `global`.
+    pub fn submit_after<'a>(&'a self, global: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+        let mut args = global.to_vec();
+        args.extend([
+            "scan",
+            "submit",
+            "--manifest",
+            self.manifest.to_str().unwrap(),
+            "--journal",
+            self.j(),
+        ]);
+        args.extend_from_slice(extra);
+        args
+    }
+}
+
+/// Waits for a child, killing it (and failing the test) after two minutes: a hang fails
+/// instead of blocking the run.
+pub fn finish(mut child: Child) -> std::process::Output {
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            panic!("ms still running after two minutes");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Sends signal `name` (`INT`, `TERM`, ...) to a child with kill(1).
+pub fn signal(child: &Child, name: &str) {
+    let ok = Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{name}");
 }
