@@ -216,13 +216,16 @@ impl Client {
         let (parts, body) = self.exchange(request).await?;
         let status = parts.status.as_u16();
         Span::current().record("status", status);
-        let date = parts
-            .headers
-            .get(http::header::DATE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
         trace!(status, latency_ms = sent_at.elapsed().as_secs_f64() * 1000.0, body = %crate::error::body_snippet(&body), "received reply");
-        read_reply(status, &body, decode).map_err(|error| AttemptFailure { error, date })
+        // The `Date` header is copied only for a failure (the clock correction reads it).
+        read_reply(status, &body, decode).map_err(|error| AttemptFailure {
+            error,
+            date: parts
+                .headers
+                .get(http::header::DATE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        })
     }
 
     /// Sends `request` and reads the whole reply (at most `max_response_bytes`) within the
