@@ -31,6 +31,19 @@ struct Section<'a> {
     body: Vec<(usize, &'a str)>,
 }
 
+impl Section<'_> {
+    /// The paragraph that opens the section, before its table, on one line.
+    fn intro(&self) -> String {
+        self.body
+            .iter()
+            .map(|(_, l)| l.trim())
+            .skip_while(|l| l.is_empty())
+            .take_while(|l| !l.is_empty() && !l.starts_with('|'))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
 /// Splits the page into level-2 sections. Lines before the first `##` form a section titled "".
 fn sections(text: &str) -> Vec<Section<'_>> {
     let mut out = vec![Section {
@@ -1155,14 +1168,7 @@ pub(crate) fn structures_page(file: &str, text: &str) -> Result<Vec<Structure>> 
                 format!("structure heading `{name}` is not a structure name"),
             );
         }
-        let description = s
-            .body
-            .iter()
-            .map(|(_, l)| l.trim())
-            .skip_while(|l| l.is_empty())
-            .take_while(|l| !l.is_empty() && !l.starts_with('|'))
-            .collect::<Vec<_>>()
-            .join(" ");
+        let description = s.intro();
         let ts = tables(file, &s.body)?;
         let Some(t) = ts.first() else {
             return err(
@@ -1208,14 +1214,7 @@ pub(crate) fn code_lists_page(file: &str, text: &str) -> Result<Vec<CodeList>> {
                 format!("code list heading `{name}` is not a new list name"),
             );
         }
-        let description = s
-            .body
-            .iter()
-            .map(|(_, l)| l.trim())
-            .skip_while(|l| l.is_empty())
-            .take_while(|l| !l.is_empty() && !l.starts_with('|'))
-            .collect::<Vec<_>>()
-            .join(" ");
+        let description = s.intro();
         let ts = tables(file, &s.body)?;
         let Some(t) = ts.first() else {
             return err(&at, format!("code list `{name}` has no table"));
