@@ -18,27 +18,51 @@ const VIRUSES: [(&str, &str); 2] = [
 
 /// Submits examples/apps.json, waits, and returns the ItemIds.
 fn submit_examples(emu: &TestEmulator) -> Vec<String> {
-    let out = emu
-        .ms()
-        .run([
-            "-o",
-            "json",
-            "scan",
-            "submit",
-            "--manifest",
-            "examples/apps.json",
-            "--wait",
-            "--poll-interval",
-            "0.2",
-        ])
-        .ok()
-        .json();
-    out["Tasks"]
+    item_ids(&submit_wait(emu, &[]).ok().json())
+}
+
+/// The ItemIds of a `scan submit -o json` document's Tasks.
+fn item_ids(doc: &Value) -> Vec<String> {
+    doc["Tasks"]
         .as_array()
         .unwrap()
         .iter()
         .map(|t| t["ItemId"].as_str().unwrap().to_owned())
         .collect()
+}
+
+/// `-o json scan submit --manifest MANIFEST --wait --poll-interval 0.2` with extra
+/// arguments, run to its end.
+fn submit_wait_of(emu: &TestEmulator, manifest: &Path, extra: &[&str]) -> common::Run {
+    let mut args = vec![
+        "-o",
+        "json",
+        "scan",
+        "submit",
+        "--manifest",
+        manifest.to_str().unwrap(),
+        "--wait",
+        "--poll-interval",
+        "0.2",
+    ];
+    args.extend_from_slice(extra);
+    emu.ms().run(args)
+}
+
+/// `scan submit --manifest examples/apps.json --wait` with extra arguments (the examples'
+/// 32 apps), run to its end.
+fn submit_wait(emu: &TestEmulator, extra: &[&str]) -> common::Run {
+    submit_wait_of(emu, Path::new("examples/apps.json"), extra)
+}
+
+/// The attributes `names` of the first `testsuite` of a JUnit document.
+fn suite_attributes<const N: usize>(xml: &str, names: [&str; N]) -> [String; N] {
+    let doc = roxmltree::Document::parse(xml).expect("well-formed XML");
+    let suite = doc
+        .descendants()
+        .find(|n| n.has_tag_name("testsuite"))
+        .unwrap();
+    names.map(|a| suite.attribute(a).unwrap().to_owned())
 }
 
 fn with_ids<'a>(args: &[&'a str], ids: &'a [String]) -> Vec<&'a str> {
@@ -203,13 +227,8 @@ fn fail_on_and_policy_gate_the_exit_code() {
             "virus",
         ])
         .expect_code(4);
-    let doc = roxmltree::Document::parse(&junit.stdout).unwrap();
-    let suite = doc
-        .descendants()
-        .find(|n| n.has_tag_name("testsuite"))
-        .unwrap();
     assert_eq!(
-        ["tests", "failures"].map(|a| suite.attribute(a).unwrap()),
+        suite_attributes(&junit.stdout, ["tests", "failures"]),
         ["32", "2"]
     );
 }
@@ -367,13 +386,8 @@ fn an_item_id_given_twice_is_fetched_and_judged_once() {
         ])
         .expect_code(4);
     noted(&junit.stderr);
-    let doc = roxmltree::Document::parse(&junit.stdout).unwrap();
-    let suite = doc
-        .descendants()
-        .find(|n| n.has_tag_name("testsuite"))
-        .unwrap();
     assert_eq!(
-        ["tests", "failures"].map(|at| suite.attribute(at).unwrap()),
+        suite_attributes(&junit.stdout, ["tests", "failures"]),
         ["32", "2"]
     );
     let sarif_results = |args: &[&str]| -> usize {
@@ -421,21 +435,7 @@ fn results_of_a_journal_stream_task_by_task_with_the_same_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("run.db");
     let journal_arg = journal.to_str().unwrap();
-    emu.ms()
-        .run([
-            "-o",
-            "json",
-            "scan",
-            "submit",
-            "--manifest",
-            "examples/apps.json",
-            "--journal",
-            journal_arg,
-            "--wait",
-            "--poll-interval",
-            "0.2",
-        ])
-        .ok();
+    submit_wait(&emu, &["--journal", journal_arg]).ok();
     let out = emu
         .ms()
         .run(["-o", "json", "scan", "results", "--journal", journal_arg])
@@ -562,12 +562,7 @@ fn unused_allow_entries_are_noted_without_changing_the_exit_code() {
     let submitted = submit_wait(&emu, &["--policy", policy_arg]).ok();
     assert!(submitted.stderr.contains(&stale), "{}", submitted.stderr);
     assert_eq!(notes(&submitted.stderr), 1, "{}", submitted.stderr);
-    let ids: Vec<String> = submitted.json()["Tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["ItemId"].as_str().unwrap().to_owned())
-        .collect();
+    let ids = item_ids(&submitted.json());
     // scan results (streamed JSON and table), scan wait, scan report: the same note, exit 0.
     for args in [
         vec!["-o", "json", "scan", "results"],
@@ -775,22 +770,16 @@ fn sarif_is_valid_against_the_official_schema_and_fingerprints_are_stable() {
     let dir = tempfile::tempdir().unwrap();
     let policy = allow_both_viruses(dir.path(), &date_in(30));
     let out_path = dir.path().join("ms.sarif");
-    emu.ms()
-        .run(with_ids(
-            &[
-                "scan",
-                "report",
-                "--format",
-                "sarif",
-                "--policy",
-                policy.to_str().unwrap(),
-                "--out",
-                out_path.to_str().unwrap(),
-            ],
-            &ids,
-        ))
-        .ok();
-    let log: Value = serde_json::from_str(&std::fs::read_to_string(&out_path).unwrap()).unwrap();
+    // `scan report --format sarif --policy P --out ms.sarif`, the file read back.
+    let report = || -> Value {
+        let (policy, out) = (policy.to_str().unwrap(), out_path.to_str().unwrap());
+        let args = [
+            "scan", "report", "--format", "sarif", "--policy", policy, "--out", out,
+        ];
+        emu.ms().run(with_ids(&args, &ids)).ok();
+        serde_json::from_str(&std::fs::read_to_string(&out_path).unwrap()).unwrap()
+    };
+    let log = report();
     let errors = schema_errors(&validator, &log);
     assert!(errors.is_empty(), "{errors:#?}");
 
@@ -855,22 +844,7 @@ fn sarif_is_valid_against_the_official_schema_and_fingerprints_are_stable() {
     assert_eq!(prints.len(), results.len());
     // The same report made again (another process, the results fetched again) is the same
     // log, fingerprints and all.
-    emu.ms()
-        .run(with_ids(
-            &[
-                "scan",
-                "report",
-                "--format",
-                "sarif",
-                "--policy",
-                policy.to_str().unwrap(),
-                "--out",
-                out_path.to_str().unwrap(),
-            ],
-            &ids,
-        ))
-        .ok();
-    let again: Value = serde_json::from_str(&std::fs::read_to_string(&out_path).unwrap()).unwrap();
+    let again = report();
     assert!(again == log, "a report made twice differs");
 }
 
@@ -904,21 +878,7 @@ fn the_same_finding_in_the_next_build_has_the_same_fingerprint() {
         ("1.1", "22222222222222222222222222222222"),
     ] {
         std::fs::write(&manifest, build(version, md5).to_string()).unwrap();
-        let out = emu
-            .ms()
-            .run([
-                "-o",
-                "json",
-                "scan",
-                "submit",
-                "--manifest",
-                manifest.to_str().unwrap(),
-                "--wait",
-                "--poll-interval",
-                "0.2",
-            ])
-            .ok()
-            .json();
+        let out = submit_wait_of(&emu, &manifest, &[]).ok().json();
         let id = out["Tasks"][0]["ItemId"].as_str().unwrap().to_owned();
         let log: Value = serde_json::from_str(
             &emu.ms()
@@ -977,24 +937,6 @@ fn the_same_finding_in_the_next_build_has_the_same_fingerprint() {
     for rule in common {
         assert_eq!(prints[0][rule], prints[1][rule], "{rule}");
     }
-}
-
-/// `scan submit --manifest examples/apps.json --wait` with extra arguments (the examples'
-/// 32 apps), run to its end.
-fn submit_wait(emu: &TestEmulator, extra: &[&str]) -> common::Run {
-    let mut args = vec![
-        "-o",
-        "json",
-        "scan",
-        "submit",
-        "--manifest",
-        "examples/apps.json",
-        "--wait",
-        "--poll-interval",
-        "0.2",
-    ];
-    args.extend_from_slice(extra);
-    emu.ms().run(args)
 }
 
 /// The apps of a `submit --wait -o json` document's Results.
@@ -1246,21 +1188,7 @@ fn failed_scans_exit_1_before_the_policy_when_waiting() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = virus_and_failed_scans(dir.path());
     let journal = dir.path().join("run.db");
-    let submit = |extra: &[&str]| {
-        let mut args = vec![
-            "-o",
-            "json",
-            "scan",
-            "submit",
-            "--manifest",
-            manifest.to_str().unwrap(),
-            "--wait",
-            "--poll-interval",
-            "0.2",
-        ];
-        args.extend_from_slice(extra);
-        emu.ms().run(args)
-    };
+    let submit = |extra: &[&str]| submit_wait_of(&emu, &manifest, extra);
 
     // submit --wait: two scans failed, so exit 1 (as `scan wait` does), with or without a
     // gate, and the results of all three apps printed first.
@@ -1356,13 +1284,8 @@ fn failed_scans_exit_1_before_the_policy_when_waiting() {
             "virus",
         ])
         .expect_code(4);
-    let doc = roxmltree::Document::parse(&junit.stdout).unwrap();
-    let suite = doc
-        .descendants()
-        .find(|n| n.has_tag_name("testsuite"))
-        .unwrap();
     assert_eq!(
-        ["tests", "failures", "errors"].map(|a| suite.attribute(a).unwrap()),
+        suite_attributes(&junit.stdout, ["tests", "failures", "errors"]),
         ["3", "1", "2"]
     );
     // A policy that ignores unfinished scans: they are skipped, never shown as passed.
@@ -1379,13 +1302,8 @@ fn failed_scans_exit_1_before_the_policy_when_waiting() {
             policy.to_str().unwrap(),
         ])
         .expect_code(4);
-    let doc = roxmltree::Document::parse(&junit.stdout).unwrap();
-    let suite = doc
-        .descendants()
-        .find(|n| n.has_tag_name("testsuite"))
-        .unwrap();
     assert_eq!(
-        ["tests", "failures", "errors", "skipped"].map(|a| suite.attribute(a).unwrap()),
+        suite_attributes(&junit.stdout, ["tests", "failures", "errors", "skipped"]),
         ["3", "1", "0", "2"]
     );
 }
@@ -1404,20 +1322,7 @@ fn hostile_app_names_keep_junit_and_sarif_valid() {
         "name": evil, "package": format!("com.ev<il>&]]>\u{2}"), "version": format!("1.0{evil}"),
     }]);
     std::fs::write(&manifest, apps.to_string()).unwrap();
-    let submitted = emu
-        .ms()
-        .run([
-            "-o",
-            "json",
-            "scan",
-            "submit",
-            "--manifest",
-            manifest.to_str().unwrap(),
-            "--wait",
-            "--poll-interval",
-            "0.2",
-        ])
-        .ok();
+    let submitted = submit_wait_of(&emu, &manifest, &[]).ok();
     assert_eq!(
         result_apps(&submitted.json())[0]["AppDetailInfo"]["AppName"],
         evil,
