@@ -122,6 +122,27 @@ fn severities(c: &ChangedFinding) -> String {
     )
 }
 
+/// An entry's findings as table rows (CHANGE, SEVERITY, the finding): the new, fixed and
+/// changed ones, then the unchanged ones when `unchanged` is set.
+fn finding_rows<'e>(
+    e: &'e AppDiff<'_>,
+    unchanged: bool,
+) -> impl Iterator<Item = (&'static str, String, &'e Finding)> {
+    let plain = |change: &'static str, list: &'e [Finding]| {
+        list.iter()
+            .map(move |f| (change, f.severity.as_str().to_owned(), f))
+    };
+    let unchanged: &[Finding] = if unchanged { &e.unchanged } else { &[] };
+    plain("new", &e.new_findings)
+        .chain(plain("fixed", &e.fixed))
+        .chain(
+            e.changed
+                .iter()
+                .map(|c| ("changed", severities(c), &c.finding)),
+        )
+        .chain(plain("unchanged", unchanged))
+}
+
 fn side(app: Option<&AppFindings>) -> Value {
     app.map_or(
         Value::Null,
@@ -207,7 +228,7 @@ impl Render for DiffView<'_> {
         let mut t = Table::new(["PACKAGE", "CHANGE", "SEVERITY", "FINDING", "TITLE"]);
         for e in self.entries {
             let package = e.app().identity();
-            let mut row = |change: &str, severity: String, f: &Finding| {
+            for (change, severity, f) in finding_rows(e, true) {
                 t.push([
                     package.to_owned(),
                     change.to_owned(),
@@ -215,17 +236,6 @@ impl Render for DiffView<'_> {
                     f.id(),
                     f.headline(),
                 ]);
-            };
-            for (change, list) in [("new", &e.new_findings), ("fixed", &e.fixed)] {
-                for f in list {
-                    row(change, f.severity.as_str().to_owned(), f);
-                }
-            }
-            for c in &e.changed {
-                row("changed", severities(c), &c.finding);
-            }
-            for f in &e.unchanged {
-                row("unchanged", f.severity.as_str().to_owned(), f);
             }
         }
         t
@@ -244,7 +254,7 @@ impl Render for DiffView<'_> {
             .iter()
             .filter(|e| e.change() != AppChange::Unchanged)
         {
-            let mut row = |change: &str, severity: String, f: &Finding| {
+            for (change, severity, f) in finding_rows(e, false) {
                 // The title, unless the id already says it (permissions, words).
                 let title = if f.title == f.key {
                     ""
@@ -258,14 +268,6 @@ impl Render for DiffView<'_> {
                     f.id(),
                     title.to_owned(),
                 ]);
-            };
-            for (change, list) in [("new", &e.new_findings), ("fixed", &e.fixed)] {
-                for f in list {
-                    row(change, f.severity.as_str().to_owned(), f);
-                }
-            }
-            for c in &e.changed {
-                row("changed", severities(c), &c.finding);
             }
         }
         if !changes.rows.is_empty() {
