@@ -8,14 +8,19 @@ mod common;
 #[path = "../../ms-transport/tests/support/redis_server.rs"]
 mod redis_server;
 
-use std::io::Read;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{RUN_LIMIT, TestEmulator, manifest, md5_of};
+use common::{RUN_LIMIT, Run, TestEmulator, manifest, md5_of};
 use redis_server::RedisServer;
 
 const APPS: u64 = 200; // 10 chunks of 20
+
+/// The MD5s of the `APPS` apps of the manifest, sorted.
+fn all_md5s() -> Vec<String> {
+    let mut all: Vec<String> = (1..=APPS).map(md5_of).collect();
+    all.sort();
+    all
+}
 
 fn emulator() -> TestEmulator {
     TestEmulator::with_config(
@@ -26,14 +31,14 @@ fn emulator() -> TestEmulator {
 }
 
 /// Starts `ms scan submit` of `APPS` apps at 2 requests/s through the shared limiter, stops
-/// Redis once the run has used it, and returns (exit code, stdout, stderr).
-fn submit_with_redis_stopped_midway(fallback: &str) -> Option<(i32, String, String)> {
+/// Redis once the run has used it, and returns how the run ended.
+fn submit_with_redis_stopped_midway(fallback: &str) -> Option<Run> {
     let redis = RedisServer::start()?;
     let emu = emulator();
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("run.sqlite");
-    let (code, out, err, _redis) = submit_midway(redis, &emu, dir.path(), &journal, fallback);
-    Some((code, out, err))
+    let (run, _redis) = submit_midway(redis, &emu, dir.path(), &journal, fallback);
+    Some(run)
 }
 
 fn submit_midway(
@@ -42,10 +47,9 @@ fn submit_midway(
     dir: &std::path::Path,
     journal: &std::path::Path,
     fallback: &str,
-) -> (i32, String, String, RedisServer) {
+) -> (Run, RedisServer) {
     let m = manifest(dir, APPS);
-    let (mut cmd, _home) = emu.ms().command();
-    cmd.args([
+    let mut running = emu.ms().spawn([
         "--shared-rate-limit",
         &redis.url(),
         "--shared-rate-limit-fallback",
@@ -62,20 +66,7 @@ fn submit_midway(
         journal.to_str().unwrap(),
         "-o",
         "json",
-    ])
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("ms starts");
-    let drain = |mut r: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = r.read_to_string(&mut s);
-            s
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().unwrap()));
-    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    ]);
     // Wait until the run has reserved a few slots on Redis, then stop Redis.
     let started = Instant::now();
     loop {
@@ -85,34 +76,20 @@ fn submit_midway(
             break;
         }
         assert!(started.elapsed() < RUN_LIMIT, "the run never used Redis");
-        assert!(child.try_wait().unwrap().is_none(), "ms exited early");
+        assert!(running.is_running(), "ms exited early");
         std::thread::sleep(Duration::from_millis(20));
     }
     redis.stop();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if started.elapsed() > RUN_LIMIT {
-            let _ = child.kill();
-            panic!("ms hung after Redis stopped");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    (
-        status.code().unwrap_or(-1),
-        stdout.join().unwrap(),
-        stderr.join().unwrap(),
-        redis,
-    )
+    // A hang after Redis stopped fails the test (killed after RUN_LIMIT).
+    (running.finish(), redis)
 }
 
 #[test]
 fn redis_stopped_mid_run_with_local_completes_every_app_once() {
-    let Some((code, stdout, stderr)) = submit_with_redis_stopped_midway("local") else {
+    let Some(run) = submit_with_redis_stopped_midway("local") else {
         return;
     };
-    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let Run { stdout, stderr, .. } = run.expect_code(0);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(
         stderr.matches("warning: shared rate limiter").count(),
@@ -130,17 +107,15 @@ fn redis_stopped_mid_run_with_local_completes_every_app_once() {
         .map(|m| m.as_str().unwrap().to_owned())
         .collect();
     md5s.sort();
-    let mut expected: Vec<String> = (1..=APPS).map(md5_of).collect();
-    expected.sort();
-    assert_eq!(md5s, expected, "every app accepted exactly once");
+    assert_eq!(md5s, all_md5s(), "every app accepted exactly once");
 }
 
 #[test]
 fn redis_stopped_mid_run_with_fail_exits_3_with_a_clear_message() {
-    let Some((code, stdout, stderr)) = submit_with_redis_stopped_midway("fail") else {
+    let Some(run) = submit_with_redis_stopped_midway("fail") else {
         return;
     };
-    assert_eq!(code, 3, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let Run { stdout, stderr, .. } = run.expect_code(3);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(
         stderr.contains("shared rate limiter redis://127.0.0.1:"),
@@ -244,9 +219,8 @@ fn a_fail_mode_outage_leaves_a_journal_that_resumes_to_every_app_once() {
     let emu = emulator();
     let dir = tempfile::tempdir().unwrap();
     let journal = dir.path().join("run.sqlite");
-    let (code, stdout, stderr, mut redis) =
-        submit_midway(redis, &emu, dir.path(), &journal, "fail");
-    assert_eq!(code, 3, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let (run, mut redis) = submit_midway(redis, &emu, dir.path(), &journal, "fail");
+    run.expect_code(3);
     // Redis is back: the same command resumes from the journal and ends with every app
     // accepted exactly once (nothing the first run had accepted is sent again).
     redis.restart();
@@ -289,10 +263,9 @@ fn a_fail_mode_outage_leaves_a_journal_that_resumes_to_every_app_once() {
         })
         .unwrap_or_default();
     md5s.sort();
-    let mut expected: Vec<String> = (1..=APPS).map(md5_of).collect();
-    expected.sort();
     assert_eq!(
-        md5s, expected,
+        md5s,
+        all_md5s(),
         "the service holds every app once\n{}",
         out.stdout
     );

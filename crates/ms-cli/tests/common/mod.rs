@@ -184,7 +184,17 @@ impl Ms {
 
     /// Runs with these arguments; kills the process and fails the test if it is still
     /// running after the limit.
-    pub fn run<I, S>(mut self, args: I) -> Run
+    pub fn run<I, S>(self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.spawn(args).finish()
+    }
+
+    /// Starts with these arguments, its output read in the background; see
+    /// [`Running::finish`]. The process is killed if the [`Running`] is dropped first.
+    pub fn spawn<I, S>(mut self, args: I) -> Running
     where
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
@@ -214,33 +224,16 @@ impl Ms {
         };
         let stdout = drain(Box::new(child.stdout.take().unwrap()));
         let stderr = drain(Box::new(child.stderr.take().unwrap()));
-        let started = Instant::now();
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break Some(status);
-            }
-            if started.elapsed() > self.limit {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        let stdout = stdout.join().unwrap_or_default();
-        let stderr = stderr.join().unwrap_or_default();
-        let Some(status) = status else {
-            // Only the arguments: the environment holds the test credentials.
-            let args: Vec<_> = self.cmd.get_args().collect();
-            panic!(
-                "ms {args:?} still running after {:?}; killed. stderr:\n{}",
-                self.limit,
-                String::from_utf8_lossy(&stderr)
-            );
-        };
-        Run {
-            code: status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        // Only the arguments: the environment holds the test credentials.
+        let args = self.cmd.get_args().map(|a| a.to_owned()).collect();
+        Running {
+            child,
+            stdout: Some(stdout),
+            stderr: Some(stderr),
+            started: Instant::now(),
+            limit: self.limit,
+            args,
+            _home: self._home,
         }
     }
 
@@ -274,6 +267,63 @@ impl Ms {
     /// The underlying command (for custom stdio handling).
     pub fn command(self) -> (Command, tempfile::TempDir) {
         (self.cmd, self._home)
+    }
+}
+
+/// An `ms` process started by [`Ms::spawn`]; killed when dropped (also when the test
+/// panics).
+pub struct Running {
+    child: Child,
+    stdout: Option<std::thread::JoinHandle<Vec<u8>>>,
+    stderr: Option<std::thread::JoinHandle<Vec<u8>>>,
+    started: Instant,
+    limit: Duration,
+    args: Vec<std::ffi::OsString>,
+    _home: tempfile::TempDir,
+}
+
+impl Running {
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// Waits for the end; kills the process and fails the test if it is still running
+    /// once the limit has passed since it started.
+    pub fn finish(mut self) -> Run {
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if self.started.elapsed() > self.limit {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let stdout = self.stdout.take().unwrap().join().unwrap_or_default();
+        let stderr = self.stderr.take().unwrap().join().unwrap_or_default();
+        let Some(status) = status else {
+            panic!(
+                "ms {:?} still running after {:?}; killed. stderr:\n{}",
+                self.args,
+                self.limit,
+                String::from_utf8_lossy(&stderr)
+            );
+        };
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
