@@ -681,25 +681,6 @@ impl DefaultChain {
         self.profile.as_deref().filter(|n| *n != DEFAULT_PROFILE)
     }
 
-    fn assume_role(
-        &self,
-        role_arn: String,
-        session_name: Option<String>,
-        source: Credentials,
-    ) -> Result<AssumeRoleProvider, Error> {
-        let mut b = AssumeRoleProvider::builder(role_arn).source(StaticProvider::new(source));
-        if let Some(name) = session_name {
-            b = b.session_name(name);
-        }
-        if let Some(e) = &self.sts_endpoint {
-            b = b.endpoint(e.clone());
-        }
-        if let Some(make) = &self.sts_client {
-            b = b.client(make());
-        }
-        b.build()
-    }
-
     /// Runs one step; says which source answered (the environment step may assume a role).
     async fn step(&self, source: CredentialSource) -> Result<(CredentialSource, Detected), Error> {
         let detected = match source {
@@ -717,7 +698,13 @@ impl DefaultChain {
                 let creds = make_credentials(id, key, token, "environment")?;
                 if let Some(arn) = non_empty((self.lookup)(env_vars::ROLE_ARN)) {
                     let session = non_empty((self.lookup)(env_vars::ROLE_SESSION_NAME));
-                    let provider = self.assume_role(arn, session, creds)?;
+                    let provider = sts::assume_with(
+                        arn,
+                        session,
+                        creds,
+                        self.sts_endpoint.clone(),
+                        self.sts_client.as_ref(),
+                    )?;
                     return Ok((
                         CredentialSource::EnvironmentAssumeRole,
                         Detected::Found(Arc::new(provider)),

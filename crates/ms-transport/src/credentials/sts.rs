@@ -25,7 +25,7 @@ use super::cache::{
     CachedProvider, FetchCredentials, FetchFuture, RefreshPolicy, TemporaryCredentials,
 };
 use super::cvm::{expired_time, temporary_from};
-use super::{CredentialsFuture, ProvideCredentials};
+use super::{ClientFactory, CredentialsFuture, ProvideCredentials};
 use crate::clock::{Clock, or_system};
 use crate::error::Error;
 use crate::{Client, ClientBuilder, Operation};
@@ -251,6 +251,30 @@ impl AssumeRoleBuilder {
             cache: CachedProvider::with_policy(fetcher, self.refresh, clock),
         })
     }
+}
+
+/// The role `role_arn` assumed with `source` (the environment's or a tccli profile's
+/// long-term credentials), with the caller's STS endpoint and HTTP client when given (else
+/// `sts.tencentcloudapi.com` and the default client): what the default chain and
+/// [`TccliProvider`](super::TccliProvider) configure.
+pub(crate) fn assume_with(
+    role_arn: String,
+    session_name: Option<String>,
+    source: Credentials,
+    endpoint: Option<String>,
+    client: Option<&ClientFactory>,
+) -> Result<AssumeRoleProvider, Error> {
+    let mut b = AssumeRoleProvider::builder(role_arn).source(super::StaticProvider::new(source));
+    if let Some(name) = session_name {
+        b = b.session_name(name);
+    }
+    if let Some(e) = endpoint {
+        b = b.endpoint(e);
+    }
+    if let Some(make) = client {
+        b = b.client(make());
+    }
+    b.build()
 }
 
 /// The STS client settings shared by `AssumeRole` and `AssumeRoleWithWebIdentity`.

@@ -26,7 +26,6 @@ use super::cache::{
     CachedProvider, FetchCredentials, FetchFuture, RefreshPolicy, TemporaryCredentials,
 };
 use super::cvm::CvmRoleProvider;
-use super::sts::AssumeRoleProvider;
 use super::{
     CredentialsFuture, Detected, EnvLookup, ProvideCredentials, StaticProvider, env_vars,
     make_credentials, non_empty, process_env,
@@ -289,20 +288,13 @@ impl TccliProvider {
                 ref session_name,
             } => {
                 let config = TccliConfig::load(&dir, &profile)?.unwrap_or_default();
-                let endpoint = self
-                    .sts_endpoint
-                    .clone()
-                    .or(config.sts_endpoint)
-                    .unwrap_or_else(|| super::sts::STS_ENDPOINT.to_owned());
-                let source = StaticProvider::new(file.static_credentials(&path)?);
-                let mut b = AssumeRoleProvider::builder(role_arn.clone())
-                    .source(source)
-                    .session_name(session_name.clone())
-                    .endpoint(endpoint);
-                if let Some(make) = &self.sts_client {
-                    b = b.client(make());
-                }
-                Arc::new(b.build()?)
+                Arc::new(super::sts::assume_with(
+                    role_arn.clone(),
+                    Some(session_name.clone()),
+                    file.static_credentials(&path)?,
+                    self.sts_endpoint.clone().or(config.sts_endpoint),
+                    self.sts_client.as_ref(),
+                )?)
             }
             Kind::Temporary => {
                 let clock = or_system(self.clock.clone());
