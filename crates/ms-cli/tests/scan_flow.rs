@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{TestEmulator, manifest, md5_of};
+use common::{TestEmulator, WAIT_JSON, manifest, md5_of, submit_args};
 use serde_json::Value;
 
 #[test]
@@ -13,17 +13,7 @@ fn submit_wait_results_report_list_delete() {
     let m = manifest(dir.path(), 3);
 
     // submit
-    let out = emu
-        .ms()
-        .run([
-            "scan",
-            "submit",
-            "--manifest",
-            m.to_str().unwrap(),
-            "-o",
-            "json",
-        ])
-        .ok();
+    let out = emu.submit(&m, &["-o", "json"]).ok();
     let v = out.json();
     assert_eq!(v["Apps"], 3);
     assert_eq!(v["Submitted"], 3);
@@ -190,20 +180,7 @@ fn submit_with_wait_shows_results_and_every_item_id() {
     let emu = TestEmulator::start();
     let dir = tempfile::tempdir().unwrap();
     let m = manifest(dir.path(), 25);
-    let out = emu
-        .ms()
-        .run([
-            "scan",
-            "submit",
-            "--manifest",
-            m.to_str().unwrap(),
-            "--wait",
-            "--poll-interval",
-            "0.2",
-            "-o",
-            "json",
-        ])
-        .ok();
+    let out = emu.submit(&m, &WAIT_JSON).ok();
     let v = out.json();
     assert_eq!(v["Submitted"], 25);
     let tasks = v["Tasks"].as_array().unwrap();
@@ -218,10 +195,7 @@ fn submit_with_wait_shows_results_and_every_item_id() {
     assert_eq!(apps, 25);
 
     // The table form prints each ItemId.
-    let out = emu
-        .ms()
-        .run(["scan", "submit", "--manifest", m.to_str().unwrap()])
-        .ok();
+    let out = emu.submit(&m, &[]).ok();
     assert_eq!(
         out.stdout
             .lines()
@@ -355,27 +329,11 @@ fn no_callback_url_by_default_and_the_given_one_otherwise() {
     let emu = TestEmulator::start();
     let dir = tempfile::tempdir().unwrap();
     let m = manifest(dir.path(), 2);
-    let m = m.to_str().unwrap();
 
     // Nothing given: ScanInfo.CallbackUrl is empty (no notification), not an invented URL.
-    let out = emu
-        .ms()
-        .run(["scan", "submit", "--manifest", m, "--dry-run", "-o", "json"])
-        .ok();
+    let out = emu.submit(&m, &["--dry-run", "-o", "json"]).ok();
     assert_eq!(out.json()["CallbackUrl"], "");
-    emu.ms()
-        .run([
-            "scan",
-            "submit",
-            "--manifest",
-            m,
-            "--wait",
-            "--poll-interval",
-            "0.2",
-            "-o",
-            "json",
-        ])
-        .ok();
+    emu.submit(&m, &WAIT_JSON).ok();
     assert!(emu.deliveries().is_empty(), "{:?}", emu.deliveries());
 
     // Given (here through the environment): used for every app.
@@ -383,22 +341,12 @@ fn no_callback_url_by_default_and_the_given_one_otherwise() {
     let out = emu
         .ms()
         .env("MS_CALLBACK_URL", hook)
-        .run(["scan", "submit", "--manifest", m, "--dry-run", "-o", "json"])
+        .run(submit_args(&m, &["--dry-run", "-o", "json"]))
         .ok();
     assert_eq!(out.json()["CallbackUrl"], hook);
     emu.ms()
         .env("MS_CALLBACK_URL", hook)
-        .run([
-            "scan",
-            "submit",
-            "--manifest",
-            m,
-            "--wait",
-            "--poll-interval",
-            "0.2",
-            "-o",
-            "json",
-        ])
+        .run(submit_args(&m, &WAIT_JSON))
         .ok();
     let deliveries = emu.deliveries();
     assert_eq!(deliveries.len(), 2, "{deliveries:?}");
@@ -522,9 +470,7 @@ fn list_all_walks_every_page_from_the_offset() {
     let emu = TestEmulator::start();
     let dir = tempfile::tempdir().unwrap();
     let m = manifest(dir.path(), 130);
-    emu.ms()
-        .run(["scan", "submit", "--manifest", m.to_str().unwrap()])
-        .ok();
+    emu.submit(&m, &[]).ok();
     // 130 apps: two pages of at most 100.
     let v = emu
         .ms()

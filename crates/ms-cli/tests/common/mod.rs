@@ -50,6 +50,11 @@ impl TestEmulator {
         self.emulator.as_ref().unwrap().deliveries()
     }
 
+    /// `ms scan submit --manifest MANIFEST` then `extra`, against this emulator.
+    pub fn submit(&self, manifest: &Path, extra: &[&str]) -> Run {
+        self.ms().run(submit_args(manifest, extra))
+    }
+
     /// `ms` with this emulator's endpoint and credentials in the environment.
     pub fn ms(&self) -> Ms {
         Ms::new()
@@ -333,6 +338,16 @@ pub fn workspace_root() -> PathBuf {
         .join("../..")
         .canonicalize()
         .unwrap()
+}
+
+/// Arguments that wait for the scans and print JSON: `--wait --poll-interval 0.2 -o json`.
+pub const WAIT_JSON: [&str; 5] = ["--wait", "--poll-interval", "0.2", "-o", "json"];
+
+/// `scan submit --manifest MANIFEST` then `extra`.
+pub fn submit_args<'a>(manifest: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["scan", "submit", "--manifest", manifest.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    args
 }
 
 /// A fake MD5 derived from a number.
