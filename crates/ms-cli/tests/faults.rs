@@ -18,17 +18,7 @@ fn when_the_service_cannot_tell_apps_stay_unknown_and_the_exit_status_says_so() 
     let emu = TestEmulator::with_config(config);
     let dir = tempfile::tempdir().unwrap();
     let m = manifest(dir.path(), 45);
-    let out = emu
-        .ms()
-        .run([
-            "scan",
-            "submit",
-            "--manifest",
-            m.to_str().unwrap(),
-            "-o",
-            "json",
-        ])
-        .expect_code(1);
+    let out = emu.submit(&m, &["-o", "json"]).expect_code(1);
     assert!(
         out.stderr
             .contains("45 of 45 app(s) not accepted (45 with an unknown outcome)"),
@@ -80,20 +70,18 @@ fn a_wait_that_times_out_still_prints_the_item_ids() {
     let dir = tempfile::tempdir().unwrap();
     let m = manifest(dir.path(), 3);
     let out = emu
-        .ms()
-        .run([
-            "scan",
-            "submit",
-            "--manifest",
-            m.to_str().unwrap(),
-            "--wait",
-            "--poll-interval",
-            "0.1",
-            "--wait-timeout",
-            "0.3",
-            "-o",
-            "json",
-        ])
+        .submit(
+            &m,
+            &[
+                "--wait",
+                "--poll-interval",
+                "0.1",
+                "--wait-timeout",
+                "0.3",
+                "-o",
+                "json",
+            ],
+        )
         .expect_code(1);
     assert!(out.stderr.contains("still scanning"), "{}", out.stderr);
     assert!(out.stderr.contains("ms scan wait"), "{}", out.stderr);
