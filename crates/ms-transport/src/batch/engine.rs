@@ -365,12 +365,18 @@ async fn send_round<J: Journal + ?Sized>(
                 None => None,
             };
         }
-        let records: Vec<(ChunkId, ChunkOutcome)> =
-            done.iter().map(|(c, o)| (c.id, o.clone())).collect();
+        // The outcomes move into the records (no copy); the chunks stay beside them.
+        let (chunks, records): (Vec<ClaimedChunk>, Vec<(ChunkId, ChunkOutcome)>) = done
+            .into_iter()
+            .map(|(chunk, outcome)| {
+                let id = chunk.id;
+                (chunk, (id, outcome))
+            })
+            .unzip();
         if !records.is_empty() {
             journal.record(&records)?;
         }
-        for (chunk, outcome) in &done {
+        for (chunk, (_, outcome)) in chunks.iter().zip(&records) {
             end.unknown |= matches!(outcome, ChunkOutcome::Unknown { .. });
             log_outcome(chunk, outcome);
             sink.emit(BatchEvent::Outcome { chunk, outcome });
