@@ -5,13 +5,13 @@
 mod support;
 
 use ms_model::Idempotency;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ms_transport::{Client, Proxy, RetryConfig, SignMethod, StaticProvider};
 use serde_json::json;
+use support::log_buffer::LogBuffer;
 use support::{Reply, TestServer, create_params};
+use tracing_subscriber::fmt::format::FmtSpan;
 
 const ID: &str = "AKIDtracingtest";
 const KEY: &str = "tracing-secret-key-DO-NOT-LOG";
@@ -65,44 +65,10 @@ fn client_for(server: &TestServer, method: SignMethod) -> Client {
         .expect("client")
 }
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .map_err(|_| std::io::Error::other("poisoned"))?
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Buffer {
-    type Writer = Buffer;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[test]
 fn trace_output_of_a_whole_session_contains_no_secret() {
-    let buffer = Buffer::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(buffer.clone())
-        .with_ansi(false)
-        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-        .finish();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let signatures: Vec<String> = tracing::subscriber::with_default(subscriber, || {
-        rt.block_on(async {
+    let buffer = LogBuffer::default();
+    let signatures: Vec<String> = buffer.trace(FmtSpan::CLOSE, async {
             let server = TestServer::start().await;
             let date = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(1200));
             server.push([
@@ -231,9 +197,8 @@ fn trace_output_of_a_whole_session_contains_no_secret() {
                 .filter_map(|r| r.header("authorization").map(str::to_owned))
                 .filter_map(|a| a.rsplit("Signature=").next().map(str::to_owned))
                 .collect()
-        })
     });
-    let out = String::from_utf8(buffer.0.lock().expect("lock").clone()).expect("utf8");
+    let out = buffer.text();
     assert!(out.contains("ms.call"), "spans are logged");
     assert!(
         out.contains("action=\"DescribeScanInstances\"")

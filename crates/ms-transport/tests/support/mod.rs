@@ -11,6 +11,8 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+pub mod log_buffer;
+
 /// One request as received.
 #[derive(Debug, Clone)]
 pub struct Recorded {
