@@ -4,17 +4,20 @@
 //! output or log line.
 
 mod fakes;
+#[path = "support/log_buffer.rs"]
+mod log_buffer;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use fakes::{FakeMetadata, FakeSts, LONG_ID, LONG_KEY, Mode};
+use log_buffer::LogBuffer;
 use ms_transport::clock::Clock;
 use ms_transport::{
     AssumeRoleProvider, Client, CredentialSource, CvmRoleProvider, DefaultChain, FakeClock, Proxy,
     RetryConfig, StaticProvider, SystemClock, WebIdentityProvider,
 };
+use tracing_subscriber::fmt::format::FmtSpan;
 
 fn now_clock() -> FakeClock {
     FakeClock::new(SystemClock::new().unix_seconds())
@@ -639,88 +642,54 @@ async fn default_chain_stops_at_a_broken_source_and_lists_absent_ones() {
     }
 }
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .map_err(|_| std::io::Error::other("poisoned"))?
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Buffer {
-    type Writer = Buffer;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[test]
 fn trace_output_of_refreshes_and_failures_contains_no_secret() {
-    let buffer = Buffer::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(buffer.clone())
-        .with_ansi(false)
-        .finish();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    tracing::subscriber::with_default(subscriber, || {
-        rt.block_on(async {
-            let meta = FakeMetadata::start(Some("ci-role"), 1000, now_clock()).await;
-            let p = cvm(&meta);
-            p.load().await.expect("cvm");
-            meta.clock.advance(Duration::from_secs(800));
-            p.load().await.expect("refresh");
-            meta.set_mode(Mode::Raw(500, "x".into()));
-            meta.clock.advance(Duration::from_secs(900));
-            // The refresh fails: the cached credentials are served and a warning logged.
-            p.load().await.expect("stale but usable");
+    let buffer = LogBuffer::default();
+    buffer.trace(FmtSpan::NONE, async {
+        let meta = FakeMetadata::start(Some("ci-role"), 1000, now_clock()).await;
+        let p = cvm(&meta);
+        p.load().await.expect("cvm");
+        meta.clock.advance(Duration::from_secs(800));
+        p.load().await.expect("refresh");
+        meta.set_mode(Mode::Raw(500, "x".into()));
+        meta.clock.advance(Duration::from_secs(900));
+        // The refresh fails: the cached credentials are served and a warning logged.
+        p.load().await.expect("stale but usable");
 
-            let sts = FakeSts::start(now_clock()).await;
-            let r = assume_role(&sts)
-                .duration(Duration::from_secs(1000))
-                .build()
-                .expect("sts");
-            r.load().await.expect("assumed");
-            sts.clock.advance(Duration::from_secs(900));
-            r.load().await.expect("refreshed");
-            sts.set_mode(Mode::Raw(
-                200,
-                format!(
-                    r#"{{"Response":{{"Credentials":{{"TmpSecretKey":"{}"}},"RequestId":"r"}}}}"#,
-                    fakes::sts_key(3)
-                ),
-            ));
-            sts.clock.advance(Duration::from_secs(1000));
-            r.load().await.expect_err("malformed");
-            tracing::info!(provider = ?r, cvm = ?p, "providers");
+        let sts = FakeSts::start(now_clock()).await;
+        let r = assume_role(&sts)
+            .duration(Duration::from_secs(1000))
+            .build()
+            .expect("sts");
+        r.load().await.expect("assumed");
+        sts.clock.advance(Duration::from_secs(900));
+        r.load().await.expect("refreshed");
+        sts.set_mode(Mode::Raw(
+            200,
+            format!(
+                r#"{{"Response":{{"Credentials":{{"TmpSecretKey":"{}"}},"RequestId":"r"}}}}"#,
+                fakes::sts_key(3)
+            ),
+        ));
+        sts.clock.advance(Duration::from_secs(1000));
+        r.load().await.expect_err("malformed");
+        tracing::info!(provider = ?r, cvm = ?p, "providers");
 
-            // The OIDC token travels in the request body, which is traced.
-            let sts = FakeSts::start(now_clock()).await;
-            let oidc = WebIdentityProvider::builder()
-                .region("ap-guangzhou")
-                .provider_id("tke-oidc")
-                .role_arn(ROLE_ARN)
-                .token(OIDC_TOKEN_1)
-                .endpoint(sts.endpoint())
-                .client(loopback_client())
-                .build()
-                .expect("oidc");
-            oidc.load().await.expect("oidc");
-            tracing::info!(provider = ?oidc, "oidc");
-        });
+        // The OIDC token travels in the request body, which is traced.
+        let sts = FakeSts::start(now_clock()).await;
+        let oidc = WebIdentityProvider::builder()
+            .region("ap-guangzhou")
+            .provider_id("tke-oidc")
+            .role_arn(ROLE_ARN)
+            .token(OIDC_TOKEN_1)
+            .endpoint(sts.endpoint())
+            .client(loopback_client())
+            .build()
+            .expect("oidc");
+        oidc.load().await.expect("oidc");
+        tracing::info!(provider = ?oidc, "oidc");
     });
-    let out = String::from_utf8(buffer.0.lock().expect("buffer").clone()).expect("utf8");
+    let out = buffer.text();
     assert!(out.contains("temporary credentials refreshed"), "{out}");
     assert!(out.contains("refreshing credentials failed"), "{out}");
     assert!(out.contains("AssumeRole"), "the STS call is traced: {out}");
