@@ -56,17 +56,11 @@ impl RawTask {
 
 /// Calls `DescribeScanResults` for one task, keeping the answer unparsed.
 pub async fn fetch_raw(client: &Client, item_id: &str, md5s: &[String]) -> CliResult<RawTask> {
-    let req = DescribeScanResultsRequest {
-        item_id: item_id.to_owned(),
-        app_md5s: (!md5s.is_empty()).then(|| md5s.to_vec()),
-    };
-    let params = serde_json::to_value(&req)
-        .map_err(|e| CliError::usage(format!("cannot encode the request: {e}")))?;
     let response = client
         .send_json_raw(
             <DescribeScanResultsRequest as ms_model::Action>::NAME,
             Idempotency::Idempotent,
-            &params,
+            &crate::scan::results_params(item_id, md5s)?,
         )
         .await
         .map_err(transport_error)?;

@@ -43,29 +43,30 @@ impl serde::Serialize for TaskResults {
     }
 }
 
+/// The parameters of `DescribeScanResults` for one task: its apps of `md5s`, or all of them
+/// when `md5s` is empty.
+pub(crate) fn results_params(item_id: &str, md5s: &[String]) -> CliResult<Value> {
+    let req = DescribeScanResultsRequest {
+        item_id: item_id.to_owned(),
+        app_md5s: (!md5s.is_empty()).then(|| md5s.to_vec()),
+    };
+    serde_json::to_value(&req)
+        .map_err(|e| CliError::usage(format!("cannot encode the request: {e}")))
+}
+
 /// Calls `DescribeScanResults` for one task.
 pub async fn fetch_results(
     client: &Client,
     item_id: &str,
     md5s: &[String],
 ) -> CliResult<TaskResults> {
-    let req = DescribeScanResultsRequest {
-        item_id: item_id.to_owned(),
-        app_md5s: if md5s.is_empty() {
-            None
-        } else {
-            Some(md5s.to_vec())
-        },
-    };
     // The answer as JSON (decoded once, checked against the model by the transport):
     // printing it needs no typed round trip.
-    let params = serde_json::to_value(&req)
-        .map_err(|e| CliError::usage(format!("cannot encode the request: {e}")))?;
     let mut value = client
         .send_json(
             <DescribeScanResultsRequest as ms_model::Action>::NAME,
             Idempotency::Idempotent,
-            &params,
+            &results_params(item_id, md5s)?,
         )
         .await
         .map_err(transport_error)?;
