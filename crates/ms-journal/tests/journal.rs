@@ -2,7 +2,7 @@
 //! crashes simulated by dropping the journal mid-run, resumption, and the refusals.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use futures_util::TryStreamExt;
@@ -10,7 +10,7 @@ use ms_emulator::{DEMO_SECRET_ID, DEMO_SECRET_KEY, Emulator, EmulatorConfig};
 use ms_journal::{Error, Fingerprint, SqliteJournal};
 use ms_model::{AppInfo, DescribeScanInstancesRequest, ScanInfo};
 use ms_transport::batch::{
-    AppState, BatchOptions, ChunkOutcome, Journal, OutcomeError, StopSignal, run_batch,
+    AppState, BatchOptions, BatchRun, ChunkOutcome, Journal, OutcomeError, StopSignal, run_batch,
 };
 use ms_transport::{Client, Proxy, StaticProvider, paginate};
 
@@ -37,6 +37,28 @@ fn create(path: &Path, n: u64) -> SqliteJournal {
         w.push(&app(i)).expect("push");
     }
     w.finish().expect("finish")
+}
+
+/// A new temporary directory with the journal `run.journal` of apps `0..n` (written, open).
+fn new_journal(n: u64) -> (tempfile::TempDir, PathBuf, SqliteJournal) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.journal");
+    let j = create(&path, n);
+    (dir, path, j)
+}
+
+/// Runs the batch engine over `j` with `options` to its end (no stop, no event handler).
+async fn run_to_end(client: &Client, j: &mut SqliteJournal, options: &BatchOptions) -> BatchRun {
+    run_batch(
+        client,
+        j,
+        &scan_info(),
+        options,
+        &StopSignal::new(),
+        |_, _| {},
+    )
+    .await
+    .expect("run")
 }
 
 async fn emulator(quota: u64) -> (Emulator, Client) {
@@ -83,20 +105,9 @@ async fn held(client: &Client) -> HashMap<String, usize> {
 #[tokio::test]
 async fn a_run_records_every_app_and_a_second_run_sends_nothing() {
     let (emu, client) = emulator(1000).await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("run.journal");
-    let mut j = create(&path, 95);
+    let (_dir, path, mut j) = new_journal(95);
     j.begin_run("test").unwrap();
-    let run = run_batch(
-        &client,
-        &mut j,
-        &scan_info(),
-        &BatchOptions::default(),
-        &StopSignal::new(),
-        |_, _| {},
-    )
-    .await
-    .expect("run");
+    let run = run_to_end(&client, &mut j, &BatchOptions::default()).await;
     assert_eq!(run.counts.apps, 95);
     assert_eq!(run.counts.accepted, 95);
     j.end_run("completed").unwrap();
@@ -129,9 +140,7 @@ async fn a_run_records_every_app_and_a_second_run_sends_nothing() {
 #[tokio::test]
 async fn chunks_claimed_by_a_crashed_run_are_reconciled_not_sent_twice() {
     let (emu, client) = emulator(1000).await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("run.journal");
-    let mut j = create(&path, 60);
+    let (_dir, path, mut j) = new_journal(60);
     // A run that claimed three chunks, sent the first two (the service processed them),
     // and died before recording anything.
     let claimed = j.claim(3, 20, 1).unwrap();
@@ -185,25 +194,14 @@ async fn chunks_claimed_by_a_crashed_run_are_reconciled_not_sent_twice() {
 #[tokio::test]
 async fn apps_beyond_the_quota_are_not_accepted_then_sent_again_by_the_next_run() {
     let (emu, client) = emulator(30).await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("run.journal");
-    let mut j = create(&path, 40);
+    let (_dir, _path, mut j) = new_journal(40);
     let options = BatchOptions {
         concurrency: 1,
         ..BatchOptions::default()
     };
-    let run = run_batch(
-        &client,
-        &mut j,
-        &scan_info(),
-        &options,
-        &StopSignal::new(),
-        |_, _| {},
-    )
-    .await
-    .unwrap();
-    assert_eq!(run.counts.accepted, 30);
-    assert_eq!(run.counts.not_accepted, 10);
+    let batch = run_to_end(&client, &mut j, &options).await;
+    assert_eq!(batch.counts.accepted, 30);
+    assert_eq!(batch.counts.not_accepted, 10);
     let mut left = Vec::new();
     j.for_each_app_not_accepted(|a| left.push(a)).unwrap();
     assert_eq!(left.len(), 10);
@@ -213,17 +211,8 @@ async fn apps_beyond_the_quota_are_not_accepted_then_sent_again_by_the_next_run(
     );
     assert_eq!(left[0].position, 31);
     // The next run sends them again; the quota is used up, so they fail with its code.
-    let run = run_batch(
-        &client,
-        &mut j,
-        &scan_info(),
-        &options,
-        &StopSignal::new(),
-        |_, _| {},
-    )
-    .await
-    .unwrap();
-    assert_eq!(run.counts.failed, 10);
+    let batch = run_to_end(&client, &mut j, &options).await;
+    assert_eq!(batch.counts.failed, 10);
     let mut left = Vec::new();
     j.for_each_app_not_accepted(|a| left.push(a)).unwrap();
     assert_eq!(left[0].code.as_deref(), Some("LimitExceeded"));
@@ -232,9 +221,7 @@ async fn apps_beyond_the_quota_are_not_accepted_then_sent_again_by_the_next_run(
 
 #[test]
 fn a_second_writer_another_input_or_other_settings_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("run.journal");
-    let j = create(&path, 3);
+    let (_dir, path, j) = new_journal(3);
     assert!(matches!(
         SqliteJournal::open(&path),
         Err(Error::Locked { .. })
@@ -310,9 +297,7 @@ fn chunk_rows(path: &Path) -> Vec<ChunkRow> {
 
 #[test]
 fn rejected_apps_are_invalid_their_chunk_mates_pending_and_the_chunk_says_why() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("run.journal");
-    let mut j = create(&path, 30);
+    let (_dir, path, mut j) = new_journal(30);
     let chunks = j.claim(2, 20, 100).unwrap();
     // Chunk 1: the service refused app 3 by name; chunk 2: the model refused app 25.
     let mut refusal = OutcomeError::new("InvalidParameterValue", "AppInfos.2.AppName too long");
@@ -358,9 +343,7 @@ fn rejected_apps_are_invalid_their_chunk_mates_pending_and_the_chunk_says_why() 
 
 #[test]
 fn outcomes_are_recorded_app_by_app_and_readable_back() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("run.journal");
-    let mut j = create(&path, 45);
+    let (_dir, _path, mut j) = new_journal(45);
     let chunks = j.claim(3, 20, 100).unwrap();
     assert_eq!(
         chunks.iter().map(|c| c.apps.len()).collect::<Vec<_>>(),
