@@ -18,12 +18,13 @@ const VIRUSES: [(&str, &str); 2] = [
 
 /// Submits examples/apps.json, waits, and returns the ItemIds.
 fn submit_examples(emu: &TestEmulator) -> Vec<String> {
-    item_ids(&submit_wait(emu, &[]).ok().json())
+    item_ids(&submit_wait(emu, &[]).ok().json()["Tasks"])
 }
 
-/// The ItemIds of a `scan submit -o json` document's Tasks.
-fn item_ids(doc: &Value) -> Vec<String> {
-    doc["Tasks"]
+/// The ItemIds of an array of tasks (a `scan submit` document's Tasks, `scan results` or
+/// `scan wait` output), in order.
+fn item_ids(tasks: &Value) -> Vec<String> {
+    tasks
         .as_array()
         .unwrap()
         .iter()
@@ -348,14 +349,7 @@ fn an_item_id_given_twice_is_fetched_and_judged_once() {
             "virus",
         ])
         .expect_code(4);
-    let tasks = results.json();
-    let order: Vec<&str> = tasks
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["ItemId"].as_str().unwrap())
-        .collect();
-    assert_eq!(order, [a, b]);
+    assert_eq!(item_ids(&results.json()), [a, b]);
     assert!(
         results.stderr.contains("2 violation(s) in 2 of 32 app(s)"),
         "{}",
@@ -402,14 +396,7 @@ fn an_item_id_given_twice_is_fetched_and_judged_once() {
         .ms()
         .run(["-o", "json", "scan", "wait", b, a, b, "--fail-on", "virus"])
         .expect_code(4);
-    let rows = waited.json();
-    let rows: Vec<&str> = rows
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["ItemId"].as_str().unwrap())
-        .collect();
-    assert_eq!(rows, [b, a]);
+    assert_eq!(item_ids(&waited.json()), [b, a]);
     assert!(
         waited.stderr.contains("in 2 of 32 app(s)"),
         "{}",
@@ -487,16 +474,10 @@ fn results_of_a_journal_stream_task_by_task_with_the_same_bytes() {
         out.stdout
     );
     // The same by ItemIds; and under a gate, judged as it streams: exit 4, the same bytes.
-    let ids: Vec<&str> = tasks
-        .iter()
-        .map(|t| t["ItemId"].as_str().unwrap())
-        .collect();
+    let ids = item_ids(&printed);
     let by_ids = emu
         .ms()
-        .run(with_ids(
-            &["-o", "json", "scan", "results"],
-            &ids.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-        ))
+        .run(with_ids(&["-o", "json", "scan", "results"], &ids))
         .ok();
     assert_eq!(
         without_request_ids(&by_ids.stdout),
@@ -562,7 +543,7 @@ fn unused_allow_entries_are_noted_without_changing_the_exit_code() {
     let submitted = submit_wait(&emu, &["--policy", policy_arg]).ok();
     assert!(submitted.stderr.contains(&stale), "{}", submitted.stderr);
     assert_eq!(notes(&submitted.stderr), 1, "{}", submitted.stderr);
-    let ids = item_ids(&submitted.json());
+    let ids = item_ids(&submitted.json()["Tasks"]);
     // scan results (streamed JSON and table), scan wait, scan report: the same note, exit 0.
     for args in [
         vec!["-o", "json", "scan", "results"],
