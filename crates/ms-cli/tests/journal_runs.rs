@@ -11,7 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{
-    Batch, Ms, Run, Serve, assert_each_once, finish, manifest_of as manifest, md5_of, signal,
+    Batch, Ms, Run, Serve, WAIT_JSON, assert_each_once, finish, manifest_of as manifest, md5_of,
+    signal, submit_args,
 };
 use serde_json::Value;
 
@@ -93,17 +94,7 @@ fn inputs_read_once_pipes_fifos_and_stdin_submit_every_app() {
         let fifo = fifo.clone();
         std::thread::spawn(move || std::fs::write(fifo, text).unwrap())
     };
-    let out = emu
-        .ms()
-        .run([
-            "scan",
-            "submit",
-            "--manifest",
-            fifo.to_str().unwrap(),
-            "-o",
-            "json",
-        ])
-        .ok();
+    let out = emu.ms().run(submit_args(&fifo, &["-o", "json"])).ok();
     writer.join().unwrap();
     assert_eq!(out.json()["Submitted"], 45);
 
@@ -232,14 +223,7 @@ fn a_closed_stdout_does_not_turn_a_failed_submission_into_success() {
     for format in ["json", "jsonl", "table"] {
         let mut child = emu
             .command(batch.path())
-            .args([
-                "scan",
-                "submit",
-                "--manifest",
-                m.to_str().unwrap(),
-                "-o",
-                format,
-            ])
+            .args(submit_args(m, &["-o", format]))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -340,14 +324,7 @@ fn a_journal_refuses_another_input_or_other_settings() {
     );
     let out = emu
         .ms()
-        .run([
-            "scan",
-            "submit",
-            "--manifest",
-            b.to_str().unwrap(),
-            "--journal",
-            j,
-        ])
+        .run(submit_args(&b, &["--journal", j]))
         .expect_code(2);
     assert!(
         out.stderr.contains("made from another input"),
@@ -434,21 +411,7 @@ fn wait_streams_results_into_the_journal_and_wait_results_report_take_it() {
 
     // -o json with --wait: one document, the results streamed into it.
     let m2 = manifest(dir.path(), "more.json", 100, 25);
-    let v = emu
-        .ms()
-        .run([
-            "scan",
-            "submit",
-            "--manifest",
-            m2.to_str().unwrap(),
-            "--wait",
-            "--poll-interval",
-            "0.2",
-            "-o",
-            "json",
-        ])
-        .ok()
-        .json();
+    let v = emu.ms().run(submit_args(&m2, &WAIT_JSON)).ok().json();
     assert_eq!(v["Submitted"], 25);
     assert_eq!(v["Tasks"].as_array().unwrap().len(), 2);
     assert_eq!(v["Results"].as_array().unwrap().len(), 2);
@@ -489,9 +452,7 @@ fn a_huge_csv_record_or_an_unterminated_json_string_is_refused_naming_its_line()
     )
     .unwrap();
     for (path, line) in [(&csv, 3), (&json, 3)] {
-        let out = Ms::offline()
-            .run(["scan", "submit", "--manifest", path.to_str().unwrap()])
-            .expect_code(2);
+        let out = Ms::offline().run(submit_args(path, &[])).expect_code(2);
         assert!(
             out.stderr.contains(&format!(
                 ":{line}: app #2: an app entry is larger than 1 MiB"
@@ -720,7 +681,7 @@ fn pre_signed_download_urls_reach_no_trace_log_but_are_sent_and_kept_whole() {
     // Each app's URL carries its own signature / token; the callback URL a token too.
     let secret = |i: u64| format!("sigSECRET{i}x");
     let emu = Serve::start(&["--quota", "3", "--rate-limit", "0"]);
-    let dir = tempfile::tempdir().unwrap();
+    let batch = Batch::new(1, 5);
     let apps: Vec<Value> = (1..=5u64)
         .map(|i| {
             let url = match i % 3 {
@@ -738,25 +699,11 @@ fn pre_signed_download_urls_reach_no_trace_log_but_are_sent_and_kept_whole() {
             serde_json::json!({"url": url, "md5": md5_of(i), "size": 1000 + i})
         })
         .collect();
-    let m = dir.path().join("apps.json");
-    std::fs::write(&m, serde_json::to_string(&apps).unwrap()).unwrap();
-    let journal = dir.path().join("run.db");
+    std::fs::write(&batch.manifest, serde_json::to_string(&apps).unwrap()).unwrap();
     let callback = format!("http://127.0.0.1:9/cb?token={}", secret(99));
     let out = emu
         .ms()
-        .run([
-            "-vv",
-            "scan",
-            "submit",
-            "--manifest",
-            m.to_str().unwrap(),
-            "--journal",
-            journal.to_str().unwrap(),
-            "--callback-url",
-            &callback,
-            "-o",
-            "json",
-        ])
+        .run(batch.submit_after(&["-vv"], &["--callback-url", &callback, "-o", "json"]))
         .expect_code(1);
     let secrets: Vec<String> = (1..=5).chain(101..=105).chain([99]).map(secret).collect();
     // The bodies are traced, with the URLs' hosts and paths and their parameters' names.
@@ -786,9 +733,9 @@ fn pre_signed_download_urls_reach_no_trace_log_but_are_sent_and_kept_whole() {
     }
     // What was sent is whole: the journal keeps every URL for the resume, and the emulator
     // holds the accepted apps' URLs as sent.
-    let bytes = std::fs::read(&journal).unwrap();
+    let bytes = std::fs::read(&batch.journal).unwrap();
     let held = String::from_utf8_lossy(&bytes);
-    let wal = std::fs::read(dir.path().join("run.db-wal")).unwrap_or_default();
+    let wal = std::fs::read(batch.path().join("run.db-wal")).unwrap_or_default();
     let held = format!("{held}{}", String::from_utf8_lossy(&wal));
     for i in 1..=5 {
         assert!(held.contains(&secret(i)), "app {i}'s URL is kept whole");
@@ -861,14 +808,7 @@ fn a_journal_path_that_cannot_hold_a_journal_is_refused_naming_it() {
         ),
     ] {
         let out = Ms::offline()
-            .run([
-                "scan",
-                "submit",
-                "--manifest",
-                m.to_str().unwrap(),
-                "--journal",
-                journal.to_str().unwrap(),
-            ])
+            .run(submit_args(&m, &["--journal", journal.to_str().unwrap()]))
             .expect_code(2);
         assert!(
             out.stderr
