@@ -71,9 +71,7 @@ fn fast_callbacks(clock: &Arc<ManualClock>) -> ms_emulator::EmulatorConfig {
 
 #[tokio::test]
 async fn callbacks_are_retried_until_ok_and_listed() {
-    let clock = Arc::new(ManualClock::new(T0_MS));
-    let emu = start(fast_callbacks(&clock)).await;
-    let c = Client::new(&emu, &clock);
+    let (clock, emu, c) = started(fast_callbacks).await;
     let rx = receiver(vec![r#"{"Result":"retry","Reason":"busy"}"#, "not json"]).await;
     let m = md5("callback");
     let item = c
@@ -110,9 +108,7 @@ async fn callbacks_are_retried_until_ok_and_listed() {
 
 #[tokio::test]
 async fn callbacks_give_up_after_bounded_attempts() {
-    let clock = Arc::new(ManualClock::new(T0_MS));
-    let emu = start(fast_callbacks(&clock)).await;
-    let c = Client::new(&emu, &clock);
+    let (clock, emu, c) = started(fast_callbacks).await;
     let rx = receiver(vec![r#"{"Result":"no"}"#; 10]).await;
     c.ok(
         "CreateScanInstances",
@@ -135,9 +131,7 @@ async fn callbacks_give_up_after_bounded_attempts() {
 
 #[tokio::test]
 async fn non_loopback_callbacks_are_refused_never_contacted() {
-    let clock = Arc::new(ManualClock::new(T0_MS));
-    let emu = start(fast_callbacks(&clock)).await;
-    let c = Client::new(&emu, &clock);
+    let (clock, emu, c) = started(fast_callbacks).await;
     c.ok(
         "CreateScanInstances",
         &create_params(&[&md5("remote")], "http://192.0.2.1:9/cb"),
@@ -241,9 +235,7 @@ async fn pending_callbacks_resume_after_a_restart() {
 
 #[tokio::test]
 async fn injected_faults() {
-    let clock = Arc::new(ManualClock::new(T0_MS));
-    let emu = start(config(&clock)).await;
-    let c = Client::new(&emu, &clock);
+    let (_clock, emu, c) = started(config).await;
     let req = || c.tc3_post_request("DescribeScanInstances", "{}", c.now());
 
     emu.set_faults(FaultConfig::none().with_drop(1.0));
@@ -547,9 +539,7 @@ async fn invalid_accounts_are_refused_at_start_without_echoing_keys() {
 
 #[tokio::test]
 async fn disguised_callback_hosts_are_refused_and_never_connected() {
-    let clock = Arc::new(ManualClock::new(T0_MS));
-    let emu = start(fast_callbacks(&clock)).await;
-    let c = Client::new(&emu, &clock);
+    let (clock, emu, c) = started(fast_callbacks).await;
     // One loopback receiver; every disguised URL below would reach it (or another host) if
     // the emulator handed the host to a resolver or a lenient address parser.
     let rx = receiver(vec![]).await;
@@ -679,9 +669,7 @@ fn binary_stops_cleanly_on_sigint_and_refuses_a_corrupt_state_file() {
 
 #[tokio::test]
 async fn an_empty_callback_url_schedules_no_delivery() {
-    let clock = Arc::new(ManualClock::new(T0_MS));
-    let emu = start(fast_callbacks(&clock)).await;
-    let c = Client::new(&emu, &clock);
+    let (clock, emu, c) = started(fast_callbacks).await;
     let item = c
         .ok(
             "CreateScanInstances",
@@ -933,9 +921,7 @@ async fn callbacks_go_only_to_allowed_targets() {
 /// Without an allow-list, a loopback emulator delivers to any loopback port but its own.
 #[tokio::test]
 async fn callbacks_to_the_emulator_itself_are_refused() {
-    let clock = Arc::new(ManualClock::new(T0_MS));
-    let emu = start(fast_callbacks(&clock)).await;
-    let c = Client::new(&emu, &clock);
+    let (clock, emu, c) = started(fast_callbacks).await;
     let own = format!("http://{}/callback", emu.local_addr());
     c.ok("CreateScanInstances", &create_params(&[&md5("self")], &own))
         .await;

@@ -66,6 +66,17 @@ pub async fn start(config: EmulatorConfig) -> Emulator {
         .expect("emulator starts")
 }
 
+/// A manual clock at T0, an emulator started with `config(&clock)` on a free loopback port
+/// (stopped when dropped) and a client of it.
+pub async fn started(
+    config: impl FnOnce(&Arc<ManualClock>) -> EmulatorConfig,
+) -> (Arc<ManualClock>, Emulator, Client) {
+    let clock = Arc::new(ManualClock::new(T0_MS));
+    let emu = start(config(&clock)).await;
+    let client = Client::new(&emu, &clock);
+    (clock, emu, client)
+}
+
 /// A client bound to one emulator.
 #[derive(Clone)]
 pub struct Client {
