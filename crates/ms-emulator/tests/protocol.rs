@@ -14,9 +14,7 @@ use serde_json::json;
 use tc3_sign::V1Method;
 
 async fn setup() -> (ms_emulator::Emulator, Client, Arc<ManualClock>) {
-    let clock = Arc::new(ManualClock::new(T0_MS));
-    let emu = start(config(&clock)).await;
-    let client = Client::new(&emu, &clock);
+    let (clock, emu, client) = started(config).await;
     (emu, client, clock)
 }
 
@@ -240,9 +238,9 @@ async fn unknown_and_ill_typed_parameters() {
 
 #[tokio::test]
 async fn get_is_limited_to_32_kb_and_bodies_to_the_limit() {
-    let clock = Arc::new(ManualClock::new(T0_MS));
-    let emu = start(config(&clock).with_limits(Limits::default().with_max_body_bytes(4096))).await;
-    let c = Client::new(&emu, &clock);
+    let (_clock, emu, c) =
+        started(|clock| config(clock).with_limits(Limits::default().with_max_body_bytes(4096)))
+            .await;
     let query = format!("ItemId={}", "a".repeat(33 * 1024));
     let req = c.tc3_request(
         "GET",
@@ -505,9 +503,8 @@ async fn form_parameter_count_is_capped_naming_the_limit() {
     emu.shutdown().await;
 
     // A lower limit applies to TC3 GET queries and v1 GET queries alike.
-    let clock = Arc::new(ManualClock::new(T0_MS));
-    let emu = start(config(&clock).with_limits(Limits::default().with_max_parameters(10))).await;
-    let c = Client::new(&emu, &clock);
+    let (_clock, emu, c) =
+        started(|clock| config(clock).with_limits(Limits::default().with_max_parameters(10))).await;
     let r = c.call_get("DescribeScanInstances", &many_params(11)).await;
     assert_eq!(
         r.code().as_deref(),
@@ -598,9 +595,7 @@ async fn rate_limit_per_action_region_and_secret_id() {
 /// limit cannot be sidestepped by inventing region names.
 #[tokio::test]
 async fn invented_regions_are_refused_before_the_rate_limit() {
-    let clock = Arc::new(ManualClock::new(T0_MS));
-    let emu = start(config(&clock).with_rate_limit(2)).await;
-    let c = Client::new(&emu, &clock);
+    let (_clock, emu, c) = started(|clock| config(clock).with_rate_limit(2)).await;
     for _ in 0..2 {
         c.ok("DescribeScanInstances", &json!({})).await;
     }
