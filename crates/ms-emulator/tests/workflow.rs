@@ -10,9 +10,7 @@ use ms_emulator::{Emulator, ManualClock};
 use serde_json::{Value, json};
 
 async fn setup() -> (Emulator, Client, Arc<ManualClock>) {
-    let clock = Arc::new(ManualClock::new(T0_MS));
-    let emu = start(config(&clock)).await;
-    let client = Client::new(&emu, &clock);
+    let (clock, emu, client) = started(config).await;
     (emu, client, clock)
 }
 
@@ -181,9 +179,7 @@ async fn error_and_timeout_states() {
 
 #[tokio::test]
 async fn quota_falls_per_app_and_limit_exceeded_at_zero() {
-    let clock = Arc::new(ManualClock::new(T0_MS));
-    let emu = start(config(&clock).with_initial_quota(3)).await;
-    let c = Client::new(&emu, &clock);
+    let (_clock, emu, c) = started(|clock| config(clock).with_initial_quota(3)).await;
     let r = c
         .ok(
             "CreateScanInstances",
