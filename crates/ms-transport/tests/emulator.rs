@@ -528,13 +528,17 @@ async fn credentials_that_are_briefly_unavailable_are_fetched_again_for_every_ac
             unavailable,
         })
     };
+    // A client of the emulator whose credentials come from `source`.
+    let with_source = |source: &ms_transport::CachedProvider<FlakySource>| {
+        client_for(&emu)
+            .credentials(source.clone())
+            .build()
+            .expect("client")
+    };
 
     // Not idempotent, yet retried: nothing was sent while the credentials were missing.
     let source = flaky(1, true);
-    let client = client_for(&emu)
-        .credentials(source.clone())
-        .build()
-        .expect("client");
+    let client = with_source(&source);
     let created = client
         .send(&CreateScanInstancesRequest {
             app_infos: vec![app(1)],
@@ -547,10 +551,7 @@ async fn credentials_that_are_briefly_unavailable_are_fetched_again_for_every_ac
 
     // A source that answers "no" is not asked again within the call.
     let source = flaky(1, false);
-    let client = client_for(&emu)
-        .credentials(source.clone())
-        .build()
-        .expect("client");
+    let client = with_source(&source);
     let e = client
         .send(&DescribeScanInstancesRequest::default())
         .await
@@ -564,10 +565,7 @@ async fn credentials_that_are_briefly_unavailable_are_fetched_again_for_every_ac
 
     // Still unavailable after every attempt: the error says the source may answer later.
     let source = flaky(u32::MAX, true);
-    let client = client_for(&emu)
-        .credentials(source.clone())
-        .build()
-        .expect("client");
+    let client = with_source(&source);
     let e = client
         .send(&DescribeScanInstancesRequest::default())
         .await
