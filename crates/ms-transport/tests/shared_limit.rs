@@ -19,6 +19,17 @@ use redis_server::RedisServer;
 
 const RATE: u32 = 50;
 
+/// The emulator with a quota of `RATE` requests a second, on a free loopback port (stopped
+/// when dropped).
+async fn emulator() -> Emulator {
+    Emulator::start(
+        EmulatorConfig::demo().with_rate_limit(RATE),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .expect("emulator")
+}
+
 fn shared_client(emu: &Emulator, redis_url: &str, mode: FailureMode) -> Client {
     Client::builder()
         .endpoint(emu.base_url())
@@ -41,12 +52,7 @@ async fn three_clients_on_one_redis_are_never_throttled() {
     let Some(redis) = RedisServer::start() else {
         return;
     };
-    let emu = Emulator::start(
-        EmulatorConfig::demo().with_rate_limit(RATE),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .expect("emulator");
+    let emu = emulator().await;
     // Each client alone would send at the full quota: together 3× the quota, unless they
     // share one schedule. Retries are off, so a throttled reply is a failed call.
     let throttled = Arc::new(AtomicUsize::new(0));
@@ -80,12 +86,7 @@ async fn redis_stopped_mid_run_fails_cleanly_or_falls_back() {
     let Some(mut redis) = RedisServer::start() else {
         return;
     };
-    let emu = Emulator::start(
-        EmulatorConfig::demo().with_rate_limit(RATE),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .expect("emulator");
+    let emu = emulator().await;
     let fail = shared_client(&emu, &redis.url(), FailureMode::Fail);
     let local = shared_client(&emu, &redis.url(), FailureMode::Local { share: 0.5 });
     let req = DescribeScanInstancesRequest::default();
@@ -115,12 +116,7 @@ async fn a_batch_cut_by_a_redis_outage_accounts_for_every_app_as_sent_or_safe_to
     let Some(mut redis) = RedisServer::start() else {
         return;
     };
-    let emu = Emulator::start(
-        EmulatorConfig::demo().with_rate_limit(RATE),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .expect("emulator");
+    let emu = emulator().await;
     let client = Client::builder()
         .endpoint(emu.base_url())
         .allow_http()
