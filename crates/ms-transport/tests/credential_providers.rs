@@ -14,8 +14,8 @@ use fakes::{FakeMetadata, FakeSts, LONG_ID, LONG_KEY, Mode};
 use log_buffer::LogBuffer;
 use ms_transport::clock::Clock;
 use ms_transport::{
-    AssumeRoleProvider, Client, CredentialSource, CvmRoleProvider, DefaultChain, FakeClock, Proxy,
-    RetryConfig, StaticProvider, SystemClock, WebIdentityProvider,
+    AssumeRoleProvider, Client, CredentialSource, CvmRoleProvider, DefaultChain, FakeClock,
+    ProvideCredentials, Proxy, RetryConfig, StaticProvider, SystemClock, WebIdentityProvider,
 };
 use tracing_subscriber::fmt::format::FmtSpan;
 
@@ -29,6 +29,27 @@ fn cvm(meta: &FakeMetadata) -> CvmRoleProvider {
         .clock(Arc::new(meta.clock.clone()))
         .build()
         .expect("provider")
+}
+
+/// Loads `p` from `callers` tasks at once (`load`, through [`ProvideCredentials`]) and
+/// asserts that each got the SecretId `expected`.
+async fn load_concurrently<P>(p: &P, callers: usize, expected: &str)
+where
+    P: ProvideCredentials + Clone + 'static,
+{
+    let tasks: Vec<_> = (0..callers)
+        .map(|_| {
+            let p = p.clone();
+            tokio::spawn(async move {
+                p.provide_credentials()
+                    .await
+                    .map(|c| c.secret_id().to_owned())
+            })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.expect("join").expect("creds"), expected);
+    }
 }
 
 /// An STS client for loopback: no proxy from the environment, quick retries.
@@ -158,28 +179,12 @@ async fn many_concurrent_callers_wait_on_one_metadata_request() {
     let meta = FakeMetadata::start(Some("ci-role"), 7200, now_clock()).await;
     meta.set_mode(Mode::Delay(Duration::from_millis(300)));
     let p = cvm(&meta);
-    let tasks: Vec<_> = (0..50)
-        .map(|_| {
-            let p = p.clone();
-            tokio::spawn(async move { p.load().await.map(|c| c.secret_id().to_owned()) })
-        })
-        .collect();
-    for t in tasks {
-        assert_eq!(t.await.expect("join").expect("creds"), "AKIDcvm1");
-    }
+    load_concurrently(&p, 50, "AKIDcvm1").await;
     assert_eq!(meta.hits(), (1, 1), "50 callers, one fetch");
 
     // Expiry reached: again one refresh for all.
     meta.clock.advance(Duration::from_secs(7200));
-    let tasks: Vec<_> = (0..50)
-        .map(|_| {
-            let p = p.clone();
-            tokio::spawn(async move { p.load().await.map(|c| c.secret_id().to_owned()) })
-        })
-        .collect();
-    for t in tasks {
-        assert_eq!(t.await.expect("join").expect("creds"), "AKIDcvm2");
-    }
+    load_concurrently(&p, 50, "AKIDcvm2").await;
     assert_eq!(meta.hits(), (1, 2));
 }
 
@@ -302,19 +307,7 @@ async fn assume_role_refreshes_once_for_many_callers_ahead_of_expiry() {
         .duration(Duration::from_secs(3600))
         .build()
         .expect("provider");
-    let run = |expected: &'static str| {
-        let tasks: Vec<_> = (0..40)
-            .map(|_| {
-                let p = p.clone();
-                tokio::spawn(async move { p.load().await.map(|c| c.secret_id().to_owned()) })
-            })
-            .collect();
-        async move {
-            for t in tasks {
-                assert_eq!(t.await.expect("join").expect("creds"), expected);
-            }
-        }
-    };
+    let run = |expected: &'static str| load_concurrently(&p, 40, expected);
     run("AKIDsts1").await;
     assert_eq!(sts.calls().len(), 1, "40 callers, one AssumeRole");
     sts.clock.advance(Duration::from_secs(3600 - 301));
