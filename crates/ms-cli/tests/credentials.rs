@@ -24,28 +24,21 @@ fn write(path: &Path, text: &str) {
 fn tccli_profile_keys_are_used_when_nothing_else_is_configured() {
     let emu = TestEmulator::start();
     let ms = || Ms::new().env("MS_ENDPOINT", &emu.url);
+    // tccli's credential file of a profile holding the emulator's keys.
+    let ci_keys = format!(
+        r#"{{"secretId":"{}","secretKey":"{}"}}"#,
+        emu.secret_id, emu.secret_key
+    );
 
     let run = ms();
-    write(
-        &run.home().join(".tccli/ci.credential"),
-        &format!(
-            r#"{{"secretId":"{}","secretKey":"{}"}}"#,
-            emu.secret_id, emu.secret_key
-        ),
-    );
+    write(&run.home().join(".tccli/ci.credential"), &ci_keys);
     run.env("TCCLI_PROFILE", "ci")
         .run(["-o", "json", "scan", "list"])
         .ok();
 
     // `--profile ci` names tccli's profile too.
     let run = ms();
-    write(
-        &run.home().join(".tccli/ci.credential"),
-        &format!(
-            r#"{{"secretId":"{}","secretKey":"{}"}}"#,
-            emu.secret_id, emu.secret_key
-        ),
-    );
+    write(&run.home().join(".tccli/ci.credential"), &ci_keys);
     run.run(["--profile", "ci", "-o", "json", "scan", "list"])
         .ok();
 
@@ -55,13 +48,7 @@ fn tccli_profile_keys_are_used_when_nothing_else_is_configured() {
         &run.home().join(".tencentcloud/credentials"),
         "[default]\nsecret_id = AKIDotheraccount\nsecret_key = other-key\n",
     );
-    write(
-        &run.home().join(".tccli/ci.credential"),
-        &format!(
-            r#"{{"secretId":"{}","secretKey":"{}"}}"#,
-            emu.secret_id, emu.secret_key
-        ),
-    );
+    write(&run.home().join(".tccli/ci.credential"), &ci_keys);
     run.run(["--profile", "ci", "-o", "json", "scan", "list"])
         .ok();
     // A profile found nowhere is a usage error naming it.
