@@ -137,15 +137,9 @@ fn fail_on_and_policy_gate_the_exit_code() {
         without_request_ids(gated.json()) == without_request_ids(tasks.clone()),
         "the output is the same as without a gate"
     );
-    assert!(
-        gated
-            .stderr
-            .contains("policy --fail-on virus violated: 2 violation(s) in 2 of 32 app(s)"),
-        "{}",
-        gated.stderr
-    );
+    gated.assert_stderr("policy --fail-on virus violated: 2 violation(s) in 2 of 32 app(s)");
     for (package, _) in VIRUSES {
-        assert!(gated.stderr.contains(package), "{}", gated.stderr);
+        gated.assert_stderr(package);
     }
     // The table output is gated the same way.
     emu.ms()
@@ -156,11 +150,7 @@ fn fail_on_and_policy_gate_the_exit_code() {
         .ms()
         .run(with_ids(&["scan", "results", "--fail-on", "high"], &ids))
         .expect_code(4);
-    assert!(
-        high.stderr.contains("in 20 of 32 app(s)"),
-        "{}",
-        high.stderr
-    );
+    high.assert_stderr("in 20 of 32 app(s)");
 
     // A policy file that allows both viruses, unexpired: exit 0.
     let dir = tempfile::tempdir().unwrap();
@@ -350,11 +340,7 @@ fn an_item_id_given_twice_is_fetched_and_judged_once() {
         ])
         .expect_code(4);
     assert_eq!(item_ids(&results.json()), [a, b]);
-    assert!(
-        results.stderr.contains("2 violation(s) in 2 of 32 app(s)"),
-        "{}",
-        results.stderr
-    );
+    results.assert_stderr("2 violation(s) in 2 of 32 app(s)");
     noted(&results.stderr);
     // Several ItemIds print an array, even when they name one task.
     let one = emu
@@ -397,11 +383,7 @@ fn an_item_id_given_twice_is_fetched_and_judged_once() {
         .run(["-o", "json", "scan", "wait", b, a, b, "--fail-on", "virus"])
         .expect_code(4);
     assert_eq!(item_ids(&waited.json()), [b, a]);
-    assert!(
-        waited.stderr.contains("in 2 of 32 app(s)"),
-        "{}",
-        waited.stderr
-    );
+    waited.assert_stderr("in 2 of 32 app(s)");
 }
 
 /// Replaces every task's `"RequestId": "..."` (each call has its own) by a fixed one, keeping
@@ -500,13 +482,7 @@ fn results_of_a_journal_stream_task_by_task_with_the_same_bytes() {
         without_request_ids(&gated.stdout),
         without_request_ids(&expected)
     );
-    assert!(
-        gated
-            .stderr
-            .contains("policy --fail-on virus violated: 2 violation(s) in 2 of 32 app(s)"),
-        "{}",
-        gated.stderr
-    );
+    gated.assert_stderr("policy --fail-on virus violated: 2 violation(s) in 2 of 32 app(s)");
 }
 
 #[test]
@@ -541,7 +517,7 @@ fn unused_allow_entries_are_noted_without_changing_the_exit_code() {
     let emu = TestEmulator::start();
     // scan submit --wait: the policy passes (both viruses allowed): exit 0, one note.
     let submitted = submit_wait(&emu, &["--policy", policy_arg]).ok();
-    assert!(submitted.stderr.contains(&stale), "{}", submitted.stderr);
+    submitted.assert_stderr(&stale);
     assert_eq!(notes(&submitted.stderr), 1, "{}", submitted.stderr);
     let ids = item_ids(&submitted.json()["Tasks"]);
     // scan results (streamed JSON and table), scan wait, scan report: the same note, exit 0.
@@ -572,7 +548,7 @@ fn unused_allow_entries_are_noted_without_changing_the_exit_code() {
             &ids,
         ))
         .expect_code(4);
-    assert!(violated.stderr.contains(&stale), "{}", violated.stderr);
+    violated.assert_stderr(&stale);
     // --md5 of another app (the Code Editor, its virus allowed): the stale entry's app was
     // not judged, so no note.
     let other = emu
@@ -616,11 +592,7 @@ fn service_and_usage_errors_keep_their_exit_codes_under_a_gate() {
             "low",
         ])
         .expect_code(1);
-    assert!(
-        missing.stderr.contains("ItemIdNotFound"),
-        "{}",
-        missing.stderr
-    );
+    missing.assert_stderr("ItemIdNotFound");
     // A malformed policy is a usage error naming the file, the line and the field, found
     // before anything is sent.
     let dir = tempfile::tempdir().unwrap();
@@ -640,12 +612,7 @@ fn service_and_usage_errors_keep_their_exit_codes_under_a_gate() {
             path.to_str().unwrap(),
         ])
         .expect_code(2);
-    assert!(
-        bad.stderr
-            .contains(&format!("{}:7:11: allow[0].expires", path.display())),
-        "{}",
-        bad.stderr
-    );
+    bad.assert_stderr(&format!("{}:7:11: allow[0].expires", path.display()));
     let _ = Ms::new()
         .run(["scan", "results", "x", "--fail-on", "severe"])
         .expect_code(2);
@@ -715,13 +682,7 @@ fn junit_has_a_test_case_per_app_and_a_failure_per_violation() {
             .count(),
         0
     );
-    assert!(
-        plain.stdout.contains(
-            "<system-out>app: QR Scanner 5.2.0 (com.example.qrscanner, MD5 efb540d74e85f846deb2bb598b4429be)\nverdict: virus\n"
-        ),
-        "{}",
-        plain.stdout
-    );
+    plain.assert_stdout("<system-out>app: QR Scanner 5.2.0 (com.example.qrscanner, MD5 efb540d74e85f846deb2bb598b4429be)\nverdict: virus\n");
 }
 
 /// The official SARIF 2.1.0 schema (OASIS, errata 01), vendored as test data.
@@ -979,7 +940,7 @@ fn submit_wait_and_wait_gate_the_whole_run() {
             "virus",
         ])
         .expect_code(4);
-    assert!(table.stdout.contains("QR Scanner"), "{}", table.stdout);
+    table.assert_stdout("QR Scanner");
     assert_names_both_viruses(&table.stderr);
 
     // scan wait: by ItemIds, and a whole run by its journal; the output stays complete.
@@ -1071,9 +1032,9 @@ fn submit_wait_and_wait_gate_the_whole_run() {
             policy_arg,
         ])
         .expect_code(4);
-    assert!(expired.stderr.contains("expired on"), "{}", expired.stderr);
+    expired.assert_stderr("expired on");
     let expired = submit_wait(&emu, &["--policy", policy_arg]).expect_code(4);
-    assert!(expired.stderr.contains("expired on"), "{}", expired.stderr);
+    expired.assert_stderr("expired on");
 }
 
 #[test]
@@ -1096,7 +1057,7 @@ fn submit_wait_gate_yields_to_apps_not_accepted_and_needs_wait() {
         ),
         "the accepted apps hold a virus: {doc}"
     );
-    assert!(out.stderr.contains("not accepted"), "{}", out.stderr);
+    out.assert_stderr("not accepted");
     assert!(!out.stderr.contains("policy --fail-on"), "{}", out.stderr);
 
     // An unknown task under a gate: the service's error (1).
@@ -1122,7 +1083,7 @@ fn submit_wait_gate_yields_to_apps_not_accepted_and_needs_wait() {
             "virus",
         ])
         .expect_code(2);
-    assert!(no_wait.stderr.contains("need --wait"), "{}", no_wait.stderr);
+    no_wait.assert_stderr("need --wait");
     // A malformed policy is found first too.
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.toml");
@@ -1139,11 +1100,7 @@ fn submit_wait_gate_yields_to_apps_not_accepted_and_needs_wait() {
             bad.to_str().unwrap(),
         ])
         .expect_code(2);
-    assert!(
-        out.stderr.contains("bad.toml:1:11: fail-on"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr("bad.toml:1:11: fail-on");
 }
 
 /// A manifest of three apps: the QR Scanner virus, one whose download fails (the emulator
@@ -1200,11 +1157,7 @@ fn failed_scans_exit_1_before_the_policy_when_waiting() {
             "virus",
         ])
         .expect_code(1);
-    assert!(
-        waited.stderr.contains("2 app(s) could not be scanned"),
-        "{}",
-        waited.stderr
-    );
+    waited.assert_stderr("2 app(s) could not be scanned");
 
     // Reading the results, the policy judges the unfinished scans: they fail (4) ...
     let journal_arg = journal.to_str().unwrap();
@@ -1244,13 +1197,7 @@ fn failed_scans_exit_1_before_the_policy_when_waiting() {
             policy.to_str().unwrap(),
         ])
         .expect_code(4);
-    assert!(
-        ignoring
-            .stderr
-            .contains("violated: 1 violation(s) in 1 of 3 app(s)"),
-        "{}",
-        ignoring.stderr
-    );
+    ignoring.assert_stderr("violated: 1 violation(s) in 1 of 3 app(s)");
     // JUnit: the virus is a failure, the unfinished scans are errors.
     let junit = emu
         .ms()

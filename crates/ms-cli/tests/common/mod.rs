@@ -125,6 +125,20 @@ impl Run {
     pub fn ok(self) -> Self {
         self.expect_code(0)
     }
+
+    /// Panics with stdout unless stdout contains `text`.
+    #[track_caller]
+    pub fn assert_stdout(&self, text: &str) -> &Self {
+        assert!(self.stdout.contains(text), "{}", self.stdout);
+        self
+    }
+
+    /// Panics with stderr unless stderr contains `text`.
+    #[track_caller]
+    pub fn assert_stderr(&self, text: &str) -> &Self {
+        assert!(self.stderr.contains(text), "{}", self.stderr);
+        self
+    }
 }
 
 impl Ms {
