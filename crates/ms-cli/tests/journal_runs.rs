@@ -22,12 +22,7 @@ fn forty_apps_against_a_quota_of_thirty_name_the_ten_not_accepted() {
     let batch = Batch::new(1, 40);
     let submit = || emu.ms().run(batch.submit(&["-o", "json"]));
     let out = submit().expect_code(1);
-    assert!(
-        out.stderr
-            .contains("10 of 40 app(s) not accepted (10 not accepted by the service)"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr("10 of 40 app(s) not accepted (10 not accepted by the service)");
     let v = out.json();
     assert_eq!(v["Apps"], 40);
     assert_eq!(v["Submitted"], 30);
@@ -326,16 +321,12 @@ fn a_journal_refuses_another_input_or_other_settings() {
         .ms()
         .run(submit_args(&b, &["--journal", j]))
         .expect_code(2);
-    assert!(
-        out.stderr.contains("made from another input"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr("made from another input");
     let out = emu
         .ms()
         .run(["scan", "submit", "--journal", j, "--scan-types", "VULSCAN"])
         .expect_code(2);
-    assert!(out.stderr.contains("scan types"), "{}", out.stderr);
+    out.assert_stderr("scan types");
     // The same input again: nothing to send, success.
     let out = emu.ms().run(batch.submit(&["-o", "jsonl"])).ok();
     assert!(!out.stdout.contains("\"chunk\""), "{}", out.stdout);
@@ -407,7 +398,7 @@ fn wait_streams_results_into_the_journal_and_wait_results_report_take_it() {
         .ms()
         .run(["scan", "report", "--journal", j, "--format", "md"])
         .ok();
-    assert!(report.stdout.contains("3 tasks"), "{}", report.stdout);
+    report.assert_stdout("3 tasks");
 
     // -o json with --wait: one document, the results streamed into it.
     let m2 = manifest(dir.path(), "more.json", 100, 25);
@@ -426,7 +417,7 @@ fn wait_streams_results_into_the_journal_and_wait_results_report_take_it() {
             dir.path().join("nope.db").to_str().unwrap(),
         ])
         .expect_code(2);
-    assert!(out.stderr.contains("nope.db"), "{}", out.stderr);
+    out.assert_stderr("nope.db");
 }
 
 #[test]
@@ -453,13 +444,9 @@ fn a_huge_csv_record_or_an_unterminated_json_string_is_refused_naming_its_line()
     .unwrap();
     for (path, line) in [(&csv, 3), (&json, 3)] {
         let out = Ms::offline().run(submit_args(path, &[])).expect_code(2);
-        assert!(
-            out.stderr.contains(&format!(
-                ":{line}: app #2: an app entry is larger than 1 MiB"
-            )),
-            "{}",
-            out.stderr
-        );
+        out.assert_stderr(&format!(
+            ":{line}: app #2: an app entry is larger than 1 MiB"
+        ));
         assert!(out.stderr.len() < 1000, "the entry is not echoed");
     }
 }
@@ -561,14 +548,10 @@ fn sigterm_while_waiting_exits_143_and_says_how_to_wait_again() {
             "0.3",
         ])
         .expect_code(1);
-    assert!(
-        out.stderr.contains(&format!(
-            "wait longer with `ms scan wait --journal {} --wait-timeout SECS`",
-            journal.display()
-        )),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr(&format!(
+        "wait longer with `ms scan wait --journal {} --wait-timeout SECS`",
+        journal.display()
+    ));
 }
 
 #[test]
@@ -670,8 +653,8 @@ fn passwords_in_urls_reach_no_error_no_printed_command_and_no_journal_which_is_p
         ];
         all.extend(args);
         let out = ms.run(all).expect_code(2);
-        assert!(out.stderr.contains(names), "{}", out.stderr);
-        assert!(out.stderr.contains("***@"), "{}", out.stderr);
+        out.assert_stderr(names);
+        out.assert_stderr("***@");
         assert!(!out.stderr.contains(SECRET), "{}", out.stderr);
     }
 }
@@ -707,14 +690,9 @@ fn pre_signed_download_urls_reach_no_trace_log_but_are_sent_and_kept_whole() {
         .expect_code(1);
     let secrets: Vec<String> = (1..=5).chain(101..=105).chain([99]).map(secret).collect();
     // The bodies are traced, with the URLs' hosts and paths and their parameters' names.
-    assert!(out.stderr.contains("request body"), "{}", out.stderr);
-    assert!(
-        out.stderr
-            .contains("https://s3.example.com/app1.apk?X-Amz-Expires=***&X-Amz-Signature=***"),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("received reply"), "{}", out.stderr);
+    out.assert_stderr("request body");
+    out.assert_stderr("https://s3.example.com/app1.apk?X-Amz-Expires=***&X-Amz-Signature=***");
+    out.assert_stderr("received reply");
     for s in &secrets {
         assert!(
             !out.stderr.contains(s.as_str()),
@@ -810,12 +788,7 @@ fn a_journal_path_that_cannot_hold_a_journal_is_refused_naming_it() {
         let out = Ms::offline()
             .run(submit_args(&m, &["--journal", journal.to_str().unwrap()]))
             .expect_code(2);
-        assert!(
-            out.stderr
-                .contains(&format!("journal {}: {says}", journal.display())),
-            "{}",
-            out.stderr
-        );
+        out.assert_stderr(&format!("journal {}: {says}", journal.display()));
     }
 }
 
@@ -853,7 +826,7 @@ fn an_app_the_service_refuses_by_name_is_invalid_and_its_chunk_mates_are_accepte
         why.contains("InvalidParameterValue") && why.contains("AppName"),
         "{why}"
     );
-    assert!(out.stderr.contains("app #4"), "{}", out.stderr);
+    out.assert_stderr("app #4");
     // The journal file says what happened to each request: the first chunk (apps 1-20) was
     // refused by the service naming its app 4 (`AppInfos.3`), the chunks sending the other
     // apps were accepted.
@@ -923,12 +896,7 @@ fn a_csv_header_is_checked_before_any_row_and_unknown_fields_are_named() {
         .stdin(format!("url;md5\nhttps://e/a.apk;{}\n", md5_of(1)))
         .run(args)
         .expect_code(2);
-    assert!(
-        out.stderr
-            .contains("<stdin>:1: header: no url column (fields are separated by commas)"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr("<stdin>:1: header: no url column (fields are separated by commas)");
     // Names in another case are the fields; a column that is none is named on stderr.
     let out = ms()
         .stdin(format!(
@@ -938,11 +906,7 @@ fn a_csv_header_is_checked_before_any_row_and_unknown_fields_are_named() {
         .run(args)
         .ok();
     assert_eq!(out.json()["Apps"], 1);
-    assert!(
-        out.stderr.contains("column(s) \"packge\" are no app field"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr("column(s) \"packge\" are no app field");
     // JSON entries: each key that is no field is named once, the apps are read.
     let line = |i: u64| {
         format!(
@@ -1032,7 +996,7 @@ fn without_journal_a_default_one_is_kept_and_the_printed_command_resumes_it() {
             "json",
         ])
         .expect_code(1);
-    assert!(out.stderr.contains("resuming: 30 of 40"), "{}", out.stderr);
+    out.assert_stderr("resuming: 30 of 40");
     assert_eq!(out.json()["Submitted"], 30);
     assert_eq!(emu.held().len(), 30);
     // MS_JOURNAL_DIR and XDG_STATE_HOME choose the directory; --no-journal keeps none.
@@ -1048,7 +1012,7 @@ fn without_journal_a_default_one_is_kept_and_the_printed_command_resumes_it() {
         1
     );
     let out = submit(&["--no-journal"], None).expect_code(1);
-    assert!(out.stderr.contains("no journal was kept"), "{}", out.stderr);
+    out.assert_stderr("no journal was kept");
     assert_eq!(std::fs::read_dir(&journals).unwrap().count(), 1);
 }
 
@@ -1078,11 +1042,7 @@ fn the_printed_resume_command_runs_whatever_spelling_named_the_input() {
     // The printed command, as a user pastes it: it resumes (the quota refuses the app
     // again, exit 1), it is no usage error.
     let again = emu.ms().bash(printed).expect_code(1);
-    assert!(
-        again.stderr.contains("resuming: 0 of 1"),
-        "{}",
-        again.stderr
-    );
+    again.assert_stderr("resuming: 0 of 1");
 }
 
 #[test]
