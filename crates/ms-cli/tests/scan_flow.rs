@@ -155,7 +155,7 @@ fn submit_wait_results_report_list_delete() {
 
     // delete: refused without --yes when nobody can confirm
     let out = emu.ms().run(["scan", "delete", &sids[0]]).expect_code(2);
-    assert!(out.stderr.contains("--yes"), "{}", out.stderr);
+    out.assert_stderr("--yes");
 
     // delete with --yes
     let mut args = vec![
@@ -270,8 +270,8 @@ fn service_errors_exit_1_with_code_and_request_id() {
         .run(["scan", "results", "no-such-item"])
         .expect_code(1);
     assert!(out.stderr.starts_with("error: "), "{}", out.stderr);
-    assert!(out.stderr.contains("RequestId"), "{}", out.stderr);
-    assert!(out.stderr.contains("ResourceNotFound"), "{}", out.stderr);
+    out.assert_stderr("RequestId");
+    out.assert_stderr("ResourceNotFound");
     assert!(out.stderr.lines().count() <= 2, "{}", out.stderr);
 
     let out = emu
@@ -279,7 +279,7 @@ fn service_errors_exit_1_with_code_and_request_id() {
         .env("TENCENTCLOUD_SECRET_KEY", "wrong-key-wrong-key")
         .run(["scan", "list"])
         .expect_code(1);
-    assert!(out.stderr.contains("AuthFailure"), "{}", out.stderr);
+    out.assert_stderr("AuthFailure");
     assert!(
         !out.stderr.contains("wrong-key-wrong-key"),
         "no secret in errors"
@@ -441,12 +441,7 @@ fn wait_lists_many_tasks_per_request_and_fails_fast_on_an_unknown_item_id() {
         ids[0].as_str(),
         "in the order first given"
     );
-    assert!(
-        out.stderr
-            .contains(&format!("note: ItemId {} is given more than once", ids[0])),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr(&format!("note: ItemId {} is given more than once", ids[0]));
 
     // An unknown ItemId: the service's error at once, not a wait until the timeout.
     let out = emu
@@ -461,8 +456,8 @@ fn wait_lists_many_tasks_per_request_and_fails_fast_on_an_unknown_item_id() {
             "3600",
         ])
         .expect_code(1);
-    assert!(out.stderr.contains("ItemIdNotFound"), "{}", out.stderr);
-    assert!(out.stderr.contains("no-such-item"), "{}", out.stderr);
+    out.assert_stderr("ItemIdNotFound");
+    out.assert_stderr("no-such-item");
 }
 
 #[test]
