@@ -19,17 +19,8 @@ fn when_the_service_cannot_tell_apps_stay_unknown_and_the_exit_status_says_so() 
     let dir = tempfile::tempdir().unwrap();
     let m = manifest(dir.path(), 45);
     let out = emu.submit(&m, &["-o", "json"]).expect_code(1);
-    assert!(
-        out.stderr
-            .contains("45 of 45 app(s) not accepted (45 with an unknown outcome)"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains("may have been accepted"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr("45 of 45 app(s) not accepted (45 with an unknown outcome)");
+    out.assert_stderr("may have been accepted");
     let v = out.json();
     assert_eq!(v["Submitted"], 0);
     assert_eq!(v["States"]["unknown"], 45);
@@ -56,7 +47,7 @@ fn a_bad_entry_in_a_streamed_manifest_submits_nothing() {
         .stdin(text)
         .run(["scan", "submit", "--manifest", "-", "-o", "json"])
         .expect_code(2);
-    assert!(out.stderr.contains("<stdin>:31: app #31"), "{}", out.stderr);
+    out.assert_stderr("<stdin>:31: app #31");
     assert!(out.stdout.is_empty(), "{}", out.stdout);
     let listed = emu.ms().run(["scan", "list", "-o", "json"]).ok().json();
     assert_eq!(listed["TotalCount"], 0, "nothing was submitted");
@@ -83,15 +74,11 @@ fn a_wait_that_times_out_still_prints_the_item_ids() {
             ],
         )
         .expect_code(1);
-    assert!(out.stderr.contains("still scanning"), "{}", out.stderr);
-    assert!(out.stderr.contains("ms scan wait"), "{}", out.stderr);
+    out.assert_stderr("still scanning");
+    out.assert_stderr("ms scan wait");
     let v = out.json();
     assert_eq!(v["Submitted"], 3);
     assert!(v["Tasks"][0]["ItemId"].is_string());
     assert!(v["Results"].as_array().unwrap().is_empty());
-    assert!(
-        out.stderr.contains("ms scan wait --journal"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr("ms scan wait --journal");
 }
