@@ -133,16 +133,12 @@ fn two_builds_of_one_app_diff_into_new_fixed_and_unchanged() {
             "high",
         ])
         .expect_code(4);
-    assert!(
-        gated.stderr.contains("(new findings only) violated"),
-        "{}",
-        gated.stderr
-    );
+    gated.assert_stderr("(new findings only) violated");
     let same = emu
         .ms()
         .run(["scan", "diff", new_id, new_id, "--fail-on", "high"])
         .ok();
-    assert!(same.stdout.contains("0 new, 0 fixed"), "{}", same.stdout);
+    same.assert_stdout("0 new, 0 fixed");
     // Text output: one row per finding, tab-separated.
     let text = emu
         .ms()
@@ -246,7 +242,7 @@ fn a_finding_whose_severity_rose_is_changed_and_gated_when_it_crosses_the_thresh
             "{}",
             gated.stderr
         );
-        assert!(gated.stdout.contains("low → high"), "{}", gated.stdout);
+        gated.assert_stdout("low → high");
     }
     // --fail-on low: it failed in the old build already, nothing new to the gate.
     emu.ms()
@@ -286,11 +282,7 @@ fn a_bad_side_is_a_usage_error() {
         .ms()
         .run(["scan", "diff", "no/such/file.json", "abc"])
         .expect_code(2);
-    assert!(
-        out.stderr.contains("neither a file nor a list of ItemIds"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr("neither a file nor a list of ItemIds");
     let dir = tempfile::tempdir().unwrap();
     let saved = dir.path().join("new.json");
     let new = build(&emu, "1.0", "11111111111111111111111111111111");
@@ -301,12 +293,7 @@ fn a_bad_side_is_a_usage_error() {
         .ms()
         .run(["scan", "diff", "main-results", saved_arg])
         .expect_code(2);
-    assert!(
-        out.stderr
-            .contains("OLD \"main-results\" is neither a file nor the ItemIds of tasks"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr("OLD \"main-results\" is neither a file nor the ItemIds of tasks");
     // A directory, JSON without results, text, an SQLite file that is no journal.
     let notes = dir.path().join("notes.txt");
     std::fs::write(&notes, "release notes\n").unwrap();
@@ -417,9 +404,5 @@ fn two_runs_diff_by_their_journals() {
         .ms()
         .run(["scan", "diff", empty.to_str().unwrap(), new_arg])
         .expect_code(2);
-    assert!(
-        out.stderr.contains("no app of the run was accepted"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr("no app of the run was accepted");
 }
