@@ -57,12 +57,8 @@ fn embedded_emulator_table_output_prints_item_ids_then_results() {
         .ok();
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert!(lines[0].starts_with("ITEM_ID"), "{}", out.stdout);
-    assert!(out.stdout.contains("VERDICT"), "{}", out.stdout);
-    assert!(
-        out.stderr.contains("submitted 5 app(s) in 1 task(s)"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stdout("VERDICT");
+    out.assert_stderr("submitted 5 app(s) in 1 task(s)");
 }
 
 #[test]
@@ -158,12 +154,8 @@ fn call_an_action_the_emulator_does_not_implement() {
             r#"{"Limit": 10}"#,
         ])
         .expect_code(1);
-    assert!(
-        out.stderr.contains("UnsupportedOperation"),
-        "{}",
-        out.stderr
-    );
-    assert!(out.stderr.contains("RequestId"), "{}", out.stderr);
+    out.assert_stderr("UnsupportedOperation");
+    out.assert_stderr("RequestId");
 }
 
 #[test]
@@ -189,7 +181,7 @@ fn call_validates_before_sending() {
         .env("TENCENTCLOUD_SECRET_KEY", "key")
         .run(["call", "CreateScanInstances", "--json", r#"{"AppInfos": [{"AppUrl": "https://e/a", "AppMd5": "xyz"}], "ScanInfo": {"CallbackUrl": "", "ScanTypes": []}}"#])
         .expect_code(2);
-    assert!(out.stderr.contains("AppMd5"), "{}", out.stderr);
+    out.assert_stderr("AppMd5");
     let out = Ms::new()
         .run([
             "call",
