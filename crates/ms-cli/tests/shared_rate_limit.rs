@@ -150,12 +150,7 @@ fn a_password_in_the_url_never_reaches_the_output() {
         ])
         .expect_code(3);
     assert!(!out.stderr.contains("hunter2secret"), "{}", out.stderr);
-    assert!(
-        out.stderr
-            .contains(&format!("redis://:***@127.0.0.1:{port}/0")),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr(&format!("redis://:***@127.0.0.1:{port}/0"));
     // With local, the command works and warns once, redacted.
     let out = emu
         .ms()
@@ -170,7 +165,7 @@ fn a_password_in_the_url_never_reaches_the_output() {
         .run(["--shared-rate-limit", &bad, "scan", "list"])
         .expect_code(2);
     assert!(!out.stderr.contains("hunter2secret"), "{}", out.stderr);
-    assert!(out.stderr.contains("--shared-rate-limit"), "{}", out.stderr);
+    out.assert_stderr("--shared-rate-limit");
     // Not in --help either (the environment variable's value is hidden).
     let out = emu
         .ms()
@@ -207,7 +202,7 @@ fn a_ca_file_without_a_certificate_is_a_usage_error_naming_it() {
             "{}",
             out.stderr
         );
-        assert!(out.stderr.contains("CERTIFICATE"), "{}", out.stderr);
+        out.assert_stderr("CERTIFICATE");
     }
 }
 
