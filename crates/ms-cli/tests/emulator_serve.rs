@@ -57,7 +57,7 @@ fn serve_with_tls_then_use_it_with_ca_cert() {
 
     // Without the certificate: a TLS failure, exit code 3, with a hint about --ca-cert.
     let out = ms(&["--endpoint", &url, "scan", "list"]).expect_code(3);
-    assert!(out.stderr.contains("--ca-cert"), "{}", out.stderr);
+    out.assert_stderr("--ca-cert");
 
     // With it: the whole flow works, and -vvv logs do not leak the key.
     let out = ms(&[
@@ -119,12 +119,8 @@ fn start_failures_get_the_hint_of_their_cause() {
     let out = Ms::new()
         .run(["emulator", "serve", "--listen", &addr])
         .expect_code(2);
-    assert!(out.stderr.contains(&addr), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("--listen 127.0.0.1:0"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr(&addr);
+    out.assert_stderr("--listen 127.0.0.1:0");
 }
 
 /// Reads one HTTP/1.1 request (headers and `Content-Length` body) from `stream`; returns its
