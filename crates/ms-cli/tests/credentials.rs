@@ -53,7 +53,7 @@ fn tccli_profile_keys_are_used_when_nothing_else_is_configured() {
         .ok();
     // A profile found nowhere is a usage error naming it.
     let out = ms().run(["--profile", "cj", "scan", "list"]).expect_code(2);
-    assert!(out.stderr.contains("\"cj\" not found"), "{}", out.stderr);
+    out.assert_stderr("\"cj\" not found");
 
     // Wrong keys in the file: the service refuses them (the file was read, not skipped).
     let run = ms();
@@ -62,7 +62,7 @@ fn tccli_profile_keys_are_used_when_nothing_else_is_configured() {
         r#"{"secretId":"AKIDnotanaccount","secretKey":"wrong-key-DO-NOT-LOG"}"#,
     );
     let out = run.run(["scan", "list"]).expect_code(1);
-    assert!(out.stderr.contains("AuthFailure"), "{}", out.stderr);
+    out.assert_stderr("AuthFailure");
     assert!(
         !out.stderr.contains("wrong-key-DO-NOT-LOG"),
         "{}",
@@ -118,11 +118,7 @@ fn tccli_role_arn_profile_is_assumed_through_the_configured_sts_endpoint() {
     let params = sts.params(0);
     assert_eq!(params["RoleSessionName"], "ms-e2e");
     assert_eq!(params["RoleArn"], "qcs::cam::uin/100000000001:roleName/ci");
-    assert!(
-        out.stderr.contains("credentials source chosen"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr("credentials source chosen");
     for secret in [LONG_KEY.to_owned(), fakes::sts_key(1), fakes::sts_token(1)] {
         assert!(
             !out.stderr.contains(&secret),
