@@ -52,7 +52,7 @@ fn configure_writes_a_private_profile_used_by_later_commands() {
         .env("MS_ENDPOINT", &emu.url)
         .run(["scan", "list"])
         .expect_code(1);
-    assert!(out.stderr.contains("AuthFailure"), "{}", out.stderr);
+    out.assert_stderr("AuthFailure");
 }
 
 #[test]
