@@ -488,9 +488,5 @@ fn unusable_proxy_or_ca_settings_exit_2_naming_the_setting() {
     std::fs::write(&pem, "hello\n").unwrap();
     let out = creds(Ms::new()).run(["--ca-cert", pem.to_str().unwrap(), "scan", "list"]);
     assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(
-        out.stderr.contains(&format!("--ca-cert {}", pem.display())),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr(&format!("--ca-cert {}", pem.display()));
 }
