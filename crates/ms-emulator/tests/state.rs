@@ -4,10 +4,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -237,28 +236,6 @@ async fn a_json_state_file_of_the_previous_version_is_migrated() {
     assert!(names.is_empty(), "no temporary file left: {names:?}");
 }
 
-/// A running emulator process; killed when dropped, so a failing assertion leaves none.
-struct Running(Option<Child>);
-
-impl Running {
-    fn kill(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            let _ = c.kill(); // SIGKILL
-            let _ = c.wait();
-        }
-    }
-
-    fn wait_with_output(mut self) -> std::process::Output {
-        self.0.take().unwrap().wait_with_output().unwrap()
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 fn spawn_emulator(state: &Path, wrapper: Option<&str>) -> (Running, SocketAddr) {
     let bin = env!("CARGO_BIN_EXE_ms-emulator");
     let args = [
@@ -281,14 +258,7 @@ fn spawn_emulator(state: &Path, wrapper: Option<&str>) -> (Running, SocketAddr) 
             c
         }
     };
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let running = Running(Some(child));
-    let mut lines = BufReader::new(stdout).lines();
+    let (running, mut lines) = Running::spawn(&mut cmd);
     let url = lines.next().expect("a URL line").unwrap();
     let addr = url.trim_start_matches("http://").parse().unwrap();
     (running, addr)

@@ -1,7 +1,9 @@
 //! A small signed test client over real HTTP (hyper + tc3-sign), shared by the tests.
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader, Lines};
 use std::net::SocketAddr;
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -342,4 +344,55 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("condition not reached within 30 s");
+}
+
+/// An emulator process (the `ms-emulator` binary, or a wrapper running it); killed
+/// (SIGKILL) when dropped, so a failing assertion leaves none.
+pub struct Running(Option<Child>);
+
+impl Running {
+    /// Starts `cmd` with stdout and stderr piped; returns it with the lines of its stdout.
+    pub fn spawn(cmd: &mut Command) -> (Running, Lines<BufReader<ChildStdout>>) {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        (Running(Some(child)), BufReader::new(stdout).lines())
+    }
+
+    /// The process id.
+    pub fn id(&self) -> u32 {
+        self.0.as_ref().expect("running").id()
+    }
+
+    /// Sends signal `name` (`TERM`, `INT`, ...) with kill(1).
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Kills it (SIGKILL) and reaps it.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill(); // SIGKILL
+            let _ = c.wait();
+        }
+    }
+
+    /// Waits for its end (stdout was taken by [`Running::spawn`]: what is left of it is
+    /// in the lines).
+    pub fn wait_with_output(mut self) -> std::process::Output {
+        self.0.take().unwrap().wait_with_output().unwrap()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }
