@@ -4,7 +4,6 @@
 mod common;
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -465,16 +464,13 @@ async fn idle_http2_connections_are_closed() {
 fn binary_prints_the_url_first_writes_the_cert_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let cert = dir.path().join("ca.pem");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ms-emulator"))
-        .args(["--tls", "--cert-out"])
-        .arg(&cert)
-        .args(["--scan-seconds", "0.1", "--state"])
-        .arg(dir.path().join("state.db"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (child, mut lines) = Running::spawn(
+        std::process::Command::new(env!("CARGO_BIN_EXE_ms-emulator"))
+            .args(["--tls", "--cert-out"])
+            .arg(&cert)
+            .args(["--scan-seconds", "0.1", "--state"])
+            .arg(dir.path().join("state.db")),
+    );
     let url = lines.next().unwrap().unwrap();
     assert!(url.starts_with("https://127.0.0.1:"), "{url}");
     let demo = lines.next().unwrap().unwrap();
@@ -499,12 +495,8 @@ fn binary_prints_the_url_first_writes_the_cert_and_stops_on_sigterm() {
         c.ok("DescribeScanInstances", &json!({})).await;
     });
 
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
+    child.signal("TERM");
+    let out = child.wait_with_output();
     assert!(
         out.status.success(),
         "{:?}: {}",
@@ -624,22 +616,15 @@ async fn disguised_callback_hosts_are_refused_and_never_connected() {
 fn binary_stops_cleanly_on_sigint_and_refuses_a_corrupt_state_file() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.db");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ms-emulator"))
-        .args(["--account", "AKIDsigint:key", "--state"])
-        .arg(&state)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (child, mut lines) = Running::spawn(
+        std::process::Command::new(env!("CARGO_BIN_EXE_ms-emulator"))
+            .args(["--account", "AKIDsigint:key", "--state"])
+            .arg(&state),
+    );
     let url = lines.next().unwrap().unwrap();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
+    child.signal("INT");
+    let out = child.wait_with_output();
     assert!(out.status.success(), "{:?}", out.status);
     // With --account, no demo credentials are printed.
     assert!(!String::from_utf8_lossy(&out.stdout).contains("demo account"));
@@ -838,18 +823,14 @@ fn the_demo_account_is_refused_on_a_public_address() {
         &["--account", "AKIDpublic:key"][..],
         &["--allow-public-demo"][..],
     ] {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ms-emulator"))
-            .args(["--listen", "0.0.0.0:0"])
-            .args(extra)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let (mut child, mut lines) = Running::spawn(
+            std::process::Command::new(env!("CARGO_BIN_EXE_ms-emulator"))
+                .args(["--listen", "0.0.0.0:0"])
+                .args(extra),
+        );
         let url = lines.next().unwrap().unwrap();
         assert!(url.starts_with("http://0.0.0.0:"), "{extra:?}: {url}");
-        child.kill().unwrap();
-        child.wait().unwrap();
+        child.kill();
     }
     // The library refuses it too.
     let rt = tokio::runtime::Runtime::new().unwrap();
