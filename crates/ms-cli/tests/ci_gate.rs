@@ -192,17 +192,7 @@ fn fail_on_and_policy_gate_the_exit_code() {
     // ... and on the JSON Lines of `scan submit --wait -o jsonl` (its results events).
     let jsonl = emu
         .ms()
-        .run([
-            "-o",
-            "jsonl",
-            "scan",
-            "submit",
-            "--manifest",
-            "examples/apps.json",
-            "--wait",
-            "--poll-interval",
-            "0.2",
-        ])
+        .run_line("-o jsonl scan submit --manifest examples/apps.json --wait --poll-interval 0.2")
         .ok();
     let stream = dir.path().join("run.jsonl");
     std::fs::write(&stream, &jsonl.stdout).unwrap();
@@ -584,13 +574,7 @@ fn service_and_usage_errors_keep_their_exit_codes_under_a_gate() {
     // An unknown task: the service's error (exit 1), not the policy's 4.
     let missing = emu
         .ms()
-        .run([
-            "scan",
-            "results",
-            "0123456789abcdef0123456789abcdef",
-            "--fail-on",
-            "low",
-        ])
+        .run_line("scan results 0123456789abcdef0123456789abcdef --fail-on low")
         .expect_code(1);
     missing.assert_stderr("ItemIdNotFound");
     // A malformed policy is a usage error naming the file, the line and the field, found
@@ -602,8 +586,7 @@ fn service_and_usage_errors_keep_their_exit_codes_under_a_gate() {
         "fail-on = \"high\"\n\n[[allow]]\npackage = \"com.example.qrscanner\"\nfinding = \"virus:*\"\nreason = \"x\"\nexpires = 2026-13-01\n",
     )
     .unwrap();
-    let bad = Ms::new()
-        .env("MS_ENDPOINT", "http://127.0.0.1:9")
+    let bad = Ms::unreachable()
         .run([
             "scan",
             "results",
@@ -614,7 +597,7 @@ fn service_and_usage_errors_keep_their_exit_codes_under_a_gate() {
         .expect_code(2);
     bad.assert_stderr(&format!("{}:7:11: allow[0].expires", path.display()));
     let _ = Ms::new()
-        .run(["scan", "results", "x", "--fail-on", "severe"])
+        .run_line("scan results x --fail-on severe")
         .expect_code(2);
 }
 
@@ -928,17 +911,9 @@ fn submit_wait_and_wait_gate_the_whole_run() {
     // The table output of submit --wait is gated the same way.
     let table = emu
         .ms()
-        .run([
-            "scan",
-            "submit",
-            "--manifest",
-            "examples/apps.json",
-            "--wait",
-            "--poll-interval",
-            "0.2",
-            "--fail-on",
-            "virus",
-        ])
+        .run_line(
+            "scan submit --manifest examples/apps.json --wait --poll-interval 0.2 --fail-on virus",
+        )
         .expect_code(4);
     table.assert_stdout("QR Scanner");
     assert_names_both_viruses(&table.stderr);
@@ -1062,34 +1037,19 @@ fn submit_wait_gate_yields_to_apps_not_accepted_and_needs_wait() {
 
     // An unknown task under a gate: the service's error (1).
     emu.ms()
-        .run([
-            "scan",
-            "wait",
-            "0123456789abcdef0123456789abcdef",
-            "--fail-on",
-            "low",
-        ])
+        .run_line("scan wait 0123456789abcdef0123456789abcdef --fail-on low")
         .expect_code(1);
 
     // A gate without --wait judges nothing: a usage error before anything is read or sent.
-    let no_wait = Ms::new()
-        .env("MS_ENDPOINT", "http://127.0.0.1:9")
-        .run([
-            "scan",
-            "submit",
-            "--manifest",
-            "examples/apps.json",
-            "--fail-on",
-            "virus",
-        ])
+    let no_wait = Ms::unreachable()
+        .run_line("scan submit --manifest examples/apps.json --fail-on virus")
         .expect_code(2);
     no_wait.assert_stderr("need --wait");
     // A malformed policy is found first too.
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "fail-on = \"severe\"\n").unwrap();
-    let out = Ms::new()
-        .env("MS_ENDPOINT", "http://127.0.0.1:9")
+    let out = Ms::unreachable()
         .run([
             "scan",
             "submit",

@@ -256,6 +256,12 @@ impl Ms {
         }
     }
 
+    /// [`Ms::run`] with the arguments of `line`, split at whitespace (no quoting: for
+    /// literal argument lists).
+    pub fn run_line(self, line: &str) -> Run {
+        self.run(line.split_whitespace())
+    }
+
     /// Runs `bash -c script` instead of `ms` (the script runs `ms` itself, by path), with
     /// this command's environment, directory, stdin and limit.
     pub fn bash(self, script: &str) -> Run {
@@ -398,10 +404,14 @@ impl Ms {
     /// `ms` with test credentials and an endpoint where nothing listens (127.0.0.1:9), for
     /// runs that must fail before sending anything.
     pub fn offline() -> Self {
-        Ms::new()
+        Ms::unreachable()
             .env("TENCENTCLOUD_SECRET_ID", SERVE_ID)
             .env("TENCENTCLOUD_SECRET_KEY", SERVE_KEY)
-            .env("MS_ENDPOINT", "http://127.0.0.1:9")
+    }
+
+    /// `ms` with an endpoint where nothing listens (127.0.0.1:9) and no credentials.
+    pub fn unreachable() -> Self {
+        Ms::new().env("MS_ENDPOINT", "http://127.0.0.1:9")
     }
 }
 
