@@ -98,7 +98,7 @@ fn inputs_read_once_pipes_fifos_and_stdin_submit_every_app() {
     let out = emu
         .ms()
         .stdin(text)
-        .run(["scan", "submit", "--manifest", "-", "-o", "json"])
+        .run_line("scan submit --manifest - -o json")
         .ok();
     assert_eq!(out.json()["Submitted"], 45);
 
@@ -718,7 +718,7 @@ fn pre_signed_download_urls_reach_no_trace_log_but_are_sent_and_kept_whole() {
     for i in 1..=5 {
         assert!(held.contains(&secret(i)), "app {i}'s URL is kept whole");
     }
-    let listed = emu.ms().run(["scan", "list", "--all", "-o", "json"]).ok();
+    let listed = emu.ms().run_line("scan list --all -o json").ok();
     assert_eq!(listed.json()["ScanSet"].as_array().unwrap().len(), 3);
 }
 
@@ -916,15 +916,7 @@ fn a_csv_header_is_checked_before_any_row_and_unknown_fields_are_named() {
     };
     let out = ms()
         .stdin(format!("{}{}", line(1), line(2)))
-        .run([
-            "scan",
-            "submit",
-            "--manifest",
-            "-",
-            "--dry-run",
-            "-o",
-            "json",
-        ])
+        .run_line("scan submit --manifest - --dry-run -o json")
         .ok();
     assert_eq!(out.json()["Apps"], 2);
     assert_eq!(
