@@ -145,7 +145,7 @@ fn submit_wait_results_report_list_delete() {
         .map(|s| s["AppSid"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(sids.len(), 3);
-    let out = emu.ms().run(["scan", "list", "--all", "-o", "text"]).ok();
+    let out = emu.ms().run_line("scan list --all -o text").ok();
     assert_eq!(out.stdout.lines().count(), 3);
     assert!(
         out.stdout.lines().all(|l| l.split('\t').count() == 10),
@@ -267,7 +267,7 @@ fn service_errors_exit_1_with_code_and_request_id() {
     let emu = TestEmulator::start();
     let out = emu
         .ms()
-        .run(["scan", "results", "no-such-item"])
+        .run_line("scan results no-such-item")
         .expect_code(1);
     assert!(out.stderr.starts_with("error: "), "{}", out.stderr);
     out.assert_stderr("RequestId");
@@ -277,7 +277,7 @@ fn service_errors_exit_1_with_code_and_request_id() {
     let out = emu
         .ms()
         .env("TENCENTCLOUD_SECRET_KEY", "wrong-key-wrong-key")
-        .run(["scan", "list"])
+        .run_line("scan list")
         .expect_code(1);
     out.assert_stderr("AuthFailure");
     assert!(
@@ -297,29 +297,12 @@ fn manifest_csv_and_stdin() {
     let out = emu
         .ms()
         .stdin(csv.clone())
-        .run([
-            "scan",
-            "submit",
-            "--manifest",
-            "-",
-            "--manifest-format",
-            "csv",
-            "-o",
-            "json",
-        ])
+        .run_line("scan submit --manifest - --manifest-format csv -o json")
         .ok();
     assert_eq!(out.json()["Submitted"], 2);
     let out = emu
         .ms()
-        .run([
-            "scan",
-            "submit",
-            "--manifest",
-            "examples/apps.csv",
-            "--dry-run",
-            "-o",
-            "json",
-        ])
+        .run_line("scan submit --manifest examples/apps.csv --dry-run -o json")
         .ok();
     assert_eq!(out.json()["Apps"], 5);
 }
@@ -467,11 +450,7 @@ fn list_all_walks_every_page_from_the_offset() {
     let m = manifest(dir.path(), 130);
     emu.submit(&m, &[]).ok();
     // 130 apps: two pages of at most 100.
-    let v = emu
-        .ms()
-        .run(["scan", "list", "--all", "-o", "json"])
-        .ok()
-        .json();
+    let v = emu.ms().run_line("scan list --all -o json").ok().json();
     assert_eq!(v["TotalCount"], 130);
     let md5s: std::collections::BTreeSet<String> = v["ScanSet"]
         .as_array()
@@ -483,7 +462,7 @@ fn list_all_walks_every_page_from_the_offset() {
     assert!((1..=130).all(|i| md5s.contains(&md5_of(i))));
     let v = emu
         .ms()
-        .run(["scan", "list", "--all", "--offset", "25", "-o", "json"])
+        .run_line("scan list --all --offset 25 -o json")
         .ok()
         .json();
     assert_eq!(v["ScanSet"].as_array().unwrap().len(), 105);
