@@ -280,7 +280,7 @@ fn a_bad_side_is_a_usage_error() {
     let emu = TestEmulator::start();
     let out = emu
         .ms()
-        .run(["scan", "diff", "no/such/file.json", "abc"])
+        .run_line("scan diff no/such/file.json abc")
         .expect_code(2);
     out.assert_stderr("neither a file nor a list of ItemIds");
     let dir = tempfile::tempdir().unwrap();
