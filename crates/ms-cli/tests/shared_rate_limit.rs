@@ -141,13 +141,7 @@ fn a_password_in_the_url_never_reaches_the_output() {
     let out = emu
         .ms()
         .env("MS_SHARED_RATE_LIMIT", &url)
-        .run([
-            "-vv",
-            "--shared-rate-limit-fallback",
-            "fail",
-            "scan",
-            "list",
-        ])
+        .run_line("-vv --shared-rate-limit-fallback fail scan list")
         .expect_code(3);
     assert!(!out.stderr.contains("hunter2secret"), "{}", out.stderr);
     out.assert_stderr(&format!("redis://:***@127.0.0.1:{port}/0"));
@@ -170,7 +164,7 @@ fn a_password_in_the_url_never_reaches_the_output() {
     let out = emu
         .ms()
         .env("MS_SHARED_RATE_LIMIT", &url)
-        .run(["--help"])
+        .run_line("--help")
         .ok();
     assert!(!out.stdout.contains("hunter2secret"));
 }
@@ -238,15 +232,7 @@ fn a_fail_mode_outage_leaves_a_journal_that_resumes_to_every_app_once() {
         .ok();
     let list = emu
         .ms()
-        .run([
-            "--rate-limit",
-            "1000",
-            "scan",
-            "list",
-            "--all",
-            "-o",
-            "json",
-        ])
+        .run_line("--rate-limit 1000 scan list --all -o json")
         .ok();
     let listed = list.json();
     let mut md5s: Vec<String> = listed["ScanSet"]
