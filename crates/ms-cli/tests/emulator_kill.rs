@@ -162,10 +162,7 @@ fn every_acknowledged_app_survives_kill_9_of_the_emulator() {
     assert!(!accepted.is_empty());
 
     // Every app the client was told was accepted is stored, under its ItemId.
-    let listed = ms(&url)
-        .run(["-o", "json", "scan", "list", "--all"])
-        .ok()
-        .json();
+    let listed = ms(&url).run_line("-o json scan list --all").ok().json();
     let rows = listed["ScanSet"].as_array().unwrap();
     let stored: HashSet<(String, String)> = rows
         .iter()
