@@ -15,7 +15,7 @@ fn configure_writes_a_private_profile_used_by_later_commands() {
     let out = Ms::new()
         .env("HOME", &home)
         .stdin(input)
-        .run(["--profile", "emu", "configure", "-o", "json"])
+        .run_line("--profile emu configure -o json")
         .ok();
     let path = home.join(".tencentcloud/credentials");
     assert_eq!(out.json()["Path"], path.to_str().unwrap());
@@ -28,13 +28,7 @@ fn configure_writes_a_private_profile_used_by_later_commands() {
     // A second profile keeps the first.
     Ms::new()
         .env("HOME", &home)
-        .run([
-            "configure",
-            "--secret-id",
-            "AKIDother",
-            "--secret-key",
-            "otherkey",
-        ])
+        .run_line("configure --secret-id AKIDother --secret-key otherkey")
         .ok();
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains("[emu]") && text.contains("[default]"));
@@ -43,14 +37,14 @@ fn configure_writes_a_private_profile_used_by_later_commands() {
     let out = Ms::new()
         .env("HOME", &home)
         .env("MS_ENDPOINT", &emu.url)
-        .run(["--profile", "emu", "scan", "list", "-o", "json"])
+        .run_line("--profile emu scan list -o json")
         .ok();
     assert_eq!(out.json()["TotalCount"], 0);
     // The default profile has a SecretId the emulator does not know.
     let out = Ms::new()
         .env("HOME", &home)
         .env("MS_ENDPOINT", &emu.url)
-        .run(["scan", "list"])
+        .run_line("scan list")
         .expect_code(1);
     out.assert_stderr("AuthFailure");
 }
@@ -61,7 +55,7 @@ fn configure_honours_tencentcloud_credentials_file() {
     let file = dir.path().join("sub/creds");
     Ms::new()
         .env("TENCENTCLOUD_CREDENTIALS_FILE", &file)
-        .run(["configure", "--secret-id", "AKIDx", "--secret-key", "k"])
+        .run_line("configure --secret-id AKIDx --secret-key k")
         .ok();
     let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
