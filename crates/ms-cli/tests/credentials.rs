@@ -33,14 +33,13 @@ fn tccli_profile_keys_are_used_when_nothing_else_is_configured() {
     let run = ms();
     write(&run.home().join(".tccli/ci.credential"), &ci_keys);
     run.env("TCCLI_PROFILE", "ci")
-        .run(["-o", "json", "scan", "list"])
+        .run_line("-o json scan list")
         .ok();
 
     // `--profile ci` names tccli's profile too.
     let run = ms();
     write(&run.home().join(".tccli/ci.credential"), &ci_keys);
-    run.run(["--profile", "ci", "-o", "json", "scan", "list"])
-        .ok();
+    run.run_line("--profile ci -o json scan list").ok();
 
     // ... also when the profile file (e.g. written by `ms configure`) has only [default].
     let run = ms();
@@ -49,10 +48,9 @@ fn tccli_profile_keys_are_used_when_nothing_else_is_configured() {
         "[default]\nsecret_id = AKIDotheraccount\nsecret_key = other-key\n",
     );
     write(&run.home().join(".tccli/ci.credential"), &ci_keys);
-    run.run(["--profile", "ci", "-o", "json", "scan", "list"])
-        .ok();
+    run.run_line("--profile ci -o json scan list").ok();
     // A profile found nowhere is a usage error naming it.
-    let out = ms().run(["--profile", "cj", "scan", "list"]).expect_code(2);
+    let out = ms().run_line("--profile cj scan list").expect_code(2);
     out.assert_stderr("\"cj\" not found");
 
     // Wrong keys in the file: the service refuses them (the file was read, not skipped).
@@ -61,7 +59,7 @@ fn tccli_profile_keys_are_used_when_nothing_else_is_configured() {
         &run.home().join(".tccli/default.credential"),
         r#"{"secretId":"AKIDnotanaccount","secretKey":"wrong-key-DO-NOT-LOG"}"#,
     );
-    let out = run.run(["scan", "list"]).expect_code(1);
+    let out = run.run_line("scan list").expect_code(1);
     out.assert_stderr("AuthFailure");
     assert!(
         !out.stderr.contains("wrong-key-DO-NOT-LOG"),
@@ -72,7 +70,7 @@ fn tccli_profile_keys_are_used_when_nothing_else_is_configured() {
     // A malformed file stops the chain with an error naming it.
     let run = ms();
     write(&run.home().join(".tccli/default.credential"), "{secretId");
-    let out = run.run(["scan", "list"]).expect_code(2);
+    let out = run.run_line("scan list").expect_code(2);
     assert!(
         out.stderr.contains("default.credential") && out.stderr.contains("not JSON"),
         "{}",
@@ -111,7 +109,7 @@ fn tccli_role_arn_profile_is_assumed_through_the_configured_sts_endpoint() {
             sts.endpoint()
         ),
     );
-    let out = run.run(["-vv", "-o", "json", "scan", "list"]).ok();
+    let out = run.run_line("-vv -o json scan list").ok();
 
     let calls = sts.calls();
     assert_eq!(calls.len(), 1, "one AssumeRole for the whole run");
