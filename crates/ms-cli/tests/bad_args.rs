@@ -402,14 +402,7 @@ fn network_errors_exit_3() {
     let out = Ms::new()
         .env("TENCENTCLOUD_SECRET_ID", "AKIDtest")
         .env("TENCENTCLOUD_SECRET_KEY", "secret-value")
-        .run([
-            "--endpoint",
-            "http://127.0.0.1:9",
-            "--timeout",
-            "5",
-            "scan",
-            "list",
-        ]);
+        .run_line("--endpoint http://127.0.0.1:9 --timeout 5 scan list");
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert!(out.stderr.starts_with("error: "), "{}", out.stderr);
     assert!(!out.stderr.contains("secret-value"));
@@ -465,7 +458,7 @@ fn unusable_proxy_or_ca_settings_exit_2_naming_the_setting() {
         ("https_proxy", "http://[::1"),
         ("ALL_PROXY", "https://proxy.example.com:8443"),
     ] {
-        let out = creds(Ms::new()).env(var, value).run(["scan", "list"]);
+        let out = creds(Ms::new()).env(var, value).run_line("scan list");
         assert_eq!(out.code, 2, "{var}={value}: {}", out.stderr);
         assert!(out.stderr.starts_with("error: "), "{}", out.stderr);
         assert!(out.stderr.contains(var), "names {var}: {}", out.stderr);
@@ -480,7 +473,7 @@ fn unusable_proxy_or_ca_settings_exit_2_naming_the_setting() {
     creds(Ms::new())
         .env("HTTP_PROXY", "socks5://127.0.0.1:1080")
         .env("ALL_PROXY", "socks5://127.0.0.1:1080")
-        .run(["--emulator", "scan", "list"])
+        .run_line("--emulator scan list")
         .ok();
 
     let dir = tempfile::tempdir().unwrap();
