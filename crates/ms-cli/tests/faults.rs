@@ -45,11 +45,11 @@ fn a_bad_entry_in_a_streamed_manifest_submits_nothing() {
     let out = emu
         .ms()
         .stdin(text)
-        .run(["scan", "submit", "--manifest", "-", "-o", "json"])
+        .run_line("scan submit --manifest - -o json")
         .expect_code(2);
     out.assert_stderr("<stdin>:31: app #31");
     assert!(out.stdout.is_empty(), "{}", out.stdout);
-    let listed = emu.ms().run(["scan", "list", "-o", "json"]).ok().json();
+    let listed = emu.ms().run_line("scan list -o json").ok().json();
     assert_eq!(listed["TotalCount"], 0, "nothing was submitted");
 }
 
