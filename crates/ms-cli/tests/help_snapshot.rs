@@ -64,7 +64,7 @@ fn help_output_matches_the_snapshot() {
 
 #[test]
 fn version_and_completions() {
-    let out = Ms::new().run(["--version"]).ok();
+    let out = Ms::new().run_line("--version").ok();
     assert!(out.stdout.starts_with("ms "));
     for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
         let out = Ms::new().run(["completions", shell]).ok();
