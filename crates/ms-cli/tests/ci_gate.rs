@@ -72,6 +72,11 @@ fn with_ids<'a>(args: &[&'a str], ids: &'a [String]) -> Vec<&'a str> {
     v
 }
 
+/// `ms` against `emu` with `args` then the ItemIds `ids`.
+fn on_tasks(emu: &TestEmulator, args: &[&str], ids: &[String]) -> common::Run {
+    emu.ms().run(with_ids(args, ids))
+}
+
 /// A UTC date `days` from today (negative: in the past), as `YYYY-MM-DD`.
 fn date_in(days: i64) -> String {
     let now = std::time::SystemTime::now()
@@ -106,10 +111,7 @@ fn fail_on_and_policy_gate_the_exit_code() {
     assert_eq!(ids.len(), 2, "32 apps in two tasks");
 
     // No gate: exit 0, whatever was found.
-    let plain = emu
-        .ms()
-        .run(with_ids(&["-o", "json", "scan", "results"], &ids))
-        .ok();
+    let plain = on_tasks(&emu, &["-o", "json", "scan", "results"], &ids).ok();
     let tasks = plain.json();
     let apps: usize = tasks
         .as_array()
@@ -120,13 +122,12 @@ fn fail_on_and_policy_gate_the_exit_code() {
     assert_eq!(apps, 32);
 
     // --fail-on virus: exit 4, the normal output complete, a summary naming both viruses.
-    let gated = emu
-        .ms()
-        .run(with_ids(
-            &["-o", "json", "scan", "results", "--fail-on", "virus"],
-            &ids,
-        ))
-        .expect_code(4);
+    let gated = on_tasks(
+        &emu,
+        &["-o", "json", "scan", "results", "--fail-on", "virus"],
+        &ids,
+    )
+    .expect_code(4);
     let without_request_ids = |mut v: Value| {
         for t in v.as_array_mut().unwrap() {
             t.as_object_mut().unwrap().remove("RequestId");
@@ -142,34 +143,22 @@ fn fail_on_and_policy_gate_the_exit_code() {
         gated.assert_stderr(package);
     }
     // The table output is gated the same way.
-    emu.ms()
-        .run(with_ids(&["scan", "results", "--fail-on", "virus"], &ids))
-        .expect_code(4);
+    on_tasks(&emu, &["scan", "results", "--fail-on", "virus"], &ids).expect_code(4);
     // high also fails on viruses, and on the high-risk apps.
-    let high = emu
-        .ms()
-        .run(with_ids(&["scan", "results", "--fail-on", "high"], &ids))
-        .expect_code(4);
+    let high = on_tasks(&emu, &["scan", "results", "--fail-on", "high"], &ids).expect_code(4);
     high.assert_stderr("in 20 of 32 app(s)");
 
     // A policy file that allows both viruses, unexpired: exit 0.
     let dir = tempfile::tempdir().unwrap();
     let policy = allow_both_viruses(dir.path(), &date_in(30));
     let policy_arg = policy.to_str().unwrap();
-    emu.ms()
-        .run(with_ids(&["scan", "results", "--policy", policy_arg], &ids))
-        .ok();
+    on_tasks(&emu, &["scan", "results", "--policy", policy_arg], &ids).ok();
     // On its last day the entries still apply.
     let _ = allow_both_viruses(dir.path(), &date_in(0));
-    emu.ms()
-        .run(with_ids(&["scan", "results", "--policy", policy_arg], &ids))
-        .ok();
+    on_tasks(&emu, &["scan", "results", "--policy", policy_arg], &ids).ok();
     // Once they expire: exit 4, naming the expired entries.
     let _ = allow_both_viruses(dir.path(), &date_in(-1));
-    let expired = emu
-        .ms()
-        .run(with_ids(&["scan", "results", "--policy", policy_arg], &ids))
-        .expect_code(4);
+    let expired = on_tasks(&emu, &["scan", "results", "--policy", policy_arg], &ids).expect_code(4);
     assert!(
         expired.stderr.contains("expired on") && expired.stderr.contains("2 violation(s)"),
         "{}",
@@ -274,10 +263,7 @@ fn a_gate_that_judges_no_app_fails_closed() {
         .ok();
     // A diff whose new build holds no app judged nothing either.
     let saved = dir.path().join("old.json");
-    let old = emu
-        .ms()
-        .run(with_ids(&["-o", "json", "scan", "results"], &ids))
-        .ok();
+    let old = on_tasks(&emu, &["-o", "json", "scan", "results"], &ids).ok();
     std::fs::write(&saved, &old.stdout).unwrap();
     assert_judged_nothing(Ms::new().run([
         "scan",
@@ -288,19 +274,19 @@ fn a_gate_that_judges_no_app_fails_closed() {
         "high",
     ]));
     // The same matching apps still pass or fail as before.
-    emu.ms()
-        .run(with_ids(
-            &[
-                "scan",
-                "results",
-                "--fail-on",
-                "virus",
-                "--md5",
-                VIRUSES[0].1,
-            ],
-            &ids,
-        ))
-        .expect_code(4);
+    on_tasks(
+        &emu,
+        &[
+            "scan",
+            "results",
+            "--fail-on",
+            "virus",
+            "--md5",
+            VIRUSES[0].1,
+        ],
+        &ids,
+    )
+    .expect_code(4);
 }
 
 #[test]
@@ -447,10 +433,7 @@ fn results_of_a_journal_stream_task_by_task_with_the_same_bytes() {
     );
     // The same by ItemIds; and under a gate, judged as it streams: exit 4, the same bytes.
     let ids = item_ids(&printed);
-    let by_ids = emu
-        .ms()
-        .run(with_ids(&["-o", "json", "scan", "results"], &ids))
-        .ok();
+    let by_ids = on_tasks(&emu, &["-o", "json", "scan", "results"], &ids).ok();
     assert_eq!(
         without_request_ids(&by_ids.stdout),
         without_request_ids(&expected)
@@ -524,47 +507,44 @@ fn unused_allow_entries_are_noted_without_changing_the_exit_code() {
         assert_eq!(notes(&run.stderr), 1, "{args:?}: {}", run.stderr);
     }
     // With a violation the exit code stays 4, and the note is still there.
-    let violated = emu
-        .ms()
-        .run(with_ids(
-            &[
-                "scan",
-                "results",
-                "--policy",
-                policy_arg,
-                "--fail-on",
-                "high",
-            ],
-            &ids,
-        ))
-        .expect_code(4);
+    let violated = on_tasks(
+        &emu,
+        &[
+            "scan",
+            "results",
+            "--policy",
+            policy_arg,
+            "--fail-on",
+            "high",
+        ],
+        &ids,
+    )
+    .expect_code(4);
     violated.assert_stderr(&stale);
     // --md5 of another app (the Code Editor, its virus allowed): the stale entry's app was
     // not judged, so no note.
-    let other = emu
-        .ms()
-        .run(with_ids(
-            &[
-                "scan",
-                "results",
-                "--policy",
-                policy_arg,
-                "--md5",
-                VIRUSES[1].1,
-            ],
-            &ids,
-        ))
-        .ok();
+    let other = on_tasks(
+        &emu,
+        &[
+            "scan",
+            "results",
+            "--policy",
+            policy_arg,
+            "--md5",
+            VIRUSES[1].1,
+        ],
+        &ids,
+    )
+    .ok();
     assert_eq!(notes(&other.stderr), 0, "{}", other.stderr);
     // A policy whose entries are all used prints no note.
     let clean = allow_both_viruses(dir.path(), &date_in(30));
-    let run = emu
-        .ms()
-        .run(with_ids(
-            &["scan", "results", "--policy", clean.to_str().unwrap()],
-            &ids,
-        ))
-        .ok();
+    let run = on_tasks(
+        &emu,
+        &["scan", "results", "--policy", clean.to_str().unwrap()],
+        &ids,
+    )
+    .ok();
     assert_eq!(notes(&run.stderr), 0, "{}", run.stderr);
 }
 
@@ -605,13 +585,12 @@ fn service_and_usage_errors_keep_their_exit_codes_under_a_gate() {
 fn junit_has_a_test_case_per_app_and_a_failure_per_violation() {
     let emu = TestEmulator::start();
     let ids = submit_examples(&emu);
-    let out = emu
-        .ms()
-        .run(with_ids(
-            &["scan", "report", "--format", "junit", "--fail-on", "virus"],
-            &ids,
-        ))
-        .expect_code(4);
+    let out = on_tasks(
+        &emu,
+        &["scan", "report", "--format", "junit", "--fail-on", "virus"],
+        &ids,
+    )
+    .expect_code(4);
     let doc = roxmltree::Document::parse(&out.stdout).expect("well-formed XML");
     let suite = doc
         .descendants()
@@ -648,10 +627,7 @@ fn junit_has_a_test_case_per_app_and_a_failure_per_violation() {
         "{failure:?}"
     );
     // Without a gate nothing fails, and every app still has its test case and findings.
-    let plain = emu
-        .ms()
-        .run(with_ids(&["scan", "report", "--format", "junit"], &ids))
-        .ok();
+    let plain = on_tasks(&emu, &["scan", "report", "--format", "junit"], &ids).ok();
     let doc = roxmltree::Document::parse(&plain.stdout).unwrap();
     assert_eq!(
         doc.descendants()
@@ -919,22 +895,21 @@ fn submit_wait_and_wait_gate_the_whole_run() {
     assert_names_both_viruses(&table.stderr);
 
     // scan wait: by ItemIds, and a whole run by its journal; the output stays complete.
-    let waited = emu
-        .ms()
-        .run(with_ids(
-            &[
-                "-o",
-                "json",
-                "scan",
-                "wait",
-                "--poll-interval",
-                "0.2",
-                "--fail-on",
-                "virus",
-            ],
-            &ids,
-        ))
-        .expect_code(4);
+    let waited = on_tasks(
+        &emu,
+        &[
+            "-o",
+            "json",
+            "scan",
+            "wait",
+            "--poll-interval",
+            "0.2",
+            "--fail-on",
+            "virus",
+        ],
+        &ids,
+    )
+    .expect_code(4);
     let tasks = waited.json();
     let waited_apps: u64 = tasks
         .as_array()
@@ -975,10 +950,8 @@ fn submit_wait_and_wait_gate_the_whole_run() {
         "{}",
         mistaken.stderr
     );
-    emu.ms()
-        .run(with_ids(&["scan", "wait", "--fail-on", "high"], &ids))
-        .expect_code(4);
-    emu.ms().run(with_ids(&["scan", "wait"], &ids)).ok();
+    on_tasks(&emu, &["scan", "wait", "--fail-on", "high"], &ids).expect_code(4);
+    on_tasks(&emu, &["scan", "wait"], &ids).ok();
 
     // A policy allowing both viruses (unexpired): exit 0, for submit --wait and wait.
     let policy = allow_both_viruses(dir.path(), &date_in(30));
