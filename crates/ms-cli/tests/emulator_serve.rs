@@ -5,18 +5,9 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
-use common::Ms;
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{Ms, Serve};
 
 const ID: &str = "AKIDserveTestServeTestServe00000";
 const KEY: &str = "serveTestSecretKeyDoNotLog000000";
@@ -25,26 +16,15 @@ const KEY: &str = "serveTestSecretKeyDoNotLog000000";
 fn serve_with_tls_then_use_it_with_ca_cert() {
     let dir = tempfile::tempdir().unwrap();
     let pem = dir.path().join("emu.pem");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ms"))
-        .args([
-            "emulator",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--tls",
-            "--cert-out",
-        ])
-        .arg(&pem)
-        .args(["--account", &format!("{ID}:{KEY}"), "--scan-seconds", "0.2"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let server = Server(child);
-    let mut url = String::new();
-    BufReader::new(stdout).read_line(&mut url).unwrap();
-    let url = url.trim().to_owned();
+    let server = Serve::spawn(
+        Command::new(env!("CARGO_BIN_EXE_ms"))
+            .args(["emulator", "serve", "--listen", "127.0.0.1:0", "--tls"])
+            .arg("--cert-out")
+            .arg(&pem)
+            .args(["--account", &format!("{ID}:{KEY}"), "--scan-seconds", "0.2"])
+            .stderr(Stdio::null()),
+    );
+    let url = server.url.clone();
     assert!(url.starts_with("https://127.0.0.1:"), "{url}");
 
     let ms = |args: &[&str]| {
@@ -171,20 +151,15 @@ fn callback_deliveries_are_logged_without_the_token_of_their_url() {
         );
         let _ = got.send(line);
     });
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ms"))
-        .args(["-vv", "emulator", "serve", "--listen", "127.0.0.1:0"])
-        .args(["--account", &format!("{ID}:{KEY}"), "--scan-seconds", "0.2"])
-        .args(["--callback-allow", &port.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let server = Server(child);
-    let mut url = String::new();
-    BufReader::new(stdout).read_line(&mut url).unwrap();
-    let url = url.trim().to_owned();
+    let mut server = Serve::spawn(
+        Command::new(env!("CARGO_BIN_EXE_ms"))
+            .args(["-vv", "emulator", "serve", "--listen", "127.0.0.1:0"])
+            .args(["--account", &format!("{ID}:{KEY}"), "--scan-seconds", "0.2"])
+            .args(["--callback-allow", &port.to_string()])
+            .stderr(Stdio::piped()),
+    );
+    let stderr = server.take_stderr().unwrap();
+    let url = server.url.clone();
     // The emulator's log lines, as they come.
     let (line_tx, lines) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

@@ -426,17 +426,27 @@ impl Serve {
     /// Starts it with `args` (scans take an hour unless `args` has `--scan-seconds`) and
     /// reads its URL from its first line.
     pub fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ms"))
-            .args(["emulator", "serve", "--listen", "127.0.0.1:0"])
-            .args(["--account", &format!("{SERVE_ID}:{SERVE_KEY}")])
-            .args(if args.contains(&"--scan-seconds") {
-                &[][..]
-            } else {
-                &["--scan-seconds", "3600"][..]
-            })
-            .args(args)
+        let serve = Serve::spawn(
+            Command::new(env!("CARGO_BIN_EXE_ms"))
+                .args(["emulator", "serve", "--listen", "127.0.0.1:0"])
+                .args(["--account", &format!("{SERVE_ID}:{SERVE_KEY}")])
+                .args(if args.contains(&"--scan-seconds") {
+                    &[][..]
+                } else {
+                    &["--scan-seconds", "3600"][..]
+                })
+                .args(args)
+                .stderr(Stdio::null()),
+        );
+        assert!(serve.url.starts_with("http://127.0.0.1:"), "{}", serve.url);
+        serve
+    }
+
+    /// Starts `cmd` (an `ms emulator serve` command line of the caller's, its stderr as the
+    /// caller set it) with stdout piped, and reads its URL from its first line.
+    pub fn spawn(cmd: &mut Command) -> Self {
+        let mut child = cmd
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
             .spawn()
             .expect("ms emulator serve starts");
         let mut url = String::new();
@@ -447,8 +457,12 @@ impl Serve {
             url: url.trim().to_owned(),
         };
         read.unwrap();
-        assert!(serve.url.starts_with("http://127.0.0.1:"), "{}", serve.url);
         serve
+    }
+
+    /// Its stderr, when the command piped it (once).
+    pub fn take_stderr(&mut self) -> Option<std::process::ChildStderr> {
+        self.child.stderr.take()
     }
 
     /// `ms` with this emulator's endpoint and account in the environment.
