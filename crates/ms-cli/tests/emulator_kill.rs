@@ -7,51 +7,46 @@
 mod common;
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
+use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Ms, manifest, md5_of};
+use common::{Ms, Serve, manifest, md5_of};
 
 const ID: &str = "AKIDkillTestKillTestKillTest0000";
 const KEY: &str = "killTestSecretKey000000000000000";
 const QUOTA: u64 = 10_000;
 const APPS: u64 = 2_000;
 
-/// `ms emulator serve` on `listen` with the state file; its base URL.
-fn serve(state: &Path, listen: &str) -> Option<(Child, String)> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ms"))
-        .args(["emulator", "serve", "--listen", listen])
-        .args(["--account", &format!("{ID}:{KEY}")])
-        .args(["--quota", &QUOTA.to_string(), "--scan-seconds", "600"])
-        .arg("--state")
-        .arg(state)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("ms starts");
-    let mut url = String::new();
-    let read = child
-        .stdout
-        .take()
-        .map(|out| BufReader::new(out).read_line(&mut url));
-    if !matches!(read, Some(Ok(_))) || url.trim().is_empty() {
+/// `ms emulator serve` on `listen` with the state file (its base URL in `url`), or `None`
+/// when it did not start.
+fn serve(state: &Path, listen: &str) -> Option<Serve> {
+    let mut serve = Serve::spawn(
+        Command::new(env!("CARGO_BIN_EXE_ms"))
+            .args(["emulator", "serve", "--listen", listen])
+            .args(["--account", &format!("{ID}:{KEY}")])
+            .args(["--quota", &QUOTA.to_string(), "--scan-seconds", "600"])
+            .arg("--state")
+            .arg(state)
+            .stderr(Stdio::piped()),
+    );
+    if serve.url.is_empty() {
         // Did not start (e.g. the port was not free yet): say why, then let the caller retry.
-        let _ = child.kill();
-        let out = child.wait_with_output();
-        eprintln!(
-            "emulator did not start: {}",
-            out.map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
-                .unwrap_or_default()
-        );
+        let stderr = serve.take_stderr();
+        drop(serve); // killed
+        let mut why = String::new();
+        if let Some(mut e) = stderr {
+            let _ = e.read_to_string(&mut why);
+        }
+        eprintln!("emulator did not start: {why}");
         return None;
     }
-    Some((child, url.trim().to_owned()))
+    Some(serve)
 }
 
 /// Restarts on the same port (a few tries: the old socket may linger a moment).
-fn serve_again(state: &Path, port: u16) -> (Child, String) {
+fn serve_again(state: &Path, port: u16) -> Serve {
     for _ in 0..50 {
         if let Some(x) = serve(state, &format!("127.0.0.1:{port}")) {
             return x;
@@ -59,21 +54,6 @@ fn serve_again(state: &Path, port: u16) -> (Child, String) {
         std::thread::sleep(Duration::from_millis(100));
     }
     panic!("the emulator could not be restarted on port {port}");
-}
-
-fn kill9(child: &mut Child) {
-    child.kill().expect("SIGKILL"); // Child::kill sends SIGKILL on Unix
-    child.wait().unwrap();
-}
-
-/// The running emulator; killed when dropped, so a failing assertion leaves no process.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn ms(url: &str) -> Ms {
@@ -88,8 +68,8 @@ fn every_acknowledged_app_survives_kill_9_of_the_emulator() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("emulator.db");
     let apps = manifest(dir.path(), APPS);
-    let (child, url) = serve(&state, "127.0.0.1:0").expect("the emulator starts");
-    let mut emulator = Running(child);
+    let mut emulator = serve(&state, "127.0.0.1:0").expect("the emulator starts");
+    let url = emulator.url.clone();
     let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
 
     // The submission runs in the background: 2,000 apps, 100 chunks at the documented quota
@@ -118,9 +98,9 @@ fn every_acknowledged_app_survives_kill_9_of_the_emulator() {
         if submission.is_finished() {
             break;
         }
-        kill9(&mut emulator.0);
+        emulator.kill9();
         kills += 1;
-        emulator = Running(serve_again(&state, port).0);
+        emulator = serve_again(&state, port);
     }
     let run = submission.join().unwrap();
     assert!(
@@ -220,5 +200,5 @@ fn every_acknowledged_app_survives_kill_9_of_the_emulator() {
         .json();
     let left = one["LimitCount"].as_u64().expect("LimitCount");
     assert_eq!(QUOTA - left, stored.len() as u64 + 1, "{one}");
-    kill9(&mut emulator.0);
+    emulator.kill9();
 }

@@ -443,21 +443,25 @@ impl Serve {
     }
 
     /// Starts `cmd` (an `ms emulator serve` command line of the caller's, its stderr as the
-    /// caller set it) with stdout piped, and reads its URL from its first line.
+    /// caller set it) with stdout piped, and reads its URL from its first line (empty when
+    /// it printed none: it did not start).
     pub fn spawn(cmd: &mut Command) -> Self {
         let mut child = cmd
             .stdout(Stdio::piped())
             .spawn()
             .expect("ms emulator serve starts");
         let mut url = String::new();
-        let read = BufReader::new(child.stdout.take().unwrap()).read_line(&mut url);
-        // From here on, a failed check still stops the child (Drop).
-        let serve = Serve {
+        let _ = BufReader::new(child.stdout.take().unwrap()).read_line(&mut url);
+        Serve {
             child,
             url: url.trim().to_owned(),
-        };
-        read.unwrap();
-        serve
+        }
+    }
+
+    /// Kills it with SIGKILL (failing the test if that cannot be done) and reaps it.
+    pub fn kill9(&mut self) {
+        self.child.kill().expect("SIGKILL"); // Child::kill sends SIGKILL on Unix
+        self.child.wait().unwrap();
     }
 
     /// Its stderr, when the command piped it (once).
