@@ -7,12 +7,12 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{
-    Batch, Ms, Run, Serve, WAIT_JSON, assert_each_once, finish, manifest_of as manifest, md5_of,
-    signal, submit_args,
+    Batch, Ms, Run, Serve, Spawned, WAIT_JSON, assert_each_once, finish, manifest_of as manifest,
+    md5_of, signal, spawn, submit_args,
 };
 use serde_json::Value;
 
@@ -135,13 +135,12 @@ fn kill_9_at_several_moments_then_resume_until_done_holds_each_app_once() {
     let mut outputs = Vec::new();
     for (run, millis) in [150, 900, 1700, 400, 2600].into_iter().enumerate() {
         let out = batch.path().join(format!("run{run}.jsonl"));
-        let mut child = emu
-            .command(&home)
-            .args(&args)
-            .stdout(std::fs::File::create(&out).unwrap())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn(
+            emu.command(&home)
+                .args(&args)
+                .stdout(std::fs::File::create(&out).unwrap())
+                .stderr(Stdio::null()),
+        );
         outputs.push(out);
         std::thread::sleep(Duration::from_millis(millis));
         if child.try_wait().unwrap().is_none() {
@@ -216,13 +215,12 @@ fn a_closed_stdout_does_not_turn_a_failed_submission_into_success() {
     let batch = Batch::new(1, 40);
     let m = &batch.manifest;
     for format in ["json", "jsonl", "table"] {
-        let mut child = emu
-            .command(batch.path())
-            .args(submit_args(m, &["-o", format]))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = spawn(
+            emu.command(batch.path())
+                .args(submit_args(m, &["-o", format]))
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+        );
         drop(child.stdout.take()); // `| true`
         let out = finish(child);
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -237,14 +235,13 @@ fn start_slow_submission(
     emu: &Serve,
     home: &Path,
     args: &[&str],
-) -> (Child, BufReader<std::process::ChildStdout>) {
-    let mut child = emu
-        .command(home)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+) -> (Spawned, BufReader<std::process::ChildStdout>) {
+    let mut child = spawn(
+        emu.command(home)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    );
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let started = Instant::now();
     let mut line = String::new();
@@ -502,13 +499,12 @@ fn sigterm_while_waiting_exits_143_and_says_how_to_wait_again() {
     let batch = Batch::new(1, 5);
     let journal = &batch.journal;
     for (name, code) in [("TERM", 143), ("INT", 130)] {
-        let mut child = emu
-            .command(batch.path())
-            .args(batch.submit(&["--wait", "--poll-interval", "0.2"]))
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = spawn(
+            emu.command(batch.path())
+                .args(batch.submit(&["--wait", "--poll-interval", "0.2"]))
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped()),
+        );
         // Scans take an hour here: the command is waiting once it says so.
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
         let mut seen = String::new();
@@ -1043,23 +1039,22 @@ fn kill_9_while_the_input_is_read_leaves_a_journal_that_a_new_run_takes_over() {
     let batch = Batch::new(1, 30);
     let (dir, journal, m) = (&batch.dir, &batch.journal, &batch.manifest);
     // Half of the input on stdin, and the pipe left open: ms is reading it when killed.
-    let mut child = emu
-        .command(dir.path())
-        .args([
-            "scan",
-            "submit",
-            "--manifest",
-            "-",
-            "--manifest-format",
-            "json",
-            "--journal",
-            journal.to_str().unwrap(),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(
+        emu.command(dir.path())
+            .args([
+                "scan",
+                "submit",
+                "--manifest",
+                "-",
+                "--manifest-format",
+                "json",
+                "--journal",
+                journal.to_str().unwrap(),
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
     let text = std::fs::read_to_string(m).unwrap();
     let mut stdin = child.stdin.take().unwrap();
     std::io::Write::write_all(&mut stdin, &text.as_bytes()[..text.len() / 2]).unwrap();

@@ -601,9 +601,40 @@ impl Batch {
     }
 }
 
+/// A child process started by [`spawn`]; killed (SIGKILL) and reaped when dropped, also
+/// when the test panics. Used as the [`Child`] it holds.
+pub struct Spawned(Option<Child>);
+
+/// Starts `cmd`; see [`Spawned`].
+pub fn spawn(cmd: &mut Command) -> Spawned {
+    Spawned(Some(cmd.spawn().expect("the command starts")))
+}
+
+impl std::ops::Deref for Spawned {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        self.0.as_ref().expect("not yet finished")
+    }
+}
+
+impl std::ops::DerefMut for Spawned {
+    fn deref_mut(&mut self) -> &mut Child {
+        self.0.as_mut().expect("not yet finished")
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// Waits for a child, killing it (and failing the test) after two minutes: a hang fails
 /// instead of blocking the run.
-pub fn finish(mut child: Child) -> std::process::Output {
+pub fn finish(mut child: Spawned) -> std::process::Output {
     let started = Instant::now();
     while child.try_wait().unwrap().is_none() {
         if started.elapsed() > Duration::from_secs(120) {
@@ -612,7 +643,7 @@ pub fn finish(mut child: Child) -> std::process::Output {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    child.wait_with_output().unwrap()
+    child.0.take().unwrap().wait_with_output().unwrap()
 }
 
 /// Sends signal `name` (`INT`, `TERM`, ...) to a child with kill(1).
