@@ -5,13 +5,13 @@
 //! which exits 4; the reports must be there and readable. And every `ms` command line the
 //! docs show (READMEs, docs/, the Examples of `ms --help`) parses: its flags exist.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use common::workspace_root;
 
 fn readme() -> String {
     std::fs::read_to_string(workspace_root().join("README.md")).unwrap()
