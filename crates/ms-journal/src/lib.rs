@@ -232,6 +232,35 @@ fn connect(path: &Path, flags: OpenFlags) -> Result<Connection> {
     Ok(conn)
 }
 
+/// Opens `path` to read it. A process killed in the middle of a write (`kill -9` while a new
+/// journal's apps were being read in) leaves a hot rollback journal beside the file, which a
+/// read-only connection cannot roll back (`SQLITE_READONLY_ROLLBACK`, "attempt to write a
+/// readonly database"): then one read-write connection (never creating the file) recovers it
+/// first, as any writer would, and the file is opened read-only again.
+fn connect_read_only(path: &Path) -> Result<Connection> {
+    let probe = |conn: &Connection| {
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })
+    };
+    let conn = connect(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    match probe(&conn) {
+        Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::ReadOnly => {
+            drop(conn);
+            let writer = connect(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            probe(&writer).map_err(sqlite(path, "cannot recover the interrupted write of"))?;
+            drop(writer);
+            connect(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        }
+        // Anything else (a file that is no database, ...) is for the caller's first query
+        // to report as it always has.
+        _ => Ok(conn),
+    }
+}
+
 /// Whether the database has no table (a new file, or one whose creation never committed).
 fn is_empty(conn: &Connection, path: &Path) -> Result<bool> {
     let n: i64 = conn
@@ -332,7 +361,7 @@ impl SqliteJournal {
     /// another process writes it.
     pub fn open_read_only(path: &Path) -> Result<Self> {
         require_existing(path)?;
-        let conn = connect(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        let conn = connect_read_only(path)?;
         let journal = SqliteJournal::new(conn, path.to_owned(), None);
         journal.check_version()?;
         Ok(journal)
@@ -344,7 +373,7 @@ impl SqliteJournal {
         if !path.exists() {
             return Ok(false);
         }
-        let conn = connect(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        let conn = connect_read_only(path)?;
         is_empty(&conn, path)
     }
 

@@ -409,3 +409,112 @@ fn outcomes_are_recorded_app_by_app_and_readable_back() {
     j.store_results("t1", "[]").unwrap();
     assert_eq!(j.results("t1").unwrap().as_deref(), Some("[]"));
 }
+
+/// Set in the environment of the child process that
+/// `a_creation_killed_mid_write_reads_as_unfinished_and_can_be_created_again` kills.
+const WRITER_CHILD: &str = "MS_JOURNAL_TEST_WRITER_CHILD";
+
+/// Not a test on its own: run by the test below as a child process (this test binary,
+/// `--exact`, with `WRITER_CHILD` naming a path), it starts a journal there, reads apps in
+/// for ever and says "ready" once many are written; the parent kills it with SIGKILL.
+#[test]
+fn writer_child_process() {
+    let Some(path) = std::env::var_os(WRITER_CHILD) else {
+        return;
+    };
+    let mut w = SqliteJournal::create(Path::new(&path), &scan_info()).expect("create");
+    for i in 0.. {
+        w.push(&app(i)).expect("push");
+        if i == 50_000 {
+            println!("ready");
+        }
+    }
+}
+
+/// `kill -9` while a new journal's apps are read in (its creating transaction spilled into
+/// the WAL, which the killed process leaves behind): the file holds no run, and a new
+/// journal can be created in it; three times.
+#[test]
+fn a_creation_killed_mid_write_reads_as_unfinished_and_can_be_created_again() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("cut.sqlite");
+    for round in 0..3 {
+        let _ = std::fs::remove_file(&path);
+        let mut child = std::process::Command::new(std::env::current_exe().expect("exe"))
+            .args([
+                "--exact",
+                "writer_child_process",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(WRITER_CHILD, &path)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn the writer");
+        let stdout = child.stdout.take().expect("stdout");
+        let ready = std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .any(|l| l.contains("ready"));
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reap");
+        assert!(ready, "round {round}: the writer never got ready");
+        let wal = dir.path().join("cut.sqlite-wal");
+        assert!(
+            wal.exists(),
+            "round {round}: no WAL left by the killed writer"
+        );
+
+        assert!(
+            SqliteJournal::is_unfinished(&path).expect("is_unfinished"),
+            "round {round}"
+        );
+        match SqliteJournal::open_read_only(&path) {
+            Err(Error::NotAJournal { .. }) => {}
+            Err(e) => panic!("round {round}: {e}"),
+            Ok(_) => panic!("round {round}: an interrupted creation opened as a journal"),
+        }
+        drop(create(&path, 5));
+        drop(SqliteJournal::open_read_only(&path).expect("open the journal made again"));
+    }
+}
+
+/// `kill -9` in the middle of a write made in rollback mode — a new journal's file is
+/// switched to WAL that way — leaves a hot rollback journal beside the file (copying both
+/// files while the write is open is that state, byte for byte, with no process holding a
+/// lock). A read-only connection cannot roll it back: `is_unfinished` and `open_read_only`
+/// failed with "attempt to write a readonly database" (`ms scan submit --journal J` then
+/// exited 1 instead of saying the journal holds no run). They recover it first now.
+#[test]
+fn a_hot_rollback_journal_is_recovered_by_read_only_opens() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let live = dir.path().join("live.sqlite");
+    let cut = dir.path().join("cut.sqlite");
+    let conn = rusqlite::Connection::open(&live).expect("open");
+    conn.execute_batch(
+        "PRAGMA cache_size=8; BEGIN; CREATE TABLE t(x BLOB);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+         INSERT INTO t SELECT randomblob(1000) FROM n;",
+    )
+    .expect("a write that spills into the file");
+    let hot = dir.path().join("live.sqlite-journal");
+    assert!(
+        std::fs::metadata(&hot).expect("a rollback journal").len() > 0,
+        "the write did not spill"
+    );
+    assert!(std::fs::metadata(&live).expect("file").len() > 0);
+    std::fs::copy(&live, &cut).expect("copy the file");
+    std::fs::copy(&hot, dir.path().join("cut.sqlite-journal")).expect("copy its journal");
+    drop(conn);
+
+    assert!(SqliteJournal::is_unfinished(&cut).expect("is_unfinished recovers"));
+    match SqliteJournal::open_read_only(&cut) {
+        Err(Error::NotAJournal { .. }) => {}
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("an interrupted creation opened as a journal"),
+    }
+    drop(create(&cut, 5));
+    drop(SqliteJournal::open_read_only(&cut).expect("open the journal made again"));
+}
