@@ -414,14 +414,14 @@ fn outcomes_are_recorded_app_by_app_and_readable_back() {
 /// `a_creation_killed_mid_write_reads_as_unfinished_and_can_be_created_again` kills.
 const WRITER_CHILD: &str = "MS_JOURNAL_TEST_WRITER_CHILD";
 
-/// Not a test on its own: run by the test below as a child process (this test binary,
-/// `--exact`, with `WRITER_CHILD` naming a path), it starts a journal there, reads apps in
-/// for ever and says "ready" once many are written; the parent kills it with SIGKILL.
+/// Not a test on its own (ignored, so a plain run neither runs nor counts it as passed): run
+/// by the test below as a child process (this test binary, `--ignored --exact`, with
+/// `WRITER_CHILD` naming a path), it starts a journal there, reads apps in for ever and says
+/// "ready" once many are written; the parent kills it with SIGKILL.
 #[test]
+#[ignore = "a child process of the kill test below"]
 fn writer_child_process() {
-    let Some(path) = std::env::var_os(WRITER_CHILD) else {
-        return;
-    };
+    let path = std::env::var_os(WRITER_CHILD).expect("run by the kill test, which sets the path");
     let mut w = SqliteJournal::create(Path::new(&path), &scan_info()).expect("create");
     for i in 0.. {
         w.push(&app(i)).expect("push");
@@ -443,6 +443,7 @@ fn a_creation_killed_mid_write_reads_as_unfinished_and_can_be_created_again() {
         let _ = std::fs::remove_file(&path);
         let mut child = std::process::Command::new(std::env::current_exe().expect("exe"))
             .args([
+                "--ignored",
                 "--exact",
                 "writer_child_process",
                 "--nocapture",
